@@ -1,0 +1,26 @@
+"""Root URLs. Every view needs a signed-in user (LoginRequiredMiddleware) except those marked
+@login_not_required: sign-in, the health check, and the static files whitenoise serves."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from scoring import api, views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="scoring:patient_list", permanent=False), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/score/", api.score, name="api_score"),
+    path("admin/", admin.site.urls),
+    path("", include("scoring.urls")),
+]
+
+handler400 = "nasovcf_site.errors.bad_request"
+handler403 = "nasovcf_site.errors.permission_denied"
+handler404 = "nasovcf_site.errors.page_not_found"
+handler500 = "nasovcf_site.errors.server_error"

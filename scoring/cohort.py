@@ -1,0 +1,80 @@
+"""What the derivation cohort showed (spec §5), with Wilson 95 % intervals.
+
+Pure Python: no Django import. The paper publishes no intercepts, so no individual probability
+can be computed: the app shows the observed rates of the patient's group instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .rules import RiskGroup
+
+Z_95 = 1.959963984540054  # two-sided 95 %: the 0.975 quantile of the standard normal
+
+PAPER_CITATION = (
+    "Han W, Deng Z, Lin Z, Luo J, Xu J. A novel assessment system for osteoporotic vertebral "
+    "compression fractures. Scientific Reports. 2025 (published 14 May 2025)."
+)
+PAPER_COHORT_SIZE = 208
+PAPER_AUC_NON_UNION = "0.872 (95 % CI 0.816–0.928)"
+
+DECISION_SUPPORT_TEXT = {
+    RiskGroup.LOW: (
+        "In the derivation cohort, almost every low-score fracture united under conservative care."
+    ),
+    RiskGroup.MEDIUM: (
+        "In the derivation cohort, most medium-score fractures united under conservative care; "
+        "follow the course of kyphosis and pain at each visit."
+    ),
+    RiskGroup.HIGH: (
+        "The authors report that a high NASOVCF score predicts bone non-union and progressive "
+        "kyphosis under conservative treatment, and that vertebral augmentation may be the better "
+        "option for patients with high scores."
+    ),
+}
+DECISION_SUPPORT_CAVEAT = (
+    "Decision support, not a directive: the clinician decides, with the whole patient in view."
+)
+
+
+@dataclass(frozen=True)
+class Proportion:
+    events: int
+    n: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.n
+
+    @property
+    def wilson_95(self) -> tuple[float, float]:
+        return wilson_interval(self.events, self.n)
+
+
+@dataclass(frozen=True)
+class GroupOutcomes:
+    group: RiskGroup
+    n: int
+    non_union: Proportion
+    progressive_kyphosis: Proportion
+
+
+# spec §5 table. The low group's kyphosis denominator is 46 in the paper; kept as published.
+DERIVATION_COHORT = {
+    RiskGroup.LOW: GroupOutcomes(RiskGroup.LOW, 47, Proportion(1, 47), Proportion(1, 46)),
+    RiskGroup.MEDIUM: GroupOutcomes(RiskGroup.MEDIUM, 98, Proportion(9, 98), Proportion(17, 98)),
+    RiskGroup.HIGH: GroupOutcomes(RiskGroup.HIGH, 63, Proportion(39, 63), Proportion(30, 63)),
+}
+
+
+def wilson_interval(events: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (Wilson 1927)."""
+    if n <= 0 or not 0 <= events <= n:
+        raise ValueError("need 0 ≤ events ≤ n and n > 0")
+    p = events / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half_width = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return max(0.0, centre - half_width), min(1.0, centre + half_width)

@@ -1,0 +1,90 @@
+"""Derived measurements: VHL from six heights, the mean of two readers, age, BMI (spec §2).
+
+Pure Python: no Django import. Values that are scored are rounded half-up to 0.1 here, before
+any threshold sees them (spec §1, Decision on precision).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from .rules import round_to_tenth
+
+# spec §2, Decisions: the accepted ranges of what is measured.
+HEIGHT_MIN_EXCLUSIVE_MM = Decimal("0")
+HEIGHT_MAX_MM = Decimal("100")
+VHL_MIN_PERCENT = Decimal("-50")
+VHL_MAX_PERCENT = Decimal("100")
+KYPHOSIS_MIN_DEG = Decimal("-45")
+KYPHOSIS_MAX_DEG = Decimal("90")
+T_SCORE_MIN = Decimal("-7.0")
+T_SCORE_MAX = Decimal("4.0")
+VAS_MIN = Decimal("0")
+VAS_MAX = Decimal("10")
+ODI_MIN_PERCENT = Decimal("0")
+ODI_MAX_PERCENT = Decimal("100")
+
+HEIGHT_FIELDS = (
+    "fractured_anterior",
+    "fractured_posterior",
+    "cranial_anterior",
+    "cranial_posterior",
+    "caudal_anterior",
+    "caudal_posterior",
+)
+
+
+@dataclass(frozen=True)
+class VertebralHeights:
+    """The six heights on the lateral radiograph, in millimetres (spec §2: a … f)."""
+
+    fractured_anterior: Decimal  # a
+    fractured_posterior: Decimal  # b
+    cranial_anterior: Decimal  # c
+    cranial_posterior: Decimal  # d
+    caudal_anterior: Decimal  # e
+    caudal_posterior: Decimal  # f
+
+    @property
+    def reference_mean_mm(self) -> Decimal:
+        """(c + d + e + f) / 4: the neighbours' mean height."""
+        return (
+            self.cranial_anterior + self.cranial_posterior + self.caudal_anterior + self.caudal_posterior
+        ) / 4
+
+    @property
+    def fractured_mean_mm(self) -> Decimal:
+        """(a + b) / 2: the fractured vertebra's mean height."""
+        return (self.fractured_anterior + self.fractured_posterior) / 2
+
+
+def vhl_from_heights(heights: VertebralHeights) -> Decimal:
+    """VHL (%) = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100, rounded half-up to 0.1."""
+    reference = heights.reference_mean_mm
+    return round_to_tenth((reference - heights.fractured_mean_mm) / reference * 100)
+
+
+def vhl_in_accepted_range(vhl_percent: Decimal) -> bool:
+    """A VHL outside −50 … 100 % is a measurement error (spec §2, Decision)."""
+    return VHL_MIN_PERCENT <= vhl_percent <= VHL_MAX_PERCENT
+
+
+def mean_of_readers(first: Decimal, second: Decimal | None) -> Decimal:
+    """The recorded value of two readers is their mean, rounded half-up to 0.1 (spec §2)."""
+    if second is None:
+        return round_to_tenth(first)
+    return round_to_tenth((first + second) / 2)
+
+
+def age_in_years(date_of_birth: datetime.date, on: datetime.date) -> int:
+    """Completed years of age on a given date."""
+    before_birthday = (on.month, on.day) < (date_of_birth.month, date_of_birth.day)
+    return on.year - date_of_birth.year - int(before_birthday)
+
+
+def body_mass_index(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
+    """BMI in kg/m², to 0.1."""
+    height_m = height_cm / 100
+    return (weight_kg / (height_m * height_m)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

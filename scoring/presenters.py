@@ -1,0 +1,116 @@
+"""Turn a score (fresh or saved) into what the pages show: labels, units, percentages.
+
+Templates do no arithmetic; everything they print is prepared here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from . import cohort, rules
+
+COMPONENT_LABELS = {
+    "fracture_type": "Fracture type",
+    "vertebral_height_loss": "Vertebral height loss (pretreatment)",
+    "kyphosis_angle": "Local kyphosis angle (pretreatment)",
+    "t2_signal": "MRI T2-weighted signal",
+    "bmd": "Bone mineral density, T-score",
+}
+GROUP_LABELS = {group.value: f"{group.value.capitalize()} risk" for group in rules.RiskGroup}
+GROUP_RANGES = {"low": "score 0", "medium": "score 2–4", "high": "score 6–12"}
+
+
+def display_value(name: str, value: object) -> str:
+    """A component's recorded value with its unit, as the clinician wrote it."""
+    if name == "vertebral_height_loss":
+        return f"{rules.format_signed(Decimal(str(value)))} %"
+    if name == "kyphosis_angle":
+        return f"{rules.format_signed(Decimal(str(value)))}°"
+    if name == "bmd":
+        return rules.format_signed(Decimal(str(value)))
+    return str(value).replace("_", " ").capitalize()
+
+
+def percent(fraction: float) -> str:
+    return f"{fraction * 100:.1f}"
+
+
+@dataclass(frozen=True)
+class OutcomeFigure:
+    events: int
+    n: int
+    rate_percent: str
+    ci_low_percent: str
+    ci_high_percent: str
+
+    @classmethod
+    def of(cls, proportion: cohort.Proportion) -> OutcomeFigure:
+        low, high = proportion.wilson_95
+        return cls(proportion.events, proportion.n, percent(proportion.rate), percent(low), percent(high))
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    group: str
+    label: str
+    n: int
+    non_union: OutcomeFigure
+    progressive_kyphosis: OutcomeFigure
+    is_patients_group: bool
+
+
+def cohort_rows(patients_group: str) -> list[CohortRow]:
+    """The derivation cohort's outcomes for every group, the patient's own marked (spec §5)."""
+    return [
+        CohortRow(
+            group=group.value,
+            label=GROUP_LABELS[group.value],
+            n=outcomes.n,
+            non_union=OutcomeFigure.of(outcomes.non_union),
+            progressive_kyphosis=OutcomeFigure.of(outcomes.progressive_kyphosis),
+            is_patients_group=group.value == patients_group,
+        )
+        for group, outcomes in cohort.DERIVATION_COHORT.items()
+    ]
+
+
+def score_card(total: int, group: str, components: dict, warnings: list[dict]) -> dict:
+    """Everything the score card partial shows, from a saved assessment or a fresh result."""
+    rows = cohort_rows(group)
+    return {
+        "total": total,
+        "max_total": rules.MAX_TOTAL,
+        "group": group,
+        "group_label": GROUP_LABELS[group],
+        "group_range": GROUP_RANGES[group],
+        "components": [
+            {
+                "name": name,
+                "label": COMPONENT_LABELS[name],
+                "value": display_value(name, item["value"]),
+                "category": item["category"],
+                "points": item["points"],
+            }
+            # In the spec's order: PostgreSQL's jsonb does not keep the saved key order.
+            for name, item in ((name, components[name]) for name in COMPONENT_LABELS)
+        ],
+        "warnings": warnings,
+        "cohort_rows": rows,
+        "cohort_own": next(row for row in rows if row.is_patients_group),
+        "cohort_size": cohort.PAPER_COHORT_SIZE,
+        "decision_support": cohort.DECISION_SUPPORT_TEXT[rules.RiskGroup(group)],
+        "decision_caveat": cohort.DECISION_SUPPORT_CAVEAT,
+        "citation": cohort.PAPER_CITATION,
+        "auc": cohort.PAPER_AUC_NON_UNION,
+    }
+
+
+def score_card_from_result(result: rules.ScoreResult) -> dict:
+    return score_card(result.total, result.group.value, result.components_record(), result.warnings_record())
+
+
+def score_card_from_fracture(fracture) -> dict:
+    return score_card(
+        fracture.total_score, fracture.risk_group, fracture.score_components, fracture.population_warnings
+    )

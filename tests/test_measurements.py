@@ -1,0 +1,75 @@
+"""Derived measurements of spec §2, without a database."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scoring import measurements
+from scoring.measurements import VertebralHeights
+
+D = Decimal
+
+
+def heights(a, b, c, d, e, f) -> VertebralHeights:
+    return VertebralHeights(*(D(str(x)) for x in (a, b, c, d, e, f)))
+
+
+def test_vhl_worked_example_of_spec_2_is_16_7_percent():
+    # a = 20, b = 30, c = d = e = f = 30 mm: reference 30, fractured mean 25.
+    h = heights(20, 30, 30, 30, 30, 30)
+    assert h.reference_mean_mm == D("30")
+    assert h.fractured_mean_mm == D("25")
+    assert measurements.vhl_from_heights(h) == D("16.7")
+
+
+def test_vhl_from_heights_is_rounded_half_up_so_14_96_becomes_15_0():
+    # reference 25, fractured mean 21.26 → 14.96 % → recorded and scored as 15.0 %.
+    h = heights("21.26", "21.26", 25, 25, 25, 25)
+    assert measurements.vhl_from_heights(h) == D("15.0")
+
+
+def test_a_taller_fractured_body_gives_a_negative_vhl_kept_as_measured():
+    assert measurements.vhl_from_heights(heights(33, 33, 30, 30, 30, 30)) == D("-10.0")
+
+
+@pytest.mark.parametrize(
+    ("vhl", "accepted"),
+    [("-50", True), ("-50.1", False), ("100", True), ("100.1", False), ("0", True)],
+)
+def test_vhl_outside_minus_50_to_100_is_a_measurement_error(vhl, accepted):
+    assert measurements.vhl_in_accepted_range(D(vhl)) is accepted
+
+
+def test_mean_of_two_readers_is_rounded_half_up():
+    assert measurements.mean_of_readers(D("14.9"), D("15.0")) == D("15.0")  # 14.95 → 15.0
+    assert measurements.mean_of_readers(D("12.3"), None) == D("12.3")
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "age"),
+    [
+        ("1946-05-14", "2025-05-13", 78),
+        ("1946-05-14", "2025-05-14", 79),
+        ("1960-02-29", "2020-02-28", 59),
+        ("1960-02-29", "2020-02-29", 60),
+    ],
+)
+def test_age_in_completed_years(born, on, age):
+    assert measurements.age_in_years(datetime.date.fromisoformat(born), datetime.date.fromisoformat(on)) == age
+
+
+def test_body_mass_index():
+    assert measurements.body_mass_index(D("160"), D("64")) == D("25.0")
+
+
+positive_heights = st.decimals(min_value=D("0.01"), max_value=100, places=2)
+
+
+@given(st.lists(positive_heights, min_size=6, max_size=6))
+def test_vhl_is_never_above_100_percent_and_is_rounded_to_a_tenth(values):
+    vhl = measurements.vhl_from_heights(VertebralHeights(*values))
+    assert vhl <= 100
+    assert vhl == vhl.quantize(D("0.1"))
