@@ -45,8 +45,9 @@ class MeasuredDecimalField(forms.DecimalField):
         self.unit = unit
         kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}))
         super().__init__(**kwargs)
-        self.error_messages["min_value"] = f"Must be at least %(limit_value)s{unit}."
-        self.error_messages["max_value"] = f"Must be at most %(limit_value)s{unit}."
+        escaped_unit = unit.replace("%", "%%")  # the messages are %-formatted
+        self.error_messages["min_value"] = f"Must be at least %(limit_value)s{escaped_unit}."
+        self.error_messages["max_value"] = f"Must be at most %(limit_value)s{escaped_unit}."
 
     def to_python(self, value):
         if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_TEXT_LENGTH:

@@ -1,0 +1,68 @@
+import datetime
+
+import pytest
+
+from scoring.models import Patient
+
+PASSWORD = "correct-horse-battery-staple"
+
+# spec §6, second worked case: 71-year-old woman, T11, fall, score 10 (high).
+SECOND_CASE = {
+    "assessment_date": "2025-03-10",
+    "level": "T11",
+    "injury_date": "2025-03-02",
+    "low_energy_trauma": "yes",
+    "fracture_type": "compression",
+    "vhl_percent": "17.8",
+    "kyphosis_angle_deg": "19.6",
+    "t2_signal": "diffuse_low",
+    "bmd_t_score": "-3.6",
+    "vas_pain": "8",
+    "odi_percent": "62",
+    "height_cm": "152",
+    "weight_kg": "50",
+    "treatment": "conservative",
+}
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """Tests do not run collectstatic: serve static files by name (production uses the manifest).
+    A fast password hasher: the production one is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(username="clinician", password=PASSWORD)
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def make_patient(user):
+    def make(mrn="MRN001", name="Test Patient", sex="F", date_of_birth=datetime.date(1953, 6, 1), **extra):
+        return Patient.objects.create(
+            mrn=mrn, name=name, sex=sex, date_of_birth=date_of_birth, created_by=user, updated_by=user, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def patient(make_patient):
+    # 71 on 2025-03-10, the second worked case's age.
+    return make_patient()
+
+
+@pytest.fixture
+def second_case():
+    return dict(SECOND_CASE)

@@ -1,0 +1,268 @@
+"""`POST /api/score/`, exactly as spec §7 writes it."""
+
+import json
+
+import pytest
+
+from scoring.models import Fracture, Patient
+
+URL = "/api/score/"
+
+SECOND_CASE = {
+    "fracture_type": "compression",
+    "vhl_percent": 17.8,
+    "kyphosis_angle_deg": 19.6,
+    "t2_signal": "diffuse_low",
+    "bmd_t_score": -3.6,
+    "age_years": 71,
+    "level": "T11",
+    "low_energy_trauma": True,
+}
+HEIGHTS = {
+    "fractured_anterior": 20, "fractured_posterior": 30,
+    "cranial_anterior": 30, "cranial_posterior": 30,
+    "caudal_anterior": 30, "caudal_posterior": 30,
+}
+
+pytestmark = pytest.mark.django_db
+
+
+def post(client, body, **kwargs):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(URL, data=data, content_type="application/json", **kwargs)
+
+
+def without(body, *keys):
+    return {k: v for k, v in body.items() if k not in keys}
+
+
+def test_second_worked_case_scores_10_high_with_the_contracts_shape(signed_in):
+    response = post(signed_in, SECOND_CASE)
+    assert response.status_code == 200
+    assert response.json() == {
+        "total": 10,
+        "group": "high",
+        "components": {
+            "fracture_type": {"value": "compression", "points": 0},
+            "vertebral_height_loss": {"value": 17.8, "points": 2},
+            "kyphosis_angle": {"value": 19.6, "points": 2},
+            "t2_signal": {"value": "diffuse_low", "points": 2},
+            "bmd": {"value": -3.6, "points": 4},
+        },
+        "warnings": [],
+        "rules_version": "NASOVCF-2025",
+    }
+
+
+def test_numbers_in_value_are_json_numbers_not_strings(signed_in):
+    raw = post(signed_in, SECOND_CASE).content.decode()
+    assert '"value": 17.8' in raw and '"value": -3.6' in raw
+
+
+def test_api_computes_and_saves_nothing(signed_in):
+    post(signed_in, SECOND_CASE)
+    assert Fracture.objects.count() == 0 and Patient.objects.count() == 0
+
+
+def test_vhl_from_heights_is_computed_and_returned_rounded(signed_in):
+    response = post(signed_in, {**without(SECOND_CASE, "vhl_percent"), "heights_mm": HEIGHTS})
+    assert response.status_code == 200
+    assert response.json()["components"]["vertebral_height_loss"] == {"value": 16.7, "points": 2}
+
+
+def test_given_vhl_of_14_96_is_returned_as_15_0_and_scores_2(signed_in):
+    response = post(signed_in, {**SECOND_CASE, "vhl_percent": 14.96})
+    assert response.json()["components"]["vertebral_height_loss"] == {"value": 15.0, "points": 2}
+
+
+def test_optional_fields_may_be_left_out(signed_in):
+    response = post(signed_in, without(SECOND_CASE, "age_years", "level", "low_energy_trauma"))
+    assert response.status_code == 200
+    assert response.json()["warnings"] == []
+
+
+def test_every_warning_code_of_the_contract(signed_in):
+    body = {**SECOND_CASE, "bmd_t_score": -0.5, "age_years": 55, "level": "L4", "low_energy_trauma": False}
+    response = post(signed_in, body)
+    assert response.status_code == 200
+    warnings = response.json()["warnings"]
+    assert [w["code"] for w in warnings] == [
+        "bmd_above_inclusion", "age_below_inclusion", "level_outside_validated", "high_energy_trauma",
+    ]
+    assert all(w["message"] for w in warnings)
+
+
+# -- 400: every bad input names its field -------------------------------------------------------
+
+@pytest.mark.parametrize("field", ["fracture_type", "kyphosis_angle_deg", "t2_signal", "bmd_t_score"])
+def test_missing_required_field_is_named(signed_in, field):
+    response = post(signed_in, without(SECOND_CASE, field))
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("vhl_percent", "17.8"),
+        ("vhl_percent", True),
+        ("kyphosis_angle_deg", [19.6]),
+        ("bmd_t_score", {"t": -3.6}),
+        ("fracture_type", 2),
+        ("t2_signal", None if False else 1),
+        ("level", 11),
+        ("age_years", 71.5),
+        ("age_years", "71"),
+        ("low_energy_trauma", "yes"),
+        ("heights_mm", [20, 30, 30, 30, 30, 30]),
+    ],
+)
+def test_wrong_type_is_named(signed_in, field, value):
+    body = {**SECOND_CASE, field: value}
+    if field == "heights_mm":
+        body = without(body, "vhl_percent")
+    response = post(signed_in, body)
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("fracture_type", "wedge"), ("t2_signal", "diffuse"), ("level", "S1"), ("level", "t11")],
+)
+def test_wrong_choice_is_named(signed_in, field, value):
+    response = post(signed_in, {**SECOND_CASE, field: value})
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("vhl_percent", -50.1), ("vhl_percent", 100.1),
+        ("kyphosis_angle_deg", -45.1), ("kyphosis_angle_deg", 90.1),
+        ("bmd_t_score", -7.1), ("bmd_t_score", 4.1),
+        ("age_years", -1), ("age_years", 131),
+        ("vhl_percent", 1e308), ("bmd_t_score", -1e-400),
+    ],
+)
+def test_out_of_range_is_named(signed_in, field, value):
+    response = post(signed_in, {**SECOND_CASE, field: value})
+    if field == "bmd_t_score" and value == -1e-400:  # underflows to -0.0: a valid T-score of 0
+        assert response.status_code == 200
+        return
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+@pytest.mark.parametrize(("field", "value"), [("vhl_percent", -50), ("vhl_percent", 100),
+                                              ("kyphosis_angle_deg", -45), ("kyphosis_angle_deg", 90),
+                                              ("bmd_t_score", -7), ("bmd_t_score", 4)])
+def test_range_ends_are_accepted(signed_in, field, value):
+    assert post(signed_in, {**SECOND_CASE, field: value}).status_code == 200
+
+
+def test_both_vhl_and_heights_is_refused_naming_both(signed_in):
+    response = post(signed_in, {**SECOND_CASE, "heights_mm": HEIGHTS})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"vhl_percent", "heights_mm"}
+    assert "not both" in errors["vhl_percent"][0]
+
+
+def test_neither_vhl_nor_heights_is_refused_naming_both(signed_in):
+    response = post(signed_in, without(SECOND_CASE, "vhl_percent"))
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"vhl_percent", "heights_mm"}
+
+
+def test_a_missing_height_is_named(signed_in):
+    heights = {k: v for k, v in HEIGHTS.items() if k != "caudal_posterior"}
+    response = post(signed_in, {**without(SECOND_CASE, "vhl_percent"), "heights_mm": heights})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"heights_mm.caudal_posterior": ["This field is required."]}
+
+
+@pytest.mark.parametrize(("value", "message"), [(0, "greater than 0"), (-3, "greater than 0"), (100.01, "at most 100")])
+def test_a_height_out_of_range_is_named(signed_in, value, message):
+    body = {**without(SECOND_CASE, "vhl_percent"), "heights_mm": {**HEIGHTS, "fractured_anterior": value}}
+    response = post(signed_in, body)
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["heights_mm.fractured_anterior"]
+    assert message in errors["heights_mm.fractured_anterior"][0]
+
+
+def test_heights_giving_a_vhl_below_minus_50_are_a_measurement_error(signed_in):
+    heights = {**HEIGHTS, "fractured_anterior": 60, "fractured_posterior": 60, "cranial_anterior": 30}
+    response = post(signed_in, {**without(SECOND_CASE, "vhl_percent"), "heights_mm": heights})
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["heights_mm"]
+    assert "measurement error" in errors["heights_mm"][0]
+
+
+def test_unknown_fields_are_named(signed_in):
+    response = post(signed_in, {**SECOND_CASE, "vhl_pct": 3, "heights_mm": None})
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"vhl_pct": ["Unknown field."]}
+
+
+def test_every_wrong_field_is_named_at_once(signed_in):
+    body = {"fracture_type": "wedge", "vhl_percent": 200, "kyphosis_angle_deg": "x", "t2_signal": "dark"}
+    response = post(signed_in, body)
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {
+        "fracture_type", "vhl_percent", "kyphosis_angle_deg", "t2_signal", "bmd_t_score",
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["", "not json", "[1, 2]", '"text"', "42", "null", '{"vhl_percent": NaN}', '{"a": Infinity}',
+     "[" * 50_000, '{"age_years": ' + "9" * 5000 + "}", b"\xff\xfe{}"],
+)
+def test_a_body_that_is_not_a_json_object_is_a_400_under_all(signed_in, body):
+    response = post(signed_in, body)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["__all__"]
+
+
+def test_an_oversized_body_is_refused_with_413_json(signed_in):
+    response = post(signed_in, {**SECOND_CASE, "padding": "x" * 70_000})
+    assert response.status_code == 413
+    assert list(response.json()["errors"]) == ["__all__"]
+
+
+def test_signed_out_gets_401_json_not_a_redirect(client):
+    response = post(client, SECOND_CASE)
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert "__all__" in response.json()["errors"]
+
+
+def test_missing_csrf_token_gets_403_json(user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = post(client, SECOND_CASE)
+    assert response.status_code == 403
+    assert "X-CSRFToken" in response.json()["errors"]["__all__"][0]
+
+
+def test_with_the_csrf_header_the_post_is_accepted(user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.get("/patients/")  # sets the csrftoken cookie
+    token = client.cookies["csrftoken"].value
+    response = post(client, SECOND_CASE, headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+
+
+def test_get_is_not_allowed(signed_in):
+    response = signed_in.get(URL)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
