@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from crispy_forms.bootstrap import InlineRadios, StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
@@ -218,7 +219,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-YES_NO = [("yes", "Yes — a fall from standing height or less, or no trauma"), ("no", "No — high-energy trauma")]
+YES_NO = [("yes", "Yes: a fall from standing height or less, or no trauma"), ("no", "No: high-energy trauma")]
 
 
 class AssessmentForm(ScoreForm, forms.ModelForm):
@@ -290,14 +291,14 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
                 "Fracture",
                 Row(Column("assessment_date", css_class="col-md-4"), Column("level", css_class="col-md-4"),
                     Column("injury_date", css_class="col-md-4")),
-                Row(Column("fracture_type", css_class="col-md-4"), Column("treatment", css_class="col-md-4"),
-                    Column("low_energy_trauma", css_class="col-md-4")),
+                Row(Column("fracture_type", css_class="col-md-6"), Column("treatment", css_class="col-md-6")),
+                InlineRadios("low_energy_trauma"),
             ),
             Fieldset(
                 "Vertebral height loss",
                 "vhl_percent",
                 HTML('<p class="text-body-secondary small mb-2">— or from the six heights on the '
-                     "lateral radiograph (spec: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100) —</p>"),
+                     "lateral radiograph: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —</p>"),
                 Row(*(Column(name, css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
                 HTML('{% if form.computed_vhl is not None %}<p class="computed-vhl" id="computed-vhl">'
                      "VHL computed from the six heights: <strong>{{ form.computed_vhl }} %</strong></p>"
@@ -315,8 +316,10 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
                     Column("height_cm", css_class="col-md-3"), Column("weight_kg", css_class="col-md-3")),
             ),
             Div(
-                Submit("preview", "Calculate score", css_class="btn-outline-primary"),
-                Submit("save", "Save assessment", css_class="btn-primary"),
+                StrictButton(
+                    "Calculate score", type="submit", name="preview", value="1", css_class="btn btn-outline-primary"
+                ),
+                StrictButton("Save assessment", type="submit", name="save", value="1", css_class="btn btn-primary"),
                 css_class="d-flex gap-2 justify-content-end",
             ),
         )
@@ -393,5 +396,15 @@ class PatientForm(forms.ModelForm):
 
 
 class PatientSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=100, label="MRN or name")
-    group = forms.ChoiceField(required=False, choices=[("", "All risk groups")] + RiskGroup.choices, label="Risk group")
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="MRN or name",
+        widget=forms.TextInput(attrs={"type": "search", "class": "form-control", "autocomplete": "off"}),
+    )
+    group = forms.ChoiceField(
+        required=False,
+        choices=[("", "All risk groups")] + RiskGroup.choices,
+        label="Risk group (latest assessment)",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )

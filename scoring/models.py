@@ -34,10 +34,10 @@ class FractureType(models.TextChoices):
 
 
 class T2Signal(models.TextChoices):
-    DIFFUSE_LOW = rules.T2Signal.DIFFUSE_LOW.value, "Diffuse low signal"
-    CONFINED_LOW = rules.T2Signal.CONFINED_LOW.value, "Confined low signal"
-    DIFFUSE_HIGH = rules.T2Signal.DIFFUSE_HIGH.value, "Diffuse high signal"
-    CONFINED_HIGH = rules.T2Signal.CONFINED_HIGH.value, "Confined high signal"
+    DIFFUSE_LOW = rules.T2Signal.DIFFUSE_LOW.value, "Diffuse low"
+    CONFINED_LOW = rules.T2Signal.CONFINED_LOW.value, "Confined low"
+    DIFFUSE_HIGH = rules.T2Signal.DIFFUSE_HIGH.value, "Diffuse high"
+    CONFINED_HIGH = rules.T2Signal.CONFINED_HIGH.value, "Confined high"
 
 
 class RiskGroup(models.TextChoices):
