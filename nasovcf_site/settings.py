@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "scoring.context_processors.worklist",
             ],
         },
     },
@@ -192,3 +193,14 @@ LOGGING = {
 PAGE_SIZE = 25
 
 CSRF_FAILURE_VIEW = "nasovcf_site.errors.csrf_failure"
+
+# Follow-up (spec §3): visits due 30, 90 and 180 days after treatment starts, each with a window
+# of this many days either side; the worklist keeps a missed visit this long after its window
+# closed, calls "due soon" what opens within this many days, and looks this far ahead.
+NASOVCF_VISIT_WINDOW_DAYS = {"1m": 7, "3m": 14, "6m": 30}
+NASOVCF_WORKLIST_OVERDUE_DAYS = 90
+NASOVCF_WORKLIST_SOON_DAYS = 7
+NASOVCF_WORKLIST_AHEAD_DAYS = 28
+
+# Flash messages name patients (MRNs): keep them server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

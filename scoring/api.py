@@ -62,16 +62,20 @@ def _read_body(body: dict) -> tuple[dict, dict[str, list[str]]]:
         value = body.get(key)
         if value is None:
             continue
-        if isinstance(value, str):
+        if value == "":
+            errors[key] = ["Must be one of the choices, or left out."]
+        elif isinstance(value, str):
             data[key] = value
         else:
             errors[key] = ["Must be a JSON string."]
     age = body.get("age_years")
     if age is not None:
-        if _is_number(age) and Decimal(age) == Decimal(age).to_integral_value():
-            data["age_years"] = int(age)
-        else:
+        if not _is_number(age) or Decimal(age) != Decimal(age).to_integral_value():
             errors["age_years"] = ["Must be a whole number of years."]
+        elif Decimal(age).adjusted() > 3:
+            errors["age_years"] = ["Must be at most 130."]  # checked before int(): 1e999999 is costly
+        else:
+            data["age_years"] = int(age)
     trauma = body.get("low_energy_trauma")
     if trauma is not None:
         if isinstance(trauma, bool):

@@ -78,3 +78,25 @@ def wilson_interval(events: int, n: int, z: float = Z_95) -> tuple[float, float]
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half_width = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half_width), min(1.0, centre + half_width)
+
+
+@dataclass(frozen=True)
+class MedianIQR:
+    median: float
+    q1: float
+    q3: float
+
+
+# spec §5, radiographic course: median (IQR) at pretreatment and at 6 months, per group.
+RADIOGRAPHIC_COURSE = {
+    "vhl_percent": {
+        RiskGroup.LOW: (MedianIQR(2.5, 0.8, 7), MedianIQR(4.8, 1.6, 9.25)),
+        RiskGroup.MEDIUM: (MedianIQR(5.4, 2.5, 8.4), MedianIQR(9.35, 6.7, 15.1)),
+        RiskGroup.HIGH: (MedianIQR(15.1, 11.85, 23), MedianIQR(28.6, 20.7, 36.1)),
+    },
+    "kyphosis_angle_deg": {
+        RiskGroup.LOW: (MedianIQR(2.4, 1.5, 5.45), MedianIQR(4.1, 2, 6.85)),
+        RiskGroup.MEDIUM: (MedianIQR(3.65, 2.7, 5.5), MedianIQR(7.45, 5.2, 11.125)),
+        RiskGroup.HIGH: (MedianIQR(12.5, 9.35, 14.85), MedianIQR(22.1, 18.55, 27)),
+    },
+}

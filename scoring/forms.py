@@ -7,20 +7,35 @@ the API can never disagree (spec §7).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import re
 from decimal import Decimal
 
 from crispy_forms.bootstrap import InlineRadios, StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from . import measurements, rules
-from .models import Fracture, FractureType, Patient, RiskGroup, SPINE_LEVEL_CHOICES, T2Signal, Treatment
+from .models import (
+    SPINE_LEVEL_CHOICES,
+    BoneUnion,
+    Fracture,
+    FractureType,
+    Patient,
+    RiskGroup,
+    T2Signal,
+    Treatment,
+    Visit,
+    VisitKind,
+)
 
 MAX_NUMBER_TEXT_LENGTH = 32  # longer than any honest measurement: refuse before parsing
+MAX_MAGNITUDE_EXPONENT = 6  # |value| < 10^7
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 EARLIEST_DATE = datetime.date(1900, 1, 1)
 
 HEIGHT_FORM_FIELDS = tuple(f"{name}_mm" for name in measurements.HEIGHT_FIELDS)
@@ -51,9 +66,17 @@ class MeasuredDecimalField(forms.DecimalField):
         self.error_messages["max_value"] = f"Must be at most %(limit_value)s{escaped_unit}."
 
     def to_python(self, value):
-        if isinstance(value, str) and len(value.strip()) > MAX_NUMBER_TEXT_LENGTH:
+        if isinstance(value, str):
+            value = value.strip()
+            if value and (len(value) > MAX_NUMBER_TEXT_LENGTH or not PLAIN_NUMBER.fullmatch(value)):
+                # Decimal() would also take "1_5", non-ASCII digits or "NaN": not a measurement.
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+        value = super().to_python(value)
+        if value is not None and value.is_finite() and value.adjusted() > MAX_MAGNITUDE_EXPONENT:
+            # No measurement here reaches a million; refusing early keeps arithmetic on huge
+            # exponents (which overflows or takes minutes) away from the rest of the code.
             raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return super().to_python(value)
+        return value
 
 
 class TenthDecimalField(MeasuredDecimalField):
@@ -61,7 +84,7 @@ class TenthDecimalField(MeasuredDecimalField):
 
     def to_python(self, value):
         value = super().to_python(value)
-        if value is not None and value.is_finite() and abs(value) < 10**6:
+        if value is not None and value.is_finite():
             value = rules.round_to_tenth(value)
         return value
 
@@ -86,10 +109,14 @@ class HeightField(MeasuredDecimalField):
             raise ValidationError("Must be greater than 0 mm.", code="min_value")
 
 
-class ScoreForm(forms.Form):
-    """What the NASOVCF score reads, validated once for every caller (spec §1, §2, §7)."""
+class VhlFields(forms.Form):
+    """Vertebral height loss as a percentage or from the six heights, never both (spec §2).
 
-    fracture_type = forms.ChoiceField(choices=FractureType.choices)
+    Shared by the score (where VHL is required) and the follow-up visit (films are optional).
+    """
+
+    vhl_required = True
+
     vhl_percent = TenthDecimalField(
         label="Vertebral height loss (%)",
         unit=" %",
@@ -104,35 +131,8 @@ class ScoreForm(forms.Form):
     cranial_posterior_mm = HeightField(label=HEIGHT_LABELS["cranial_posterior_mm"])
     caudal_anterior_mm = HeightField(label=HEIGHT_LABELS["caudal_anterior_mm"])
     caudal_posterior_mm = HeightField(label=HEIGHT_LABELS["caudal_posterior_mm"])
-    kyphosis_angle_deg = TenthDecimalField(
-        label="Local kyphosis angle (°)",
-        unit="°",
-        min_value=measurements.KYPHOSIS_MIN_DEG,
-        max_value=measurements.KYPHOSIS_MAX_DEG,
-        help_text="Inferior endplate above to superior endplate below; positive is kyphotic.",
-    )
-    t2_signal = forms.ChoiceField(label="MRI T2 signal (mid-sagittal)", choices=T2Signal.choices)
-    bmd_t_score = TenthDecimalField(
-        label="BMD T-score",
-        min_value=measurements.T_SCORE_MIN,
-        max_value=measurements.T_SCORE_MAX,
-        help_text="DXA, mean of L1–L4 excluding the fractured vertebra.",
-    )
-    # Only for the validated-population warnings (spec §4).
-    age_years = forms.IntegerField(required=False, min_value=0, max_value=130)
-    level = forms.ChoiceField(required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES)
-    low_energy_trauma = forms.NullBooleanField(required=False)
 
     computed_vhl: Decimal | None = None
-    result: rules.ScoreResult | None = None
-
-    def clean(self):
-        cleaned = super().clean()
-        self._resolve_vhl(cleaned)
-        if not self.errors:
-            inputs = self.score_inputs(cleaned)
-            self.result = rules.score(inputs)
-        return cleaned
 
     def _resolve_vhl(self, cleaned: dict) -> None:
         """Exactly one of the VHL percentage and the six heights; compute VHL from heights."""
@@ -149,6 +149,8 @@ class ScoreForm(forms.Form):
             )
             return
         if not percent_given and not heights_given:
+            if not self.vhl_required:
+                return
             self.add_error(
                 "vhl_percent",
                 ValidationError(
@@ -186,6 +188,148 @@ class ScoreForm(forms.Form):
     def vhl_from_heights(self) -> bool:
         return self.computed_vhl is not None
 
+    @property
+    def vhl_group_errors(self) -> list[str]:
+        """Errors about the six heights together, shown beside them rather than on one field."""
+        return [
+            message
+            for error in self.errors.as_data().get(NON_FIELD_ERRORS, [])
+            if error.code == VHL_COMPUTED_OUT_OF_RANGE
+            for message in error.messages
+        ]
+
+    def vhl_entered(self) -> Decimal | None:
+        """The percentage as typed, or None when it was computed from heights (or not given)."""
+        return None if self.vhl_from_heights else self.cleaned_data.get("vhl_percent")
+
+
+ODI_SECTION_CHOICES = [("", "not answered")] + [(str(n), str(n)) for n in range(measurements.ODI_SECTION_MAX + 1)]
+ODI_SECTION_FIELDS = tuple(f"odi_section_{n}" for n in range(1, len(measurements.ODI_SECTIONS) + 1))
+
+
+def _odi_section_field(number: int) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=f"{number} · {measurements.ODI_SECTIONS[number - 1]}",
+        choices=ODI_SECTION_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+
+
+class OdiFields(forms.Form):
+    """ODI typed as a percentage, or computed from the ten questionnaire sections (spec §2)."""
+
+    odi_percent = TenthDecimalField(
+        label="ODI (%)",
+        unit=" %",
+        required=False,
+        min_value=measurements.ODI_MIN_PERCENT,
+        max_value=measurements.ODI_MAX_PERCENT,
+        help_text="Oswestry Disability Index, 0–100 %: type it, or score the ten sections below.",
+    )
+    odi_section_1 = _odi_section_field(1)
+    odi_section_2 = _odi_section_field(2)
+    odi_section_3 = _odi_section_field(3)
+    odi_section_4 = _odi_section_field(4)
+    odi_section_5 = _odi_section_field(5)
+    odi_section_6 = _odi_section_field(6)
+    odi_section_7 = _odi_section_field(7)
+    odi_section_8 = _odi_section_field(8)
+    odi_section_9 = _odi_section_field(9)
+    odi_section_10 = _odi_section_field(10)
+
+    odi_sections: list[int | None] | None = None
+
+    def _initial_odi_sections(self, sections: list[int | None] | None) -> None:
+        for name, score in zip(ODI_SECTION_FIELDS, sections or (), strict=False):
+            if score is not None:
+                self.initial[name] = str(score)
+
+    def _resolve_odi(self, cleaned: dict) -> None:
+        """Either the percentage or the sections; from sections, ODI by spec §2's formula."""
+        sections = [cleaned.get(name) for name in ODI_SECTION_FIELDS]
+        if all(score is None for score in sections):
+            self.odi_sections = None
+            return
+        if cleaned.get("odi_percent") is not None:
+            self.add_error(
+                "odi_percent",
+                ValidationError(
+                    "Type the ODI or score the sections, not both: clear one of them.", code="odi_both"
+                ),
+            )
+            return
+        self.odi_sections = sections
+        cleaned["odi_percent"] = measurements.odi_from_sections(sections)
+
+    @property
+    def odi_sections_given(self) -> bool:
+        return any(self[name].value() not in (None, "") for name in ODI_SECTION_FIELDS)
+
+
+def odi_layout() -> list:
+    """The ODI field and its questionnaire, folded away unless used (a <details>, no script)."""
+    return [
+        "odi_percent",
+        HTML(
+            '<details class="odi-sections mb-3"{% if form.odi_sections_given %} open{% endif %}>'
+            "<summary>Score the ten ODI sections instead (0–5 each; leave unanswered ones empty)</summary>"
+            '<div class="row mt-2">'
+        ),
+        *(Column(name, css_class="col-sm-6 col-lg-4") for name in ODI_SECTION_FIELDS),
+        HTML("</div></details>"),
+    ]
+
+
+def vhl_layout(legend: str) -> Fieldset:
+    return Fieldset(
+        legend,
+        "vhl_percent",
+        HTML('<p class="text-body-secondary small mb-2">— or from the six heights on the '
+             "lateral radiograph: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —</p>"),
+        Row(*(Column(name, css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
+        HTML('{% if form.computed_vhl is not None %}<p class="computed-vhl" id="computed-vhl">'
+             "VHL computed from the six heights: <strong>{{ form.computed_vhl }} %</strong></p>"
+             "{% endif %}{% for error in form.vhl_group_errors %}"
+             '<div class="invalid-feedback d-block" role="alert">{{ error }}</div>{% endfor %}'),
+        css_class="vhl-fieldset",
+    )
+
+
+class ScoreForm(VhlFields):
+    """What the NASOVCF score reads, validated once for every caller (spec §1, §2, §7)."""
+
+    fracture_type = forms.ChoiceField(choices=FractureType.choices)
+    kyphosis_angle_deg = TenthDecimalField(
+        label="Local kyphosis angle (°)",
+        unit="°",
+        min_value=measurements.KYPHOSIS_MIN_DEG,
+        max_value=measurements.KYPHOSIS_MAX_DEG,
+        help_text="Inferior endplate above to superior endplate below; positive is kyphotic.",
+    )
+    t2_signal = forms.ChoiceField(label="MRI T2 signal (mid-sagittal)", choices=T2Signal.choices)
+    bmd_t_score = TenthDecimalField(
+        label="BMD T-score",
+        min_value=measurements.T_SCORE_MIN,
+        max_value=measurements.T_SCORE_MAX,
+        help_text="DXA, mean of L1–L4 excluding the fractured vertebra.",
+    )
+    # Only for the validated-population warnings (spec §4).
+    age_years = forms.IntegerField(required=False, min_value=0, max_value=130)
+    level = forms.ChoiceField(required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES)
+    low_energy_trauma = forms.NullBooleanField(required=False)
+
+    result: rules.ScoreResult | None = None
+
+    def clean(self):
+        cleaned = super().clean()
+        self._resolve_vhl(cleaned)
+        if not self.errors:
+            inputs = self.score_inputs(cleaned)
+            self.result = rules.score(inputs)
+        return cleaned
+
     def age_for_warnings(self, cleaned: dict) -> int | None:
         return cleaned.get("age_years")
 
@@ -222,7 +366,7 @@ class DateInput(forms.DateInput):
 YES_NO = [("yes", "Yes: a fall from standing height or less, or no trauma"), ("no", "No: high-energy trauma")]
 
 
-class AssessmentForm(ScoreForm, forms.ModelForm):
+class AssessmentForm(ScoreForm, OdiFields, forms.ModelForm):
     """The baseline assessment of one fracture: the score's inputs plus the episode's details."""
 
     assessment_date = forms.DateField(
@@ -244,17 +388,16 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
     vas_pain = TenthDecimalField(
         label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
     )
-    odi_percent = TenthDecimalField(
-        label="ODI (%)",
-        unit=" %",
-        required=False,
-        min_value=measurements.ODI_MIN_PERCENT,
-        max_value=measurements.ODI_MAX_PERCENT,
-        help_text="Oswestry Disability Index, 0–100 %.",
-    )
     height_cm = TenthDecimalField(label="Height (cm)", unit=" cm", required=False, min_value=100, max_value=230)
     weight_kg = TenthDecimalField(label="Weight (kg)", unit=" kg", required=False, min_value=20, max_value=250)
     treatment = forms.ChoiceField(label="Treatment chosen", choices=[("", "—")] + Treatment.choices)
+    treatment_start_date = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        validators=[_not_before_1900],
+        label="Treatment start date",
+        help_text="Leave empty when treatment starts on the assessment date. Visits fall due 1, 3 and 6 months after it.",
+    )
     age_years = None  # the page takes age from the patient's date of birth
 
     class Meta:
@@ -274,6 +417,7 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
             "height_cm",
             "weight_kg",
             "treatment",
+            "treatment_start_date",
         ]
 
     def __init__(self, *args, patient: Patient, **kwargs):
@@ -282,6 +426,9 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
         if self.instance.pk:
             self.initial["vhl_percent"] = self.instance.vhl_entered_percent
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
+            self._initial_odi_sections(self.instance.odi_sections)
+            if self.instance.odi_sections:
+                self.initial["odi_percent"] = None
         else:
             self.initial.setdefault("assessment_date", timezone.localdate())
         self.helper = FormHelper(self)
@@ -291,20 +438,11 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
                 "Fracture",
                 Row(Column("assessment_date", css_class="col-md-4"), Column("level", css_class="col-md-4"),
                     Column("injury_date", css_class="col-md-4")),
-                Row(Column("fracture_type", css_class="col-md-6"), Column("treatment", css_class="col-md-6")),
+                Row(Column("fracture_type", css_class="col-md-4"), Column("treatment", css_class="col-md-4"),
+                    Column("treatment_start_date", css_class="col-md-4")),
                 InlineRadios("low_energy_trauma"),
             ),
-            Fieldset(
-                "Vertebral height loss",
-                "vhl_percent",
-                HTML('<p class="text-body-secondary small mb-2">— or from the six heights on the '
-                     "lateral radiograph: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —</p>"),
-                Row(*(Column(name, css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
-                HTML('{% if form.computed_vhl is not None %}<p class="computed-vhl" id="computed-vhl">'
-                     "VHL computed from the six heights: <strong>{{ form.computed_vhl }} %</strong></p>"
-                     "{% endif %}"),
-                css_class="vhl-fieldset",
-            ),
+            vhl_layout("Vertebral height loss"),
             Fieldset(
                 "Kyphosis, MRI and bone density",
                 Row(Column("kyphosis_angle_deg", css_class="col-md-4"), Column("t2_signal", css_class="col-md-4"),
@@ -312,8 +450,9 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
             ),
             Fieldset(
                 "Pain, disability and body size (pretreatment)",
-                Row(Column("vas_pain", css_class="col-md-3"), Column("odi_percent", css_class="col-md-3"),
-                    Column("height_cm", css_class="col-md-3"), Column("weight_kg", css_class="col-md-3")),
+                Row(Column("vas_pain", css_class="col-md-4"), Column("height_cm", css_class="col-md-4"),
+                    Column("weight_kg", css_class="col-md-4")),
+                *odi_layout(),
             ),
             Div(
                 StrictButton(
@@ -328,9 +467,17 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
         assessment_date = cleaned.get("assessment_date")
         return self.patient.age_on(assessment_date) if assessment_date else None
 
+    def score_inputs(self, cleaned: dict) -> rules.ScoreInputs:
+        inputs = super().score_inputs(cleaned)
+        treatment = cleaned.get("treatment")
+        return dataclasses.replace(
+            inputs, conservative_treatment=(treatment == Treatment.CONSERVATIVE) if treatment else None
+        )
+
     def clean(self):
-        assessment_date = self.cleaned_data.get("assessment_date")
-        injury_date = self.cleaned_data.get("injury_date")
+        cleaned = self.cleaned_data
+        assessment_date = cleaned.get("assessment_date")
+        injury_date = cleaned.get("injury_date")
         dob = self.patient.date_of_birth
         if assessment_date and assessment_date < dob:
             self.add_error(
@@ -347,16 +494,232 @@ class AssessmentForm(ScoreForm, forms.ModelForm):
                 "injury_date",
                 ValidationError("The injury cannot come after the assessment.", code="after_assessment"),
             )
+        if assessment_date and self.instance.pk:
+            first_visit = self.instance.visits.order_by("visit_date").values_list("visit_date", flat=True).first()
+            if first_visit and first_visit < assessment_date:
+                self.add_error(
+                    "assessment_date",
+                    ValidationError(
+                        "A follow-up visit is dated %(date)s, before this: the assessment comes first.",
+                        code="after_visit",
+                        params={"date": first_visit.isoformat()},
+                    ),
+                )
+        start = cleaned.get("treatment_start_date")
+        if assessment_date and "treatment_start_date" not in self.errors:
+            if start is None:
+                cleaned["treatment_start_date"] = assessment_date
+            elif start < assessment_date:
+                self.add_error(
+                    "treatment_start_date",
+                    ValidationError(
+                        "Treatment starts after the pretreatment assessment, not before.", code="before_assessment"
+                    ),
+                )
+        self._resolve_odi(cleaned)
         return super().clean()
 
     def save(self, commit: bool = True) -> Fracture:
         fracture = super().save(commit=False)
         fracture.patient = self.patient
-        fracture.vhl_entered_percent = None if self.vhl_from_heights else self.cleaned_data["vhl_percent"]
+        fracture.vhl_entered_percent = self.vhl_entered()
+        fracture.odi_sections = self.odi_sections
         fracture.apply_score(self.result, self.age_for_warnings(self.cleaned_data))
         if commit:
             fracture.save()
         return fracture
+
+
+BONE_UNION_CHOICES = [("", "not recorded at this visit")] + BoneUnion.choices
+
+
+class VisitForm(VhlFields, OdiFields, forms.ModelForm):
+    """A follow-up visit: VAS, ODI, films where taken, bone union from 6 months on (spec §3)."""
+
+    vhl_required = False  # films are not taken at every visit
+
+    kind = forms.ChoiceField(label="Visit", choices=VisitKind.choices)
+    visit_date = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Visit date")
+    vas_pain = TenthDecimalField(
+        label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
+    )
+    kyphosis_angle_deg = TenthDecimalField(
+        label="Local kyphosis angle (°)",
+        unit="°",
+        required=False,
+        min_value=measurements.KYPHOSIS_MIN_DEG,
+        max_value=measurements.KYPHOSIS_MAX_DEG,
+        help_text="Where films were taken. Progressive kyphosis: more than 10° above pretreatment.",
+    )
+    bone_union = forms.ChoiceField(
+        label="Bone union",
+        choices=BONE_UNION_CHOICES,
+        required=False,
+        help_text="Assessed at the 6-month visit or later.",
+    )
+
+    class Meta:
+        model = Visit
+        fields = [
+            "kind",
+            "visit_date",
+            "vas_pain",
+            "odi_percent",
+            "kyphosis_angle_deg",
+            *HEIGHT_FORM_FIELDS,
+            "bone_union",
+            "vacuum_cleft_mri",
+            "vacuum_cleft_ct",
+            "anterior_height_change",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, fracture: Fracture, **kwargs):
+        self.fracture = fracture
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["vhl_percent"] = self.instance.vhl_entered_percent
+            self._initial_odi_sections(self.instance.odi_sections)
+            if self.instance.odi_sections:
+                self.initial["odi_percent"] = None
+        else:
+            self.initial.setdefault("visit_date", timezone.localdate())
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Fieldset(
+                "Visit",
+                Row(Column("kind", css_class="col-md-6"), Column("visit_date", css_class="col-md-6")),
+            ),
+            Fieldset("Pain and disability", "vas_pain", *odi_layout()),
+            Fieldset("Films (where taken)", "kyphosis_angle_deg"),
+            vhl_layout("Vertebral height loss (where films were taken)"),
+            Fieldset(
+                "Bone union (6 months or later)",
+                "bone_union",
+                HTML('<p class="small text-body-secondary mb-1">For a non-union, tick the evidence:</p>'),
+                "vacuum_cleft_mri",
+                "vacuum_cleft_ct",
+                "anterior_height_change",
+            ),
+            "notes",
+            Div(StrictButton("Save visit", type="submit", name="save", value="1", css_class="btn btn-primary"),
+                css_class="d-flex justify-content-end"),
+        )
+
+    EVIDENCE_FIELDS = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+
+    def clean(self):
+        cleaned = super().clean()
+        self._resolve_vhl(cleaned)
+        self._resolve_odi(cleaned)
+        fracture = self.fracture
+        kind, visit_date = cleaned.get("kind"), cleaned.get("visit_date")
+        if visit_date and visit_date < fracture.assessment_date:
+            self.add_error(
+                "visit_date",
+                ValidationError(
+                    "The visit cannot come before the pretreatment assessment (%(date)s).",
+                    code="before_assessment",
+                    params={"date": fracture.assessment_date.isoformat()},
+                ),
+            )
+        if kind and kind != VisitKind.UNSCHEDULED:
+            twin = fracture.visits.filter(kind=kind).exclude(pk=self.instance.pk).first()
+            if twin:
+                self.add_error(
+                    "kind",
+                    ValidationError(
+                        "This fracture already has its %(kind)s visit (%(date)s): edit that one, or "
+                        "record this as an unscheduled visit.",
+                        code="duplicate_visit",
+                        params={"kind": VisitKind(kind).label, "date": twin.visit_date.isoformat()},
+                    ),
+                )
+        union = cleaned.get("bone_union")
+        evidence = [name for name in self.EVIDENCE_FIELDS if cleaned.get(name)]
+        if union and kind and visit_date:
+            probe = Visit(kind=kind, visit_date=visit_date)
+            if not probe.at_or_after_six_months(fracture):
+                self.add_error(
+                    "bone_union",
+                    ValidationError(
+                        "Bone union is assessed at the 6-month visit or later (from %(date)s for this fracture).",
+                        code="union_too_early",
+                        params={"date": fracture.six_month_assessment_from().isoformat()},
+                    ),
+                )
+        if union == BoneUnion.NON_UNION and not evidence:
+            self.add_error(
+                "bone_union",
+                ValidationError(
+                    "A non-union needs its evidence: a vacuum cleft on MRI or CT, or a change of anterior "
+                    "height between standing and supine films.",
+                    code="non_union_without_evidence",
+                ),
+            )
+        if evidence and union != BoneUnion.NON_UNION:
+            for name in evidence:
+                self.add_error(
+                    name, ValidationError("Evidence of non-union goes with a non-union only.", code="evidence_without_non_union")
+                )
+        if not any(
+            cleaned.get(name) is not None for name in ("vas_pain", "odi_percent", "kyphosis_angle_deg", "vhl_percent")
+        ) and not union and not self.errors:
+            raise ValidationError(
+                "Record at least one finding: VAS, ODI, a film measurement or bone union.", code="empty_visit"
+            )
+        return cleaned
+
+    def save(self, commit: bool = True) -> Visit:
+        visit = super().save(commit=False)
+        visit.fracture = self.fracture
+        visit.vhl_entered_percent = self.vhl_entered()
+        visit.vhl_percent = self.cleaned_data.get("vhl_percent")
+        visit.odi_sections = self.odi_sections
+        visit.compute_outcomes(self.fracture)
+        if commit:
+            visit.save()
+        return visit
+
+
+class TreatmentChangeForm(forms.Form):
+    """Conservative care abandoned: the new treatment and when (spec §3)."""
+
+    treatment = forms.ChoiceField(
+        label="Changed to",
+        choices=[("", "—")] + [choice for choice in Treatment.choices if choice[0] != Treatment.CONSERVATIVE],
+    )
+    changed_on = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Date of the change")
+    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, fracture: Fracture, **kwargs):
+        self.fracture = fracture
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("treatment", css_class="col-md-6"), Column("changed_on", css_class="col-md-6")),
+            "reason",
+            Div(StrictButton("Record the change", type="submit", css_class="btn btn-primary"),
+                css_class="d-flex justify-content-end"),
+        )
+
+    def clean_changed_on(self) -> datetime.date:
+        changed_on = self.cleaned_data["changed_on"]
+        if changed_on < self.fracture.treatment_start_date:
+            raise ValidationError(
+                "Conservative care started on %(date)s: the change comes after it.",
+                code="before_start",
+                params={"date": self.fracture.treatment_start_date.isoformat()},
+            )
+        return changed_on
+
+    def apply(self) -> None:
+        self.fracture.treatment_changed_to = self.cleaned_data["treatment"]
+        self.fracture.treatment_changed_on = self.cleaned_data["changed_on"]
+        self.fracture.treatment_change_reason = self.cleaned_data["reason"]
 
 
 class PatientForm(forms.ModelForm):

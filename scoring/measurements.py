@@ -7,6 +7,7 @@ any threshold sees them (spec §1, Decision on precision).
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -88,3 +89,32 @@ def body_mass_index(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     """BMI in kg/m², to 0.1."""
     height_m = height_cm / 100
     return (weight_kg / (height_m * height_m)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# spec §2: the Oswestry Disability Index questionnaire, ten sections each scored 0–5.
+ODI_SECTIONS = (
+    "Pain intensity",
+    "Personal care",
+    "Lifting",
+    "Walking",
+    "Sitting",
+    "Standing",
+    "Sleeping",
+    "Sex life",
+    "Social life",
+    "Travelling",
+)
+ODI_SECTION_MAX = 5
+
+
+def odi_from_sections(sections: Sequence[int | None]) -> Decimal | None:
+    """ODI (%) = sum of the answered sections / (5 × sections answered) × 100, to 0.1 (spec §2).
+
+    Unanswered sections (None) leave the denominator; with none answered there is no ODI.
+    """
+    answered = [score for score in sections if score is not None]
+    if not answered:
+        return None
+    if any(not 0 <= score <= ODI_SECTION_MAX for score in answered):
+        raise ValueError("each ODI section scores 0 to 5")
+    return round_to_tenth(Decimal(sum(answered)) / (ODI_SECTION_MAX * len(answered)) * 100)

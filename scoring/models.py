@@ -9,10 +9,10 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 
-from . import measurements, rules
+from . import followup, measurements, outcomes, rules
 
 
 class Sex(models.TextChoices):
@@ -45,6 +45,21 @@ class RiskGroup(models.TextChoices):
     MEDIUM = rules.RiskGroup.MEDIUM.value, "Medium"
     HIGH = rules.RiskGroup.HIGH.value, "High"
 
+
+class VisitKind(models.TextChoices):
+    ONE_MONTH = followup.VisitKind.ONE_MONTH.value, "1 month"
+    THREE_MONTHS = followup.VisitKind.THREE_MONTHS.value, "3 months"
+    SIX_MONTHS = followup.VisitKind.SIX_MONTHS.value, "6 months"
+    UNSCHEDULED = followup.VisitKind.UNSCHEDULED.value, "Unscheduled"
+
+
+class BoneUnion(models.TextChoices):
+    UNITED = outcomes.BoneUnion.UNITED.value, "United"
+    NON_UNION = outcomes.BoneUnion.NON_UNION.value, "Non-union"
+    NOT_ASSESSED = outcomes.BoneUnion.NOT_ASSESSED.value, "Not assessed"
+
+
+SCHEDULED_KINDS = [VisitKind.ONE_MONTH, VisitKind.THREE_MONTHS, VisitKind.SIX_MONTHS]
 
 SPINE_LEVEL_CHOICES = [(level, level) for level in rules.SPINE_LEVELS]
 
@@ -87,7 +102,45 @@ class PatientQuerySet(models.QuerySet):
             latest_total=Subquery(latest.values("total_score")[:1]),
             latest_group=Subquery(latest.values("risk_group")[:1]),
             latest_assessment_date=Subquery(latest.values("assessment_date")[:1]),
+            latest_progressive_kyphosis=Subquery(latest.values("progressive_kyphosis")[:1]),
+            latest_non_union=Subquery(latest.values("non_union")[:1]),
         )
+
+
+def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
+    return followup.schedule(settings.NASOVCF_VISIT_WINDOW_DAYS)
+
+
+class FractureQuerySet(models.QuerySet):
+    def under_conservative_care(self) -> FractureQuerySet:
+        return self.filter(treatment=Treatment.CONSERVATIVE, treatment_changed_to="")
+
+    def listing_visit(self, kind: str, today: datetime.date, until: datetime.date) -> FractureQuerySet:
+        """Fractures under conservative care whose `kind` visit belongs on the worklist today.
+
+        Filters the treatment start date against constants (followup.worklist_start_range), so
+        the database does no date arithmetic and the query is the same at any size.
+        """
+        visits = visit_schedule()
+        later = [k for k in SCHEDULED_KINDS if SCHEDULED_KINDS.index(k) >= SCHEDULED_KINDS.index(kind)]
+        bounds = followup.worklist_start_range(
+            visits, followup.VisitKind(kind), today, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS, until=until
+        )
+        recorded = Visit.objects.filter(fracture=OuterRef("pk"), kind__in=later)
+        return (
+            self.under_conservative_care()
+            .filter(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest)
+            .exclude(Exists(recorded))
+        )
+
+    def worklist_count(self, today: datetime.date) -> int:
+        """Visits overdue or due within the coming week: the count in the navigation bar."""
+        soon = today + datetime.timedelta(days=settings.NASOVCF_WORKLIST_SOON_DAYS)
+        query = None
+        for kind in SCHEDULED_KINDS:
+            part = self.listing_visit(kind, today, soon).order_by().values("pk").annotate(kind=Value(kind.value))
+            query = part if query is None else query.union(part, all=True)
+        return query.count()
 
 
 class Patient(Tracked):
@@ -147,9 +200,15 @@ class Fracture(Tracked):
 
     vas_pain = models.DecimalField("VAS pain", max_digits=3, decimal_places=1, null=True, blank=True)
     odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
+    odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
     height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1, null=True, blank=True)
     weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1, null=True, blank=True)
     treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    treatment_start_date = models.DateField(help_text="The follow-up visits are due 1, 3 and 6 months after it.")
+    # When conservative care is abandoned (spec §3): later outcomes are no longer its outcomes.
+    treatment_changed_to = models.CharField(max_length=16, choices=Treatment.choices, blank=True, editable=False)
+    treatment_changed_on = models.DateField(null=True, blank=True, editable=False)
+    treatment_change_reason = models.CharField(max_length=500, blank=True, editable=False)
 
     # What was computed from the inputs, kept so a saved assessment reads the same if rules change.
     age_at_assessment = models.PositiveSmallIntegerField(editable=False)
@@ -159,11 +218,20 @@ class Fracture(Tracked):
     population_warnings = models.JSONField(encoder=DjangoJSONEncoder, default=list, editable=False)
     rules_version = models.CharField(max_length=32, editable=False)
 
+    # The course so far, computed from the visits (outcomes.fracture_outcome); None: not known yet.
+    progressive_kyphosis = models.BooleanField(null=True, editable=False)
+    progressive_kyphosis_on = models.DateField(null=True, editable=False)
+    non_union = models.BooleanField(null=True, editable=False)
+    non_union_on = models.DateField(null=True, editable=False)
+
+    objects = FractureQuerySet.as_manager()
+
     class Meta:
         ordering = ["-assessment_date", "-pk"]
         indexes = [
             models.Index(fields=["patient", "-assessment_date"], name="fracture_patient_latest"),
             models.Index(fields=["risk_group"], name="fracture_risk_group"),
+            models.Index(fields=["treatment", "treatment_start_date"], name="fracture_worklist"),
         ]
 
     def __str__(self) -> str:
@@ -206,9 +274,164 @@ class Fracture(Tracked):
             age_years=self.patient.age_on(self.assessment_date),
             level=self.level,
             low_energy_trauma=self.low_energy_trauma,
+            conservative_treatment=self.treatment == Treatment.CONSERVATIVE,
         )
 
     def rescore(self) -> None:
         """Score the saved inputs again, e.g. after the patient's date of birth was corrected."""
         inputs = self.score_inputs()
         self.apply_score(rules.score(inputs), inputs.age_years)
+
+    @property
+    def current_treatment(self) -> str:
+        return self.treatment_changed_to or self.treatment
+
+    def get_current_treatment_display(self) -> str:
+        return Treatment(self.current_treatment).label
+
+    @property
+    def under_conservative_care(self) -> bool:
+        return self.current_treatment == Treatment.CONSERVATIVE
+
+    def is_after_treatment_change(self, day: datetime.date | None) -> bool:
+        return bool(day and self.treatment_changed_on and day >= self.treatment_changed_on)
+
+    @property
+    def progressive_kyphosis_after_change(self) -> bool:
+        return self.is_after_treatment_change(self.progressive_kyphosis_on)
+
+    @property
+    def non_union_after_change(self) -> bool:
+        return self.is_after_treatment_change(self.non_union_on)
+
+    def six_month_assessment_from(self) -> datetime.date:
+        return followup.six_month_assessment_from(self.treatment_start_date, visit_schedule())
+
+    def update_outcomes(self) -> None:
+        """Recompute the visits' differences and the course, and save what they changed."""
+        for visit in self.refresh_outcomes():
+            visit.save(update_fields=["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"])
+        Fracture.objects.filter(pk=self.pk).update(
+            progressive_kyphosis=self.progressive_kyphosis,
+            progressive_kyphosis_on=self.progressive_kyphosis_on,
+            non_union=self.non_union,
+            non_union_on=self.non_union_on,
+        )
+
+    def refresh_outcomes(self, visits: list[Visit] | None = None) -> list[Visit]:
+        """Recompute every visit's differences and the fracture's course; returns changed visits.
+
+        Call after a visit is saved or the baseline changes; the caller saves what changed.
+        """
+        visits = list(self.visits.all()) if visits is None else visits
+        changed = [visit for visit in visits if visit.compute_outcomes(self)]
+        course = outcomes.fracture_outcome(visit.outcome_input(self) for visit in visits)
+        self.progressive_kyphosis = course.progressive_kyphosis
+        self.progressive_kyphosis_on = course.progressive_kyphosis_on
+        self.non_union = course.non_union
+        self.non_union_on = course.non_union_on
+        return changed
+
+
+class Visit(Tracked):
+    """One follow-up visit of a fracture: pain, disability, films where taken, union at 6 months."""
+
+    fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="visits")
+    kind = models.CharField("visit", max_length=12, choices=VisitKind.choices)
+    visit_date = models.DateField()
+    vas_pain = models.DecimalField("VAS pain", max_digits=3, decimal_places=1, null=True, blank=True)
+    odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
+    odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
+
+    kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=4, decimal_places=1, null=True, blank=True)
+    vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
+    fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, null=True, editable=False)
+
+    bone_union = models.CharField(max_length=12, choices=BoneUnion.choices, blank=True)
+    vacuum_cleft_mri = models.BooleanField("intravertebral vacuum cleft on MRI", default=False)
+    vacuum_cleft_ct = models.BooleanField("intravertebral vacuum cleft on CT", default=False)
+    anterior_height_change = models.BooleanField(
+        "anterior height changes between standing and supine films", default=False
+    )
+    notes = models.CharField(max_length=500, blank=True)
+
+    # Computed against the pretreatment assessment (spec §3).
+    kyphosis_difference_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    vhl_difference_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    progressive_kyphosis = models.BooleanField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["visit_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fracture", "kind"],
+                condition=~Q(kind=VisitKind.UNSCHEDULED),
+                name="one_scheduled_visit_of_each_kind",
+                violation_error_message="This fracture already has this scheduled visit.",
+            )
+        ]
+        indexes = [models.Index(fields=["fracture", "kind"], name="visit_fracture_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.fracture} · {self.get_kind_display()} visit {self.visit_date:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("scoring:visit_edit", args=[self.pk])
+
+    @property
+    def heights(self) -> measurements.VertebralHeights | None:
+        values = [getattr(self, f"{name}_mm") for name in measurements.HEIGHT_FIELDS]
+        if any(value is None for value in values):
+            return None
+        return measurements.VertebralHeights(*values)
+
+    @property
+    def non_union_evidence(self) -> list[str]:
+        return [
+            str(self._meta.get_field(name).verbose_name)
+            for name in ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+            if getattr(self, name)
+        ]
+
+    def at_or_after_six_months(self, fracture: Fracture) -> bool:
+        return self.kind == VisitKind.SIX_MONTHS or (
+            self.kind == VisitKind.UNSCHEDULED and self.visit_date >= fracture.six_month_assessment_from()
+        )
+
+    def compute_outcomes(self, fracture: Fracture) -> bool:
+        """Differences against pretreatment and the kyphosis flag; True when any changed."""
+        before = (self.kyphosis_difference_deg, self.vhl_difference_percent, self.progressive_kyphosis)
+        self.kyphosis_difference_deg = (
+            outcomes.kyphosis_difference(self.kyphosis_angle_deg, fracture.kyphosis_angle_deg)
+            if self.kyphosis_angle_deg is not None
+            else None
+        )
+        self.vhl_difference_percent = (
+            outcomes.height_loss_difference(self.vhl_percent, fracture.vhl_percent)
+            if self.vhl_percent is not None
+            else None
+        )
+        self.progressive_kyphosis = (
+            outcomes.is_progressive_kyphosis(self.kyphosis_difference_deg)
+            if self.kyphosis_difference_deg is not None
+            else None
+        )
+        return before != (self.kyphosis_difference_deg, self.vhl_difference_percent, self.progressive_kyphosis)
+
+    def outcome_input(self, fracture: Fracture) -> outcomes.VisitOutcome:
+        return outcomes.VisitOutcome(
+            visit_date=self.visit_date,
+            kyphosis_difference_deg=self.kyphosis_difference_deg,
+            at_or_after_six_months=self.at_or_after_six_months(fracture),
+            union=outcomes.BoneUnion(self.bone_union) if self.bone_union else None,
+        )
+
+    @property
+    def after_treatment_change(self) -> bool:
+        return self.fracture.is_after_treatment_change(self.visit_date)

@@ -5,10 +5,11 @@ Templates do no arithmetic; everything they print is prepared here.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import cohort, rules
+from . import charts, cohort, followup, measurements, rules
 
 COMPONENT_LABELS = {
     "fracture_type": "Fracture type",
@@ -114,3 +115,71 @@ def score_card_from_fracture(fracture) -> dict:
     return score_card(
         fracture.total_score, fracture.risk_group, fracture.score_components, fracture.population_warnings
     )
+
+
+def odi_answered(sections: list | None) -> str | None:
+    """Which questionnaire sections were answered, for an ODI computed from them."""
+    if not sections:
+        return None
+    missing = [name for name, score in zip(measurements.ODI_SECTIONS, sections, strict=False) if score is None]
+    answered = len(sections) - len(missing)
+    text = f"from {answered} of {len(measurements.ODI_SECTIONS)} sections"
+    return f"{text}; not answered: {', '.join(missing)}" if missing else text
+
+
+def _reference(measure: str, group: str, label: str) -> charts.Reference:
+    before, six_months = cohort.RADIOGRAPHIC_COURSE[measure][rules.RiskGroup(group)]
+    return charts.Reference(
+        f"Cohort median (IQR), {group} group: {label}",
+        ((0, before.median, before.q1, before.q3), (180, six_months.median, six_months.q1, six_months.q3)),
+    )
+
+
+def timeline_charts(fracture, visits) -> list[charts.Chart]:
+    """VAS, ODI, kyphosis angle and VHL from pretreatment through every visit, days on x."""
+
+    def series(attribute: str) -> list[charts.Point]:
+        points = []
+        baseline = getattr(fracture, attribute)
+        if baseline is not None:
+            points.append(charts.Point(0, float(baseline), "Pretreatment"))
+        for visit in visits:
+            value = getattr(visit, attribute)
+            if value is not None:
+                day = (visit.visit_date - fracture.assessment_date).days
+                points.append(charts.Point(day, float(value), f"{visit.get_kind_display()} ({visit.visit_date:%Y-%m-%d})"))
+        return points
+
+    built = [
+        charts.build("VAS pain", "", series("vas_pain"), floor=0, ceiling=10),
+        charts.build("ODI", " %", series("odi_percent"), floor=0),
+        charts.build(
+            "Kyphosis angle", "°", series("kyphosis_angle_deg"),
+            reference=_reference("kyphosis_angle_deg", fracture.risk_group, "pretreatment and 6 months"),
+        ),
+        charts.build(
+            "Vertebral height loss", " %", series("vhl_percent"), floor=0,
+            reference=_reference("vhl_percent", fracture.risk_group, "pretreatment and 6 months"),
+        ),
+    ]
+    return [chart for chart in built if chart is not None]
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    fracture: object
+    kind: str
+    kind_label: str
+    due: datetime.date
+    window_opens: datetime.date
+    window_closes: datetime.date
+    status: str
+    status_label: str
+    days_from_today: int
+
+
+STATUS_LABELS = {
+    followup.DueStatus.OVERDUE: "Overdue",
+    followup.DueStatus.DUE_SOON: "Due now or this week",
+    followup.DueStatus.UPCOMING: "Upcoming",
+}

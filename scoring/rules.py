@@ -83,6 +83,7 @@ class ScoreInputs:
     age_years: int | None = None
     level: str | None = None
     low_energy_trauma: bool | None = None
+    conservative_treatment: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,14 @@ def population_warnings(inputs: ScoreInputs, bmd_t_score: Decimal) -> tuple[Popu
             PopulationWarning(
                 "high_energy_trauma",
                 "High-energy trauma: the score was validated only in low-energy (fragility) fractures.",
+            )
+        )
+    if inputs.conservative_treatment is False:
+        warnings.append(
+            PopulationWarning(
+                "treatment_not_conservative",
+                "The treatment chosen is not conservative: the score and the cohort's rates describe "
+                "the course under conservative treatment.",
             )
         )
     return tuple(warnings)

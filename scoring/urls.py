@@ -12,4 +12,9 @@ urlpatterns = [
     path("patients/<int:patient_pk>/assessments/new/", views.fracture_create, name="fracture_create"),
     path("assessments/<int:pk>/", views.fracture_detail, name="fracture_detail"),
     path("assessments/<int:pk>/edit/", views.fracture_edit, name="fracture_edit"),
+    path("assessments/<int:pk>/print/", views.fracture_print, name="fracture_print"),
+    path("assessments/<int:fracture_pk>/visits/new/", views.visit_create, name="visit_create"),
+    path("assessments/<int:fracture_pk>/treatment-change/", views.treatment_change, name="treatment_change"),
+    path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
+    path("worklist/", views.worklist, name="worklist"),
 ]

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import presenters
-from .forms import AssessmentForm, PatientForm, PatientSearchForm
-from .models import Fracture, Patient
+from . import followup, presenters
+from .forms import AssessmentForm, PatientForm, PatientSearchForm, TreatmentChangeForm, VisitForm
+from .models import SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule
 
 logger = logging.getLogger("nasovcf.views")
 
@@ -79,10 +82,15 @@ def patient_edit(request, pk: int):
             patient.save()
             if "date_of_birth" in form.changed_data:
                 # Age feeds the population warnings: keep saved assessments true to the new date.
-                for fracture in patient.fractures.all():
+                fractures = list(patient.fractures.all())
+                for fracture in fractures:
+                    fracture.patient = patient
                     fracture.rescore()
                     fracture.updated_by = request.user
-                    fracture.save()
+                Fracture.objects.bulk_update(
+                    fractures, ["age_at_assessment", "population_warnings", "score_components", "total_score",
+                                "risk_group", "rules_version", "updated_by"]
+                )
         messages.success(request, f"Patient {patient.mrn} saved.")
         return redirect(patient)
     return render(request, "scoring/patient_form.html", {"form": form, "patient": patient})
@@ -102,11 +110,13 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
         if "preview" in request.POST:
             card = presenters.score_card_from_result(form.result)
         else:
-            fracture = form.save(commit=False)
-            if fracture.pk is None:
-                fracture.created_by = request.user
-            fracture.updated_by = request.user
-            fracture.save()
+            with transaction.atomic():
+                fracture = form.save(commit=False)
+                if fracture.pk is None:
+                    fracture.created_by = request.user
+                fracture.updated_by = request.user
+                fracture.save()
+                fracture.update_outcomes()  # visits compare against the baseline just saved
             messages.success(request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk.")
             return redirect(fracture)
     return render(
@@ -128,17 +138,149 @@ def fracture_edit(request, pk: int):
     return _assessment_page(request, fracture.patient, fracture)
 
 
+def _timeline_context(fracture: Fracture) -> dict:
+    visits = list(fracture.visits.all())
+    for visit in visits:
+        visit.fracture = fracture  # the timeline reads the baseline from the row already loaded
+    recorded = {visit.kind for visit in visits}
+    return {
+        "fracture": fracture,
+        "patient": fracture.patient,
+        "card": presenters.score_card_from_fracture(fracture),
+        "visits": visits,
+        "charts": presenters.timeline_charts(fracture, visits),
+        "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),
+        "missing_kinds": [kind for kind in SCHEDULED_KINDS if kind not in recorded],
+        "schedule": [
+            {"label": VisitKind(v.kind).label, "due": v.due(fracture.treatment_start_date),
+             "recorded": v.kind in recorded}
+            for v in visit_schedule()
+        ],
+    }
+
+
 @require_GET
 def fracture_detail(request, pk: int):
     fracture = get_object_or_404(
         Fracture.objects.select_related("patient", "created_by", "updated_by"), pk=pk
     )
+    return render(request, "scoring/fracture_detail.html", _timeline_context(fracture))
+
+
+@require_GET
+def fracture_print(request, pk: int):
+    fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=pk)
+    context = _timeline_context(fracture)
+    context["printed_at"] = timezone.localtime()
+    return render(request, "scoring/fracture_print.html", context)
+
+
+def _visit_page(request, fracture: Fracture, visit: Visit | None):
+    initial = {}
+    if visit is None and request.GET.get("kind") in VisitKind.values:
+        initial["kind"] = request.GET["kind"]
+    form = VisitForm(request.POST or None, instance=visit, fracture=fracture, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                saved = form.save(commit=False)
+                if saved.pk is None:
+                    saved.created_by = request.user
+                saved.updated_by = request.user
+                saved.save()
+                fracture.update_outcomes()
+        except IntegrityError:
+            # Two people recorded the same scheduled visit at once: the other one was first.
+            form.add_error("kind", "This fracture already has this scheduled visit: it was just recorded.")
+        else:
+            messages.success(request, f"{saved.get_kind_display()} visit of {saved.visit_date:%Y-%m-%d} saved.")
+            return redirect(fracture)
     return render(
         request,
-        "scoring/fracture_detail.html",
+        "scoring/visit_form.html",
+        {"form": form, "fracture": fracture, "patient": fracture.patient, "visit": visit,
+         "after_change": fracture.treatment_changed_on},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def visit_create(request, fracture_pk: int):
+    fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
+    return _visit_page(request, fracture, None)
+
+
+@require_http_methods(["GET", "POST"])
+def visit_edit(request, pk: int):
+    visit = get_object_or_404(Visit.objects.select_related("fracture__patient"), pk=pk)
+    return _visit_page(request, visit.fracture, visit)
+
+
+@require_http_methods(["GET", "POST"])
+def treatment_change(request, fracture_pk: int):
+    fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
+    if not fracture.under_conservative_care:
+        raise Http404("Only conservative care can be recorded as abandoned.")
+    form = TreatmentChangeForm(request.POST or None, fracture=fracture)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.apply()
+            fracture.updated_by = request.user
+            fracture.save()
+        messages.success(
+            request,
+            f"Treatment changed to {fracture.get_current_treatment_display().lower()} on "
+            f"{fracture.treatment_changed_on:%Y-%m-%d}: the fracture leaves the worklist.",
+        )
+        return redirect(fracture)
+    return render(
+        request, "scoring/treatment_change.html", {"form": form, "fracture": fracture, "patient": fracture.patient}
+    )
+
+
+WORKLIST_SORTS = {
+    "due": lambda row: (row.due, row.fracture.patient.mrn),
+    "mrn": lambda row: (row.fracture.patient.mrn, row.due),
+    "visit": lambda row: (SCHEDULED_KINDS.index(row.kind), row.due),
+    "status": lambda row: (list(presenters.STATUS_LABELS).index(row.status), row.due),
+}
+
+
+@require_GET
+def worklist(request):
+    """Visits due under conservative care: overdue, due this week, upcoming (spec §3)."""
+    today = timezone.localdate()
+    until = today + datetime.timedelta(days=settings.NASOVCF_WORKLIST_AHEAD_DAYS)
+    status_filter = request.GET.get("status", "")
+    rows = []
+    for visit in visit_schedule():
+        fractures = Fracture.objects.listing_visit(visit.kind, today, until).select_related("patient")
+        for fracture in fractures:
+            start = fracture.treatment_start_date
+            status = followup.due_status(visit, start, today, settings.NASOVCF_WORKLIST_SOON_DAYS)
+            rows.append(
+                presenters.WorklistRow(
+                    fracture=fracture, kind=visit.kind, kind_label=VisitKind(visit.kind).label,
+                    due=visit.due(start), window_opens=visit.window_opens(start),
+                    window_closes=visit.window_closes(start), status=status,
+                    status_label=presenters.STATUS_LABELS[status], days_from_today=(visit.due(start) - today).days,
+                )
+            )
+    counts = {status: sum(1 for row in rows if row.status == status) for status in presenters.STATUS_LABELS}
+    if status_filter in presenters.STATUS_LABELS:
+        rows = [row for row in rows if row.status == status_filter]
+    sort = request.GET.get("sort", "due")
+    key = WORKLIST_SORTS.get(sort.lstrip("-"), WORKLIST_SORTS["due"])
+    rows.sort(key=key, reverse=sort.startswith("-"))
+    page = Paginator(rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "scoring/worklist.html",
         {
-            "fracture": fracture,
-            "patient": fracture.patient,
-            "card": presenters.score_card_from_fracture(fracture),
+            "page": page, "query": query.urlencode(), "sort": sort, "status_filter": status_filter,
+            "statuses": [(status.value, label, counts[status]) for status, label in presenters.STATUS_LABELS.items()],
+            "today": today, "until": until, "windows": visit_schedule(),
+            "overdue_days": settings.NASOVCF_WORKLIST_OVERDUE_DAYS,
         },
     )

@@ -1,8 +1,9 @@
 import datetime
+from decimal import Decimal
 
 import pytest
 
-from scoring.models import Patient
+from scoring.models import Fracture, Patient
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -53,6 +54,26 @@ def make_patient(user):
         return Patient.objects.create(
             mrn=mrn, name=name, sex=sex, date_of_birth=date_of_birth, created_by=user, updated_by=user, **extra
         )
+
+    return make
+
+
+@pytest.fixture
+def make_fracture(user):
+    """A saved assessment scored through the rules, as the form would save it."""
+
+    def make(patient, **fields):
+        values = dict(
+            assessment_date=datetime.date(2025, 3, 10), level="T11", low_energy_trauma=True,
+            fracture_type="compression", vhl_percent=Decimal("17.8"), kyphosis_angle_deg=Decimal("19.6"),
+            t2_signal="diffuse_low", bmd_t_score=Decimal("-3.6"), treatment="conservative",
+        )
+        values.update(fields)
+        values.setdefault("treatment_start_date", values["assessment_date"])
+        fracture = Fracture(patient=patient, created_by=user, updated_by=user, **values)
+        fracture.rescore()
+        fracture.save()
+        return fracture
 
     return make
 

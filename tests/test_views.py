@@ -182,6 +182,12 @@ def test_calculate_shows_the_result_and_saves_nothing(signed_in, patient, second
         ("injury_date", "2025-03-11", "The injury cannot come after the assessment."),
         ("height_cm", "20", "Must be at least 100 cm."),
         ("weight_kg", "9" * 40, "Enter a number."),
+        ("bmd_t_score", "1e1000000", "Enter a number."),
+        ("kyphosis_angle_deg", "-9E+999999999999999999", "Enter a number."),
+        ("vas_pain", "1e999999", "Enter a number."),
+        ("kyphosis_angle_deg", "1_5", "Enter a number."),
+        ("kyphosis_angle_deg", "١٥", "Enter a number."),
+        ("treatment_start_date", "2025-03-09", "Treatment starts after the pretreatment assessment"),
     ],
 )
 def test_a_bad_assessment_saves_nothing_and_shows_the_fields_error(signed_in, patient, second_case, field, value, message):
@@ -189,7 +195,11 @@ def test_a_bad_assessment_saves_nothing_and_shows_the_fields_error(signed_in, pa
     assert response.status_code == 200
     page = text(response)
     assert message in page
-    assert f'id="error_1_id_{field}"' in page or (field == "low_energy_trauma" and "is-invalid" in page)
+    if field == "low_energy_trauma":
+        radios = page[page.index('id="div_id_low_energy_trauma"'):]
+        assert message in radios[: radios.index("</fieldset>")]
+    else:
+        assert f'id="error_1_id_{field}"' in page
     assert "Nothing was saved" in page
     assert Fracture.objects.count() == 0
 
@@ -206,7 +216,11 @@ def test_heights_that_give_an_impossible_vhl_are_refused(signed_in, patient, sec
     heights = {"fractured_anterior_mm": "60", "fractured_posterior_mm": "60", "cranial_anterior_mm": "30",
                "cranial_posterior_mm": "30", "caudal_anterior_mm": "30", "caudal_posterior_mm": "30"}
     response = signed_in.post(new_assessment_url(patient), {**second_case, **heights})
-    assert "outside −50 … 100 %: check the heights" in text(response)
+    page = text(response)
+    vhl_fieldset = page[page.index('class="vhl-fieldset"'):]
+    vhl_fieldset = vhl_fieldset[: vhl_fieldset.index("</fieldset>")]
+    assert "outside −50 … 100 %: check the heights" in vhl_fieldset  # beside the heights
+    assert "Nothing was saved" in page
     assert Fracture.objects.count() == 0
 
 
@@ -234,6 +248,24 @@ def test_the_result_page_warns_for_each_criterion_outside_the_validated_populati
     for code in ["bmd_above_inclusion", "age_below_inclusion", "level_outside_validated", "high_energy_trauma"]:
         assert f'data-warning-code="{code}"' in page
     assert "Level L4 is outside T11–L2" in page
+
+
+def test_a_treatment_other_than_conservative_is_warned_about(signed_in, patient, second_case):
+    signed_in.post(new_assessment_url(patient), {**second_case, "treatment": "kyphoplasty"})
+    fracture = Fracture.objects.get()
+    assert [w["code"] for w in fracture.population_warnings] == ["treatment_not_conservative"]
+    assert 'data-warning-code="treatment_not_conservative"' in text(signed_in.get(fracture.get_absolute_url()))
+
+
+def test_the_admin_shows_clinical_records_but_cannot_add_or_change_them(client, django_user_model, patient):
+    admin = django_user_model.objects.create_superuser("root", password="x" * 12)
+    client.force_login(admin)
+    assert client.get("/admin/scoring/patient/").status_code == 200
+    assert client.get("/admin/scoring/patient/add/").status_code == 403
+    response = client.post(f"/admin/scoring/patient/{patient.pk}/change/", {"mrn": "p1", "sex": "F", "date_of_birth": "1950-01-01"})
+    assert response.status_code == 403
+    patient.refresh_from_db()
+    assert patient.mrn == "MRN001"
 
 
 def test_editing_an_assessment_recomputes_its_score(signed_in, patient, second_case, django_user_model):
@@ -322,33 +354,28 @@ def test_list_keeps_the_search_in_the_page_links(signed_in, make_patient, settin
     assert "?q=keep&amp;page=2" in page
 
 
-def _fill(make_patient, user, start, count):
+def _fill(make_patient, make_fracture, start, count):
     for n in range(start, start + count):
         patient = make_patient(mrn=f"Q{n:05d}")
         for year in (2020, 2024):
-            Fracture.objects.create(
-                patient=patient, assessment_date=datetime.date(year, 1, 1), level="L1", low_energy_trauma=True,
-                fracture_type="compression", vhl_percent=Decimal("10"), kyphosis_angle_deg=Decimal("5"),
-                t2_signal="diffuse_low", bmd_t_score=Decimal("-2.6"), treatment="conservative",
-                age_at_assessment=70, total_score=4, risk_group="medium", score_components={},
-                rules_version="NASOVCF-2025", created_by=user, updated_by=user,
-            )
+            make_fracture(patient, assessment_date=datetime.date(year, 1, 1), vhl_percent=Decimal("10"),
+                          kyphosis_angle_deg=Decimal("5"), bmd_t_score=Decimal("-2.6"))
 
 
 @pytest.mark.parametrize("url", ["/patients/", "/patients/?q=Q0&group=medium"])
-def test_list_queries_do_not_grow_with_the_data(signed_in, make_patient, user, django_assert_max_num_queries, url):
-    _fill(make_patient, user, 0, 3)
-    with django_assert_max_num_queries(4) as small:
+def test_list_queries_do_not_grow_with_the_data(signed_in, make_patient, make_fracture, django_assert_max_num_queries, url):
+    _fill(make_patient, make_fracture, 0, 3)
+    with django_assert_max_num_queries(6) as small:
         signed_in.get(url)
-    _fill(make_patient, user, 3, 60)
+    _fill(make_patient, make_fracture, 3, 60)
     with django_assert_max_num_queries(len(small.captured_queries)):
         signed_in.get(url)
 
 
-def test_patient_page_queries_do_not_grow_with_its_assessments(signed_in, make_patient, user, django_assert_max_num_queries):
-    _fill(make_patient, user, 0, 1)
+def test_patient_page_queries_do_not_grow_with_its_assessments(signed_in, make_patient, make_fracture, django_assert_max_num_queries):
+    _fill(make_patient, make_fracture, 0, 1)
     patient = Patient.objects.get()
-    with django_assert_max_num_queries(4) as small:
+    with django_assert_max_num_queries(6) as small:
         signed_in.get(patient.get_absolute_url())
     for year in range(2000, 2015):
         fracture = patient.fractures.first()

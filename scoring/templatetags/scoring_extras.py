@@ -15,3 +15,12 @@ def signed(value):
     if value is None or value == "":
         return value
     return format_signed(Decimal(str(value)))
+
+
+@register.filter
+def signed_delta(value):
+    """A difference with its sign always shown: +1.7, −6.4, 0.0."""
+    if value is None or value == "":
+        return "—"
+    number = Decimal(str(value))
+    return f"+{number}" if number > 0 else format_signed(number)

@@ -1,0 +1,134 @@
+"""Server-drawn line charts of a fracture's course (VAS, ODI, KA, VHL over time) as SVG geometry.
+
+Pure Python: this module computes coordinates and labels; the template only draws them, so the
+charts need no script and no chart library from the internet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+WIDTH, HEIGHT = 360, 200
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
+TICK_DAYS = ((0, "Pre"), (30, "1 mo"), (90, "3 mo"), (180, "6 mo"))
+
+
+@dataclass(frozen=True)
+class Point:
+    day: int
+    value: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The derivation cohort's median (and IQR) for the patient's group at two times."""
+
+    label: str
+    points: tuple[tuple[int, float, float, float], ...]  # (day, median, q1, q3)
+
+
+@dataclass
+class Chart:
+    title: str
+    unit: str
+    points: list[Point]
+    y_min: float
+    y_max: float
+    reference: Reference | None = None
+    x_max: int = 180
+    svg: dict = field(default_factory=dict)
+
+
+def _nice_range(values: list[float], floor: float | None, ceiling: float | None) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if floor is not None:
+        low = min(low, floor)
+    if ceiling is not None:
+        high = max(high, ceiling)
+    if high - low < 1:
+        high = low + 1
+    pad = (high - low) * 0.1
+    return (low if floor is not None and low == floor else low - pad), high + pad
+
+
+def build(
+    title: str,
+    unit: str,
+    points: list[Point],
+    *,
+    floor: float | None = None,
+    ceiling: float | None = None,
+    reference: Reference | None = None,
+) -> Chart | None:
+    """Lay out one chart; None when there is nothing to draw."""
+    if not points:
+        return None
+    values = [p.value for p in points]
+    if reference:
+        values += [v for _, median, q1, q3 in reference.points for v in (median, q1, q3)]
+    y_min, y_max = _nice_range(values, floor, ceiling)
+    x_max = max(180, *(p.day for p in points))
+    chart = Chart(title, unit, sorted(points, key=lambda p: p.day), y_min, y_max, reference, x_max)
+    chart.svg = _geometry(chart)
+    return chart
+
+
+def _geometry(chart: Chart) -> dict:
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def x(day: float) -> float:
+        return round(LEFT + plot_w * day / chart.x_max, 1)
+
+    def y(value: float) -> float:
+        return round(TOP + plot_h * (1 - (value - chart.y_min) / (chart.y_max - chart.y_min)), 1)
+
+    step = _tick_step(chart.y_max - chart.y_min)
+    first = step * -(-chart.y_min // step)
+    y_ticks = []
+    value = first
+    while value <= chart.y_max:
+        y_ticks.append({"y": y(value), "label": _fmt(value)})
+        value += step
+    reference = None
+    if chart.reference:
+        ref_points = chart.reference.points
+        reference = {
+            "label": chart.reference.label,
+            "line": " ".join(f"{x(day)},{y(median)}" for day, median, _, _ in ref_points),
+            "bars": [
+                {"x": x(day), "y1": y(q3), "y2": y(q1), "median_y": y(median), "text": f"{_fmt(median)} ({_fmt(q1)}–{_fmt(q3)})"}
+                for day, median, q1, q3 in ref_points
+            ],
+        }
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "plot_left": LEFT,
+        "label_x": LEFT - 6,
+        "plot_right": WIDTH - RIGHT,
+        "plot_top": TOP,
+        "plot_bottom": HEIGHT - BOTTOM,
+        "x_ticks": [{"x": x(day), "label": label} for day, label in TICK_DAYS if day <= chart.x_max],
+        "y_ticks": y_ticks,
+        "line": " ".join(f"{x(p.day)},{y(p.value)}" for p in chart.points),
+        "markers": [{"x": x(p.day), "y": y(p.value), "text": f"{p.label}: {_fmt(p.value)}{chart.unit}"} for p in chart.points],
+        "reference": reference,
+        "label_y": HEIGHT - 6,
+    }
+
+
+def _tick_step(span: float) -> float:
+    for step in (0.5, 1, 2, 5, 10, 20, 25, 50):
+        if span / step <= 6:
+            return step
+    return 100
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".").replace("-", "−")
+
+
+def to_float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)

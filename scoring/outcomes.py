@@ -1,0 +1,84 @@
+"""Outcomes of a fracture under treatment (spec §3): differences against pretreatment,
+progressive kyphosis, bone non-union. Pure Python: no Django import."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from .rules import round_to_tenth
+
+PROGRESSIVE_KYPHOSIS_THRESHOLD_DEG = Decimal("10.0")  # spec §3: strictly greater than 10°
+
+
+class BoneUnion(StrEnum):
+    UNITED = "united"
+    NON_UNION = "non_union"
+    NOT_ASSESSED = "not_assessed"
+
+
+def kyphosis_difference(kyphosis_at_visit_deg: Decimal, kyphosis_pretreatment_deg: Decimal) -> Decimal:
+    """KA difference = KA at the visit − KA at pretreatment, to 0.1° (spec §3)."""
+    return round_to_tenth(kyphosis_at_visit_deg - kyphosis_pretreatment_deg)
+
+
+def height_loss_difference(vhl_at_visit_percent: Decimal, vhl_pretreatment_percent: Decimal) -> Decimal:
+    """VHL difference = VHL at the visit − VHL at pretreatment, to 0.1 % (spec §3)."""
+    return round_to_tenth(vhl_at_visit_percent - vhl_pretreatment_percent)
+
+
+def is_progressive_kyphosis(kyphosis_difference_deg: Decimal) -> bool:
+    """Progressive kyphosis: a KA difference of more than 10°, strictly (spec §3)."""
+    return round_to_tenth(kyphosis_difference_deg) > PROGRESSIVE_KYPHOSIS_THRESHOLD_DEG
+
+
+def is_non_union(union: BoneUnion | None) -> bool | None:
+    """Non-union as recorded at 6 months or later; None while not assessed (spec §3)."""
+    if union is None or union is BoneUnion.NOT_ASSESSED:
+        return None
+    return union is BoneUnion.NON_UNION
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    """What one visit showed, in the order the visits happened."""
+
+    visit_date: datetime.date
+    kyphosis_difference_deg: Decimal | None
+    at_or_after_six_months: bool
+    union: BoneUnion | None
+
+
+@dataclass(frozen=True)
+class FractureOutcome:
+    """The fracture's course so far: None means not known yet."""
+
+    progressive_kyphosis: bool | None
+    progressive_kyphosis_on: datetime.date | None
+    non_union: bool | None
+    non_union_on: datetime.date | None
+
+
+def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
+    """Progressive kyphosis once any film shows > 10° more than pretreatment; no progressive
+    kyphosis once a film at 6 months or later shows ≤ 10° and none before showed more; union
+    status as last assessed at 6 months or later."""
+    progressive: bool | None = None
+    progressive_on: datetime.date | None = None
+    non_union: bool | None = None
+    non_union_on: datetime.date | None = None
+    for visit in sorted(visits, key=lambda v: v.visit_date):
+        difference = visit.kyphosis_difference_deg
+        if difference is not None and progressive is not True:
+            if is_progressive_kyphosis(difference):
+                progressive, progressive_on = True, visit.visit_date
+            elif visit.at_or_after_six_months:
+                progressive, progressive_on = False, visit.visit_date
+        if visit.at_or_after_six_months:
+            status = is_non_union(visit.union)
+            if status is not None:
+                non_union, non_union_on = status, visit.visit_date
+    return FractureOutcome(progressive, progressive_on, non_union, non_union_on)
