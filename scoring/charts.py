@@ -7,7 +7,6 @@ charts need no script and no chart library from the internet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
@@ -98,7 +97,7 @@ def _geometry(chart: Chart) -> dict:
             "label": chart.reference.label,
             "line": " ".join(f"{x(day)},{y(median)}" for day, median, _, _ in ref_points),
             "bars": [
-                {"x": x(day), "y1": y(q3), "y2": y(q1), "median_y": y(median), "text": f"{_fmt(median)} ({_fmt(q1)}–{_fmt(q3)})"}
+                {"x": x(day), "y1": y(q3), "y2": y(q1), "median_y": y(median), "text": f"{_published(median)} ({_published(q1)}–{_published(q3)})"}
                 for day, median, q1, q3 in ref_points
             ],
         }
@@ -130,5 +129,7 @@ def _fmt(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".").replace("-", "−")
 
 
-def to_float(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
+def _published(value: float) -> str:
+    """A cohort figure as the paper prints it (9.35, 11.125): no rounding."""
+    return f"{value:g}".replace("-", "−")
+
