@@ -8,6 +8,7 @@ DJANGO_HTTPS          "1" when served behind TLS: secure cookies, HSTS, redirect
 DJANGO_TIME_ZONE      the clinic's time zone for dates shown and "today" (default: UTC)
 """
 
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -66,20 +67,37 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "simple_history",
+    "axes",
+    "csp",
     "scoring",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below whitenoise: only the app's own responses (not static files) pass through these.
+    "nasovcf_site.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Idle sign-out after NASOVCF_IDLE_MINUTES, and at most NASOVCF_SESSION_HOURS in all.
+    "nasovcf_site.middleware.SessionTimeoutMiddleware",
     # Every view needs a signed-in user unless marked @login_not_required.
     "nasovcf_site.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Who made each change, for the audit trail (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: locks out repeated failed sign-ins.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "nasovcf_site.urls"
@@ -162,10 +180,44 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# Sessions (issue: automatic logoff): signed out after this many minutes without a request, and
+# after this many hours whatever happens; a new session key at sign-in, the session deleted at
+# sign-out (Django's own behaviour).
+NASOVCF_IDLE_MINUTES = int(os.environ.get("NASOVCF_IDLE_MINUTES", "15"))
+NASOVCF_SESSION_HOURS = int(os.environ.get("NASOVCF_SESSION_HOURS", "12"))
+SESSION_COOKIE_AGE = NASOVCF_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+
+# A strict Content Security Policy (django-csp): our own files only, no inline script or style.
+# img-src allows data: because Bootstrap's stylesheet draws its form controls with data: SVGs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Brute force (django-axes): 5 failed sign-ins for one username from one address lock that pair
+# for 15 minutes; other users and other addresses are not locked.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = True
+AXES_CLIENT_IP_CALLABLE = "nasovcf_site.middleware.client_ip"
+# Behind the TLS proxy (DJANGO_HTTPS), the client's address is the last X-Forwarded-For entry,
+# the one the proxy itself appended; without a proxy it is the socket's address.
+NASOVCF_BEHIND_PROXY = env_flag("DJANGO_HTTPS")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -186,7 +238,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"nasovcf": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "loggers": {
+        "nasovcf": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
 }
 
 # The list pages show this many rows a page.

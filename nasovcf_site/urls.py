@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("accounts/keepalive/", views.keepalive, name="keepalive"),
     path("healthz", views.healthz, name="healthz"),
     path("api/score/", api.score, name="api_score"),
     path("admin/", admin.site.urls),

@@ -1,5 +1,6 @@
 """Values every page's navigation shows."""
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
@@ -8,6 +9,10 @@ from .models import Fracture
 
 def worklist(request):
     """The number of visits overdue or due this week; one query, only when a page shows it."""
-    if not getattr(request, "user", None) or not request.user.is_authenticated:
-        return {}
-    return {"worklist_count": SimpleLazyObject(lambda: Fracture.objects.worklist_count(timezone.localdate()))}
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"idle_minutes": settings.NASOVCF_IDLE_MINUTES}
+    context = {"idle_seconds": settings.NASOVCF_IDLE_MINUTES * 60}
+    if user.has_perm("scoring.view_fracture"):
+        context["worklist_count"] = SimpleLazyObject(lambda: Fracture.objects.worklist_count(timezone.localdate()))
+    return context

@@ -20,6 +20,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 from . import measurements, rules
+from .locking import VersionedForm
 from .models import (
     SPINE_LEVEL_CHOICES,
     BoneUnion,
@@ -366,7 +367,7 @@ class DateInput(forms.DateInput):
 YES_NO = [("yes", "Yes: a fall from standing height or less, or no trauma"), ("no", "No: high-energy trauma")]
 
 
-class AssessmentForm(ScoreForm, OdiFields, forms.ModelForm):
+class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     """The baseline assessment of one fracture: the score's inputs plus the episode's details."""
 
     assessment_date = forms.DateField(
@@ -423,6 +424,7 @@ class AssessmentForm(ScoreForm, OdiFields, forms.ModelForm):
     def __init__(self, *args, patient: Patient, **kwargs):
         self.patient = patient
         super().__init__(*args, **kwargs)
+        self._init_version()
         if self.instance.pk:
             self.initial["vhl_percent"] = self.instance.vhl_entered_percent
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
@@ -434,6 +436,7 @@ class AssessmentForm(ScoreForm, OdiFields, forms.ModelForm):
         self.helper = FormHelper(self)
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "version",
             Fieldset(
                 "Fracture",
                 Row(Column("assessment_date", css_class="col-md-4"), Column("level", css_class="col-md-4"),
@@ -533,7 +536,7 @@ class AssessmentForm(ScoreForm, OdiFields, forms.ModelForm):
 BONE_UNION_CHOICES = [("", "not recorded at this visit")] + BoneUnion.choices
 
 
-class VisitForm(VhlFields, OdiFields, forms.ModelForm):
+class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
     """A follow-up visit: VAS, ODI, films where taken, bone union from 6 months on (spec §3)."""
 
     vhl_required = False  # films are not taken at every visit
@@ -578,6 +581,7 @@ class VisitForm(VhlFields, OdiFields, forms.ModelForm):
     def __init__(self, *args, fracture: Fracture, **kwargs):
         self.fracture = fracture
         super().__init__(*args, **kwargs)
+        self._init_version()
         if self.instance.pk:
             self.initial["vhl_percent"] = self.instance.vhl_entered_percent
             self._initial_odi_sections(self.instance.odi_sections)
@@ -588,6 +592,7 @@ class VisitForm(VhlFields, OdiFields, forms.ModelForm):
         self.helper = FormHelper(self)
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "version",
             Fieldset(
                 "Visit",
                 Row(Column("kind", css_class="col-md-6"), Column("visit_date", css_class="col-md-6")),
@@ -684,7 +689,7 @@ class VisitForm(VhlFields, OdiFields, forms.ModelForm):
         return visit
 
 
-class TreatmentChangeForm(forms.Form):
+class TreatmentChangeForm(VersionedForm):
     """Conservative care abandoned: the new treatment and when (spec §3)."""
 
     treatment = forms.ChoiceField(
@@ -696,10 +701,13 @@ class TreatmentChangeForm(forms.Form):
 
     def __init__(self, *args, fracture: Fracture, **kwargs):
         self.fracture = fracture
+        self.instance = fracture
         super().__init__(*args, **kwargs)
+        self._init_version()
         self.helper = FormHelper(self)
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "version",
             Row(Column("treatment", css_class="col-md-6"), Column("changed_on", css_class="col-md-6")),
             "reason",
             Div(StrictButton("Record the change", type="submit", css_class="btn btn-primary"),
@@ -722,7 +730,7 @@ class TreatmentChangeForm(forms.Form):
         self.fracture.treatment_change_reason = self.cleaned_data["reason"]
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(VersionedForm, forms.ModelForm):
     date_of_birth = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900])
 
     class Meta:
@@ -731,10 +739,12 @@ class PatientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._init_version()
         self.fields["name"].help_text = "Optional."
         self.helper = FormHelper(self)
         self.helper.form_tag = False
         self.helper.layout = Layout(
+            "version",
             Row(Column("mrn", css_class="col-md-6"), Column("name", css_class="col-md-6")),
             Row(Column("sex", css_class="col-md-6"), Column("date_of_birth", css_class="col-md-6")),
             Div(Submit("save", "Save patient", css_class="btn-primary"), css_class="d-flex justify-content-end"),

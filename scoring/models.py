@@ -11,6 +11,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from . import followup, measurements, outcomes, rules
 
@@ -71,7 +73,7 @@ mrn_validator = RegexValidator(
 
 
 class Tracked(models.Model):
-    """When a row was made and changed, and by whom."""
+    """When a row was made and changed, and by whom; a version number for optimistic locking."""
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -81,12 +83,40 @@ class Tracked(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
     )
+    # Bumped by every save through the app's forms; a save based on an older version is refused
+    # (see scoring.locking), so nobody overwrites a change they have not seen.
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         abstract = True
 
 
+class Archivable(models.Model):
+    """Nothing is deleted from the app: a record is archived, hidden from lists, kept in full."""
+
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    def archive(self, user) -> None:
+        self.archived_at, self.archived_by = timezone.now(), user
+
+    def restore(self) -> None:
+        self.archived_at, self.archived_by = None, None
+
+
 class PatientQuerySet(models.QuerySet):
+    def active(self) -> PatientQuerySet:
+        return self.filter(archived_at__isnull=True)
+
     def search(self, text: str) -> PatientQuerySet:
         """Patients whose MRN or name contains the text (case-insensitive)."""
         text = text.strip()
@@ -96,7 +126,7 @@ class PatientQuerySet(models.QuerySet):
 
     def with_latest_assessment(self) -> PatientQuerySet:
         """Annotate each patient with the score and group of their latest assessment (one query)."""
-        latest = Fracture.objects.filter(patient=OuterRef("pk")).order_by("-assessment_date", "-pk")
+        latest = Fracture.objects.active().filter(patient=OuterRef("pk")).order_by("-assessment_date", "-pk")
         return self.annotate(
             latest_fracture_id=Subquery(latest.values("pk")[:1]),
             latest_total=Subquery(latest.values("total_score")[:1]),
@@ -112,8 +142,12 @@ def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
 
 
 class FractureQuerySet(models.QuerySet):
+    def active(self) -> FractureQuerySet:
+        """Neither the assessment nor its patient archived."""
+        return self.filter(archived_at__isnull=True, patient__archived_at__isnull=True)
+
     def under_conservative_care(self) -> FractureQuerySet:
-        return self.filter(treatment=Treatment.CONSERVATIVE, treatment_changed_to="")
+        return self.active().filter(treatment=Treatment.CONSERVATIVE, treatment_changed_to="")
 
     def listing_visit(self, kind: str, today: datetime.date, until: datetime.date) -> FractureQuerySet:
         """Fractures under conservative care whose `kind` visit belongs on the worklist today.
@@ -143,7 +177,7 @@ class FractureQuerySet(models.QuerySet):
         return query.count()
 
 
-class Patient(Tracked):
+class Patient(Tracked, Archivable):
     mrn = models.CharField(
         "MRN",
         max_length=32,
@@ -156,6 +190,7 @@ class Patient(Tracked):
     date_of_birth = models.DateField()
 
     objects = PatientQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["mrn"]
@@ -170,7 +205,7 @@ class Patient(Tracked):
         return measurements.age_in_years(self.date_of_birth, day)
 
 
-class Fracture(Tracked):
+class Fracture(Tracked, Archivable):
     """One fracture episode and its baseline (pretreatment) NASOVCF assessment."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="fractures")
@@ -225,6 +260,7 @@ class Fracture(Tracked):
     non_union_on = models.DateField(null=True, editable=False)
 
     objects = FractureQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-assessment_date", "-pk"]
@@ -307,16 +343,16 @@ class Fracture(Tracked):
     def six_month_assessment_from(self) -> datetime.date:
         return followup.six_month_assessment_from(self.treatment_start_date, visit_schedule())
 
+    OUTCOME_FIELDS = ["progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on"]
+
     def update_outcomes(self) -> None:
-        """Recompute the visits' differences and the course, and save what they changed."""
+        """Recompute the visits' differences and the course, and save what they changed (each
+        change goes through save(), so the audit trail records it)."""
+        before = [getattr(self, name) for name in self.OUTCOME_FIELDS]
         for visit in self.refresh_outcomes():
             visit.save(update_fields=["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"])
-        Fracture.objects.filter(pk=self.pk).update(
-            progressive_kyphosis=self.progressive_kyphosis,
-            progressive_kyphosis_on=self.progressive_kyphosis_on,
-            non_union=self.non_union,
-            non_union_on=self.non_union_on,
-        )
+        if [getattr(self, name) for name in self.OUTCOME_FIELDS] != before:
+            self.save(update_fields=self.OUTCOME_FIELDS)
 
     def refresh_outcomes(self, visits: list[Visit] | None = None) -> list[Visit]:
         """Recompute every visit's differences and the fracture's course; returns changed visits.
@@ -365,6 +401,8 @@ class Visit(Tracked):
     kyphosis_difference_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     vhl_difference_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     progressive_kyphosis = models.BooleanField(null=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["visit_date", "pk"]

@@ -1,27 +1,50 @@
-"""HTML pages: thin function views, request → form → model → template."""
+"""HTML pages: thin function views, request → form → model → template.
+
+Every view names the permission it needs (`requires`): clinicians read and write, viewers only
+read (the roles are made by migration 0004); a write view answers 403 to a viewer.
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.http import JsonResponse
-from django.http import Http404
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from simple_history.utils import bulk_update_with_history
 
-from . import followup, presenters
+from . import followup, history, presenters
 from .forms import AssessmentForm, PatientForm, PatientSearchForm, TreatmentChangeForm, VisitForm
+from .locking import StaleEdit, save_versioned
 from .models import SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule
 
 logger = logging.getLogger("nasovcf.views")
+
+
+def requires(*permissions: str):
+    """Refuse with 403 unless the user has every permission; the URL-walking tests read
+    `view.required_permissions` to know which pages write."""
+
+    def decorate(view):
+        checked = permission_required(permissions, raise_exception=True)(view)
+
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            return checked(request, *args, **kwargs)
+
+        wrapper.required_permissions = permissions
+        return wrapper
+
+    return decorate
 
 
 @login_not_required
@@ -39,10 +62,19 @@ def healthz(request):
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+@require_POST
+def keepalive(request):
+    """Renews the idle timer when the person chooses to stay signed in (static/js/session.js)."""
+    return HttpResponse(status=204)
+
+
+@requires("scoring.view_patient")
 @require_GET
 def patient_list(request):
     search = PatientSearchForm(request.GET or None)
+    show_archived = request.GET.get("archived") == "1"
     patients = Patient.objects.with_latest_assessment().order_by("mrn")
+    patients = patients.filter(archived_at__isnull=False) if show_archived else patients.active()
     if search.is_valid():
         patients = patients.search(search.cleaned_data["q"])
         if search.cleaned_data["group"]:
@@ -55,52 +87,102 @@ def patient_list(request):
     return render(
         request,
         "scoring/patient_list.html",
-        {"search": search, "page": page, "query": query.urlencode(), "filtered": search.is_bound},
+        {"search": search, "page": page, "query": query.urlencode(), "filtered": search.is_bound,
+         "show_archived": show_archived},
     )
 
 
+def _rescore_for_new_birth_date(patient: Patient, user) -> None:
+    """Age feeds the population warnings: keep saved assessments true to a corrected date."""
+    fractures = list(patient.fractures.all())
+    for fracture in fractures:
+        fracture.patient = patient
+        fracture.rescore()
+        fracture.updated_by = user
+    bulk_update_with_history(
+        fractures, Fracture,
+        ["age_at_assessment", "population_warnings", "score_components", "total_score", "risk_group",
+         "rules_version", "updated_by"],
+        default_user=user,
+    )
+
+
+@requires("scoring.add_patient")
 @require_http_methods(["GET", "POST"])
 def patient_create(request):
     form = PatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         patient = form.save(commit=False)
-        patient.created_by = patient.updated_by = request.user
-        patient.save()
+        save_versioned(patient, None, request.user)
         messages.success(request, f"Patient {patient.mrn} registered.")
         return redirect(patient)
     return render(request, "scoring/patient_form.html", {"form": form, "patient": None})
 
 
+@requires("scoring.change_patient")
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            patient = form.save(commit=False)
-            patient.updated_by = request.user
-            patient.save()
-            if "date_of_birth" in form.changed_data:
-                # Age feeds the population warnings: keep saved assessments true to the new date.
-                fractures = list(patient.fractures.all())
-                for fracture in fractures:
-                    fracture.patient = patient
-                    fracture.rescore()
-                    fracture.updated_by = request.user
-                Fracture.objects.bulk_update(
-                    fractures, ["age_at_assessment", "population_warnings", "score_components", "total_score",
-                                "risk_group", "rules_version", "updated_by"]
-                )
-        messages.success(request, f"Patient {patient.mrn} saved.")
-        return redirect(patient)
+        try:
+            with transaction.atomic():
+                patient = form.save(commit=False)
+                save_versioned(patient, form.seen_version(), request.user)
+                if "date_of_birth" in form.changed_data:
+                    _rescore_for_new_birth_date(patient, request.user)
+        except StaleEdit:
+            form.refuse_stale()
+        else:
+            messages.success(request, f"Patient {patient.mrn} saved.")
+            return redirect(patient)
     return render(request, "scoring/patient_form.html", {"form": form, "patient": patient})
 
 
+@requires("scoring.view_patient", "scoring.view_fracture")
 @require_GET
 def patient_detail(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
-    fractures = patient.fractures.order_by("-assessment_date", "-pk")
-    return render(request, "scoring/patient_detail.html", {"patient": patient, "fractures": fractures})
+    fractures = list(patient.fractures.order_by("-assessment_date", "-pk"))
+    return render(
+        request,
+        "scoring/patient_detail.html",
+        {"patient": patient, "fractures": [f for f in fractures if not f.is_archived],
+         "archived_fractures": [f for f in fractures if f.is_archived]},
+    )
+
+
+def _archive_toggle(request, record, archive: bool):
+    with transaction.atomic():
+        if archive:
+            record.archive(request.user)
+        else:
+            record.restore()
+        record.updated_by = request.user
+        record.save()
+    return record
+
+
+@requires("scoring.change_patient")
+@require_POST
+def patient_archive(request, pk: int):
+    patient = _archive_toggle(request, get_object_or_404(Patient, pk=pk), archive=request.POST.get("restore") != "1")
+    messages.success(
+        request,
+        f"Patient {patient.mrn} {'archived: hidden from the lists, kept in full' if patient.is_archived else 'restored'}.",
+    )
+    return redirect(patient)
+
+
+@requires("scoring.change_fracture")
+@require_POST
+def fracture_archive(request, pk: int):
+    fracture = _archive_toggle(
+        request, get_object_or_404(Fracture.objects.select_related("patient"), pk=pk),
+        archive=request.POST.get("restore") != "1",
+    )
+    messages.success(request, f"Assessment {'archived' if fracture.is_archived else 'restored'}.")
+    return redirect(fracture.patient if fracture.is_archived else fracture)
 
 
 def _assessment_page(request, patient: Patient, fracture: Fracture | None):
@@ -110,15 +192,16 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
         if "preview" in request.POST:
             card = presenters.score_card_from_result(form.result)
         else:
-            with transaction.atomic():
-                fracture = form.save(commit=False)
-                if fracture.pk is None:
-                    fracture.created_by = request.user
-                fracture.updated_by = request.user
-                fracture.save()
-                fracture.update_outcomes()  # visits compare against the baseline just saved
-            messages.success(request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk.")
-            return redirect(fracture)
+            try:
+                with transaction.atomic():
+                    fracture = form.save(commit=False)
+                    save_versioned(fracture, form.seen_version(), request.user)
+                    fracture.update_outcomes()  # visits compare against the baseline just saved
+            except StaleEdit:
+                form.refuse_stale()
+            else:
+                messages.success(request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk.")
+                return redirect(fracture)
     return render(
         request,
         "scoring/fracture_form.html",
@@ -126,12 +209,14 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
     )
 
 
+@requires("scoring.add_fracture")
 @require_http_methods(["GET", "POST"])
 def fracture_create(request, patient_pk: int):
     patient = get_object_or_404(Patient, pk=patient_pk)
     return _assessment_page(request, patient, None)
 
 
+@requires("scoring.change_fracture")
 @require_http_methods(["GET", "POST"])
 def fracture_edit(request, pk: int):
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=pk)
@@ -159,6 +244,7 @@ def _timeline_context(fracture: Fracture) -> dict:
     }
 
 
+@requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def fracture_detail(request, pk: int):
     fracture = get_object_or_404(
@@ -167,6 +253,7 @@ def fracture_detail(request, pk: int):
     return render(request, "scoring/fracture_detail.html", _timeline_context(fracture))
 
 
+@requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def fracture_print(request, pk: int):
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=pk)
@@ -184,14 +271,13 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
         try:
             with transaction.atomic():
                 saved = form.save(commit=False)
-                if saved.pk is None:
-                    saved.created_by = request.user
-                saved.updated_by = request.user
-                saved.save()
+                save_versioned(saved, form.seen_version(), request.user)
                 fracture.update_outcomes()
         except IntegrityError:
             # Two people recorded the same scheduled visit at once: the other one was first.
             form.add_error("kind", "This fracture already has this scheduled visit: it was just recorded.")
+        except StaleEdit:
+            form.refuse_stale()
         else:
             messages.success(request, f"{saved.get_kind_display()} visit of {saved.visit_date:%Y-%m-%d} saved.")
             return redirect(fracture)
@@ -203,18 +289,21 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
     )
 
 
+@requires("scoring.add_visit")
 @require_http_methods(["GET", "POST"])
 def visit_create(request, fracture_pk: int):
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
     return _visit_page(request, fracture, None)
 
 
+@requires("scoring.change_visit")
 @require_http_methods(["GET", "POST"])
 def visit_edit(request, pk: int):
     visit = get_object_or_404(Visit.objects.select_related("fracture__patient"), pk=pk)
     return _visit_page(request, visit.fracture, visit)
 
 
+@requires("scoring.change_fracture")
 @require_http_methods(["GET", "POST"])
 def treatment_change(request, fracture_pk: int):
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
@@ -222,10 +311,14 @@ def treatment_change(request, fracture_pk: int):
         raise Http404("Only conservative care can be recorded as abandoned.")
     form = TreatmentChangeForm(request.POST or None, fracture=fracture)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
+        try:
             form.apply()
-            fracture.updated_by = request.user
-            fracture.save()
+            save_versioned(fracture, form.seen_version(), request.user)
+        except StaleEdit:
+            form.refuse_stale()
+            return render(
+                request, "scoring/treatment_change.html", {"form": form, "fracture": fracture, "patient": fracture.patient}
+            )
         messages.success(
             request,
             f"Treatment changed to {fracture.get_current_treatment_display().lower()} on "
@@ -245,6 +338,7 @@ WORKLIST_SORTS = {
 }
 
 
+@requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def worklist(request):
     """Visits due under conservative care: overdue, due this week, upcoming (spec §3)."""
@@ -284,3 +378,39 @@ def worklist(request):
             "overdue_days": settings.NASOVCF_WORKLIST_OVERDUE_DAYS,
         },
     )
+
+
+HISTORY_PAGES = {
+    "patient": (Patient, "scoring.view_patient"),
+    "fracture": (Fracture, "scoring.view_fracture"),
+    "visit": (Visit, "scoring.view_visit"),
+}
+
+
+def _history_page(request, model, pk: int):
+    record = get_object_or_404(model.objects.all(), pk=pk)
+    records = model.history.filter(id=pk).select_related("history_user").order_by("history_date", "history_id")
+    page = Paginator(history.entries(model, records), 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "scoring/history.html",
+        {"record": record, "page": page, "kind": model._meta.verbose_name, "query": ""},
+    )
+
+
+@requires("scoring.view_patient")
+@require_GET
+def patient_history(request, pk: int):
+    return _history_page(request, Patient, pk)
+
+
+@requires("scoring.view_fracture")
+@require_GET
+def fracture_history(request, pk: int):
+    return _history_page(request, Fracture, pk)
+
+
+@requires("scoring.view_visit")
+@require_GET
+def visit_history(request, pk: int):
+    return _history_page(request, Visit, pk)

@@ -2,6 +2,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 
 from scoring.models import Fracture, Patient
 
@@ -38,8 +39,21 @@ def _test_settings(settings):
 
 
 @pytest.fixture
-def user(django_user_model):
-    return django_user_model.objects.create_user(username="clinician", password=PASSWORD)
+def make_user(django_user_model):
+    """A user in one of the roles made by migration 0004: clinician, viewer or admin."""
+
+    def make(username="clinician", role="clinician", **extra):
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
 
 
 @pytest.fixture

@@ -60,7 +60,13 @@ def page(browser, live_server):
 def signed_in_page(page, django_user_model):
     from tests.conftest import PASSWORD
 
-    django_user_model.objects.create_user(username="dr.browser", password=PASSWORD)
+    from django.contrib.auth.models import Group, Permission
+
+    from scoring.roles import ensure_roles
+
+    ensure_roles(Group, Permission)  # a transactional test flushed the groups the migration made
+    user = django_user_model.objects.create_user(username="dr.browser", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="clinician"))
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill("dr.browser")
     page.get_by_label("Password").fill(PASSWORD)

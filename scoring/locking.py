@@ -1,0 +1,71 @@
+"""Optimistic locking: a save based on an old version of a record is refused, never applied."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from .history import changes_since
+
+
+class StaleEdit(Exception):
+    """Somebody saved the record after this form was opened."""
+
+
+def save_versioned(instance, seen_version: int | None, user) -> None:
+    """Save `instance` (attributed to `user`) only if the stored row is still at `seen_version`.
+
+    The conditional UPDATE takes the row's write lock for the rest of the transaction, so of two
+    saves based on the same version exactly one succeeds; the other raises StaleEdit and writes
+    nothing.
+    """
+    with transaction.atomic():
+        if instance.pk is not None:
+            bumped = type(instance).objects.filter(pk=instance.pk, version=seen_version).update(
+                version=F("version") + 1
+            )
+            if not bumped:
+                raise StaleEdit
+            instance.version = seen_version + 1
+        else:
+            instance.created_by = user
+        instance.updated_by = user
+        instance.save()
+
+
+class VersionedForm(forms.Form):
+    """A hidden field carrying the version the person started from."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def _init_version(self) -> None:
+        if getattr(self.instance, "pk", None):
+            self.initial["version"] = self.instance.version
+
+    def seen_version(self) -> int | None:
+        return self.cleaned_data.get("version")
+
+    def refuse_stale(self) -> None:
+        """Explain the refusal beside the form and let the person re-submit over the new version."""
+        current = type(self.instance).objects.get(pk=self.instance.pk)
+        seen = self.seen_version()
+        found = changes_since(current, seen) if seen else None
+        if found:
+            changes, who, when = found
+            message = (
+                f"Not saved: {who} changed this record at {when:%Y-%m-%d %H:%M} UTC, after you opened it "
+                f"({changes}). Your entries are still below: check them against that change, then save "
+                "again to replace it, or leave this page to keep it."
+            )
+        else:
+            message = (
+                "Not saved: somebody changed this record after you opened it. Your entries are still "
+                "below: check them, then save again to replace that change, or leave this page to keep it."
+            )
+        self.add_error(None, ValidationError(message, code="stale"))
+        # Re-submitting now means "I have seen it": base the next save on the current version.
+        data = self.data.copy()
+        data["version"] = str(current.version)
+        self.data = data
