@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import transaction
 
 from .models import Fracture, Patient, Visit
 
@@ -34,3 +35,17 @@ class VisitAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "bone_union"]
     search_fields = ["fracture__patient__mrn"]
     list_select_related = ["fracture__patient"]
+
+    # An admin's delete (audited by django-simple-history) changes the fracture's course too.
+    def delete_model(self, request, obj):
+        fracture = obj.fracture
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            fracture.update_outcomes()
+
+    def delete_queryset(self, request, queryset):
+        fractures = {visit.fracture for visit in queryset.select_related("fracture")}
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            for fracture in fractures:
+                fracture.update_outcomes()

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
-TICK_DAYS = ((0, "Pre"), (30, "1 mo"), (90, "3 mo"), (180, "6 mo"))
+TICK_DAYS = ((30, "1 mo"), (90, "3 mo"), (180, "6 mo"))
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Chart:
     y_min: float
     y_max: float
     reference: Reference | None = None
+    x_min: int = 0
     x_max: int = 180
     svg: dict = field(default_factory=dict)
 
@@ -68,8 +69,9 @@ def build(
     if reference:
         values += [v for _, median, q1, q3 in reference.points for v in (median, q1, q3)]
     y_min, y_max = _nice_range(values, floor, ceiling)
+    x_min = min(0, *(p.day for p in points))
     x_max = max(180, *(p.day for p in points))
-    chart = Chart(title, unit, sorted(points, key=lambda p: p.day), y_min, y_max, reference, x_max)
+    chart = Chart(title, unit, sorted(points, key=lambda p: p.day), y_min, y_max, reference, x_min, x_max)
     chart.svg = _geometry(chart)
     return chart
 
@@ -78,7 +80,7 @@ def _geometry(chart: Chart) -> dict:
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(day: float) -> float:
-        return round(LEFT + plot_w * day / chart.x_max, 1)
+        return round(LEFT + plot_w * (day - chart.x_min) / (chart.x_max - chart.x_min), 1)
 
     def y(value: float) -> float:
         return round(TOP + plot_h * (1 - (value - chart.y_min) / (chart.y_max - chart.y_min)), 1)
@@ -109,7 +111,9 @@ def _geometry(chart: Chart) -> dict:
         "plot_right": WIDTH - RIGHT,
         "plot_top": TOP,
         "plot_bottom": HEIGHT - BOTTOM,
-        "x_ticks": [{"x": x(day), "label": label} for day, label in TICK_DAYS if day <= chart.x_max],
+        # Day 0 is the start of treatment: "Pre" when the assessment was that day, else "Start".
+        "x_ticks": [{"x": x(0), "label": "Pre" if chart.x_min == 0 else "Start"}]
+        + [{"x": x(day), "label": label} for day, label in TICK_DAYS if day <= chart.x_max],
         "y_ticks": y_ticks,
         "line": " ".join(f"{x(p.day)},{y(p.value)}" for p in chart.points),
         "markers": [{"x": x(p.day), "y": y(p.value), "text": f"{p.label}: {_fmt(p.value)}{chart.unit}"} for p in chart.points],

@@ -25,6 +25,7 @@ from .models import (
     SPINE_LEVEL_CHOICES,
     BoneUnion,
     Fracture,
+    visit_schedule,
     FractureType,
     Patient,
     RiskGroup,
@@ -519,6 +520,36 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                         "Treatment starts after the pretreatment assessment, not before.", code="before_assessment"
                     ),
                 )
+        changed_on = self.instance.treatment_changed_on if self.instance.pk else None
+        start = cleaned.get("treatment_start_date")
+        if changed_on and start and start > changed_on:
+            self.add_error(
+                "treatment_start_date",
+                ValidationError(
+                    "Treatment changed on %(date)s: it started before that.",
+                    code="after_change",
+                    params={"date": changed_on.isoformat()},
+                ),
+            )
+        if self.instance.pk and self.instance.treatment_changed_to and cleaned.get("treatment") != self.instance.treatment:
+            self.add_error(
+                "treatment",
+                ValidationError(
+                    "A treatment change is recorded: the treatment first chosen stays as it was.",
+                    code="treatment_locked",
+                ),
+            )
+        if self.instance.pk and start:
+            first_visit = self.instance.visits.order_by("visit_date").values_list("visit_date", flat=True).first()
+            if first_visit and first_visit < start:
+                self.add_error(
+                    "treatment_start_date",
+                    ValidationError(
+                        "A follow-up visit is dated %(date)s: treatment started before it.",
+                        code="after_visit",
+                        params={"date": first_visit.isoformat()},
+                    ),
+                )
         self._resolve_odi(cleaned)
         return super().clean()
 
@@ -630,6 +661,17 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
                     params={"date": fracture.assessment_date.isoformat()},
                 ),
             )
+        if visit_date and visit_date < fracture.treatment_start_date:
+            self.add_error(
+                "visit_date",
+                ValidationError(
+                    "Follow-up visits come after treatment starts (%(date)s).",
+                    code="before_treatment",
+                    params={"date": fracture.treatment_start_date.isoformat()},
+                ),
+            )
+        if kind and kind != VisitKind.UNSCHEDULED and visit_date:
+            self._check_scheduled_date(kind, visit_date)
         if kind and kind != VisitKind.UNSCHEDULED:
             twin = fracture.visits.filter(kind=kind).exclude(pk=self.instance.pk).first()
             if twin:
@@ -677,6 +719,28 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
             )
         return cleaned
 
+    def _check_scheduled_date(self, kind: str, visit_date: datetime.date) -> None:
+        """A scheduled visit is dated from its window's opening until the next one's opens."""
+        schedule = visit_schedule()
+        kinds = [visit.kind for visit in schedule]
+        visit = schedule[kinds.index(kind)]
+        start = self.fracture.treatment_start_date
+        following = schedule[kinds.index(kind) + 1] if kinds.index(kind) + 1 < len(schedule) else None
+        too_early = visit_date < visit.window_opens(start)
+        too_late = following is not None and visit_date >= following.window_opens(start)
+        if too_early or too_late:
+            until = f" to {(following.window_opens(start) - datetime.timedelta(days=1)).isoformat()}" if following else " on"
+            self.add_error(
+                "visit_date",
+                ValidationError(
+                    "A %(label)s visit is dated from %(opens)s%(until)s (due %(due)s, ±%(window)s days from the "
+                    "treatment start): record this visit as the visit it is, or as unscheduled.",
+                    code="outside_window",
+                    params={"label": VisitKind(kind).label, "opens": visit.window_opens(start).isoformat(),
+                            "until": until, "due": visit.due(start).isoformat(), "window": visit.window_days},
+                ),
+            )
+
     def save(self, commit: bool = True) -> Visit:
         visit = super().save(commit=False)
         visit.fracture = self.fracture
@@ -691,6 +755,8 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
 
 class TreatmentChangeForm(VersionedForm):
     """Conservative care abandoned: the new treatment and when (spec §3)."""
+
+    FIELDS = ["treatment_changed_to", "treatment_changed_on", "treatment_change_reason"]
 
     treatment = forms.ChoiceField(
         label="Changed to",

@@ -14,12 +14,13 @@ class StaleEdit(Exception):
     """Somebody saved the record after this form was opened."""
 
 
-def save_versioned(instance, seen_version: int | None, user) -> None:
+def save_versioned(instance, seen_version: int | None, user, update_fields: list[str] | None = None) -> None:
     """Save `instance` (attributed to `user`) only if the stored row is still at `seen_version`.
 
     The conditional UPDATE takes the row's write lock for the rest of the transaction, so of two
     saves based on the same version exactly one succeeds; the other raises StaleEdit and writes
-    nothing.
+    nothing. `update_fields` limits the save to what the form changed, leaving columns that other
+    code keeps (computed outcomes) as they are in the database.
     """
     with transaction.atomic():
         if instance.pk is not None:
@@ -32,7 +33,10 @@ def save_versioned(instance, seen_version: int | None, user) -> None:
         else:
             instance.created_by = user
         instance.updated_by = user
-        instance.save()
+        if update_fields is None:
+            instance.save()
+        else:
+            instance.save(update_fields=[*update_fields, "updated_by", "updated_at", "version"])
 
 
 class VersionedForm(forms.Form):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -113,6 +113,15 @@ class Archivable(models.Model):
         self.archived_at, self.archived_by = None, None
 
 
+def _after_change(date_field: str) -> Case:
+    """True when the outcome was seen on or after a recorded treatment change."""
+    return Case(
+        When(treatment_changed_on__isnull=False, **{f"{date_field}__gte": F("treatment_changed_on")}, then=Value(True)),
+        default=Value(False),
+        output_field=models.BooleanField(),
+    )
+
+
 class PatientQuerySet(models.QuerySet):
     def active(self) -> PatientQuerySet:
         return self.filter(archived_at__isnull=True)
@@ -134,6 +143,10 @@ class PatientQuerySet(models.QuerySet):
             latest_assessment_date=Subquery(latest.values("assessment_date")[:1]),
             latest_progressive_kyphosis=Subquery(latest.values("progressive_kyphosis")[:1]),
             latest_non_union=Subquery(latest.values("non_union")[:1]),
+            latest_progressive_after_change=Subquery(
+                latest.annotate(flag=_after_change("progressive_kyphosis_on")).values("flag")[:1]
+            ),
+            latest_non_union_after_change=Subquery(latest.annotate(flag=_after_change("non_union_on")).values("flag")[:1]),
         )
 
 
@@ -438,9 +451,8 @@ class Visit(Tracked):
         ]
 
     def at_or_after_six_months(self, fracture: Fracture) -> bool:
-        return self.kind == VisitKind.SIX_MONTHS or (
-            self.kind == VisitKind.UNSCHEDULED and self.visit_date >= fracture.six_month_assessment_from()
-        )
+        """From the 6-month visit's window on, by the visit's date whatever its kind."""
+        return self.visit_date >= fracture.six_month_assessment_from()
 
     def compute_outcomes(self, fracture: Fracture) -> bool:
         """Differences against pretreatment and the kyphosis flag; True when any changed."""

@@ -63,22 +63,20 @@ class FractureOutcome:
 
 
 def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
-    """Progressive kyphosis once any film shows > 10° more than pretreatment; no progressive
-    kyphosis once a film at 6 months or later shows ≤ 10° and none before showed more; union
-    status as last assessed at 6 months or later."""
+    """The course as spec §3 defines it: progressive kyphosis by the KA difference of the first
+    film at 6 months or later (earlier films are flagged on their own visit, but the fracture's
+    outcome waits for the 6-month film); union status as last assessed at 6 months or later."""
     progressive: bool | None = None
     progressive_on: datetime.date | None = None
     non_union: bool | None = None
     non_union_on: datetime.date | None = None
     for visit in sorted(visits, key=lambda v: v.visit_date):
-        difference = visit.kyphosis_difference_deg
-        if difference is not None and progressive is not True:
-            if is_progressive_kyphosis(difference):
-                progressive, progressive_on = True, visit.visit_date
-            elif visit.at_or_after_six_months:
-                progressive, progressive_on = False, visit.visit_date
-        if visit.at_or_after_six_months:
-            status = is_non_union(visit.union)
-            if status is not None:
-                non_union, non_union_on = status, visit.visit_date
+        if not visit.at_or_after_six_months:
+            continue
+        if visit.kyphosis_difference_deg is not None and progressive is None:
+            progressive = is_progressive_kyphosis(visit.kyphosis_difference_deg)
+            progressive_on = visit.visit_date
+        status = is_non_union(visit.union)
+        if status is not None:
+            non_union, non_union_on = status, visit.visit_date
     return FractureOutcome(progressive, progressive_on, non_union, non_union_on)

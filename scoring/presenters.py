@@ -140,13 +140,15 @@ def timeline_charts(fracture, visits) -> list[charts.Chart]:
 
     def series(attribute: str) -> list[charts.Point]:
         points = []
+        # Days from the start of treatment, the clock the visits and the cohort's 6 months run on.
+        start = fracture.treatment_start_date
         baseline = getattr(fracture, attribute)
         if baseline is not None:
-            points.append(charts.Point(0, float(baseline), "Pretreatment"))
+            points.append(charts.Point((fracture.assessment_date - start).days, float(baseline), "Pretreatment"))
         for visit in visits:
             value = getattr(visit, attribute)
             if value is not None:
-                day = (visit.visit_date - fracture.assessment_date).days
+                day = (visit.visit_date - start).days
                 points.append(charts.Point(day, float(value), f"{visit.get_kind_display()} ({visit.visit_date:%Y-%m-%d})"))
         return points
 

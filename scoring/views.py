@@ -227,6 +227,7 @@ def _timeline_context(fracture: Fracture) -> dict:
     visits = list(fracture.visits.all())
     for visit in visits:
         visit.fracture = fracture  # the timeline reads the baseline from the row already loaded
+        visit.odi_answered = presenters.odi_answered(visit.odi_sections)
     recorded = {visit.kind for visit in visits}
     return {
         "fracture": fracture,
@@ -270,11 +271,17 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
+                # Lock the fracture: two visits saved at once recompute its course one after the other.
+                locked = Fracture.objects.select_for_update().get(pk=fracture.pk)
                 saved = form.save(commit=False)
                 save_versioned(saved, form.seen_version(), request.user)
-                fracture.update_outcomes()
+                locked.update_outcomes()
         except IntegrityError:
+            if not form.instance.kind or form.instance.kind == VisitKind.UNSCHEDULED:
+                raise
             # Two people recorded the same scheduled visit at once: the other one was first.
+            if not fracture.visits.filter(kind=form.instance.kind).exclude(pk=form.instance.pk).exists():
+                raise
             form.add_error("kind", "This fracture already has this scheduled visit: it was just recorded.")
         except StaleEdit:
             form.refuse_stale()
@@ -313,7 +320,7 @@ def treatment_change(request, fracture_pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             form.apply()
-            save_versioned(fracture, form.seen_version(), request.user)
+            save_versioned(fracture, form.seen_version(), request.user, update_fields=TreatmentChangeForm.FIELDS)
         except StaleEdit:
             form.refuse_stale()
             return render(

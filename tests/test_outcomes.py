@@ -68,13 +68,29 @@ def test_course_before_six_months_without_progression_is_still_unknown():
     assert course.progressive_kyphosis is None
 
 
-def test_progression_on_an_early_film_is_flagged_at_once_and_stays():
+def test_the_fracture_outcome_waits_for_the_six_month_film_as_spec_3_defines_it():
+    # a 3-month film at +10.5° is flagged on its visit, but the outcome is the 6-month film's
     course = outcomes.fracture_outcome(
         [visit("2025-04-01", "10.5"), visit("2025-08-01", "9.0", six=True, union=BoneUnion.UNITED)]
     )
-    assert course.progressive_kyphosis is True
-    assert course.progressive_kyphosis_on == day("2025-04-01")
+    assert course.progressive_kyphosis is False
+    assert course.progressive_kyphosis_on == day("2025-08-01")
     assert course.non_union is False
+
+
+def test_progressive_kyphosis_on_the_six_month_film():
+    course = outcomes.fracture_outcome([visit("2025-04-01", "3.0"), visit("2025-08-01", "10.1", six=True)])
+    assert course.progressive_kyphosis is True
+    assert course.progressive_kyphosis_on == day("2025-08-01")
+
+
+def test_the_first_film_at_six_months_or_later_decides_not_a_later_one():
+    course = outcomes.fracture_outcome([visit("2025-08-01", "4.0", six=True), visit("2025-12-01", "12.0", six=True)])
+    assert course.progressive_kyphosis is False
+
+
+def test_an_early_film_alone_leaves_the_outcome_unknown():
+    assert outcomes.fracture_outcome([visit("2025-04-01", "15.0")]).progressive_kyphosis is None
 
 
 def test_six_month_film_within_10_degrees_means_no_progressive_kyphosis():

@@ -76,12 +76,48 @@ def test_progressive_kyphosis_boundary_at_a_visit_is_strictly_more_than_10_degre
     assert visit.kyphosis_difference_deg == D(ka) - D("19.6")
     assert visit.progressive_kyphosis is progressive
     case_two.refresh_from_db()
-    assert case_two.progressive_kyphosis is (True if progressive else None)  # a 3-month film cannot rule it out
+    assert case_two.progressive_kyphosis is None  # spec §3: the outcome is the 6-month film's
+
+
+@pytest.mark.parametrize(("ka", "progressive"), [("29.6", False), ("29.7", True)])
+def test_the_fractures_progressive_kyphosis_is_the_six_month_films(signed_in, case_two, ka, progressive):
+    signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": ka})
+    case_two.refresh_from_db()
+    assert case_two.progressive_kyphosis is progressive
 
 
 def test_progressive_kyphosis_is_flagged_in_the_patient_list(signed_in, case_two):
-    signed_in.post(visit_url(case_two), {"kind": "3m", "visit_date": "2025-06-10", "kyphosis_angle_deg": "31"})
+    signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "31"})
     assert "Progressive kyphosis" in text(signed_in.get("/patients/"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "date", "message"),
+    [
+        ("6m", "2025-04-10", "A 6 months visit is dated from 2025-08-07 on"),
+        ("1m", "2025-10-10", "A 1 month visit is dated from 2025-04-02 to 2025-05-24"),
+        ("3m", "2025-05-24", "A 3 months visit is dated from 2025-05-25 to 2025-08-06"),
+    ],
+)
+def test_a_scheduled_visit_must_fall_in_its_place_in_the_schedule(signed_in, case_two, kind, date, message):
+    response = signed_in.post(visit_url(case_two), {"kind": kind, "visit_date": date, "vas_pain": "3"})
+    assert message in text(response)
+    assert Visit.objects.count() == 0
+
+
+def test_a_visit_before_treatment_starts_is_refused(signed_in, make_patient, make_fracture):
+    fracture = make_fracture(make_patient(mrn="LATESTART"), treatment_start_date=datetime.date(2025, 3, 20))
+    response = signed_in.post(visit_url(fracture), {"kind": "unscheduled", "visit_date": "2025-03-15", "vas_pain": "3"})
+    assert "Follow-up visits come after treatment starts (2025-03-20)" in text(response)
+    assert Visit.objects.count() == 0
+
+
+def test_the_odi_sections_answered_at_a_visit_are_shown(signed_in, case_two):
+    sections = {f"odi_section_{n}": "1" for n in range(1, 11)}
+    sections["odi_section_9"] = ""
+    signed_in.post(visit_url(case_two), {"kind": "1m", "visit_date": "2025-04-10", **sections})
+    page = text(signed_in.get(case_two.get_absolute_url()))
+    assert "from 9 of 10 sections; not answered: Social life" in page
 
 
 def test_vhl_at_a_visit_from_six_heights_uses_the_same_measurement_code(signed_in, case_two):
@@ -210,6 +246,52 @@ def test_a_treatment_change_is_recorded_and_later_outcomes_are_marked_after_it(s
     assert "after treatment change</span>" in page
     assert "United (2025-09-10) (after the treatment change)" in page
     assert signed_in.get(f"/assessments/{case_two.pk}/treatment-change/").status_code == 404  # only once
+
+
+def test_a_treatment_change_keeps_outcomes_saved_meanwhile(signed_in, case_two):
+    page = signed_in.get(f"/assessments/{case_two.pk}/treatment-change/")  # opened first
+    assert page.status_code == 200
+    signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "bone_union": "non_union",
+                                         "vacuum_cleft_mri": "on"})
+    signed_in.post(f"/assessments/{case_two.pk}/treatment-change/",
+                   {"treatment": "vertebroplasty", "changed_on": "2025-09-20", "version": "1"})
+    case_two.refresh_from_db()
+    assert case_two.treatment_changed_to == "vertebroplasty"
+    assert case_two.non_union is True  # not overwritten by the treatment change
+
+
+def test_the_patient_list_marks_an_outcome_seen_after_a_treatment_change(signed_in, case_two):
+    signed_in.post(f"/assessments/{case_two.pk}/treatment-change/",
+                   {"treatment": "vertebroplasty", "changed_on": "2025-04-01", "version": "1"})
+    signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "bone_union": "non_union",
+                                         "vacuum_cleft_ct": "on"})
+    assert "Non-union <span class=\"fw-normal\">(after treatment change)</span>" in text(signed_in.get("/patients/"))
+
+
+def test_after_a_change_the_first_treatment_and_its_start_stay_consistent(signed_in, case_two, second_case):
+    signed_in.post(f"/assessments/{case_two.pk}/treatment-change/",
+                   {"treatment": "vertebroplasty", "changed_on": "2025-04-01", "version": "1"})
+    response = signed_in.post(f"/assessments/{case_two.pk}/edit/",
+                              {**second_case, "treatment": "kyphoplasty", "treatment_start_date": "2025-04-05", "version": "2"})
+    page = text(response)
+    assert "the treatment first chosen stays as it was" in page
+    assert "Treatment changed on 2025-04-01: it started before that." in page
+    case_two.refresh_from_db()
+    assert case_two.treatment == "conservative"
+
+
+def test_an_admin_deleting_a_visit_recomputes_the_course(client, case_two, make_user):
+    admin = make_user("boss", role="admin", is_staff=True)
+    client.force_login(admin)
+    visit = Visit.objects.create(fracture=case_two, kind="6m", visit_date=datetime.date(2025, 9, 10), bone_union="non_union",
+                                 vacuum_cleft_mri=True, created_by=admin, updated_by=admin)
+    case_two.update_outcomes()
+    assert case_two.non_union is True
+    response = client.post(f"/admin/scoring/visit/{visit.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    case_two.refresh_from_db()
+    assert case_two.non_union is None
+    assert Visit.history.filter(id=visit.pk, history_type="-").get().history_user == admin
 
 
 def test_a_treatment_change_cannot_predate_the_start_of_treatment(signed_in, case_two):
