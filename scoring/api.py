@@ -10,6 +10,7 @@ import json
 from decimal import Decimal
 
 from django.forms.forms import NON_FIELD_ERRORS
+from django.contrib.auth.decorators import permission_required
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
@@ -131,6 +132,7 @@ def _json_value(value: object) -> object:
 
 
 @never_cache
+@permission_required("scoring.view_fracture", raise_exception=True)
 def score(request):
     if request.method != "POST":
         response = _errors({"__all__": ["Use POST with a JSON object."]}, status=405)

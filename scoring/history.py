@@ -14,7 +14,7 @@ from .rules import format_signed
 
 # Fields a person does not need to read about: bookkeeping, or shown through another field.
 HIDDEN_FIELDS = {"id", "updated_at", "updated_by", "created_at", "created_by", "version", "score_components",
-                 "odi_sections", "vhl_entered_percent", "rules_version"}
+                 "odi_sections", "vhl_entered_percent", "rules_version", "archived_by", "age_at_assessment"}
 LABELS = {
     "bmd_t_score": "T-score",
     "total_score": "score",
@@ -66,16 +66,21 @@ def _value(model, field_name: str, value) -> str:
 
 
 def describe(model, new, old) -> str:
-    """'T-score −2.4 → −2.6; score 4 → 6' between two historical records of one row."""
+    """'T-score −2.4 → −2.6; score 4 → 6' between two historical records of one row, in the
+    model's field order. (simple-history's diff_against skips non-editable fields, and the
+    computed score is one of those, so the comparison is made here.)"""
     parts = []
-    for change in new.diff_against(old).changes:
-        name = change.field
+    for field in model._meta.concrete_fields:
+        name = field.name
         if name in HIDDEN_FIELDS:
             continue
-        if name == "archived_at":
-            parts.append("archived" if change.new else "restored from the archive")
+        before, after = getattr(old, field.attname), getattr(new, field.attname)
+        if before == after:
             continue
-        parts.append(f"{_label(model, name)} {_value(model, name, change.old)} → {_value(model, name, change.new)}")
+        if name == "archived_at":
+            parts.append("archived" if after else "restored from the archive")
+            continue
+        parts.append(f"{_label(model, name)} {_value(model, name, before)} → {_value(model, name, after)}")
     return "; ".join(parts)
 
 
