@@ -2,9 +2,10 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from scoring.models import Fracture, Patient
+from scoring.roles import ensure_roles
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -45,6 +46,8 @@ def make_user(django_user_model):
     def make(username="clinician", role="clinician", **extra):
         user = django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
         if role:
+            if not Group.objects.filter(name=role).exists():
+                ensure_roles(Group, Permission)  # a transactional test flushed what the migration made
             user.groups.add(Group.objects.get(name=role))
         return user
 
