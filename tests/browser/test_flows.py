@@ -91,3 +91,22 @@ def test_heights_compute_the_vhl_on_calculate(signed_in_page, django_user_model)
     expect(page.get_by_test_id("score-total")).to_have_text("2")
     expect(page.get_by_test_id("risk-group")).to_contain_text("Medium risk")
     assert Fracture.objects.count() == 0
+
+
+def test_pages_run_under_the_content_security_policy_without_a_violation(signed_in_page, django_user_model):
+    page = signed_in_page
+    user = django_user_model.objects.get()
+    patient = Patient.objects.create(mrn="CSP1", sex="F", date_of_birth="1950-01-01", created_by=user, updated_by=user)
+    violations = []
+    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on("pageerror", lambda error: violations.append(str(error)))
+    for url in ["/patients/", f"/patients/{patient.pk}/", f"/patients/{patient.pk}/assessments/new/", "/worklist/",
+                f"/patients/{patient.pk}/history/", "/patients/new/"]:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    # Bootstrap's script works (the collapsed menu opens) and our own session script has loaded.
+    page.set_viewport_size({"width": 600, "height": 800})
+    page.goto("/patients/")
+    page.get_by_role("button", name="Toggle navigation").click()
+    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients")).to_be_visible()
+    assert violations == []
