@@ -427,7 +427,10 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self._init_version()
         if self.instance.pk:
-            self.initial["vhl_percent"] = self.instance.vhl_entered_percent
+            # The percentage as typed; a row without heights (made outside the form) shows its VHL.
+            self.initial["vhl_percent"] = self.instance.vhl_entered_percent or (
+                self.instance.vhl_percent if self.instance.heights is None else None
+            )
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
             self._initial_odi_sections(self.instance.odi_sections)
             if self.instance.odi_sections:

@@ -58,10 +58,11 @@ class VersionedForm(forms.Form):
         found = changes_since(current, seen) if seen else None
         if found:
             changes, who, when = found
+            what = f"changed it ({changes})" if changes != "no visible change" else "saved it, with no visible change"
             message = (
-                f"Not saved: {who} changed this record at {when:%Y-%m-%d %H:%M} UTC, after you opened it "
-                f"({changes}). Your entries are still below: check them against that change, then save "
-                "again to replace it, or leave this page to keep it."
+                f"Not saved: {who} {what} at {when:%Y-%m-%d %H:%M} UTC, after you opened this record. "
+                "Your entries are still below: check them against that change, then save again to replace "
+                "it, or leave this page to keep it."
             )
         else:
             message = (

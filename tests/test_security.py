@@ -170,7 +170,7 @@ def test_the_second_of_two_concurrent_assessment_edits_is_refused_and_shows_the_
     second = bob.post(f"/assessments/{fracture.pk}/edit/", {**second_case, "bmd_t_score": "-1.5", "kyphosis_angle_deg": "5", "vhl_percent": "3", "version": "1"})
     page = text(second)
     assert second.status_code == 200
-    assert "Not saved: alice changed this record" in page
+    assert "Not saved: alice changed it (" in page
     assert "T-score −2.4 → −2.6" in page and "score 4 → 6" in page
     assert 'name="version" value="2"' in page  # saving again now is a deliberate choice
     fracture.refresh_from_db()
@@ -186,7 +186,7 @@ def test_a_stale_visit_edit_is_refused(client, records, make_user):
     data = {"kind": "1m", "visit_date": "2025-04-10", "version": "1"}
     assert alice.post(f"/visits/{visit.pk}/edit/", {**data, "vas_pain": "2"}).status_code == 302
     response = bob.post(f"/visits/{visit.pk}/edit/", {**data, "vas_pain": "9"})
-    assert "Not saved: alice changed this record" in text(response) and "VAS pain 5.0 → 2.0" in text(response)
+    assert "Not saved: alice changed it (" in text(response) and "VAS pain 5.0 → 2.0" in text(response)
     visit.refresh_from_db()
     assert visit.vas_pain == Decimal("2.0")
 

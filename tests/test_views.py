@@ -398,3 +398,9 @@ def test_ensure_admin_creates_one_admin_on_an_empty_database_and_prints_its_pass
     call_command("ensure_admin")
     assert capsys.readouterr().out == ""
     assert django_user_model.objects.count() == 1
+
+
+def test_the_edit_form_of_an_assessment_without_heights_shows_its_vhl(signed_in, patient, make_fracture):
+    fracture = make_fracture(patient)  # saved outside the form: no vhl_entered_percent
+    page = text(signed_in.get(f"/assessments/{fracture.pk}/edit/"))
+    assert 'name="vhl_percent" value="17.8"' in page
