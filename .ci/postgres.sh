@@ -17,10 +17,15 @@ port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
 if ! pg_lsclusters --no-header | awk 'NR==1 {print $4}' | grep -q online; then
   pg_ctlcluster "$version" "$cluster" start
 fi
+ready=no
 for _ in $(seq 1 30); do
-  pg_isready -q -h 127.0.0.1 -p "$port" && break
+  if pg_isready -q -h 127.0.0.1 -p "$port"; then ready=yes; break; fi
   sleep 1
 done
+if [ "$ready" != yes ]; then
+  echo "PostgreSQL did not come up on port $port within 30 s" >&2
+  exit 1
+fi
 psql_as_postgres() { su postgres -c "psql -q -p $port -v ON_ERROR_STOP=1 $*"; }
 psql_as_postgres "-tAc \"SELECT 1 FROM pg_roles WHERE rolname='nasovcf'\"" | grep -q 1 \
   || psql_as_postgres "-c \"CREATE ROLE nasovcf LOGIN PASSWORD 'nasovcf' CREATEDB\""

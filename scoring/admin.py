@@ -1,7 +1,12 @@
+from axes.admin import AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from .models import Fracture, Patient, Visit
+from .roles import ROLES
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,3 +54,60 @@ class VisitAdmin(ReadOnlyAdmin):
             super().delete_queryset(request, queryset)
             for fracture in fractures:
                 fracture.update_outcomes()
+
+
+# -- users and the sign-in records ------------------------------------------------------------------
+# Admins (the "admin" role) manage users, but cannot raise their own powers: only a superuser may
+# grant superuser status or single permissions; everyone else hands out the three roles.
+
+class ClinicUserAdmin(UserAdmin):
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "user_permissions"]
+        return fields
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "groups":
+            kwargs["queryset"] = Group.objects.filter(name__in=ROLES)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        # A superuser's account is changed by a superuser only.
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class SignInRecordAdmin:
+    """The sign-in records are an audit log: readable, never changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAccessLogAdmin(SignInRecordAdmin, AccessLogAdmin):
+    pass
+
+
+class ReadOnlyAccessFailureLogAdmin(SignInRecordAdmin, AccessFailureLogAdmin):
+    pass
+
+
+admin.site.unregister(User)
+admin.site.register(User, ClinicUserAdmin)
+for model, model_admin in ((AccessLog, ReadOnlyAccessLogAdmin), (AccessFailureLog, ReadOnlyAccessFailureLogAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

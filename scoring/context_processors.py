@@ -4,6 +4,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from nasovcf_site.middleware import SESSION_STARTED_KEY
+
 from .models import Fracture
 
 
@@ -13,6 +15,10 @@ def worklist(request):
     if user is None or not user.is_authenticated:
         return {"idle_minutes": settings.NASOVCF_IDLE_MINUTES}
     context = {"idle_seconds": settings.NASOVCF_IDLE_MINUTES * 60}
+    started = request.session.get(SESSION_STARTED_KEY)
+    if started:
+        # When the absolute lifetime ends, so the page can warn before that sign-out too.
+        context["session_ends_at"] = int(started + settings.NASOVCF_SESSION_HOURS * 3600)
     if user.has_perm("scoring.view_fracture"):
         context["worklist_count"] = SimpleLazyObject(lambda: Fracture.objects.worklist_count(timezone.localdate()))
     return context

@@ -93,16 +93,21 @@ def patient_list(request):
 
 
 def _rescore_for_new_birth_date(patient: Patient, user) -> None:
-    """Age feeds the population warnings: keep saved assessments true to a corrected date."""
-    fractures = list(patient.fractures.all())
+    """Age feeds the population warnings: keep saved assessments true to a corrected date.
+
+    The fractures are locked and their versions bumped, so an assessment edit opened before the
+    correction (and so scored with the old age) is refused rather than saved over it.
+    """
+    fractures = list(patient.fractures.select_for_update())
     for fracture in fractures:
         fracture.patient = patient
         fracture.rescore()
         fracture.updated_by = user
+        fracture.version += 1
     bulk_update_with_history(
         fractures, Fracture,
         ["age_at_assessment", "population_warnings", "score_components", "total_score", "risk_group",
-         "rules_version", "updated_by"],
+         "rules_version", "updated_by", "version"],
         default_user=user,
     )
 
@@ -152,21 +157,25 @@ def patient_detail(request, pk: int):
     )
 
 
-def _archive_toggle(request, record, archive: bool):
+def _archive_toggle(request, model, pk: int, archive: bool):
+    """Archive or restore under the row lock, saving only those fields and bumping the version,
+    so an edit opened before is refused instead of undoing the archive (or being undone by it)."""
     with transaction.atomic():
+        record = get_object_or_404(model.objects.select_for_update(), pk=pk)
         if archive:
             record.archive(request.user)
         else:
             record.restore()
         record.updated_by = request.user
-        record.save()
+        record.version += 1
+        record.save(update_fields=["archived_at", "archived_by", "updated_by", "updated_at", "version"])
     return record
 
 
 @requires("scoring.change_patient")
 @require_POST
 def patient_archive(request, pk: int):
-    patient = _archive_toggle(request, get_object_or_404(Patient, pk=pk), archive=request.POST.get("restore") != "1")
+    patient = _archive_toggle(request, Patient, pk, archive=request.POST.get("restore") != "1")
     messages.success(
         request,
         f"Patient {patient.mrn} {'archived: hidden from the lists, kept in full' if patient.is_archived else 'restored'}.",
@@ -177,10 +186,7 @@ def patient_archive(request, pk: int):
 @requires("scoring.change_fracture")
 @require_POST
 def fracture_archive(request, pk: int):
-    fracture = _archive_toggle(
-        request, get_object_or_404(Fracture.objects.select_related("patient"), pk=pk),
-        archive=request.POST.get("restore") != "1",
-    )
+    fracture = _archive_toggle(request, Fracture, pk, archive=request.POST.get("restore") != "1")
     messages.success(request, f"Assessment {'archived' if fracture.is_archived else 'restored'}.")
     return redirect(fracture.patient if fracture.is_archived else fracture)
 
@@ -195,6 +201,10 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
             try:
                 with transaction.atomic():
                     fracture = form.save(commit=False)
+                    # Score against the patient as stored now (locked): a date of birth corrected
+                    # while this form was open changes the age the warnings use.
+                    fracture.patient = Patient.objects.select_for_update().get(pk=patient.pk)
+                    fracture.rescore()
                     save_versioned(fracture, form.seen_version(), request.user)
                     fracture.update_outcomes()  # visits compare against the baseline just saved
             except StaleEdit:

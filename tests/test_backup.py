@@ -77,3 +77,26 @@ def test_backup_restores_into_a_fresh_database_with_every_row(data, tmp_path):
             with psycopg.connect(dbname=settings["NAME"], **params) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
     assert got == expected
+
+
+@pytest.mark.parametrize("content", [b"", b"not a database at all", b"SQLite format 3\x00" + b"\x00" * 200])
+def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(tmp_path, content):
+    from django.core.management.base import CommandError
+
+    bad = tmp_path / "bad.sqlite3"
+    bad.write_bytes(content)
+    target = tmp_path / "target.sqlite3"
+    sqlite3.connect(target).execute("CREATE TABLE keep (x)").connection.commit()
+    with pytest.raises(CommandError, match="nothing restored"):
+        call_command("restore", str(bad), into=f"sqlite:///{target}")
+    tables = [row[0] for row in sqlite3.connect(target).execute("SELECT name FROM sqlite_master")]
+    assert tables == ["keep"]
+
+
+def test_backup_directory_and_file_are_private(data, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    call_command("backup")
+    folder = tmp_path / "backups"
+    (written,) = folder.iterdir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert written.stat().st_mode & 0o777 == 0o600

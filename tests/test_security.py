@@ -342,3 +342,36 @@ def test_deploy_check_passes_with_no_warning_behind_tls(tmp_path):
                             cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_an_admin_cannot_make_anyone_superuser_or_change_the_sign_in_log(client, make_user, django_user_model):
+    from axes.models import AccessLog
+
+    admin = make_user("boss", role="admin", is_staff=True)
+    client.force_login(admin)
+    response = client.post(f"/admin/auth/user/{admin.pk}/change/", {
+        "username": "boss", "is_active": "on", "is_staff": "on", "is_superuser": "on",
+        "groups": [], "date_joined_0": "2025-01-01", "date_joined_1": "00:00:00",
+    })
+    admin.refresh_from_db()
+    assert not admin.is_superuser
+    assert response.status_code in (200, 302)
+    root = django_user_model.objects.create_superuser("root", password="x" * 12)
+    assert client.post(f"/admin/auth/user/{root.pk}/change/", {"username": "hijacked"}).status_code == 403
+    log = AccessLog.objects.create(username="someone", ip_address="10.0.0.1", user_agent="x", path_info="/")
+    assert client.post(f"/admin/axes/accesslog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AccessLog.objects.filter(pk=log.pk).exists()
+
+
+def test_rows_saved_before_the_audit_trail_get_a_baseline_history_record(signed_in, patient):
+    import importlib
+
+    from django.apps import apps
+
+    patient.history.all().delete()  # as if saved before migration 0003
+    importlib.import_module("scoring.migrations.0005_history_baseline").add_baselines(apps, None)
+    (baseline,) = patient.history.all()
+    assert (baseline.history_type, baseline.mrn, baseline.name) == ("+", "MRN001", "Test Patient")
+    signed_in.post(f"/patients/{patient.pk}/edit/",
+                   {"mrn": "MRN001", "name": "Renamed", "sex": "F", "date_of_birth": "1953-06-01", "version": "1"})
+    assert "name Test Patient → Renamed" in text(signed_in.get(f"/patients/{patient.pk}/history/"))

@@ -1,12 +1,14 @@
-// Idle sign-out warning: the server signs a person out after data-idle-seconds without a request.
-// Two minutes before, say so (unsaved input would be lost) and offer to stay signed in; at the
-// end, say that the session has ended so nobody keeps typing into a dead form.
+// Sign-out warning: the server signs a person out after data-idle-seconds without a request, and
+// at data-session-ends-at (epoch seconds) whatever the activity. Two minutes before the sooner of
+// the two, say so (unsaved input would be lost) and offer to stay signed in where that helps; at
+// the end, say that the session has ended so nobody keeps typing into a dead form.
 (function () {
   "use strict";
   var body = document.body;
   var idle = parseInt(body.dataset.idleSeconds || "0", 10);
   var banner = document.getElementById("session-warning");
   if (!idle || !banner) { return; }
+  var endsAt = parseInt(body.dataset.sessionEndsAt || "0", 10);
   var warnBefore = Math.min(120, Math.floor(idle / 2));
   var message = banner.querySelector("[data-session-message]");
   var stay = banner.querySelector("[data-session-stay]");
@@ -21,14 +23,23 @@
     clearTimeout(warnTimer);
     clearTimeout(endTimer);
     banner.classList.add("d-none");
-    warnTimer = setTimeout(function () { banner.classList.remove("d-none"); }, (idle - warnBefore) * 1000);
+    var left = idle;
+    if (endsAt) {
+      var untilEnd = endsAt - Math.floor(Date.now() / 1000);
+      if (untilEnd < left) {
+        left = Math.max(0, untilEnd);
+        stay.classList.add("d-none");  // staying active does not extend the absolute lifetime
+      }
+    }
+    warnTimer = setTimeout(function () { banner.classList.remove("d-none"); }, Math.max(0, left - warnBefore) * 1000);
     endTimer = setTimeout(function () {
-      message.textContent = "You have been signed out after a period without activity. Anything on this page " +
-        "that you did not save was not saved: copy it before you leave, then sign in again.";
+      message.textContent = "Your session has ended (after a spell without activity, or at its 12-hour limit). " +
+        "Anything on this page that you did not save was not saved: copy it before you leave, then sign in again.";
       stay.textContent = "Sign in again";
+      stay.classList.remove("d-none");
       stay.onclick = function () { window.location.href = body.dataset.loginUrl + "?next=" + encodeURIComponent(window.location.pathname); };
       banner.classList.remove("d-none");
-    }, idle * 1000);
+    }, left * 1000);
   }
 
   stay.addEventListener("click", function () {

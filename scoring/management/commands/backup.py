@@ -43,7 +43,17 @@ class Command(BaseCommand):
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
         suffix = "sqlite3" if vendor == "sqlite" else "pgdump"
         path = Path(output) if output else Path(settings.VAR_DIR) / "backups" / f"nasovcf-{stamp}.{suffix}"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # The backup holds patient data: readable by the owner only, from its first byte.
+        previous_umask = os.umask(0o077)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.write(vendor, path)
+        finally:
+            os.umask(previous_umask)
+        os.chmod(path, 0o600)
+        self.stdout.write(str(path))
+
+    def write(self, vendor: str, path: Path) -> None:
         if vendor == "sqlite":
             connection.ensure_connection()
             target = sqlite3.connect(path)
@@ -59,6 +69,5 @@ class Command(BaseCommand):
                 env=env, capture_output=True, text=True,
             )
             if result.returncode != 0:
+                path.unlink(missing_ok=True)
                 raise CommandError(f"pg_dump failed: {result.stderr.strip()}")
-        os.chmod(path, 0o600)  # it holds patient data
-        self.stdout.write(str(path))
