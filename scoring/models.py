@@ -271,12 +271,15 @@ class Fracture(Tracked, Archivable):
     progressive_kyphosis_on = models.DateField(null=True, editable=False)
     non_union = models.BooleanField(null=True, editable=False)
     non_union_on = models.DateField(null=True, editable=False)
+    kyphosis_difference_six_months_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    vhl_difference_six_months_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
 
     objects = FractureQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["-assessment_date", "-pk"]
+        permissions = [("export_identified", "Can export identified patient data")]
         indexes = [
             models.Index(fields=["patient", "-assessment_date"], name="fracture_patient_latest"),
             models.Index(fields=["risk_group"], name="fracture_risk_group"),
@@ -356,7 +359,10 @@ class Fracture(Tracked, Archivable):
     def six_month_assessment_from(self) -> datetime.date:
         return followup.six_month_assessment_from(self.treatment_start_date, visit_schedule())
 
-    OUTCOME_FIELDS = ["progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on"]
+    OUTCOME_FIELDS = [
+        "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
+        "kyphosis_difference_six_months_deg", "vhl_difference_six_months_percent",
+    ]
 
     def update_outcomes(self) -> None:
         """Recompute the visits' differences and the course, and save what they changed (each
@@ -379,7 +385,27 @@ class Fracture(Tracked, Archivable):
         self.progressive_kyphosis_on = course.progressive_kyphosis_on
         self.non_union = course.non_union
         self.non_union_on = course.non_union_on
+        self.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
+        self.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
         return changed
+
+
+class ExportLog(models.Model):
+    """Every download of patient data: who, when, what and with which filter."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    identified = models.BooleanField()
+    file_format = models.CharField(max_length=8)
+    filters = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
+    rows = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        kind = "identified" if self.identified else "de-identified"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.user} {kind} {self.file_format} ({self.rows} rows)"
 
 
 class Visit(Tracked):
@@ -480,6 +506,7 @@ class Visit(Tracked):
             kyphosis_difference_deg=self.kyphosis_difference_deg,
             at_or_after_six_months=self.at_or_after_six_months(fracture),
             union=outcomes.BoneUnion(self.bone_union) if self.bone_union else None,
+            vhl_difference_percent=self.vhl_difference_percent,
         )
 
     @property

@@ -50,6 +50,7 @@ class VisitOutcome:
     kyphosis_difference_deg: Decimal | None
     at_or_after_six_months: bool
     union: BoneUnion | None
+    vhl_difference_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class FractureOutcome:
     progressive_kyphosis_on: datetime.date | None
     non_union: bool | None
     non_union_on: datetime.date | None
+    # spec §3: the differences at 6 months (the first film at 6 months or later), for the cohort.
+    kyphosis_difference_six_months_deg: Decimal | None = None
+    vhl_difference_six_months_percent: Decimal | None = None
 
 
 def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
@@ -70,13 +74,18 @@ def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
     progressive_on: datetime.date | None = None
     non_union: bool | None = None
     non_union_on: datetime.date | None = None
+    ka_difference: Decimal | None = None
+    vhl_difference: Decimal | None = None
     for visit in sorted(visits, key=lambda v: v.visit_date):
         if not visit.at_or_after_six_months:
             continue
         if visit.kyphosis_difference_deg is not None and progressive is None:
             progressive = is_progressive_kyphosis(visit.kyphosis_difference_deg)
             progressive_on = visit.visit_date
+            ka_difference = visit.kyphosis_difference_deg
+        if visit.vhl_difference_percent is not None and vhl_difference is None:
+            vhl_difference = visit.vhl_difference_percent
         status = is_non_union(visit.union)
         if status is not None:
             non_union, non_union_on = status, visit.visit_date
-    return FractureOutcome(progressive, progressive_on, non_union, non_union_on)
+    return FractureOutcome(progressive, progressive_on, non_union, non_union_on, ka_difference, vhl_difference)

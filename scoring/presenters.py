@@ -185,3 +185,94 @@ STATUS_LABELS = {
     followup.DueStatus.DUE_SOON: "Due now or this week",
     followup.DueStatus.UPCOMING: "Upcoming",
 }
+
+
+# -- the cohort page ------------------------------------------------------------------------------
+
+def _pct(rate) -> str:
+    if not rate.n:
+        return "—"
+    return f"{rate.rate * 100:.1f} % ({rate.events}/{rate.n}; {rate.ci_low * 100:.1f}–{rate.ci_high * 100:.1f})"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def cohort_table(result) -> list[dict]:
+    """Per group: this clinic's n and rates beside the paper's (spec §5)."""
+    from . import analysis
+
+    rows = []
+    for group in analysis.GROUPS:
+        paper = analysis.PAPER_RATES[group]
+        rows.append({
+            "group": group,
+            "n": result.group_n[group],
+            "paper_n": paper["n"],
+            "outcomes": [
+                {"ours": _pct(result.rates[outcome][group]),
+                 "paper": _pct(analysis.wilson(*paper[outcome]))}
+                for outcome in analysis.OUTCOMES
+            ],
+        })
+    return rows
+
+
+def test_rows(result) -> list[dict]:
+    from . import analysis
+
+    return [
+        {"outcome": label, "method": result.tests[outcome].method, "p": _p(result.tests[outcome].p_value),
+         "note": result.tests[outcome].note}
+        for outcome, label in analysis.OUTCOMES.items()
+    ]
+
+
+def median_table(result) -> list[dict]:
+    from . import analysis
+
+    return [
+        {"label": label,
+         "groups": [{"ours": result.medians[measure][group], "paper": analysis.PAPER_MEDIANS[measure][group]}
+                    for group in analysis.GROUPS]}
+        for measure, label in analysis.MEASURES.items()
+    ]
+
+
+def auc_rows(result) -> list[dict]:
+    from . import analysis
+
+    rows = []
+    for outcome, label in analysis.OUTCOMES.items():
+        auc = result.aucs[outcome]
+        rows.append({
+            "outcome": label,
+            "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "—",
+            "n": f"{auc.n} ({auc.events} events)" if auc else "too few events",
+            "cut": (f"score ≥ {auc.youden_cut:g}: sensitivity {auc.sensitivity * 100:.0f} %, "
+                    f"specificity {auc.specificity * 100:.0f} %") if auc and auc.youden_cut is not None else "—",
+            "paper": analysis.PAPER_AUC[outcome],
+        })
+    return rows
+
+
+def model_rows(result) -> list[dict]:
+    from . import analysis
+
+    rows = []
+    for outcome, label in analysis.OUTCOMES.items():
+        fit = result.models[outcome]
+        rows.append({
+            "outcome": label,
+            "n": f"{fit.n} patients, {fit.events} events",
+            "terms": [
+                {"term": t.term, "or": f"{t.odds_ratio:.3f} ({t.ci_low:.3f}–{t.ci_high:.3f})", "p": _p(t.p_value)}
+                for t in fit.terms
+            ],
+            "note": fit.note,
+            "paper": analysis.PAPER_MODELS[outcome],
+        })
+    return rows

@@ -1,0 +1,327 @@
+"""The paper's analyses on a clinic's own patients (spec §5): rates by group with Wilson intervals,
+a test across groups, medians (IQR), ROC with DeLong intervals, logistic regression.
+
+No Django here: the cohort arrives as a pandas DataFrame (one row per fracture) and results leave
+as plain dataclasses. Statistics come from libraries (statsmodels, scipy, scikit-learn); the one
+formula written here is DeLong's variance of the AUC, which none of them provides.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import roc_auc_score, roc_curve
+from statsmodels.stats.proportion import proportion_confint
+
+GROUPS = ("low", "medium", "high")
+MIN_EVENTS_PER_VARIABLE = 10  # below this a logistic fit is not reported (Peduzzi et al. 1996)
+MIN_EXPECTED_FOR_CHI2 = 5  # below this, Fisher's exact test instead of χ²
+Z_95 = stats.norm.ppf(0.975)
+
+# spec §5: what the derivation cohort showed, for the side-by-side columns.
+PAPER_RATES = {
+    "low": {"n": 47, "non_union": (1, 47), "progressive_kyphosis": (1, 46)},
+    "medium": {"n": 98, "non_union": (9, 98), "progressive_kyphosis": (17, 98)},
+    "high": {"n": 63, "non_union": (39, 63), "progressive_kyphosis": (30, 63)},
+}
+PAPER_MEDIANS = {
+    "vhl_pre": {"low": "2.5 (0.8, 7)", "medium": "5.4 (2.5, 8.4)", "high": "15.1 (11.85, 23)"},
+    "vhl_6m": {"low": "4.8 (1.6, 9.25)", "medium": "9.35 (6.7, 15.1)", "high": "28.6 (20.7, 36.1)"},
+    "vhl_diff": {"low": "0.9 (0.5, 1.4)", "medium": "3.5 (2.3, 6.25)", "high": "13.1 (5.35, 18.65)"},
+    "ka_pre": {"low": "2.4 (1.5, 5.45)", "medium": "3.65 (2.7, 5.5)", "high": "12.5 (9.35, 14.85)"},
+    "ka_6m": {"low": "4.1 (2, 6.85)", "medium": "7.45 (5.2, 11.125)", "high": "22.1 (18.55, 27)"},
+    "ka_diff": {"low": "0.9 (0.5, 1.5)", "medium": "2.95 (1.5, 5.3)", "high": "9.5 (5.05, 15.55)"},
+}
+PAPER_AUC = {"non_union": "0.872 (0.816–0.928)", "progressive_kyphosis": "not reported for the score alone"}
+PAPER_MODELS = {
+    "non_union": "score OR 1.713 per point (1.458–2.013), P < 0.001; model AUC 0.895",
+    "progressive_kyphosis": "score OR 1.373 (1.203–1.568); female sex OR 4.326 (1.324–14.138); "
+    "pretreatment ODI OR 1.096 per point (1.023–1.174); model AUC 0.835",
+}
+OUTCOMES = {"non_union": "Non-union at 6 months", "progressive_kyphosis": "Progressive kyphosis (> 10°)"}
+MEASURES = {
+    "vhl_pre": "VHL pretreatment (%)",
+    "vhl_6m": "VHL at 6 months (%)",
+    "vhl_diff": "VHL difference",
+    "ka_pre": "KA pretreatment (°)",
+    "ka_6m": "KA at 6 months (°)",
+    "ka_diff": "KA difference",
+}
+
+
+@dataclass(frozen=True)
+class Rate:
+    events: int
+    n: int
+    rate: float
+    ci_low: float
+    ci_high: float
+
+
+def wilson(events: int, n: int) -> Rate:
+    """A proportion with its Wilson 95 % interval (statsmodels)."""
+    if n == 0:
+        return Rate(0, 0, math.nan, math.nan, math.nan)
+    low, high = proportion_confint(events, n, alpha=0.05, method="wilson")
+    return Rate(int(events), int(n), events / n, float(low), float(high))
+
+
+@dataclass(frozen=True)
+class GroupTest:
+    method: str  # "chi-squared" or "Fisher's exact"
+    statistic: float | None
+    p_value: float | None
+    note: str = ""
+
+
+def group_difference_test(table: np.ndarray) -> GroupTest:
+    """Do the groups differ? χ² on the groups × (event, no event) table, Fisher's exact test when an
+    expected count is below 5. Groups with no patient are left out."""
+    table = np.asarray(table, dtype=int)
+    table = table[table.sum(axis=1) > 0]
+    if table.shape[0] < 2 or (table.sum(axis=0) == 0).any():
+        return GroupTest("none", None, None, "needs two groups with patients and both outcomes present")
+    expected = stats.contingency.expected_freq(table)
+    if (expected < MIN_EXPECTED_FOR_CHI2).any():
+        result = stats.fisher_exact(table)
+        return GroupTest("Fisher's exact", None, float(result.pvalue), "some expected counts are below 5")
+    chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
+    return GroupTest("chi-squared", float(chi2), float(p), f"{dof} degrees of freedom")
+
+
+@dataclass(frozen=True)
+class Auc:
+    auc: float
+    ci_low: float
+    ci_high: float
+    n: int
+    events: int
+    youden_cut: float | None  # the score at or above which a patient is called positive
+    sensitivity: float | None
+    specificity: float | None
+    fpr: list[float] = field(default_factory=list)
+    tpr: list[float] = field(default_factory=list)
+
+
+def delong_variance(scores: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
+    """AUC and its variance by DeLong, DeLong & Clarke-Pearson (1988), with the midrank
+    computation of Sun & Xu (2014): O(n log n), ties counted one half."""
+    scores = np.asarray(scores, dtype=float)
+    outcome = np.asarray(outcome, dtype=bool)
+    positives, negatives = scores[outcome], scores[~outcome]
+    m, n = len(positives), len(negatives)
+    ranks_all = stats.rankdata(np.concatenate([positives, negatives]))
+    ranks_pos = stats.rankdata(positives)
+    ranks_neg = stats.rankdata(negatives)
+    auc = (ranks_all[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (ranks_all[:m] - ranks_pos) / n  # each positive: share of negatives it outranks
+    v01 = 1 - (ranks_all[m:] - ranks_neg) / m  # each negative: share of positives that outrank it
+    variance = np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n
+    return float(auc), float(variance)
+
+
+def roc(scores, outcome) -> Auc | None:
+    """ROC curve, AUC with a DeLong 95 % interval, and the Youden-optimal cut of the score."""
+    scores = np.asarray(scores, dtype=float)
+    outcome = np.asarray(outcome, dtype=bool)
+    events = int(outcome.sum())
+    if events < 2 or len(outcome) - events < 2:
+        return None
+    _, variance = delong_variance(scores, outcome)
+    auc = float(roc_auc_score(outcome, scores))  # equals DeLong's (tests/test_analysis.py)
+    se = math.sqrt(max(variance, 0.0))
+    fpr, tpr, thresholds = roc_curve(outcome, scores)
+    youden = tpr - fpr
+    best = int(np.argmax(youden))
+    cut = float(thresholds[best]) if np.isfinite(thresholds[best]) else None
+    return Auc(
+        auc=auc,
+        ci_low=max(0.0, auc - Z_95 * se),
+        ci_high=min(1.0, auc + Z_95 * se),
+        n=len(outcome),
+        events=events,
+        youden_cut=cut,
+        sensitivity=float(tpr[best]),
+        specificity=float(1 - fpr[best]),
+        fpr=[float(x) for x in fpr],
+        tpr=[float(x) for x in tpr],
+    )
+
+
+@dataclass(frozen=True)
+class OddsRatio:
+    term: str
+    odds_ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    outcome: str
+    n: int
+    events: int
+    variables: int
+    terms: list[OddsRatio]
+    note: str = ""  # why no fit is shown, when none is
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.terms)
+
+
+def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> LogisticFit:
+    """Logistic regression of `outcome` on the predictors (statsmodels), as odds ratios with 95 %
+    intervals and P. Refuses to report a fit with fewer than 10 events per variable, or one that
+    does not converge, rather than print a meaningless number."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    columns = list(predictors)
+    data = frame[[outcome, *columns]].dropna()
+    y = data[outcome].astype(int).to_numpy()
+    n, events = len(y), int(y.sum())
+    limiting = min(events, n - events)
+    base = LogisticFit(outcome, n, events, len(columns), [])
+    if limiting < MIN_EVENTS_PER_VARIABLE * len(columns):
+        return LogisticFit(
+            outcome, n, events, len(columns), [],
+            f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
+            f"at least {MIN_EVENTS_PER_VARIABLE} per variable are needed.",
+        )
+    x = sm.add_constant(data[columns].astype(float).to_numpy(), has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = sm.Logit(y, x).fit(disp=0, maxiter=100)
+        except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as error:
+            return LogisticFit(**{**base.__dict__, "note": f"The model could not be fitted ({error.__class__.__name__})."})
+    conf = result.conf_int()
+    terms = [
+        OddsRatio(
+            term=predictors[column],
+            odds_ratio=float(np.exp(result.params[i + 1])),
+            ci_low=float(np.exp(conf[i + 1][0])),
+            ci_high=float(np.exp(conf[i + 1][1])),
+            p_value=float(result.pvalues[i + 1]),
+        )
+        for i, column in enumerate(columns)
+    ]
+    if not all(math.isfinite(t.odds_ratio) and math.isfinite(t.ci_high) for t in terms):
+        return LogisticFit(**{**base.__dict__, "note": "The model could not be fitted (infinite estimates)."})
+    return LogisticFit(outcome, n, events, len(columns), terms)
+
+
+def median_iqr(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "—"
+    q1, median, q3 = np.percentile(values.to_numpy(dtype=float), [25, 50, 75])
+    return f"{median:.1f} ({q1:.1f}, {q3:.1f})"
+
+
+@dataclass
+class CohortAnalysis:
+    n: int
+    rates: dict[str, dict[str, Rate]]  # outcome → group → rate
+    group_n: dict[str, int]
+    tests: dict[str, GroupTest]
+    medians: dict[str, dict[str, str]]  # measure → group → "median (q1, q3)"
+    aucs: dict[str, Auc | None]
+    models: dict[str, LogisticFit]
+
+
+def analyse(cohort: pd.DataFrame) -> CohortAnalysis:
+    """Everything the cohort page shows, from one row per included fracture with the columns
+    score, group, non_union, progressive_kyphosis, female, odi_pre, vhl_pre, vhl_diff, ka_pre, ka_diff."""
+    frame = cohort.copy()
+    frame["vhl_6m"] = frame["vhl_pre"] + frame["vhl_diff"]
+    frame["ka_6m"] = frame["ka_pre"] + frame["ka_diff"]
+    by_group = {group: frame[frame["group"] == group] for group in GROUPS}
+    rates = {
+        outcome: {group: wilson(int(rows[outcome].sum()), len(rows)) for group, rows in by_group.items()}
+        for outcome in OUTCOMES
+    }
+    tests = {}
+    for outcome in OUTCOMES:
+        table = np.array([[r.events, r.n - r.events] for r in rates[outcome].values()])
+        tests[outcome] = group_difference_test(table)
+    medians = {measure: {group: median_iqr(rows[measure]) for group, rows in by_group.items()} for measure in MEASURES}
+    aucs = {outcome: roc(frame["score"], frame[outcome]) for outcome in OUTCOMES}
+    models = {
+        "non_union": logistic(frame, "non_union", {"score": "NASOVCF score (per point)"}),
+        "progressive_kyphosis": logistic(
+            frame, "progressive_kyphosis",
+            {"score": "NASOVCF score (per point)", "female": "female sex", "odi_pre": "pretreatment ODI (per point)"},
+        ),
+    }
+    return CohortAnalysis(len(frame), rates, {g: len(r) for g, r in by_group.items()}, tests, medians, aucs, models)
+
+
+# -- plots (matplotlib, drawn on the server as SVG) ------------------------------------------------
+
+def _svg(figure) -> str:
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def roc_plot(aucs: dict[str, Auc | None]) -> str | None:
+    """Both ROC curves with the chance line: an SVG document."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    drawn = {outcome: auc for outcome, auc in aucs.items() if auc is not None}
+    if not drawn:
+        return None
+    figure, axes = plt.subplots(figsize=(4.6, 4.2))
+    axes.plot([0, 1], [0, 1], linestyle=":", color="#888888", label="chance")
+    for (outcome, auc), style in zip(drawn.items(), ("-", "--"), strict=False):
+        axes.plot(auc.fpr, auc.tpr, style, linewidth=2,
+                  label=f"{OUTCOMES[outcome]}: AUC {auc.auc:.3f}")
+    axes.set_xlabel("1 − specificity")
+    axes.set_ylabel("Sensitivity")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.02)
+    axes.legend(loc="lower right", fontsize=8)
+    axes.set_title("ROC of the NASOVCF score", fontsize=10)
+    return _svg(figure)
+
+
+def rates_plot(rates: dict[str, dict[str, Rate]]) -> str | None:
+    """Observed rates by group with Wilson intervals, beside the paper's: an SVG document."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, panels = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
+    positions = np.arange(len(GROUPS))
+    for panel, outcome in zip(panels, OUTCOMES, strict=True):
+        ours = [rates[outcome][g] for g in GROUPS]
+        heights = [r.rate * 100 if r.n else 0 for r in ours]
+        errors = [[max(0.0, r.rate - r.ci_low) * 100 if r.n else 0 for r in ours],
+                  [max(0.0, r.ci_high - r.rate) * 100 if r.n else 0 for r in ours]]
+        paper = [PAPER_RATES[g][outcome][0] / PAPER_RATES[g][outcome][1] * 100 for g in GROUPS]
+        panel.bar(positions - 0.18, heights, width=0.36, yerr=errors, capsize=3, color="#0b4f6c", label="this clinic")
+        panel.bar(positions + 0.18, paper, width=0.36, color="#c9a227", label="paper (n = 208)")
+        panel.set_xticks(positions, [g.capitalize() for g in GROUPS])
+        panel.set_title(OUTCOMES[outcome], fontsize=10)
+        panel.set_ylim(0, 100)
+    panels[0].set_ylabel("% of patients (95 % CI)")
+    panels[0].legend(fontsize=8, loc="upper left")
+    return _svg(figure)

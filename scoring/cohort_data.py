@@ -1,0 +1,116 @@
+"""The clinic's cohort, read from the database in one query, as a pandas DataFrame.
+
+Which fractures enter the analyses (spec §5: conservative treatment, a complete 6-month outcome)
+and why the others do not.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .models import Fracture, Treatment
+
+COLUMNS = {
+    "id": "id",
+    "patient_id": "patient_id",
+    "mrn": "patient__mrn",
+    "name": "patient__name",
+    "sex": "patient__sex",
+    "date_of_birth": "patient__date_of_birth",
+    "patient_archived_at": "patient__archived_at",
+    "archived_at": "archived_at",
+    "assessment_date": "assessment_date",
+    "injury_date": "injury_date",
+    "level": "level",
+    "low_energy_trauma": "low_energy_trauma",
+    "age": "age_at_assessment",
+    "fracture_type": "fracture_type",
+    "vhl_pre": "vhl_percent",
+    "ka_pre": "kyphosis_angle_deg",
+    "t2_signal": "t2_signal",
+    "bmd_t_score": "bmd_t_score",
+    "vas_pre": "vas_pain",
+    "odi_pre": "odi_percent",
+    "height_cm": "height_cm",
+    "weight_kg": "weight_kg",
+    "score": "total_score",
+    "group": "risk_group",
+    "score_components": "score_components",
+    "rules_version": "rules_version",
+    "treatment": "treatment",
+    "treatment_start_date": "treatment_start_date",
+    "treatment_changed_to": "treatment_changed_to",
+    "treatment_changed_on": "treatment_changed_on",
+    "progressive_kyphosis": "progressive_kyphosis",
+    "non_union": "non_union",
+    "ka_diff": "kyphosis_difference_six_months_deg",
+    "vhl_diff": "vhl_difference_six_months_percent",
+}
+NUMERIC = ["vhl_pre", "ka_pre", "bmd_t_score", "vas_pre", "odi_pre", "height_cm", "weight_kg", "ka_diff", "vhl_diff"]
+
+EXCLUSIONS = [
+    ("archived", "archived"),
+    ("not_conservative", "treatment other than conservative"),
+    ("changed", "conservative care abandoned (treatment changed)"),
+    ("no_union", "no union assessment at 6 months yet"),
+    ("no_film", "no film at 6 months yet"),
+]
+
+
+@dataclass(frozen=True)
+class CohortFilter:
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    level: str = ""
+    sex: str = ""
+
+    def as_dict(self) -> dict:
+        return {key: value for key, value in self.__dict__.items() if value}
+
+
+def read(cohort_filter: CohortFilter) -> pd.DataFrame:
+    """Every fracture the filter selects, one row each, in one query."""
+    fractures = Fracture.objects.all()
+    if cohort_filter.date_from:
+        fractures = fractures.filter(assessment_date__gte=cohort_filter.date_from)
+    if cohort_filter.date_to:
+        fractures = fractures.filter(assessment_date__lte=cohort_filter.date_to)
+    if cohort_filter.level:
+        fractures = fractures.filter(level=cohort_filter.level)
+    if cohort_filter.sex:
+        fractures = fractures.filter(patient__sex=cohort_filter.sex)
+    rows = fractures.order_by("assessment_date", "pk").values_list(*COLUMNS.values())
+    frame = pd.DataFrame.from_records(list(rows), columns=list(COLUMNS))
+    for column in NUMERIC:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["female"] = (frame["sex"] == "F").astype(float)
+    frame["exclusion"] = exclusion_reasons(frame)
+    return frame
+
+
+def exclusion_reasons(frame: pd.DataFrame) -> pd.Series:
+    """Why a fracture is not analysed (the first reason that applies), or "" when it is."""
+    conditions = [
+        frame["archived_at"].notna() | frame["patient_archived_at"].notna(),
+        frame["treatment"] != Treatment.CONSERVATIVE,
+        frame["treatment_changed_to"].fillna("") != "",
+        frame["non_union"].isna(),
+        frame["progressive_kyphosis"].isna(),
+    ]
+    return pd.Series(np.select(conditions, [key for key, _ in EXCLUSIONS], default=""), index=frame.index)
+
+
+def included(frame: pd.DataFrame) -> pd.DataFrame:
+    analysed = frame[frame["exclusion"] == ""].copy()
+    analysed["non_union"] = analysed["non_union"].astype(bool)
+    analysed["progressive_kyphosis"] = analysed["progressive_kyphosis"].astype(bool)
+    return analysed
+
+
+def exclusion_counts(frame: pd.DataFrame) -> list[tuple[str, int]]:
+    counts = frame["exclusion"].value_counts()
+    return [(label, int(counts.get(key, 0))) for key, label in EXCLUSIONS if counts.get(key, 0)]

@@ -1,0 +1,198 @@
+"""Exports for research: one row per fracture, identified (for the clinic) or de-identified (for a
+statistician), as CSV or XLSX, with a data dictionary."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+
+import pandas as pd
+from django.conf import settings
+
+from . import cohort_data
+from .models import SCHEDULED_KINDS, Visit
+
+COMPONENTS = ["fracture_type", "vertebral_height_loss", "kyphosis_angle", "t2_signal", "bmd"]
+VISIT_FIELDS = {"date": "visit_date", "vas": "vas_pain", "odi": "odi_percent", "ka": "kyphosis_angle_deg",
+                "vhl": "vhl_percent", "union": "bone_union"}
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+# (column, meaning, unit, allowed values, identified only)
+DICTIONARY = [
+    ("patient", "Patient: the MRN (identified) or a stable keyed pseudonym P-… (de-identified)", "", "text", False),
+    ("name", "Patient's name", "", "text", True),
+    ("date_of_birth", "Date of birth", "date", "YYYY-MM-DD", True),
+    ("sex", "Sex", "", "F, M", False),
+    ("age_years", "Age at the assessment, completed years", "years", "0–130", False),
+    ("fracture_id", "The fracture's number in this app", "", "integer", False),
+    ("assessment_date", "Pretreatment assessment (day 0)", "date", "YYYY-MM-DD", True),
+    ("injury_date", "Date of the injury", "date", "YYYY-MM-DD, empty if unknown", True),
+    ("injury_day", "Injury, in days from the assessment (negative: before)", "days", "integer, empty if unknown", False),
+    ("level", "Fractured vertebra", "", "T1–T12, L1–L5", False),
+    ("low_energy_trauma", "Low-energy trauma", "", "1 yes, 0 no", False),
+    ("fracture_type", "Fracture type", "", "compression, burst", False),
+    ("vhl_pre_percent", "Vertebral height loss, pretreatment (spec §2)", "%", "−50 to 100", False),
+    ("ka_pre_deg", "Local kyphosis angle, pretreatment", "°", "−45 to 90", False),
+    ("t2_signal", "MRI T2 signal pattern", "", "diffuse_low, confined_low, diffuse_high, confined_high", False),
+    ("bmd_t_score", "BMD T-score (DXA, L1–L4 without the fractured vertebra)", "SD", "−7.0 to 4.0", False),
+    ("vas_pre", "VAS pain, pretreatment", "0–10", "0 to 10, empty if not recorded", False),
+    ("odi_pre_percent", "Oswestry Disability Index, pretreatment", "%", "0 to 100, empty if not recorded", False),
+    ("height_cm", "Height", "cm", "100 to 230, empty if not recorded", False),
+    ("weight_kg", "Weight", "kg", "20 to 250, empty if not recorded", False),
+    *[(f"points_{name}", f"NASOVCF points for {name.replace('_', ' ')}", "points", "0, 2 (bmd: 0, 2, 4)", False)
+      for name in COMPONENTS],
+    ("nasovcf_total", "NASOVCF total score", "points", "0, 2, 4, 6, 8, 10, 12", False),
+    ("nasovcf_group", "Risk group", "", "low (0), medium (2–4), high (6–12)", False),
+    ("rules_version", "Version of the scoring rules used", "", "NASOVCF-2025", False),
+    ("treatment", "Treatment chosen at the assessment", "", "conservative, vertebroplasty, kyphoplasty, open_surgery, other", False),
+    ("treatment_start_date", "Start of treatment", "date", "YYYY-MM-DD", True),
+    ("treatment_start_day", "Start of treatment, in days from the assessment", "days", "integer ≥ 0", False),
+    ("treatment_changed_to", "Treatment conservative care was abandoned for", "", "as treatment, empty if none", False),
+    ("treatment_changed_on", "Date of that change", "date", "YYYY-MM-DD, empty if none", True),
+    ("treatment_change_day", "That change, in days from the assessment", "days", "integer, empty if none", False),
+    *[
+        (f"visit_{kind}_{item}", f"{label} visit: {meaning}", unit, allowed, identified_only)
+        for kind, label in (("1m", "1-month"), ("3m", "3-month"), ("6m", "6-month"))
+        for item, meaning, unit, allowed, identified_only in (
+            ("date", "date", "date", "YYYY-MM-DD, empty if not recorded", True),
+            ("day", "days from the assessment", "days", "integer, empty if not recorded", False),
+            ("vas", "VAS pain", "0–10", "0 to 10, empty if not recorded", False),
+            ("odi_percent", "ODI", "%", "0 to 100, empty if not recorded", False),
+            ("ka_deg", "kyphosis angle", "°", "−45 to 90, empty if no film", False),
+            ("vhl_percent", "vertebral height loss", "%", "−50 to 100, empty if no film", False),
+            ("union", "bone union", "", "united, non_union, not_assessed, empty", False),
+        )
+    ],
+    ("unscheduled_visits", "Number of unscheduled visits (not in the columns above)", "", "integer ≥ 0", False),
+    ("ka_difference_6m_deg", "KA at 6 months − KA pretreatment (spec §3)", "°", "empty if no film at 6 months", False),
+    ("vhl_difference_6m_percent", "VHL at 6 months − VHL pretreatment", "%", "empty if no film at 6 months", False),
+    ("progressive_kyphosis", "KA difference at 6 months > 10°", "", "1 yes, 0 no, empty if not known", False),
+    ("non_union", "Bone non-union at 6 months or later", "", "1 yes, 0 no, empty if not assessed", False),
+    ("included_in_cohort", "Counted in the cohort analyses (conservative care, complete 6-month outcome)", "", "1, 0", False),
+    ("exclusion_reason", "Why not counted", "", "empty when included; see the cohort page", False),
+]
+
+
+def pseudonym(mrn: str) -> str:
+    """A stable keyed pseudonym of an MRN: the same patient gets the same P-… in every export made
+    with the same key, and it cannot be turned back into the MRN without the key."""
+    key = os.environ.get("NASOVCF_PSEUDONYM_KEY") or hmac.new(
+        settings.SECRET_KEY.encode(), b"nasovcf-pseudonym-key", hashlib.sha256
+    ).hexdigest()
+    return "P-" + hmac.new(key.encode(), mrn.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
+    delta = pd.to_datetime(later) - pd.to_datetime(earlier)
+    return delta.dt.days.astype("Int64")
+
+
+def _flag(series: pd.Series) -> pd.Series:
+    return series.map({True: 1, False: 0}).astype("Int64")
+
+
+def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
+    """The export table from cohort_data.read(): archived records left out."""
+    frame = frame[frame["archived_at"].isna() & frame["patient_archived_at"].isna()]
+    visits = _visits(frame["id"].tolist())
+    out = pd.DataFrame(index=frame.index)
+    out["patient"] = frame["mrn"] if identified else frame["mrn"].map(pseudonym)
+    if identified:
+        out["name"] = frame["name"]
+        out["date_of_birth"] = frame["date_of_birth"]
+    out["sex"] = frame["sex"]
+    out["age_years"] = frame["age"]
+    out["fracture_id"] = frame["id"]
+    if identified:
+        out["assessment_date"] = frame["assessment_date"]
+        out["injury_date"] = frame["injury_date"]
+    out["injury_day"] = _days(frame["injury_date"], frame["assessment_date"])
+    out["level"] = frame["level"]
+    out["low_energy_trauma"] = _flag(frame["low_energy_trauma"])
+    out["fracture_type"] = frame["fracture_type"]
+    out["vhl_pre_percent"] = frame["vhl_pre"]
+    out["ka_pre_deg"] = frame["ka_pre"]
+    out["t2_signal"] = frame["t2_signal"]
+    out["bmd_t_score"] = frame["bmd_t_score"]
+    out["vas_pre"] = frame["vas_pre"]
+    out["odi_pre_percent"] = frame["odi_pre"]
+    out["height_cm"] = frame["height_cm"]
+    out["weight_kg"] = frame["weight_kg"]
+    for name in COMPONENTS:
+        out[f"points_{name}"] = frame["score_components"].map(lambda c, n=name: (c or {}).get(n, {}).get("points"))
+    out["nasovcf_total"] = frame["score"]
+    out["nasovcf_group"] = frame["group"]
+    out["rules_version"] = frame["rules_version"]
+    out["treatment"] = frame["treatment"]
+    if identified:
+        out["treatment_start_date"] = frame["treatment_start_date"]
+    out["treatment_start_day"] = _days(frame["treatment_start_date"], frame["assessment_date"])
+    out["treatment_changed_to"] = frame["treatment_changed_to"]
+    if identified:
+        out["treatment_changed_on"] = frame["treatment_changed_on"]
+    out["treatment_change_day"] = _days(frame["treatment_changed_on"], frame["assessment_date"])
+    for kind in SCHEDULED_KINDS:
+        scheduled = visits[visits["kind"] == kind].set_index("fracture_id") if not visits.empty else pd.DataFrame()
+        def column(field, scheduled=scheduled):
+            if scheduled.empty:
+                return pd.Series(pd.NA, index=frame.index)
+            return frame["id"].map(scheduled[field])
+        if identified:
+            out[f"visit_{kind}_date"] = column("visit_date")
+        out[f"visit_{kind}_day"] = _days(column("visit_date"), frame["assessment_date"])
+        out[f"visit_{kind}_vas"] = pd.to_numeric(column("vas_pain"), errors="coerce")
+        out[f"visit_{kind}_odi_percent"] = pd.to_numeric(column("odi_percent"), errors="coerce")
+        out[f"visit_{kind}_ka_deg"] = pd.to_numeric(column("kyphosis_angle_deg"), errors="coerce")
+        out[f"visit_{kind}_vhl_percent"] = pd.to_numeric(column("vhl_percent"), errors="coerce")
+        out[f"visit_{kind}_union"] = column("bone_union").replace("", pd.NA)
+    unscheduled = visits[visits["kind"] == "unscheduled"].groupby("fracture_id").size() if not visits.empty else pd.Series(dtype=int)
+    out["unscheduled_visits"] = frame["id"].map(unscheduled).fillna(0).astype(int)
+    out["ka_difference_6m_deg"] = frame["ka_diff"]
+    out["vhl_difference_6m_percent"] = frame["vhl_diff"]
+    out["progressive_kyphosis"] = _flag(frame["progressive_kyphosis"])
+    out["non_union"] = _flag(frame["non_union"])
+    out["included_in_cohort"] = (frame["exclusion"] == "").astype(int)
+    labels = dict(cohort_data.EXCLUSIONS)
+    out["exclusion_reason"] = frame["exclusion"].map(lambda key: labels.get(key, ""))
+    return _defuse_formulas(out.reset_index(drop=True))
+
+
+def _visits(fracture_ids: list[int]) -> pd.DataFrame:
+    """The scheduled visits (one per kind) and unscheduled ones of these fractures, in one query."""
+    fields = ["fracture_id", "kind", *VISIT_FIELDS.values()]
+    rows = Visit.objects.filter(fracture_id__in=fracture_ids).order_by("visit_date").values_list(*fields)
+    return pd.DataFrame.from_records(list(rows), columns=fields)
+
+
+def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Text that a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(
+                lambda value: "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+            )
+    return table
+
+
+def dictionary(identified: bool = True) -> pd.DataFrame:
+    rows = [
+        {"column": column, "meaning": meaning, "unit": unit, "allowed values": allowed,
+         "in": "identified export only" if identified_only else "both exports"}
+        for column, meaning, unit, allowed, identified_only in DICTIONARY
+        if identified or not identified_only
+    ]
+    return pd.DataFrame(rows)
+
+
+def to_csv(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False).encode("utf-8-sig")  # the BOM lets Excel read the UTF-8
+
+
+def to_xlsx(table: pd.DataFrame, identified: bool) -> bytes:
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name="fractures", index=False)
+        dictionary(identified).to_excel(writer, sheet_name="dictionary", index=False)
+    return buffer.getvalue()

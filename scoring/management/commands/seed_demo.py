@@ -1,0 +1,171 @@
+"""Fill the database with a synthetic demo cohort (MRNs DEMO-…) that follows the paper's figures
+(spec §5): the share of each risk group, the non-union and progressive-kyphosis rates per group,
+and the radiographic course, with visits at plausible dates. Every score is computed by the rules.
+
+It refuses to mix demo patients into a database that holds real ones unless told to.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from scoring import outcomes, rules
+from scoring.models import Fracture, Patient, Visit
+
+DEMO_PREFIX = "DEMO-"
+GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
+TOTALS = {"low": {0: 1}, "medium": {2: 0.6, 4: 0.4}, "high": {6: 0.45, 8: 0.3, 10: 0.2, 12: 0.05}}
+NON_UNION = {"low": 1 / 47, "medium": 9 / 98, "high": 39 / 63}
+PROGRESSIVE = {"low": 1 / 46, "medium": 17 / 98, "high": 30 / 63}
+VHL_DIFFERENCE = {"low": (0.9, 0.6), "medium": (3.5, 2.5), "high": (13.1, 8.0)}  # median, spread (spec §5)
+KA_DIFFERENCE_NOT_PROGRESSIVE = {"low": (0.9, 0.8), "medium": (2.95, 2.0), "high": (6.0, 2.5)}
+BATCH = 2000
+
+
+def tenth(value: float) -> Decimal:
+    return rules.round_to_tenth(Decimal(repr(value)))
+
+
+class Command(BaseCommand):
+    help = "Create a synthetic demo cohort (MRNs DEMO-…) that follows the paper's figures."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--patients", type=int, required=True)
+        parser.add_argument("--seed", type=int, default=2025, help="random seed, for a repeatable cohort")
+        parser.add_argument("--allow-mixed", action="store_true",
+                            help="add demo patients even though the database holds real ones")
+
+    def handle(self, *args, patients, seed, allow_mixed, **options):
+        if not 1 <= patients <= 200_000:
+            raise CommandError("--patients takes 1 to 200000.")
+        if Patient.objects.exclude(mrn__startswith=DEMO_PREFIX).exists() and not allow_mixed:
+            raise CommandError(
+                "This database holds real patients: demo data would mix into their cohort and lists. "
+                "Use a separate database, or --allow-mixed if you really mean it."
+            )
+        rng = random.Random(seed)
+        user = self.demo_user()
+        start_number = Patient.objects.filter(mrn__startswith=DEMO_PREFIX).count() + 1
+        today = timezone.localdate()
+        with transaction.atomic():
+            for first in range(0, patients, BATCH):
+                count = min(BATCH, patients - first)
+                self.make_batch(rng, user, start_number + first, count, today)
+        self.stdout.write(f"Created {patients} demo patients ({DEMO_PREFIX}…), each with a fracture and its visits.")
+
+    def demo_user(self):
+        User = get_user_model()
+        user = User.objects.filter(is_superuser=True).order_by("pk").first()
+        if user is None:
+            user, _ = User.objects.get_or_create(username="demo-data", defaults={"is_active": False})
+        return user
+
+    def make_batch(self, rng, user, first_number, count, today):
+        patients = []
+        plans = []
+        for number in range(first_number, first_number + count):
+            age = rng.randint(60, 92)
+            assessed = today - datetime.timedelta(days=rng.randint(0, 730))
+            born = assessed - datetime.timedelta(days=age * 365 + rng.randint(0, 364))
+            patients.append(Patient(mrn=f"{DEMO_PREFIX}{number:06d}", name=f"Demo Patient {number}",
+                                    sex="F" if rng.random() < 0.8 else "M", date_of_birth=born,
+                                    created_by=user, updated_by=user))
+            plans.append(assessed)
+        Patient.objects.bulk_create(patients)
+        fractures, visit_plans = [], []
+        for patient, assessed in zip(patients, plans, strict=True):
+            fracture, visits = self.make_fracture(rng, user, patient, assessed, today)
+            fractures.append(fracture)
+            visit_plans.append(visits)
+        Fracture.objects.bulk_create(fractures)
+        visits = []
+        for fracture, planned in zip(fractures, visit_plans, strict=True):
+            for visit in planned:
+                visit.fracture = fracture
+                visits.append(visit)
+        Visit.objects.bulk_create(visits)
+
+    def make_fracture(self, rng, user, patient, assessed, today):
+        group = rng.choices(list(GROUP_SHARES), weights=list(GROUP_SHARES.values()))[0]
+        total = rng.choices(list(TOTALS[group]), weights=list(TOTALS[group].values()))[0]
+        points = self.items_for(rng, total)
+        # Below the cut, values lean low as the paper's medians do (beta-shaped); above it, a tail.
+        vhl = tenth(15 + min(rng.expovariate(1 / 7), 40)) if points["vhl"] else tenth(14.9 * rng.betavariate(1.2, 3.5))
+        ka = tenth(15 + min(rng.expovariate(1 / 5), 30)) if points["ka"] else tenth(14.9 * rng.betavariate(1.3, 3.5))
+        bmd = {4: tenth(rng.uniform(-5.0, -3.5)), 2: tenth(rng.uniform(-3.4, -2.5)), 0: tenth(rng.uniform(-2.4, -1.0))}
+        t2 = "diffuse_low" if points["t2"] else rng.choice(["confined_low", "diffuse_high", "confined_high"])
+        conservative = rng.random() < 0.9
+        fracture = Fracture(
+            patient=patient, assessment_date=assessed, treatment_start_date=assessed,
+            level=rng.choices(["T11", "T12", "L1", "L2", "T10", "L3"], weights=[20, 30, 30, 12, 4, 4])[0],
+            injury_date=assessed - datetime.timedelta(days=rng.randint(1, 14)),
+            low_energy_trauma=rng.random() < 0.97,
+            fracture_type="burst" if points["type"] else "compression",
+            vhl_percent=vhl, vhl_entered_percent=vhl, kyphosis_angle_deg=ka, t2_signal=t2, bmd_t_score=bmd[points["bmd"]],
+            vas_pain=tenth(rng.uniform(5, 9.5)), odi_percent=tenth(rng.uniform(35, 85)),
+            height_cm=tenth(rng.uniform(145, 175)), weight_kg=tenth(rng.uniform(42, 80)),
+            treatment="conservative" if conservative else rng.choice(["vertebroplasty", "kyphoplasty"]),
+            created_by=user, updated_by=user,
+        )
+        fracture.patient = patient
+        fracture.rescore()
+        assert fracture.total_score == total, "the demo inputs must score as planned"
+        visits = self.make_visits(rng, user, fracture, group, today) if conservative else []
+        course = outcomes.fracture_outcome(
+            outcomes.VisitOutcome(v.visit_date, v.kyphosis_difference_deg, v.kind == "6m",
+                                  outcomes.BoneUnion(v.bone_union) if v.bone_union else None, v.vhl_difference_percent)
+            for v in visits
+        )
+        fracture.progressive_kyphosis, fracture.progressive_kyphosis_on = course.progressive_kyphosis, course.progressive_kyphosis_on
+        fracture.non_union, fracture.non_union_on = course.non_union, course.non_union_on
+        fracture.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
+        fracture.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
+        return fracture, visits
+
+    def items_for(self, rng, total):
+        """Which items score, so that they add up to `total` (spec §1's table)."""
+        while True:
+            bmd = rng.choice([b for b in (0, 2, 4) if 0 <= total - b <= 8])
+            others = rng.sample(["type", "vhl", "ka", "t2"], (total - bmd) // 2)
+            return {"bmd": bmd, **{item: item in others for item in ("type", "vhl", "ka", "t2")}}
+
+    def make_visits(self, rng, user, fracture, group, today):
+        start = fracture.treatment_start_date
+        non_union = rng.random() < NON_UNION[group]
+        progressive = rng.random() < PROGRESSIVE[group]
+        if progressive:
+            ka_diff_6m = rng.uniform(10.5, 20)
+        else:
+            centre, spread = KA_DIFFERENCE_NOT_PROGRESSIVE[group]
+            ka_diff_6m = min(9.9, max(0.0, rng.gauss(centre, spread)))
+        centre, spread = VHL_DIFFERENCE[group]
+        vhl_diff_6m = max(0.0, rng.gauss(centre, spread))
+        vas, odi = float(fracture.vas_pain), float(fracture.odi_percent)
+        visits = []
+        for kind, offset, jitter, share in (("1m", 30, 5, 0.3), ("3m", 90, 7, 0.6), ("6m", 180, 14, 1.0)):
+            day = start + datetime.timedelta(days=offset + rng.randint(-jitter, jitter))
+            if day > today:
+                break
+            vas, odi = max(0.0, vas - rng.uniform(0.5, 2.5)), max(0.0, odi - rng.uniform(3, 12))
+            visit = Visit(kind=kind, visit_date=day, vas_pain=tenth(vas), odi_percent=tenth(odi),
+                          created_by=user, updated_by=user)
+            if kind in ("3m", "6m"):
+                ka = min(90.0, float(fracture.kyphosis_angle_deg) + ka_diff_6m * share)
+                vhl = min(99.0, float(fracture.vhl_percent) + vhl_diff_6m * share)
+                visit.kyphosis_angle_deg, visit.vhl_percent = tenth(ka), tenth(vhl)
+                visit.vhl_entered_percent = visit.vhl_percent
+            if kind == "6m":
+                visit.bone_union = "non_union" if non_union else "united"
+                visit.vacuum_cleft_mri = non_union
+            visit.fracture = fracture
+            visit.compute_outcomes(fracture)
+            visits.append(visit)
+        return visits
+

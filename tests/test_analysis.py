@@ -1,0 +1,134 @@
+"""The cohort statistics against answers computed independently (no database)."""
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from scoring import analysis
+
+
+def test_wilson_interval_matches_the_pure_cores():
+    from scoring import cohort
+
+    rate = analysis.wilson(39, 63)
+    low, high = cohort.wilson_interval(39, 63)
+    assert rate.rate == pytest.approx(39 / 63)
+    assert (rate.ci_low, rate.ci_high) == (pytest.approx(low), pytest.approx(high))
+
+
+def test_chi_squared_on_a_hand_computable_2x2_table():
+    # [[10, 20], [20, 10]]: χ² = N(ad − bc)² / (r1 r2 c1 c2) = 60 · 300² / 30⁴ = 6.667, 1 df.
+    result = analysis.group_difference_test(np.array([[10, 20], [20, 10]]))
+    assert result.method == "chi-squared"
+    assert result.statistic == pytest.approx(60 * 300**2 / 30**4)
+    assert result.p_value == pytest.approx(stats.chi2.sf(20 / 3, 1))
+
+
+def test_fisher_exact_when_counts_are_small_on_a_hand_computable_table():
+    # [[3, 0], [0, 3]]: only this table and its mirror are as extreme: P = 2 / C(6, 3) = 0.1.
+    result = analysis.group_difference_test(np.array([[3, 0], [0, 3]]))
+    assert result.method == "Fisher's exact"
+    assert result.p_value == pytest.approx(2 / math.comb(6, 3))
+
+
+def test_groups_without_patients_are_left_out_of_the_test():
+    result = analysis.group_difference_test(np.array([[10, 20], [0, 0], [20, 10]]))
+    assert result.statistic == pytest.approx(60 * 300**2 / 30**4)
+
+
+def test_auc_equals_the_mann_whitney_statistic():
+    scores = np.array([0, 2, 2, 4, 4, 4, 6, 8, 10, 2, 0, 6])
+    outcome = np.array([0, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0], dtype=bool)
+    u = stats.mannwhitneyu(scores[outcome], scores[~outcome]).statistic
+    auc = analysis.roc(scores, outcome)
+    assert auc.auc == pytest.approx(u / (outcome.sum() * (~outcome).sum()))
+
+
+def test_delong_variance_equals_its_structural_components_computed_directly():
+    rng = np.random.default_rng(7)
+    scores = rng.choice([0, 2, 4, 6, 8, 10, 12], size=40).astype(float)
+    outcome = rng.random(40) < 0.4
+    positives, negatives = scores[outcome], scores[~outcome]
+
+    def psi(x, y):
+        return 1.0 if x > y else 0.5 if x == y else 0.0
+
+    v10 = np.array([np.mean([psi(x, y) for y in negatives]) for x in positives])
+    v01 = np.array([np.mean([psi(x, y) for x in positives]) for y in negatives])
+    expected = np.var(v10, ddof=1) / len(positives) + np.var(v01, ddof=1) / len(negatives)
+    auc, variance = analysis.delong_variance(scores, outcome)
+    assert auc == pytest.approx(np.mean([psi(x, y) for x, y in itertools.product(positives, negatives)]))
+    assert variance == pytest.approx(expected)
+
+
+def test_youden_cut_on_a_perfectly_separating_score():
+    result = analysis.roc([0, 0, 2, 2, 6, 8, 8], [0, 0, 0, 0, 1, 1, 1])
+    assert result.auc == 1.0
+    assert (result.youden_cut, result.sensitivity, result.specificity) == (6.0, 1.0, 1.0)
+
+
+def test_roc_needs_two_of_each_outcome():
+    assert analysis.roc([0, 2, 4], [0, 0, 1]) is None
+
+
+def test_logistic_fit_on_a_binary_predictor_equals_the_closed_form_odds_ratio():
+    # 2×2: exposed 30 events / 20 not; unexposed 15 events / 35 not. The logistic MLE of the odds
+    # ratio is ad/bc and its Wald SE of log OR is √(1/a + 1/b + 1/c + 1/d).
+    a, b, c, d = 30, 20, 15, 35
+    frame = pd.DataFrame({
+        "x": [1] * (a + b) + [0] * (c + d),
+        "y": [1] * a + [0] * b + [1] * c + [0] * d,
+    })
+    fit = analysis.logistic(frame, "y", {"x": "exposed"})
+    (term,) = fit.terms
+    odds_ratio = a * d / (b * c)
+    se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+    assert term.odds_ratio == pytest.approx(odds_ratio, rel=1e-6)
+    assert term.ci_low == pytest.approx(math.exp(math.log(odds_ratio) - 1.959964 * se), rel=1e-4)
+    assert term.ci_high == pytest.approx(math.exp(math.log(odds_ratio) + 1.959964 * se), rel=1e-4)
+    assert term.p_value == pytest.approx(2 * stats.norm.sf(math.log(odds_ratio) / se), rel=1e-4)
+
+
+def test_too_few_events_per_variable_gives_a_plain_message_not_a_number():
+    frame = pd.DataFrame({"x": range(40), "y": [1] * 9 + [0] * 31})
+    fit = analysis.logistic(frame, "y", {"x": "score"})
+    assert not fit.fitted
+    assert "Too few events to fit: 9" in fit.note
+
+
+def test_perfect_separation_is_reported_not_fitted():
+    frame = pd.DataFrame({"x": list(range(60)), "y": [0] * 30 + [1] * 30})
+    fit = analysis.logistic(frame, "y", {"x": "score"})
+    assert not fit.fitted and "could not be fitted" in fit.note
+
+
+def test_median_and_iqr():
+    assert analysis.median_iqr(pd.Series([1, 2, 3, 4, 5, None])) == "3.0 (2.0, 4.0)"
+    assert analysis.median_iqr(pd.Series([], dtype=float)) == "—"
+
+
+def test_the_whole_analysis_on_a_small_cohort():
+    rng = np.random.default_rng(1)
+    groups = rng.choice(["low", "medium", "high"], size=300, p=[0.25, 0.45, 0.30])
+    score = np.select([groups == "low", groups == "medium"], [0, rng.choice([2, 4], 300)], rng.choice([6, 8, 10], 300))
+    risk = {"low": 0.05, "medium": 0.15, "high": 0.6}
+    frame = pd.DataFrame({
+        "score": score, "group": groups,
+        "non_union": [rng.random() < risk[g] for g in groups],
+        "progressive_kyphosis": [rng.random() < risk[g] * 0.8 for g in groups],
+        "female": rng.integers(0, 2, 300).astype(float), "odi_pre": rng.uniform(30, 80, 300),
+        "vhl_pre": rng.uniform(0, 30, 300), "vhl_diff": rng.uniform(0, 10, 300),
+        "ka_pre": rng.uniform(0, 25, 300), "ka_diff": rng.uniform(0, 15, 300),
+    })
+    result = analysis.analyse(frame)
+    assert sum(result.group_n.values()) == result.n == 300
+    assert result.rates["non_union"]["high"].rate > result.rates["non_union"]["low"].rate
+    assert result.aucs["non_union"].auc > 0.7
+    assert result.models["non_union"].fitted
+    assert result.tests["non_union"].p_value < 0.001
+    assert analysis.roc_plot(result.aucs).startswith("<?xml")
+    assert "<svg" in analysis.rates_plot(result.rates)
