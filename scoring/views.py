@@ -453,7 +453,7 @@ def cohort(request):
     from . import analysis, cohort_data
 
     form, cohort_filter = _cohort_filter(request)
-    frame = cohort_data.read(cohort_filter)
+    frame = cohort_data.read(cohort_filter, cohort_data.ANALYSIS_COLUMNS)
     analysed = cohort_data.included(frame)
     result = analysis.analyse(analysed)
     plots = {
