@@ -25,6 +25,7 @@ from .models import (
     SPINE_LEVEL_CHOICES,
     BoneUnion,
     Fracture,
+    OFClass,
     visit_schedule,
     FractureType,
     Patient,
@@ -136,43 +137,47 @@ class VhlFields(forms.Form):
 
     computed_vhl: Decimal | None = None
 
-    def _resolve_vhl(self, cleaned: dict) -> None:
-        """Exactly one of the VHL percentage and the six heights; compute VHL from heights."""
-        percent_given = cleaned.get("vhl_percent") is not None or "vhl_percent" in self.errors
-        heights_given = [
-            name for name in HEIGHT_FORM_FIELDS if cleaned.get(name) is not None or name in self.errors
-        ]
+    def _resolve_vhl(self, cleaned: dict, prefix: str = "", required: bool | None = None) -> Decimal | None:
+        """Exactly one of the VHL percentage and the six heights; compute VHL from heights.
+
+        `prefix` names another reader's fields ("second_"); returns the VHL computed from heights.
+        """
+        required = self.vhl_required if required is None else required
+        percent_field = f"{prefix}vhl_percent"
+        height_fields = [f"{prefix}{name}" for name in HEIGHT_FORM_FIELDS]
+        percent_given = cleaned.get(percent_field) is not None or percent_field in self.errors
+        heights_given = [name for name in height_fields if cleaned.get(name) is not None or name in self.errors]
         if percent_given and heights_given:
             self.add_error(
-                "vhl_percent",
+                percent_field,
                 ValidationError(
                     "Enter either the VHL percentage or the six heights, not both.", code=VHL_BOTH
                 ),
             )
-            return
+            return None
         if not percent_given and not heights_given:
-            if not self.vhl_required:
-                return
-            self.add_error(
-                "vhl_percent",
-                ValidationError(
-                    "Enter the VHL percentage, or all six heights to compute it.", code=VHL_MISSING
-                ),
-            )
-            return
+            if required:
+                self.add_error(
+                    percent_field,
+                    ValidationError(
+                        "Enter the VHL percentage, or all six heights to compute it.", code=VHL_MISSING
+                    ),
+                )
+            return None
         if not heights_given:
-            return
-        for name in HEIGHT_FORM_FIELDS:
+            return None
+        for name in height_fields:
             if name not in heights_given:
                 self.add_error(
                     name,
                     ValidationError("Enter this height too: the VHL needs all six.", code="required"),
                 )
-        if any(name in self.errors for name in HEIGHT_FORM_FIELDS):
-            return
-        heights = measurements.VertebralHeights(*(cleaned[name] for name in HEIGHT_FORM_FIELDS))
+        if any(name in self.errors for name in height_fields):
+            return None
+        heights = measurements.VertebralHeights(*(cleaned[name] for name in height_fields))
         vhl = measurements.vhl_from_heights(heights)
-        self.computed_vhl = vhl
+        if not prefix:
+            self.computed_vhl = vhl
         if not measurements.vhl_in_accepted_range(vhl):
             self.add_error(
                 None,
@@ -183,8 +188,9 @@ class VhlFields(forms.Form):
                     params={"vhl": rules.format_signed(vhl)},
                 ),
             )
-            return
-        cleaned["vhl_percent"] = vhl
+            return None
+        cleaned[percent_field] = vhl
+        return vhl
 
     @property
     def vhl_from_heights(self) -> bool:
@@ -327,10 +333,14 @@ class ScoreForm(VhlFields):
     def clean(self):
         cleaned = super().clean()
         self._resolve_vhl(cleaned)
+        self.combine_readers(cleaned)
         if not self.errors:
             inputs = self.score_inputs(cleaned)
             self.result = rules.score(inputs)
         return cleaned
+
+    def combine_readers(self, cleaned: dict) -> None:
+        """Where a second reader measured too, the scored value is the mean (AssessmentForm)."""
 
     def age_for_warnings(self, cleaned: dict) -> int | None:
         return cleaned.get("age_years")
@@ -402,6 +412,30 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     )
     age_years = None  # the page takes age from the patient's date of birth
 
+    # A second reader (spec §2): the mean of the two readers is what is scored.
+    first_reader_name = forms.CharField(label="First reader (name)", max_length=100, required=False)
+    second_reader_name = forms.CharField(label="Second reader (name)", max_length=100, required=False)
+    second_vhl_percent = TenthDecimalField(
+        label="Second reader: VHL (%)", unit=" %", required=False,
+        min_value=measurements.VHL_MIN_PERCENT, max_value=measurements.VHL_MAX_PERCENT,
+        help_text="Or the second reader's six heights below.",
+    )
+    second_fractured_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_anterior_mm"])
+    second_fractured_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_posterior_mm"])
+    second_cranial_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_anterior_mm"])
+    second_cranial_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_posterior_mm"])
+    second_caudal_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_anterior_mm"])
+    second_caudal_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_posterior_mm"])
+    second_kyphosis_angle_deg = TenthDecimalField(
+        label="Second reader: kyphosis angle (°)", unit="°", required=False,
+        min_value=measurements.KYPHOSIS_MIN_DEG, max_value=measurements.KYPHOSIS_MAX_DEG,
+    )
+    of_class = forms.ChoiceField(
+        label="AO Spine-DGOU class (optional)", required=False, choices=[("", "not recorded")] + OFClass.choices,
+        widget=forms.RadioSelect,
+        help_text="Schnake et al., Global Spine J 2018: recorded by the clinician, not computed.",
+    )
+
     class Meta:
         model = Fracture
         fields = [
@@ -420,6 +454,11 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
             "weight_kg",
             "treatment",
             "treatment_start_date",
+            "of_class",
+            "first_reader_name",
+            "second_reader_name",
+            *(f"second_{name}" for name in HEIGHT_FORM_FIELDS),
+            "second_kyphosis_angle_deg",
         ]
 
     def __init__(self, *args, patient: Patient, **kwargs):
@@ -432,6 +471,9 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                 self.instance.vhl_percent if self.instance.heights is None else None
             )
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
+            if self.instance.first_kyphosis_angle_deg is not None:  # the first reader's own angle
+                self.initial["kyphosis_angle_deg"] = self.instance.first_kyphosis_angle_deg
+            self.initial["second_vhl_percent"] = self.instance.second_vhl_entered_percent
             self._initial_odi_sections(self.instance.odi_sections)
             if self.instance.odi_sections:
                 self.initial["odi_percent"] = None
@@ -455,6 +497,14 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                 Row(Column("kyphosis_angle_deg", css_class="col-md-4"), Column("t2_signal", css_class="col-md-4"),
                     Column("bmd_t_score", css_class="col-md-4")),
             ),
+            HTML('<details class="second-reader mb-3"{% if form.second_reader_given %} open{% endif %}>'
+                 "<summary>A second reader measured the film too (the mean is scored)</summary><div class=\"mt-2\">"),
+            Row(Column("first_reader_name", css_class="col-md-6"), Column("second_reader_name", css_class="col-md-6")),
+            Row(Column("second_vhl_percent", css_class="col-md-6"), Column("second_kyphosis_angle_deg", css_class="col-md-6")),
+            Row(*(Column(f"second_{name}", css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
+            HTML("{% if form.reader_summary %}<p class=\"small\" id=\"reader-summary\">{{ form.reader_summary }}</p>{% endif %}"
+                 "</div></details>"),
+            Fieldset("AO Spine-DGOU osteoporotic fracture classification", "of_class"),
             Fieldset(
                 "Pain, disability and body size (pretreatment)",
                 Row(Column("vas_pain", css_class="col-md-4"), Column("height_cm", css_class="col-md-4"),
@@ -473,6 +523,35 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     def age_for_warnings(self, cleaned: dict) -> int | None:
         assessment_date = cleaned.get("assessment_date")
         return self.patient.age_on(assessment_date) if assessment_date else None
+
+    SECOND_READER_FIELDS = ("second_vhl_percent", "second_kyphosis_angle_deg",
+                            *(f"second_{name}" for name in HEIGHT_FORM_FIELDS))
+    first_vhl: Decimal | None = None
+    first_kyphosis: Decimal | None = None
+    reader_summary = ""
+
+    @property
+    def second_reader_given(self) -> bool:
+        return any(self[name].value() not in (None, "") for name in (*self.SECOND_READER_FIELDS, "second_reader_name"))
+
+    def combine_readers(self, cleaned: dict) -> None:
+        """The first reader's values as given; with a second reader, the mean is scored (spec §2)."""
+        self.first_vhl = cleaned.get("vhl_percent")
+        self.first_kyphosis = cleaned.get("kyphosis_angle_deg")
+        self._resolve_vhl(cleaned, prefix="second_", required=False)
+        second_vhl = cleaned.get("second_vhl_percent")
+        second_kyphosis = cleaned.get("second_kyphosis_angle_deg")
+        if (second_vhl is not None or second_kyphosis is not None) and not cleaned.get("second_reader_name"):
+            self.add_error("second_reader_name", ValidationError("Name the second reader.", code="required"))
+        if self.first_vhl is not None and second_vhl is not None:
+            cleaned["vhl_percent"] = measurements.mean_of_readers(self.first_vhl, second_vhl)
+        if self.first_kyphosis is not None and second_kyphosis is not None:
+            cleaned["kyphosis_angle_deg"] = measurements.mean_of_readers(self.first_kyphosis, second_kyphosis)
+        if second_vhl is not None or second_kyphosis is not None:
+            self.reader_summary = presenters_reader_summary(
+                self.first_vhl, second_vhl, cleaned.get("vhl_percent"),
+                self.first_kyphosis, second_kyphosis, cleaned.get("kyphosis_angle_deg"),
+            )
 
     def score_inputs(self, cleaned: dict) -> rules.ScoreInputs:
         inputs = super().score_inputs(cleaned)
@@ -561,6 +640,13 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         fracture.patient = self.patient
         fracture.vhl_entered_percent = self.vhl_entered()
         fracture.odi_sections = self.odi_sections
+        fracture.first_vhl_percent = self.first_vhl
+        fracture.first_kyphosis_angle_deg = self.first_kyphosis
+        fracture.second_vhl_percent = self.cleaned_data.get("second_vhl_percent")
+        fracture.second_vhl_entered_percent = (
+            self.cleaned_data.get("second_vhl_percent") if fracture.second_fractured_anterior_mm is None else None
+        )
+        fracture.apply_genant()
         fracture.apply_score(self.result, self.age_for_warnings(self.cleaned_data))
         if commit:
             fracture.save()
@@ -797,6 +883,20 @@ class TreatmentChangeForm(VersionedForm):
         self.fracture.treatment_changed_to = self.cleaned_data["treatment"]
         self.fracture.treatment_changed_on = self.cleaned_data["changed_on"]
         self.fracture.treatment_change_reason = self.cleaned_data["reason"]
+
+
+def presenters_reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:
+    """'VHL 14.0 % and 16.2 % → 15.1 % scored; KA …' with a flag when the readers differ a lot."""
+    parts = []
+    if vhl_2 is not None:
+        parts.append(f"VHL {vhl_1} % and {vhl_2} % → {vhl_mean} % scored")
+    if ka_2 is not None:
+        parts.append(f"kyphosis angle {ka_1}° and {ka_2}° → {ka_mean}° scored")
+    text = "Readers: " + "; ".join(parts) + "."
+    if measurements.readers_disagree(vhl_1, vhl_2, measurements.READER_DISAGREEMENT_VHL_PERCENT) or \
+            measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
+        text += " The readers differ by more than 5 % or 5°: take a second look at the film."
+    return text
 
 
 class PatientForm(VersionedForm, forms.ModelForm):

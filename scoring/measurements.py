@@ -118,3 +118,53 @@ def odi_from_sections(sections: Sequence[int | None]) -> Decimal | None:
     if any(not 0 <= score <= ODI_SECTION_MAX for score in answered):
         raise ValueError("each ODI section scores 0 to 5")
     return round_to_tenth(Decimal(sum(answered)) / (ODI_SECTION_MAX * len(answered)) * 100)
+
+
+# spec §8, Genant's semiquantitative grade approximated from the six heights.
+GENANT_GRADE_1_FROM = Decimal("20.0")
+GENANT_GRADE_2_FROM = Decimal("25.0")
+GENANT_GRADE_3_ABOVE = Decimal("40.0")
+GENANT_LABEL = "Genant grade (height-based approximation)"
+
+
+@dataclass(frozen=True)
+class GenantResult:
+    anterior_reduction_percent: Decimal
+    posterior_reduction_percent: Decimal
+    reduction_percent: Decimal  # the larger of the two: what is graded
+    grade: int
+
+
+def genant_grade(reduction_percent: Decimal) -> int:
+    """Grade 0 below 20.0 %, 1 from 20.0 to below 25.0, 2 from 25.0 to 40.0 inclusive, 3 above 40.0
+    (spec §8, Decision on band edges)."""
+    if reduction_percent > GENANT_GRADE_3_ABOVE:
+        return 3
+    if reduction_percent >= GENANT_GRADE_2_FROM:
+        return 2
+    if reduction_percent >= GENANT_GRADE_1_FROM:
+        return 1
+    return 0
+
+
+def genant_from_heights(heights: VertebralHeights) -> GenantResult:
+    """Anterior reduction 1 − a/((c+e)/2), posterior 1 − b/((d+f)/2); the larger, in %, rounded
+    half-up to 0.1, is graded (spec §8)."""
+    anterior = round_to_tenth((1 - heights.fractured_anterior / ((heights.cranial_anterior + heights.caudal_anterior) / 2)) * 100)
+    posterior = round_to_tenth(
+        (1 - heights.fractured_posterior / ((heights.cranial_posterior + heights.caudal_posterior) / 2)) * 100
+    )
+    larger = max(anterior, posterior)
+    return GenantResult(anterior, posterior, larger, genant_grade(larger))
+
+
+# spec §2: two readers; a large disagreement is flagged for a second look (issue: > 5 % or > 5°).
+READER_DISAGREEMENT_VHL_PERCENT = Decimal("5.0")
+READER_DISAGREEMENT_KYPHOSIS_DEG = Decimal("5.0")
+
+
+def readers_disagree(first: Decimal | None, second: Decimal | None, threshold: Decimal) -> bool:
+    """True when both readers measured and they differ by more than the threshold (strictly)."""
+    if first is None or second is None:
+        return False
+    return abs(first - second) > threshold

@@ -61,6 +61,16 @@ class BoneUnion(models.TextChoices):
     NOT_ASSESSED = outcomes.BoneUnion.NOT_ASSESSED.value, "Not assessed"
 
 
+class OFClass(models.TextChoices):
+    """AO Spine-DGOU osteoporotic fracture classification (Schnake et al. 2018; spec §8)."""
+
+    OF1 = "OF1", "OF 1: no deformation, vertebral body oedema on MRI (STIR) only"
+    OF2 = "OF2", "OF 2: deformation of one endplate, no or minor (< 1/5) posterior-wall involvement"
+    OF3 = "OF3", "OF 3: deformation of one endplate, distinct (> 1/5) posterior-wall involvement"
+    OF4 = "OF4", "OF 4: loss of the vertebral frame, vertebral body collapse, or pincer fracture"
+    OF5 = "OF5", "OF 5: injury with distraction or rotation"
+
+
 SCHEDULED_KINDS = [VisitKind.ONE_MONTH, VisitKind.THREE_MONTHS, VisitKind.SIX_MONTHS]
 
 SPINE_LEVEL_CHOICES = [(level, level) for level in rules.SPINE_LEVELS]
@@ -252,6 +262,27 @@ class Fracture(Tracked, Archivable):
     height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1, null=True, blank=True)
     weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1, null=True, blank=True)
     treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    of_class = models.CharField("AO Spine-DGOU class", max_length=3, choices=OFClass.choices, blank=True)
+
+    # Two readers (spec §2): each reader's own VHL and kyphosis angle; the scored vhl_percent and
+    # kyphosis_angle_deg above are their mean (or the first reader's alone).
+    first_reader_name = models.CharField("first reader", max_length=100, blank=True)
+    first_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    first_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    second_reader_name = models.CharField("second reader", max_length=100, blank=True)
+    second_vhl_entered_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    second_fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    second_fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    second_cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    second_cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    second_caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    second_caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    second_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    second_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+
+    # Genant's grade approximated from the six heights (spec §8); empty without heights.
+    genant_reduction_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    genant_grade = models.PositiveSmallIntegerField(null=True, editable=False)
     treatment_start_date = models.DateField(help_text="The follow-up visits are due 1, 3 and 6 months after it.")
     # When conservative care is abandoned (spec §3): later outcomes are no longer its outcomes.
     treatment_changed_to = models.CharField(max_length=16, choices=Treatment.choices, blank=True, editable=False)
@@ -298,6 +329,24 @@ class Fracture(Tracked, Archivable):
         if any(value is None for value in values):
             return None
         return measurements.VertebralHeights(*values)
+
+    @property
+    def readers_disagree(self) -> bool:
+        return measurements.readers_disagree(
+            self.first_vhl_percent, self.second_vhl_percent, measurements.READER_DISAGREEMENT_VHL_PERCENT
+        ) or measurements.readers_disagree(
+            self.first_kyphosis_angle_deg, self.second_kyphosis_angle_deg, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG
+        )
+
+    @property
+    def has_second_reader(self) -> bool:
+        return self.second_vhl_percent is not None or self.second_kyphosis_angle_deg is not None
+
+    def apply_genant(self) -> None:
+        heights = self.heights
+        result = measurements.genant_from_heights(heights) if heights else None
+        self.genant_reduction_percent = result.reduction_percent if result else None
+        self.genant_grade = result.grade if result else None
 
     @property
     def bmi(self) -> Decimal | None:

@@ -276,3 +276,13 @@ def model_rows(result) -> list[dict]:
             "paper": analysis.PAPER_MODELS[outcome],
         })
     return rows
+
+
+def other_classifications(fracture) -> dict:
+    """Genant's grade (height-based approximation) and the AO Spine-DGOU class, for beside the score."""
+    return {
+        "genant_label": measurements.GENANT_LABEL,
+        "genant": (f"grade {fracture.genant_grade} (largest height reduction {fracture.genant_reduction_percent} %)"
+                   if fracture.genant_grade is not None else "needs the six heights"),
+        "of_class": fracture.get_of_class_display() if fracture.of_class else "not recorded",
+    }

@@ -244,6 +244,7 @@ def _timeline_context(fracture: Fracture) -> dict:
         "fracture": fracture,
         "patient": fracture.patient,
         "card": presenters.score_card_from_fracture(fracture),
+        "classifications": presenters.other_classifications(fracture),
         "visits": visits,
         "charts": presenters.timeline_charts(fracture, visits),
         "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),

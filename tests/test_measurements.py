@@ -73,3 +73,33 @@ def test_vhl_is_never_above_100_percent_and_is_rounded_to_a_tenth(values):
     vhl = measurements.vhl_from_heights(VertebralHeights(*values))
     assert vhl <= 100
     assert vhl == vhl.quantize(D("0.1"))
+
+
+# -- spec §8: Genant grade from the six heights ----------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("reduction", "grade"),
+    [("0.0", 0), ("19.9", 0), ("20.0", 1), ("24.9", 1), ("25.0", 2), ("40.0", 2), ("40.1", 3), ("80.0", 3)],
+)
+def test_genant_band_edges(reduction, grade):
+    assert measurements.genant_grade(D(reduction)) == grade
+
+
+def test_genant_takes_the_larger_of_anterior_and_posterior_reduction():
+    # a = 22.5 against (30 + 30)/2 = 30 → 25.0 % anterior; b = 28.5 against 30 → 5.0 % posterior.
+    result = measurements.genant_from_heights(heights("22.5", "28.5", 30, 30, 30, 30))
+    assert (result.anterior_reduction_percent, result.posterior_reduction_percent) == (D("25.0"), D("5.0"))
+    assert (result.reduction_percent, result.grade) == (D("25.0"), 2)
+
+
+def test_genant_reduction_is_rounded_half_up_before_grading():
+    # 1 − 24.015/30 = 19.95 % → 20.0 % → grade 1
+    result = measurements.genant_from_heights(heights("24.015", 30, 30, 30, 30, 30))
+    assert (result.reduction_percent, result.grade) == (D("20.0"), 1)
+
+
+# -- two readers ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("first", "second", "flag"), [("10.0", "15.0", False), ("10.0", "15.1", True), ("10.0", None, False)])
+def test_readers_disagree_when_more_than_5_apart(first, second, flag):
+    assert measurements.readers_disagree(D(first), D(second) if second else None, D("5.0")) is flag

@@ -404,3 +404,38 @@ def test_the_edit_form_of_an_assessment_without_heights_shows_its_vhl(signed_in,
     fracture = make_fracture(patient)  # saved outside the form: no vhl_entered_percent
     page = text(signed_in.get(f"/assessments/{fracture.pk}/edit/"))
     assert 'name="vhl_percent" value="17.8"' in page
+
+
+def test_a_second_readers_mean_is_scored_and_a_large_disagreement_flagged(signed_in, patient, second_case):
+    data = {**second_case, "vhl_percent": "12.0", "kyphosis_angle_deg": "12.0", "first_reader_name": "Dr A",
+            "second_reader_name": "Dr B", "second_vhl_percent": "18.0", "second_kyphosis_angle_deg": "18.1"}
+    signed_in.post(new_assessment_url(patient), data)
+    fracture = Fracture.objects.get()
+    assert (fracture.first_vhl_percent, fracture.second_vhl_percent, fracture.vhl_percent) == (Decimal("12.0"), Decimal("18.0"), Decimal("15.0"))
+    assert (fracture.first_kyphosis_angle_deg, fracture.second_kyphosis_angle_deg) == (Decimal("12.0"), Decimal("18.1"))
+    assert fracture.kyphosis_angle_deg == Decimal("15.1")  # 15.05 rounded half-up
+    assert fracture.score_components["vertebral_height_loss"]["points"] == 2  # the mean, 15.0, is scored
+    assert fracture.readers_disagree
+    page = text(signed_in.get(fracture.get_absolute_url()))
+    assert "Readers differ by more than 5 % or 5°" in page and "Dr B" in page
+    edit = text(signed_in.get(f"/assessments/{fracture.pk}/edit/"))
+    assert 'name="kyphosis_angle_deg" value="12.0"' in edit  # the first reader's own value
+
+
+def test_a_second_reader_needs_a_name(signed_in, patient, second_case):
+    response = signed_in.post(new_assessment_url(patient), {**second_case, "second_vhl_percent": "18"})
+    assert "Name the second reader." in text(response)
+    assert Fracture.objects.count() == 0
+
+
+def test_genant_grade_and_of_class_are_shown_beside_the_score(signed_in, patient, second_case):
+    del second_case["vhl_percent"]
+    heights = {"fractured_anterior_mm": "22.5", "fractured_posterior_mm": "28.5", "cranial_anterior_mm": "30",
+               "cranial_posterior_mm": "30", "caudal_anterior_mm": "30", "caudal_posterior_mm": "30"}
+    signed_in.post(new_assessment_url(patient), {**second_case, **heights, "of_class": "OF3"})
+    fracture = Fracture.objects.get()
+    assert (fracture.genant_grade, fracture.genant_reduction_percent) == (2, Decimal("25.0"))
+    page = text(signed_in.get(fracture.get_absolute_url()))
+    assert "Genant grade (height-based approximation)" in page
+    assert "grade 2 (largest height reduction 25.0 %)" in page
+    assert "OF 3: deformation of one endplate, distinct" in page
