@@ -524,6 +524,10 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         assessment_date = cleaned.get("assessment_date")
         return self.patient.age_on(assessment_date) if assessment_date else None
 
+    # What the quick calculator may hand on to a new assessment (views.patient_create).
+    CARRIED_FIELDS = ("fracture_type", "vhl_percent", *HEIGHT_FORM_FIELDS, "kyphosis_angle_deg", "t2_signal",
+                      "bmd_t_score", "level", "low_energy_trauma")
+
     SECOND_READER_FIELDS = ("second_vhl_percent", "second_kyphosis_angle_deg",
                             *(f"second_{name}" for name in HEIGHT_FORM_FIELDS))
     first_vhl: Decimal | None = None
@@ -971,3 +975,46 @@ class CohortFilterForm(forms.Form):
         if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
             self.add_error("date_to", ValidationError("The end comes before the start.", code="reversed"))
         return cleaned
+
+
+class CalculatorForm(ScoreForm):
+    """The quick calculator: the score's inputs only (the API's form), nothing saved."""
+
+    age_years = forms.IntegerField(label="Age (years, optional)", required=False, min_value=0, max_value=130)
+    level = forms.ChoiceField(label="Fractured level (optional)", required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES)
+    low_energy_trauma = forms.NullBooleanField(
+        label="Low-energy trauma? (optional)", required=False,
+        widget=forms.Select(choices=[("unknown", "—"), ("true", "Yes"), ("false", "No")]),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fracture_type"].choices = [("", "—")] + FractureType.choices
+        self.fields["t2_signal"].choices = [("", "—")] + T2Signal.choices
+        self.helper = FormHelper(self)
+        self.helper.form_tag = False
+        self.helper.layout = Layout(
+            Row(Column("fracture_type", css_class="col-md-4"), Column("t2_signal", css_class="col-md-4"),
+                Column("level", css_class="col-md-4")),
+            vhl_layout("Vertebral height loss"),
+            Row(Column("kyphosis_angle_deg", css_class="col-md-4"), Column("bmd_t_score", css_class="col-md-4"),
+                Column("age_years", css_class="col-md-4")),
+            "low_energy_trauma",
+            Div(StrictButton("Calculate score", type="submit", name="calculate", value="1", css_class="btn btn-primary"),
+                css_class="d-flex justify-content-end"),
+        )
+
+    def carry_over(self) -> str:
+        """The values as a query string for the new-assessment form, once a patient is registered."""
+        from django.http import QueryDict
+
+        carry = QueryDict(mutable=True)
+        for name in ("fracture_type", "vhl_percent", *HEIGHT_FORM_FIELDS, "kyphosis_angle_deg", "t2_signal",
+                     "bmd_t_score", "level"):
+            value = self.data.get(name)
+            if value not in (None, ""):
+                carry[name] = value
+        trauma = self.cleaned_data.get("low_energy_trauma")
+        if trauma is not None:
+            carry["low_energy_trauma"] = "yes" if trauma else "no"
+        return carry.urlencode()

@@ -22,6 +22,7 @@ urlpatterns = [
     path("assessments/<int:fracture_pk>/treatment-change/", views.treatment_change, name="treatment_change"),
     path("visits/<int:pk>/edit/", views.visit_edit, name="visit_edit"),
     path("worklist/", views.worklist, name="worklist"),
+    path("calculator/", views.calculator, name="calculator"),
     path("cohort/", views.cohort, name="cohort"),
     path("cohort/export/", views.cohort_export, name="cohort_export"),
     path("cohort/dictionary.csv", views.cohort_dictionary, name="cohort_dictionary"),

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.core.paginator import Paginator
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -117,12 +117,16 @@ def _rescore_for_new_birth_date(patient: Patient, user) -> None:
 @require_http_methods(["GET", "POST"])
 def patient_create(request):
     form = PatientForm(request.POST or None)
+    # Values carried from the quick calculator go on to the new assessment once the patient exists.
+    carry = (request.POST.get("carry") or request.GET.get("carry") or "")[:2000]
     if request.method == "POST" and form.is_valid():
         patient = form.save(commit=False)
         save_versioned(patient, None, request.user)
         messages.success(request, f"Patient {patient.mrn} registered.")
+        if carry:
+            return redirect(f"{patient.get_absolute_url()}assessments/new/?{QueryDict(carry).urlencode()}")
         return redirect(patient)
-    return render(request, "scoring/patient_form.html", {"form": form, "patient": None})
+    return render(request, "scoring/patient_form.html", {"form": form, "patient": None, "carry": carry})
 
 
 @requires("scoring.change_patient")
@@ -193,7 +197,10 @@ def fracture_archive(request, pk: int):
 
 
 def _assessment_page(request, patient: Patient, fracture: Fracture | None):
-    form = AssessmentForm(request.POST or None, instance=fracture, patient=patient)
+    initial = {}
+    if fracture is None and request.method == "GET":
+        initial = {name: value for name, value in request.GET.items() if name in AssessmentForm.CARRIED_FIELDS}
+    form = AssessmentForm(request.POST or None, instance=fracture, patient=patient, initial=initial)
     card = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
@@ -516,3 +523,17 @@ def cohort_dictionary(request):
     response = HttpResponse(exports.to_csv(exports.dictionary()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="nasovcf-data-dictionary.csv"'
     return response
+
+
+@requires("scoring.view_fracture")
+@require_http_methods(["GET", "POST"])
+def calculator(request):
+    """A quick score for a corridor consult: the same inputs and rules, nothing saved."""
+    from .forms import CalculatorForm
+
+    form = CalculatorForm(request.POST or None)
+    card = carry = None
+    if request.method == "POST" and form.is_valid():
+        card = presenters.score_card_from_result(form.result)
+        carry = form.carry_over()
+    return render(request, "scoring/calculator.html", {"form": form, "card": card, "carry": carry})

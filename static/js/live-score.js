@@ -1,0 +1,162 @@
+// Live NASOVCF result beside a form marked data-live-score. No scoring rule lives here: the values
+// typed so far are sent (debounced) to POST /api/score/, and its answer is shown. A field not yet
+// filled shows as "incomplete", never as zero points. Without JavaScript the form still scores on
+// submit.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-live-score]");
+  var panel = document.querySelector("[data-live-result]");
+  if (!form || !panel || !window.fetch) { return; }
+  panel.classList.remove("d-none");
+
+  var HEIGHTS = ["fractured_anterior", "fractured_posterior", "cranial_anterior", "cranial_posterior",
+                 "caudal_anterior", "caudal_posterior"];
+  // Which request fields each component of the answer depends on.
+  var FIELDS = {
+    fracture_type: ["fracture_type"],
+    vertebral_height_loss: ["vhl_percent", "heights_mm"].concat(HEIGHTS.map(function (h) { return "heights_mm." + h; })),
+    kyphosis_angle: ["kyphosis_angle_deg"],
+    t2_signal: ["t2_signal"],
+    bmd: ["bmd_t_score"]
+  };
+  var timer = null;
+  var sequence = 0;
+
+  function field(name) { return form.elements.namedItem(name); }
+
+  function value(name) {
+    var element = field(name);
+    if (!element) { return ""; }
+    if (element instanceof RadioNodeList) { return element.value || ""; }
+    return (element.value || "").trim();
+  }
+
+  function number(text) {
+    // Sent as typed when it is not a number, so the API names the field ("check value").
+    var parsed = Number(text);
+    return text !== "" && isFinite(parsed) ? parsed : text;
+  }
+
+  function age() {
+    var typed = value("age_years");
+    if (typed !== "") { return number(typed); }
+    var born = form.dataset.patientBorn;
+    var on = value("assessment_date");
+    if (!born || !on) { return null; }
+    var b = born.split("-").map(Number);
+    var d = on.split("-").map(Number);
+    if (d.length !== 3 || d.some(isNaN)) { return null; }
+    var years = d[0] - b[0];
+    if (d[1] < b[1] || (d[1] === b[1] && d[2] < b[2])) { years -= 1; }
+    return years;
+  }
+
+  function payload() {
+    var body = {};
+    ["fracture_type", "t2_signal", "level"].forEach(function (name) {
+      if (value(name) !== "") { body[name] = value(name); }
+    });
+    ["kyphosis_angle_deg", "bmd_t_score"].forEach(function (name) {
+      if (value(name) !== "") { body[name] = number(value(name)); }
+    });
+    if (value("vhl_percent") !== "") {
+      body.vhl_percent = number(value("vhl_percent"));
+    } else {
+      var heights = {};
+      var any = false;
+      HEIGHTS.forEach(function (h) {
+        if (value(h + "_mm") !== "") { heights[h] = number(value(h + "_mm")); any = true; }
+      });
+      if (any) { body.heights_mm = heights; }
+    }
+    var trauma = value("low_energy_trauma");
+    if (trauma === "yes" || trauma === "true") { body.low_energy_trauma = true; }
+    if (trauma === "no" || trauma === "false") { body.low_energy_trauma = false; }
+    var years = age();
+    if (years !== null && years !== "") { body.age_years = years; }
+    return body;
+  }
+
+  function csrfToken() {
+    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function setText(selector, text) {
+    var node = panel.querySelector(selector);
+    if (node) { node.textContent = text; }
+  }
+
+  function showGroup(group) {
+    var holder = panel.querySelector("[data-live-group]");
+    holder.textContent = "";
+    if (!group) { return; }
+    var badge = document.createElement("span");
+    badge.className = "badge risk-badge risk-" + group;
+    badge.textContent = group.charAt(0).toUpperCase() + group.slice(1) + " risk";
+    holder.appendChild(badge);
+  }
+
+  function showWarnings(warnings) {
+    var list = panel.querySelector("[data-live-warnings]");
+    list.textContent = "";
+    (warnings || []).forEach(function (warning) {
+      var item = document.createElement("li");
+      item.textContent = warning.message;
+      list.appendChild(item);
+    });
+  }
+
+  function render(status, answer, sent) {
+    var components = panel.querySelectorAll("[data-live-component]");
+    if (status === 200) {
+      setText("[data-live-summary] [data-testid=live-total]", String(answer.total));
+      showGroup(answer.group);
+      components.forEach(function (row) {
+        var part = answer.components[row.dataset.liveComponent];
+        row.querySelector("[data-live-points]").textContent = part.points + " (" + part.value + ")";
+      });
+      showWarnings(answer.warnings);
+      setText("[data-live-note]", "");
+      return;
+    }
+    var errors = (answer && answer.errors) || {};
+    setText("[data-live-summary] [data-testid=live-total]", "incomplete");
+    showGroup(null);
+    showWarnings([]);
+    components.forEach(function (row) {
+      var names = FIELDS[row.dataset.liveComponent];
+      var wrong = names.filter(function (name) { return errors[name]; });
+      var given = names.some(function (name) { return name.split(".")[0] in sent; });
+      row.querySelector("[data-live-points]").textContent =
+        wrong.length ? (given ? "check value" : "incomplete") : "ready";
+    });
+    setText("[data-live-note]", "The total appears when every item is filled in and valid.");
+  }
+
+  function update() {
+    var sent = payload();
+    var mine = ++sequence;
+    fetch(form.dataset.apiUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": csrfToken()},
+      body: JSON.stringify(sent)
+    }).then(function (response) {
+      return response.json().then(function (answer) { return [response.status, answer]; });
+    }).then(function (result) {
+      if (mine === sequence) { render(result[0], result[1], sent); }  // only the newest answer counts
+    }).catch(function () {
+      setText("[data-live-note]", "The live result is unavailable; the form still scores when you submit it.");
+    });
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(update, 350);
+  }
+
+  form.addEventListener("input", schedule);
+  form.addEventListener("change", schedule);
+  update();
+})();
