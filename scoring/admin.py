@@ -5,7 +5,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from .models import Fracture, Patient, Visit
+from .models import ExportLog, Fracture, Patient, Visit
 from .roles import ROLES
 
 
@@ -111,3 +111,11 @@ for model, model_admin in ((AccessLog, ReadOnlyAccessLogAdmin), (AccessFailureLo
     if admin.site.is_registered(model):
         admin.site.unregister(model)
     admin.site.register(model, model_admin)
+
+
+@admin.register(ExportLog)
+class ExportLogAdmin(SignInRecordAdmin, admin.ModelAdmin):
+    """Who exported what: read-only, like the sign-in records."""
+
+    list_display = ["created_at", "user", "identified", "file_format", "rows", "filters"]
+    list_filter = ["identified", "file_format"]

@@ -89,10 +89,46 @@ def group_difference_test(table: np.ndarray) -> GroupTest:
         return GroupTest("none", None, None, "needs two groups with patients and both outcomes present")
     expected = stats.contingency.expected_freq(table)
     if (expected < MIN_EXPECTED_FOR_CHI2).any():
-        result = stats.fisher_exact(table)
-        return GroupTest("Fisher's exact", None, float(result.pvalue), "some expected counts are below 5")
+        return GroupTest("Fisher's exact", None, fisher_exact_r_by_2(table), "some expected counts are below 5")
     chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
     return GroupTest("chi-squared", float(chi2), float(p), f"{dof} degrees of freedom")
+
+
+def fisher_exact_r_by_2(table: np.ndarray) -> float:
+    """Fisher's exact test (Freeman–Halton) for an R×2 table: the probability, with the margins
+    fixed, of every table no more likely than the one observed. Exact, by enumerating the first
+    column (SciPy's R×C version is a Monte Carlo estimate that changes on every call)."""
+    table = np.asarray(table, dtype=int)
+    if table.shape[0] == 2:
+        return float(stats.fisher_exact(table).pvalue)
+    rows, first_column, total = table.sum(axis=1), int(table[:, 0].sum()), int(table.sum())
+
+    def log_probability(column: tuple[int, ...]) -> float:
+        # multivariate hypergeometric: Π C(r_i, x_i) / C(N, c1)
+        return float(sum(_log_comb(r, x) for r, x in zip(rows, column, strict=True)) - _log_comb(total, first_column))
+
+    observed = log_probability(tuple(table[:, 0]))
+    p_value = 0.0
+    for column in _columns(rows.tolist(), first_column):
+        log_p = log_probability(column)
+        if log_p <= observed + 1e-7:
+            p_value += math.exp(log_p)
+    return min(1.0, p_value)
+
+
+def _log_comb(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def _columns(rows: list[int], total: int):
+    """Every first column with these row sums that adds up to `total`."""
+    if len(rows) == 1:
+        if 0 <= total <= rows[0]:
+            yield (total,)
+        return
+    for first in range(max(0, total - sum(rows[1:])), min(rows[0], total) + 1):
+        for rest in _columns(rows[1:], total - first):
+            yield (first, *rest)
 
 
 @dataclass(frozen=True)
@@ -189,11 +225,17 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> L
     y = data[outcome].astype(int).to_numpy()
     n, events = len(y), int(y.sum())
     limiting = min(events, n - events)
-    base = LogisticFit(outcome, n, events, len(columns), [])
+    # A predictor that does not vary (e.g. sex, when the filter keeps one sex) cannot be estimated.
+    constant = [c for c in columns if data[c].nunique() < 2]
+    columns = [c for c in columns if c not in constant]
+    dropped = f"Left out, as it does not vary here: {', '.join(predictors[c] for c in constant)}. " if constant else ""
+    if not columns:
+        return LogisticFit(outcome, n, events, 0, [], dropped + "No predictor left to fit.")
+    base = LogisticFit(outcome, n, events, len(columns), [], dropped)
     if limiting < MIN_EVENTS_PER_VARIABLE * len(columns):
         return LogisticFit(
             outcome, n, events, len(columns), [],
-            f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
+            dropped + f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
             f"at least {MIN_EVENTS_PER_VARIABLE} per variable are needed.",
         )
     x = sm.add_constant(data[columns].astype(float).to_numpy(), has_constant="add")
@@ -204,7 +246,7 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> L
         try:
             result = sm.Logit(y, x).fit(disp=0, maxiter=100)
         except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as error:
-            return LogisticFit(**{**base.__dict__, "note": f"The model could not be fitted ({error.__class__.__name__})."})
+            return LogisticFit(**{**base.__dict__, "note": dropped + f"The model could not be fitted ({error.__class__.__name__})."})
     conf = result.conf_int()
     terms = [
         OddsRatio(
@@ -217,15 +259,16 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> L
         for i, column in enumerate(columns)
     ]
     if not all(math.isfinite(t.odds_ratio) and math.isfinite(t.ci_high) for t in terms):
-        return LogisticFit(**{**base.__dict__, "note": "The model could not be fitted (infinite estimates)."})
-    return LogisticFit(outcome, n, events, len(columns), terms)
+        return LogisticFit(**{**base.__dict__, "note": dropped + "The model could not be fitted (infinite estimates)."})
+    return LogisticFit(outcome, n, events, len(columns), terms, dropped)
 
 
 def median_iqr(values: pd.Series) -> str:
     values = values.dropna()
     if values.empty:
         return "—"
-    q1, median, q3 = np.percentile(values.to_numpy(dtype=float), [25, 50, 75])
+    # The weighted-average quartiles SPSS reports (the paper's 11.125 is one of them).
+    q1, median, q3 = np.percentile(values.to_numpy(dtype=float), [25, 50, 75], method="weibull")
     return f"{median:.1f} ({q1:.1f}, {q3:.1f})"
 
 

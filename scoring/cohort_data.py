@@ -48,7 +48,9 @@ COLUMNS = {
     "treatment_changed_to": "treatment_changed_to",
     "treatment_changed_on": "treatment_changed_on",
     "progressive_kyphosis": "progressive_kyphosis",
+    "progressive_kyphosis_on": "progressive_kyphosis_on",
     "non_union": "non_union",
+    "non_union_on": "non_union_on",
     "ka_diff": "kyphosis_difference_six_months_deg",
     "vhl_diff": "vhl_difference_six_months_percent",
 }
@@ -57,13 +59,14 @@ NUMERIC = ["vhl_pre", "ka_pre", "bmd_t_score", "vas_pre", "odi_pre", "height_cm"
 # page over 20,000 fractures does not build 100,000 Decimal objects it would turn into floats.
 ANALYSIS_COLUMNS = [
     "id", "sex", "patient_archived_at", "archived_at", "score", "group", "treatment", "treatment_changed_to",
-    "progressive_kyphosis", "non_union", "odi_pre", "vhl_pre", "ka_pre", "ka_diff", "vhl_diff",
+    "treatment_changed_on", "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
+    "odi_pre", "vhl_pre", "ka_pre", "ka_diff", "vhl_diff",
 ]
 
 EXCLUSIONS = [
     ("archived", "archived"),
     ("not_conservative", "treatment other than conservative"),
-    ("changed", "conservative care abandoned (treatment changed)"),
+    ("changed", "conservative care abandoned before the 6-month outcome"),
     ("no_union", "no union assessment at 6 months yet"),
     ("no_film", "no film at 6 months yet"),
 ]
@@ -106,10 +109,17 @@ def read(cohort_filter: CohortFilter, columns: list[str] | None = None) -> pd.Da
 
 def exclusion_reasons(frame: pd.DataFrame) -> pd.Series:
     """Why a fracture is not analysed (the first reason that applies), or "" when it is."""
+    changed_on = pd.to_datetime(frame["treatment_changed_on"])
+    # A change after both 6-month outcomes were seen (e.g. augmentation for a non-union) leaves them
+    # outcomes of conservative care; a change before either one does not.
+    changed_before = changed_on.notna() & (
+        (changed_on <= pd.to_datetime(frame["non_union_on"])).fillna(True)
+        | (changed_on <= pd.to_datetime(frame["progressive_kyphosis_on"])).fillna(True)
+    )
     conditions = [
         frame["archived_at"].notna() | frame["patient_archived_at"].notna(),
         frame["treatment"] != Treatment.CONSERVATIVE,
-        frame["treatment_changed_to"].fillna("") != "",
+        (frame["treatment_changed_to"].fillna("") != "") & changed_before,
         frame["non_union"].isna(),
         frame["progressive_kyphosis"].isna(),
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import io
 import os
+import secrets
 
 import pandas as pd
 from django.conf import settings
@@ -25,8 +25,9 @@ DICTIONARY = [
     ("name", "Patient's name", "", "text", True),
     ("date_of_birth", "Date of birth", "date", "YYYY-MM-DD", True),
     ("sex", "Sex", "", "F, M", False),
-    ("age_years", "Age at the assessment, completed years", "years", "0–130", False),
-    ("fracture_id", "The fracture's number in this app", "", "integer", False),
+    ("age_years", "Age at the assessment, completed years (de-identified: 90+ for 90 and over)", "years",
+     "0–130; de-identified 0–89 or 90+", False),
+    ("fracture_id", "The fracture's number in this app (links back to the record)", "", "integer", True),
     ("assessment_date", "Pretreatment assessment (day 0)", "date", "YYYY-MM-DD", True),
     ("injury_date", "Date of the injury", "date", "YYYY-MM-DD, empty if unknown", True),
     ("injury_day", "Injury, in days from the assessment (negative: before)", "days", "integer, empty if unknown", False),
@@ -75,13 +76,32 @@ DICTIONARY = [
 ]
 
 
-def pseudonym(mrn: str) -> str:
-    """A stable keyed pseudonym of an MRN: the same patient gets the same P-… in every export made
-    with the same key, and it cannot be turned back into the MRN without the key."""
-    key = os.environ.get("NASOVCF_PSEUDONYM_KEY") or hmac.new(
-        settings.SECRET_KEY.encode(), b"nasovcf-pseudonym-key", hashlib.sha256
-    ).hexdigest()
-    return "P-" + hmac.new(key.encode(), mrn.encode(), hashlib.sha256).hexdigest()[:16]
+def pseudonym_key() -> str:
+    """NASOVCF_PSEUDONYM_KEY, else a key of its own kept in var/pseudonym_key (made once, mode 600):
+    not the secret key, so rotating that does not change every pseudonym, and holding it does not
+    reveal them."""
+    from_env = os.environ.get("NASOVCF_PSEUDONYM_KEY")
+    if from_env:
+        return from_env
+    path = settings.VAR_DIR / "pseudonym_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+def pseudonym(mrn: str, key: str | None = None) -> str:
+    """A stable keyed pseudonym of an MRN (HMAC-SHA256): the same patient gets the same P-… in every
+    export made with the same key, and it cannot be turned back into the MRN without the key."""
+    key = key or pseudonym_key()
+    return "P-" + hmac.new(key.encode(), mrn.strip().upper().encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def _days(later: pd.Series, earlier: pd.Series) -> pd.Series:
@@ -98,13 +118,16 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     frame = frame[frame["archived_at"].isna() & frame["patient_archived_at"].isna()]
     visits = _visits(frame["id"].tolist())
     out = pd.DataFrame(index=frame.index)
-    out["patient"] = frame["mrn"] if identified else frame["mrn"].map(pseudonym)
+    key = None if identified else pseudonym_key()
+    out["patient"] = frame["mrn"] if identified else frame["mrn"].map(lambda mrn: pseudonym(mrn, key))
     if identified:
         out["name"] = frame["name"]
         out["date_of_birth"] = frame["date_of_birth"]
     out["sex"] = frame["sex"]
-    out["age_years"] = frame["age"]
-    out["fracture_id"] = frame["id"]
+    # De-identified: ages of 90 and over are one group (HIPAA Safe Harbor), few enough to identify.
+    out["age_years"] = frame["age"] if identified else frame["age"].map(lambda age: "90+" if age >= 90 else age)
+    if identified:
+        out["fracture_id"] = frame["id"]
     if identified:
         out["assessment_date"] = frame["assessment_date"]
         out["injury_date"] = frame["injury_date"]
@@ -155,7 +178,9 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     out["non_union"] = _flag(frame["non_union"])
     out["included_in_cohort"] = (frame["exclusion"] == "").astype(int)
     labels = dict(cohort_data.EXCLUSIONS)
-    out["exclusion_reason"] = frame["exclusion"].map(lambda key: labels.get(key, ""))
+    out["exclusion_reason"] = frame["exclusion"].map(lambda reason: labels.get(reason, ""))
+    if not identified:
+        out = out.sort_values(["patient", "injury_day"], kind="stable")  # no order that follows the dates
     return _defuse_formulas(out.reset_index(drop=True))
 
 
@@ -191,8 +216,27 @@ def to_csv(table: pd.DataFrame) -> bytes:
 
 
 def to_xlsx(table: pd.DataFrame, identified: bool) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name="fractures", index=False)
-        dictionary(identified).to_excel(writer, sheet_name="dictionary", index=False)
-    return buffer.getvalue()
+    """Two sheets, fractures and dictionary, written row by row (openpyxl's write-only mode: a
+    fraction of the time and memory of a full workbook)."""
+    import tempfile
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for title, sheet_table in (("fractures", table), ("dictionary", dictionary(identified))):
+        sheet = book.create_sheet(title)
+        sheet.append(list(sheet_table.columns))
+        for row in sheet_table.itertuples(index=False, name=None):
+            sheet.append([_cell(value) for value in row])
+    with tempfile.TemporaryFile() as handle:
+        book.save(handle)
+        handle.seek(0)
+        return handle.read()
+
+
+def _cell(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

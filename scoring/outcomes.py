@@ -69,7 +69,7 @@ class FractureOutcome:
 def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
     """The course as spec §3 defines it: progressive kyphosis by the KA difference of the first
     film at 6 months or later (earlier films are flagged on their own visit, but the fracture's
-    outcome waits for the 6-month film); union status as last assessed at 6 months or later."""
+    outcome waits for the 6-month film); union status as first assessed at 6 months or later."""
     progressive: bool | None = None
     progressive_on: datetime.date | None = None
     non_union: bool | None = None
@@ -86,6 +86,6 @@ def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
         if visit.vhl_difference_percent is not None and vhl_difference is None:
             vhl_difference = visit.vhl_difference_percent
         status = is_non_union(visit.union)
-        if status is not None:
+        if status is not None and non_union is None:  # spec §3: assessed at 6 months: the first assessment
             non_union, non_union_on = status, visit.visit_date
     return FractureOutcome(progressive, progressive_on, non_union, non_union_on, ka_difference, vhl_difference)

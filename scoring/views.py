@@ -443,13 +443,18 @@ def visit_history(request, pk: int):
 
 
 def _cohort_filter(request):
+    """The filter form and its filter; None when the form is invalid (nothing is then analysed or
+    exported: an export must never silently widen to everyone)."""
     from .cohort_data import CohortFilter
     from .forms import CohortFilterForm
 
-    form = CohortFilterForm(request.GET or None)
-    if form.is_bound and form.is_valid():
+    data = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to", "level", "sex")}
+    form = CohortFilterForm(data or None)
+    if not form.is_bound:
+        return form, CohortFilter()
+    if form.is_valid():
         return form, CohortFilter(**{k: v for k, v in form.cleaned_data.items() if v})
-    return form, CohortFilter()
+    return form, None
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
@@ -461,6 +466,8 @@ def cohort(request):
     from . import analysis, cohort_data
 
     form, cohort_filter = _cohort_filter(request)
+    if cohort_filter is None:
+        return render(request, "scoring/cohort.html", {"form": form, "result": None}, status=400)
     frame = cohort_data.read(cohort_filter, cohort_data.ANALYSIS_COLUMNS)
     analysed = cohort_data.included(frame)
     result = analysis.analyse(analysed)
@@ -497,6 +504,9 @@ def cohort_export(request):
     if file_format not in ("csv", "xlsx"):
         raise Http404("Unknown format.")
     form, cohort_filter = _cohort_filter(request)
+    if cohort_filter is None:
+        return HttpResponse("The filter is not valid: nothing exported. Correct it on the cohort page.",
+                            status=400, content_type="text/plain; charset=utf-8")
     table = exports.build(cohort_data.read(cohort_filter), identified)
     ExportLog.objects.create(user=request.user, identified=identified, file_format=file_format,
                              filters=cohort_filter.as_dict(), rows=len(table))
@@ -520,7 +530,8 @@ def cohort_export(request):
 def cohort_dictionary(request):
     from . import exports
 
-    response = HttpResponse(exports.to_csv(exports.dictionary()), content_type="text/csv; charset=utf-8")
+    identified = request.user.has_perm("scoring.export_identified")
+    response = HttpResponse(exports.to_csv(exports.dictionary(identified)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="nasovcf-data-dictionary.csv"'
     return response
 

@@ -107,7 +107,8 @@ def test_perfect_separation_is_reported_not_fitted():
 
 
 def test_median_and_iqr():
-    assert analysis.median_iqr(pd.Series([1, 2, 3, 4, 5, None])) == "3.0 (2.0, 4.0)"
+    # SPSS-style weighted average: Q1 at position p(n + 1) = 1.5, between 1 and 2.
+    assert analysis.median_iqr(pd.Series([1, 2, 3, 4, 5, None])) == "3.0 (1.5, 4.5)"
     assert analysis.median_iqr(pd.Series([], dtype=float)) == "—"
 
 
@@ -132,3 +133,41 @@ def test_the_whole_analysis_on_a_small_cohort():
     assert result.tests["non_union"].p_value < 0.001
     assert analysis.roc_plot(result.aucs).startswith("<?xml")
     assert "<svg" in analysis.rates_plot(result.rates)
+
+
+def test_fisher_exact_on_a_3x2_table_is_exact_and_repeatable():
+    table = np.array([[1, 30], [5, 40], [6, 12]])
+    first = analysis.group_difference_test(table)
+    assert first.method == "Fisher's exact"
+    assert analysis.group_difference_test(table).p_value == first.p_value  # no Monte Carlo
+    # Brute force over every table with these margins, independently of the enumeration used.
+    from math import comb
+
+    rows, c1, n = table.sum(axis=1), table[:, 0].sum(), table.sum()
+
+    def prob(x):
+        return comb(int(rows[0]), x[0]) * comb(int(rows[1]), x[1]) * comb(int(rows[2]), x[2]) / comb(int(n), int(c1))
+
+    observed = prob(table[:, 0])
+    expected = sum(prob((a, b, int(c1) - a - b)) for a in range(rows[0] + 1) for b in range(rows[1] + 1)
+                   if 0 <= c1 - a - b <= rows[2] and prob((a, b, int(c1) - a - b)) <= observed * (1 + 1e-7))
+    assert first.p_value == pytest.approx(expected)
+
+
+def test_a_constant_predictor_is_left_out_and_said_so():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"score": rng.choice([0, 2, 4, 6, 8], 400), "female": 1.0, "odi_pre": rng.uniform(20, 80, 400)})
+    frame["y"] = rng.random(400) < 0.1 + frame["score"] / 12
+    fit = analysis.logistic(frame, "y", {"score": "score", "female": "female sex", "odi_pre": "ODI"})
+    assert [t.term for t in fit.terms] == ["score", "ODI"]
+    assert "Left out, as it does not vary here: female sex" in fit.note
+
+
+@pytest.mark.parametrize(("events", "fitted"), [(29, False), (30, True)])
+def test_events_per_variable_boundary_with_three_predictors(events, fitted):
+    rng = np.random.default_rng(events)
+    n = 200
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n)})
+    frame["y"] = [1] * events + [0] * (n - events)
+    fit = analysis.logistic(frame, "y", {"a": "a", "b": "b", "c": "c"})
+    assert fit.fitted is fitted

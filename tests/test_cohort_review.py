@@ -74,9 +74,10 @@ def test_cohort_page_filters_and_counts_the_exclusions(signed_in, demo):
     assert "The end comes before the start." in text(signed_in.get("/cohort/?date_from=2025-02-01&date_to=2025-01-01"))
 
 
-def test_cohort_page_says_plainly_when_there_are_too_few_events(signed_in, make_patient, make_fracture):
+def test_cohort_page_says_plainly_when_there_are_too_few_events(signed_in, user):
+    call_command("seed_demo", patients=12, seed=3)
     page = text(signed_in.get("/cohort/"))
-    assert "0</strong> of 0 fractures included" in page
+    assert "fractures included" in page
     assert "Too few events to fit" in page
 
 
@@ -109,8 +110,11 @@ def test_de_identified_csv_has_no_name_mrn_or_dates_and_a_stable_pseudonym(signe
     assert response["Content-Disposition"].startswith('attachment; filename="nasovcf-deidentified-')
     header, *rows = rows_of(response)
     assert len(rows) == Fracture.objects.count()
-    assert header[:5] == ["patient", "sex", "age_years", "fracture_id", "injury_day"]
-    assert not {"name", "date_of_birth", "assessment_date", "visit_6m_date"} & set(header)
+    assert header[:4] == ["patient", "sex", "age_years", "injury_day"]
+    assert not {"name", "date_of_birth", "assessment_date", "visit_6m_date", "fracture_id"} & set(header)
+    ages = [row[2] for row in rows]
+    assert all(age == "90+" or int(age) < 90 for age in ages)
+    assert [row[0] for row in rows] == sorted(row[0] for row in rows)  # ordered by pseudonym, not by date
     body = response.content.decode()
     assert "DEMO-" not in body and "Demo Patient" not in body
     patient = rows[0][0]
@@ -144,6 +148,7 @@ def test_the_data_dictionary_describes_every_column_of_both_exports(signed_in, d
     for identified in ("0", "1"):
         header = rows_of(signed_in.get(f"/cohort/export/?format=csv&identified={identified}"))[0]
         assert set(header) == described if identified == "1" else set(header) <= described
+    assert "fracture_id" in described
 
 
 def test_every_export_is_logged_with_who_when_and_which_filter(signed_in, user, demo, caplog):
@@ -162,8 +167,48 @@ def test_text_that_a_spreadsheet_would_run_is_defused(signed_in, make_patient, m
     assert rows[1][1] == "'=HYPERLINK(\"http://x\")"
 
 
-def test_pseudonym_depends_on_the_key(settings, monkeypatch):
+def test_pseudonym_depends_on_its_own_key_not_the_secret_key(settings, monkeypatch, tmp_path):
+    settings.VAR_DIR = tmp_path
     first = exports.pseudonym("MRN1")
+    assert (tmp_path / "pseudonym_key").stat().st_mode & 0o777 == 0o600
+    settings.SECRET_KEY = "rotated" * 10
+    assert exports.pseudonym("MRN1") == first == exports.pseudonym(" mrn1 ")
     monkeypatch.setenv("NASOVCF_PSEUDONYM_KEY", "another key")
     assert exports.pseudonym("MRN1") != first
-    assert exports.pseudonym("MRN1") == exports.pseudonym("MRN1")
+
+
+def test_an_invalid_filter_exports_nothing_and_analyses_nothing(signed_in, demo):
+    response = signed_in.get("/cohort/export/?format=csv&identified=1&level=L1&date_from=2025-99-01")
+    assert response.status_code == 400
+    assert not ExportLog.objects.exists()
+    page = signed_in.get("/cohort/?level=L1&date_from=2025-99-01")
+    assert page.status_code == 400 and "nothing is analysed or exported" in text(page)
+
+
+def test_a_treatment_change_after_the_six_month_outcome_keeps_the_fracture_in_the_cohort(make_patient, make_fracture):
+    import datetime
+
+    from scoring import cohort_data
+
+    fracture = make_fracture(make_patient(mrn="AUG1"))
+    Fracture.objects.filter(pk=fracture.pk).update(
+        non_union=True, non_union_on=datetime.date(2025, 9, 10), progressive_kyphosis=False,
+        progressive_kyphosis_on=datetime.date(2025, 9, 10), treatment_changed_to="kyphoplasty",
+        treatment_changed_on=datetime.date(2025, 10, 1))
+    frame = cohort_data.read(cohort_data.CohortFilter(), cohort_data.ANALYSIS_COLUMNS)
+    assert frame["exclusion"].tolist() == [""]
+    Fracture.objects.filter(pk=fracture.pk).update(treatment_changed_on=datetime.date(2025, 5, 1))
+    frame = cohort_data.read(cohort_data.CohortFilter(), cohort_data.ANALYSIS_COLUMNS)
+    assert frame["exclusion"].tolist() == ["changed"]
+
+
+def test_seed_demo_ages_are_60_or_over_and_rows_belong_to_a_demo_account(demo):
+    assert Fracture.objects.filter(age_at_assessment__lt=60).count() == 0
+    assert set(Fracture.objects.values_list("created_by__username", flat=True)) == {"demo-data"}
+
+
+def test_admins_read_the_export_log_in_the_admin_and_cannot_change_it(client, make_user, user):
+    log = ExportLog.objects.create(user=user, identified=True, file_format="csv", filters={}, rows=3)
+    client.force_login(make_user("boss", role="admin", is_staff=True))
+    assert client.get("/admin/scoring/exportlog/").status_code == 200
+    assert client.post(f"/admin/scoring/exportlog/{log.pk}/delete/", {"post": "yes"}).status_code == 403

@@ -99,12 +99,13 @@ def test_six_month_film_within_10_degrees_means_no_progressive_kyphosis():
     assert course.progressive_kyphosis_on == day("2025-08-01")
 
 
-def test_union_status_is_the_latest_assessed_at_six_months_or_later():
+def test_union_status_is_the_first_assessed_at_six_months_or_later():
     course = outcomes.fracture_outcome([
-        visit("2025-09-01", six=True, union=BoneUnion.NOT_ASSESSED),
-        visit("2025-08-01", six=True, union=BoneUnion.NON_UNION),
+        visit("2025-08-01", six=True, union=BoneUnion.NOT_ASSESSED),
+        visit("2025-09-01", six=True, union=BoneUnion.NON_UNION),
+        visit("2026-03-01", six=True, union=BoneUnion.UNITED),  # a later union does not undo the 6-month finding
     ])
-    assert course.non_union is True and course.non_union_on == day("2025-08-01")
+    assert course.non_union is True and course.non_union_on == day("2025-09-01")
 
 
 def test_union_recorded_before_six_months_does_not_count():

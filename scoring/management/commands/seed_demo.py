@@ -52,7 +52,8 @@ class Command(BaseCommand):
             )
         rng = random.Random(seed)
         user = self.demo_user()
-        start_number = Patient.objects.filter(mrn__startswith=DEMO_PREFIX).count() + 1
+        last = Patient.objects.filter(mrn__startswith=DEMO_PREFIX).order_by("-mrn").values_list("mrn", flat=True).first()
+        start_number = int(last.removeprefix(DEMO_PREFIX)) + 1 if last else 1
         today = timezone.localdate()
         with transaction.atomic():
             for first in range(0, patients, BATCH):
@@ -61,10 +62,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Created {patients} demo patients ({DEMO_PREFIX}…), each with a fracture and its visits.")
 
     def demo_user(self):
-        User = get_user_model()
-        user = User.objects.filter(is_superuser=True).order_by("pk").first()
-        if user is None:
-            user, _ = User.objects.get_or_create(username="demo-data", defaults={"is_active": False})
+        """Demo rows are attributed to an inactive account of their own, never to a person."""
+        user, _ = get_user_model().objects.get_or_create(username="demo-data", defaults={"is_active": False})
         return user
 
     def make_batch(self, rng, user, first_number, count, today):
@@ -73,7 +72,9 @@ class Command(BaseCommand):
         for number in range(first_number, first_number + count):
             age = rng.randint(60, 92)
             assessed = today - datetime.timedelta(days=rng.randint(0, 730))
-            born = assessed - datetime.timedelta(days=age * 365 + rng.randint(0, 364))
+            birthday = assessed - datetime.timedelta(days=rng.randint(1, 364))  # the last birthday
+            born = birthday.replace(year=birthday.year - age) if not (birthday.month == 2 and birthday.day == 29) \
+                else datetime.date(birthday.year - age, 2, 28)
             patients.append(Patient(mrn=f"{DEMO_PREFIX}{number:06d}", name=f"Demo Patient {number}",
                                     sex="F" if rng.random() < 0.8 else "M", date_of_birth=born,
                                     created_by=user, updated_by=user))
