@@ -368,3 +368,114 @@ def rates_plot(rates: dict[str, dict[str, Rate]]) -> str | None:
     panels[0].set_ylabel("% of patients (95 % CI)")
     panels[0].legend(fontsize=8, loc="upper left")
     return _svg(figure)
+
+
+# -- readers and other classifications (issue: agreement and head-to-head) ------------------------
+
+@dataclass(frozen=True)
+class Icc:
+    icc: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+def icc_2_1(long: pd.DataFrame) -> Icc | None:
+    """ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979),
+    with its 95 % interval, by pingouin. `long` has the columns target, rater, value."""
+    import pingouin
+
+    complete = long.dropna()
+    counts = complete.groupby("target")["rater"].nunique()
+    complete = complete[complete["target"].isin(counts[counts == complete["rater"].nunique()].index)]
+    targets = complete["target"].nunique()
+    if targets < 3 or complete["rater"].nunique() < 2 or complete["value"].nunique() < 2:
+        return None
+    table = pingouin.intraclass_corr(data=complete, targets="target", raters="rater", ratings="value")
+    table = table.set_index("Type")
+    # ICC(2,1), absolute agreement: pingouin 0.7 calls it "ICC(A,1)" (earlier versions "ICC2").
+    row = table.loc["ICC(A,1)"] if "ICC(A,1)" in table.index else table.loc["ICC2"]
+    low, high = row["CI95"] if "CI95" in row else row["CI95%"]
+    return Icc(float(row["ICC"]), float(low), float(high), int(targets))
+
+
+@dataclass(frozen=True)
+class Kappa:
+    kappa: float
+    n: int
+    agreement: float
+
+
+def cohen_kappa(first: list, second: list) -> Kappa | None:
+    """Cohen's kappa between two raters' categories (scikit-learn)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    if len(first) < 3:
+        return None
+    agreement = float(np.mean([a == b for a, b in zip(first, second, strict=True)]))
+    if len(set(first) | set(second)) < 2:
+        return Kappa(1.0, len(first), agreement)
+    return Kappa(float(cohen_kappa_score(first, second)), len(first), agreement)
+
+
+def reader_groups(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The risk group each reader's own VHL and kyphosis angle would give, the other items as
+    recorded: scored by the rules themselves, not here."""
+    from decimal import Decimal
+
+    from . import rules
+
+    def group(row, vhl, ka) -> str:
+        inputs = rules.ScoreInputs(
+            rules.FractureType(row.fracture_type), Decimal(str(vhl)), Decimal(str(ka)),
+            rules.T2Signal(row.t2_signal), Decimal(str(row.bmd_t_score)),
+        )
+        return rules.score(inputs).group.value
+
+    both = frame.dropna(subset=["first_vhl", "second_vhl", "first_ka", "second_ka"])
+    first = [group(row, row.first_vhl, row.first_ka) for row in both.itertuples()]
+    second = [group(row, row.second_vhl, row.second_ka) for row in both.itertuples()]
+    return first, second
+
+
+@dataclass
+class ReaderAgreement:
+    vhl: Icc | None
+    kyphosis: Icc | None
+    group_kappa: Kappa | None
+
+
+def reader_agreement(frame: pd.DataFrame) -> ReaderAgreement:
+    def long(first: str, second: str) -> pd.DataFrame:
+        pairs = frame[["id", first, second]].dropna()
+        return pd.concat([
+            pd.DataFrame({"target": pairs["id"], "rater": "first", "value": pairs[first]}),
+            pd.DataFrame({"target": pairs["id"], "rater": "second", "value": pairs[second]}),
+        ])
+
+    first_groups, second_groups = reader_groups(frame)
+    return ReaderAgreement(
+        vhl=icc_2_1(long("first_vhl", "second_vhl")),
+        kyphosis=icc_2_1(long("first_ka", "second_ka")),
+        group_kappa=cohen_kappa(first_groups, second_groups),
+    )
+
+
+OF_ORDER = {"OF1": 1, "OF2": 2, "OF3": 3, "OF4": 4, "OF5": 5}
+CLASSIFIERS = {"score": "NASOVCF score", "genant_grade": "Genant grade (height-based approximation)",
+               "of_rank": "AO Spine-DGOU class (OF 1–5)"}
+
+
+@dataclass
+class HeadToHead:
+    n: int
+    aucs: dict[str, dict[str, Auc | None]]  # outcome → classifier → AUC
+
+
+def head_to_head(frame: pd.DataFrame) -> HeadToHead:
+    """AUC of NASOVCF, Genant grade and the OF class on the same patients: those with all three."""
+    data = frame.assign(of_rank=frame["of_class"].map(OF_ORDER)).dropna(subset=["genant_grade", "of_rank"])
+    return HeadToHead(
+        n=len(data),
+        aucs={outcome: {name: roc(data[name], data[outcome]) for name in CLASSIFIERS} for outcome in OUTCOMES},
+    )

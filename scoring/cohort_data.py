@@ -53,14 +53,22 @@ COLUMNS = {
     "non_union_on": "non_union_on",
     "ka_diff": "kyphosis_difference_six_months_deg",
     "vhl_diff": "vhl_difference_six_months_percent",
+    "first_vhl": "first_vhl_percent",
+    "second_vhl": "second_vhl_percent",
+    "first_ka": "first_kyphosis_angle_deg",
+    "second_ka": "second_kyphosis_angle_deg",
+    "genant_grade": "genant_grade",
+    "of_class": "of_class",
 }
-NUMERIC = ["vhl_pre", "ka_pre", "bmd_t_score", "vas_pre", "odi_pre", "height_cm", "weight_kg", "ka_diff", "vhl_diff"]
+NUMERIC = ["vhl_pre", "ka_pre", "bmd_t_score", "vas_pre", "odi_pre", "height_cm", "weight_kg", "ka_diff", "vhl_diff",
+           "first_vhl", "second_vhl", "first_ka", "second_ka"]
 # What the cohort page needs: fewer columns, the decimals read as floats by the database, so a
 # page over 20,000 fractures does not build 100,000 Decimal objects it would turn into floats.
 ANALYSIS_COLUMNS = [
     "id", "sex", "patient_archived_at", "archived_at", "score", "group", "treatment", "treatment_changed_to",
     "treatment_changed_on", "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
-    "odi_pre", "vhl_pre", "ka_pre", "ka_diff", "vhl_diff",
+    "odi_pre", "vhl_pre", "ka_pre", "ka_diff", "vhl_diff", "fracture_type", "t2_signal", "bmd_t_score",
+    "first_vhl", "second_vhl", "first_ka", "second_ka", "genant_grade", "of_class",
 ]
 
 EXCLUSIONS = [
@@ -95,8 +103,9 @@ def read(cohort_filter: CohortFilter, columns: list[str] | None = None) -> pd.Da
     if cohort_filter.sex:
         fractures = fractures.filter(patient__sex=cohort_filter.sex)
     names = columns or list(COLUMNS)
-    as_float = {name: Cast(COLUMNS[name], FloatField()) for name in names if name in NUMERIC and columns}
-    fields = [name if name in as_float else COLUMNS[name] for name in names]
+    # Annotations are prefixed so they cannot clash with a model field of the same name.
+    as_float = {f"float_{name}": Cast(COLUMNS[name], FloatField()) for name in names if name in NUMERIC and columns}
+    fields = [f"float_{name}" if f"float_{name}" in as_float else COLUMNS[name] for name in names]
     rows = fractures.annotate(**as_float).order_by("assessment_date", "pk").values_list(*fields)
     frame = pd.DataFrame.from_records(list(rows), columns=names)
     for column in NUMERIC:

@@ -286,3 +286,32 @@ def other_classifications(fracture) -> dict:
                    if fracture.genant_grade is not None else "needs the six heights"),
         "of_class": fracture.get_of_class_display() if fracture.of_class else "not recorded",
     }
+
+
+def agreement_rows(agreement) -> list[dict]:
+    """Inter-reader agreement on the cohort page: ICC(2,1) for VHL and KA, kappa for the group."""
+    def icc(value):
+        return f"{value.icc:.3f} ({value.ci_low:.2f}–{value.ci_high:.2f})" if value else "—"
+
+    kappa = agreement.group_kappa
+    return [
+        {"measure": "VHL", "statistic": "ICC(2,1), 95 % CI", "value": icc(agreement.vhl),
+         "n": agreement.vhl.n if agreement.vhl else 0},
+        {"measure": "Kyphosis angle", "statistic": "ICC(2,1), 95 % CI", "value": icc(agreement.kyphosis),
+         "n": agreement.kyphosis.n if agreement.kyphosis else 0},
+        {"measure": "Risk group each reader's values give", "statistic": "Cohen's κ (raw agreement)",
+         "value": f"{kappa.kappa:.3f} ({kappa.agreement * 100:.0f} % agree)" if kappa else "—",
+         "n": kappa.n if kappa else 0},
+    ]
+
+
+def head_to_head_rows(comparison) -> list[dict]:
+    from . import analysis
+
+    rows = []
+    for outcome, label in analysis.OUTCOMES.items():
+        for name, classifier in analysis.CLASSIFIERS.items():
+            auc = comparison.aucs[outcome][name]
+            rows.append({"outcome": label, "classifier": classifier,
+                         "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "too few patients"})
+    return rows

@@ -471,6 +471,7 @@ def cohort(request):
     frame = cohort_data.read(cohort_filter, cohort_data.ANALYSIS_COLUMNS)
     analysed = cohort_data.included(frame)
     result = analysis.analyse(analysed)
+    comparison = analysis.head_to_head(analysed)
     plots = {
         name: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
         for name, svg in (("roc", analysis.roc_plot(result.aucs)), ("rates", analysis.rates_plot(result.rates)))
@@ -485,6 +486,8 @@ def cohort(request):
             "rows": presenters.cohort_table(result), "medians": presenters.median_table(result),
             "aucs": presenters.auc_rows(result), "models": presenters.model_rows(result),
             "tests": presenters.test_rows(result),
+            "agreement": presenters.agreement_rows(analysis.reader_agreement(frame[frame["exclusion"] != "archived"])),
+            "head_to_head": presenters.head_to_head_rows(comparison), "head_to_head_n": comparison.n,
             "query": request.GET.urlencode(), "can_identify": request.user.has_perm("scoring.export_identified"),
         },
     )

@@ -171,3 +171,28 @@ def test_events_per_variable_boundary_with_three_predictors(events, fitted):
     frame["y"] = [1] * events + [0] * (n - events)
     fit = analysis.logistic(frame, "y", {"a": "a", "b": "b", "c": "c"})
     assert fit.fitted is fitted
+
+
+def test_icc_2_1_on_shrout_and_fleiss_published_example():
+    # Shrout & Fleiss (1979), Psychol Bull 86:420, Table 2: six targets, four judges; ICC(2,1) = .29.
+    ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+    long = pd.DataFrame([{"target": t, "rater": j, "value": v} for t, row in enumerate(ratings) for j, v in enumerate(row)])
+    result = analysis.icc_2_1(long)
+    assert result.icc == pytest.approx(0.29, abs=0.005)
+    assert result.n == 6 and result.ci_low < result.icc < result.ci_high
+
+
+def test_cohen_kappa_on_a_hand_computable_table():
+    # 10 items, agreement on 8 (4 high, 4 low), po = 0.8, pe = 0.5·0.5 + 0.5·0.5 = 0.5: κ = 0.6.
+    first = ["high"] * 5 + ["low"] * 5
+    second = ["high"] * 4 + ["low"] + ["high"] + ["low"] * 4
+    result = analysis.cohen_kappa(first, second)
+    assert result.kappa == pytest.approx(0.6)
+    assert (result.n, result.agreement) == (10, 0.8)
+
+
+def test_reader_groups_are_scored_by_the_rules():
+    frame = pd.DataFrame([{"fracture_type": "compression", "t2_signal": "diffuse_low", "bmd_t_score": -3.6,
+                           "first_vhl": 14.9, "second_vhl": 15.0, "first_ka": 10.0, "second_ka": 10.0}])
+    first, second = analysis.reader_groups(frame)
+    assert (first, second) == (["high"], ["high"])  # 0+0+0+2+4 = 6 and 0+2+0+2+4 = 8

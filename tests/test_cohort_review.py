@@ -212,3 +212,13 @@ def test_admins_read_the_export_log_in_the_admin_and_cannot_change_it(client, ma
     client.force_login(make_user("boss", role="admin", is_staff=True))
     assert client.get("/admin/scoring/exportlog/").status_code == 200
     assert client.post(f"/admin/scoring/exportlog/{log.pk}/delete/", {"post": "yes"}).status_code == 403
+
+
+def test_cohort_page_shows_reader_agreement_and_the_head_to_head(signed_in, demo):
+    page = text(signed_in.get("/cohort/"))
+    assert "ICC(2,1), 95 % CI" in page and "Cohen" in page
+    with_both = Fracture.objects.exclude(second_vhl_percent=None).count()
+    assert with_both > 10
+    assert f'<td class="text-end">{with_both}</td>' in page
+    assert "Genant grade (height-based approximation)" in page and "AO Spine-DGOU class (OF 1–5)" in page
+    assert page.count("too few patients") < 6

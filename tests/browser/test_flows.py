@@ -82,7 +82,7 @@ def test_heights_compute_the_vhl_on_calculate(signed_in_page, django_user_model)
     page.get_by_label("Treatment chosen").select_option("conservative")
     for name, value in [("fractured_anterior", "20"), ("fractured_posterior", "30"), ("cranial_anterior", "30"),
                         ("cranial_posterior", "30"), ("caudal_anterior", "30"), ("caudal_posterior", "30")]:
-        page.get_by_label(HEIGHT_LABELS[f"{name}_mm"]).fill(value)
+        page.get_by_label(HEIGHT_LABELS[f"{name}_mm"], exact=True).fill(value)
     page.get_by_label("Local kyphosis angle (°)").fill("8")
     page.get_by_label("MRI T2 signal (mid-sagittal)").select_option("confined_low")
     page.get_by_label("BMD T-score").fill("-2.0")

@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from scoring import outcomes, rules
+from scoring import measurements, outcomes, rules
 from scoring.models import Fracture, Patient, Visit
 
 DEMO_PREFIX = "DEMO-"
@@ -27,6 +27,7 @@ PROGRESSIVE = {"low": 1 / 46, "medium": 17 / 98, "high": 30 / 63}
 VHL_DIFFERENCE = {"low": (0.9, 0.6), "medium": (3.5, 2.5), "high": (13.1, 8.0)}  # median, spread (spec §5)
 KA_DIFFERENCE_NOT_PROGRESSIVE = {"low": (0.9, 0.8), "medium": (2.95, 2.0), "high": (6.0, 2.5)}
 BATCH = 2000
+OF_BY_GROUP = {"low": ["OF1", "OF2", "OF2"], "medium": ["OF2", "OF3", "OF3"], "high": ["OF3", "OF4", "OF4", "OF5"]}
 
 
 def tenth(value: float) -> Decimal:
@@ -99,6 +100,9 @@ class Command(BaseCommand):
         points = self.items_for(rng, total)
         # Below the cut, values lean low as the paper's medians do (beta-shaped); above it, a tail.
         vhl = tenth(15 + min(rng.expovariate(1 / 7), 40)) if points["vhl"] else tenth(14.9 * rng.betavariate(1.2, 3.5))
+        heights = self.heights_for(rng, vhl) if rng.random() < 0.4 else None
+        if heights is not None:
+            vhl = measurements.vhl_from_heights(heights)
         ka = tenth(15 + min(rng.expovariate(1 / 5), 30)) if points["ka"] else tenth(14.9 * rng.betavariate(1.3, 3.5))
         bmd = {4: tenth(rng.uniform(-5.0, -3.5)), 2: tenth(rng.uniform(-3.4, -2.5)), 0: tenth(rng.uniform(-2.4, -1.0))}
         t2 = "diffuse_low" if points["t2"] else rng.choice(["confined_low", "diffuse_high", "confined_high"])
@@ -109,13 +113,21 @@ class Command(BaseCommand):
             injury_date=assessed - datetime.timedelta(days=rng.randint(1, 14)),
             low_energy_trauma=rng.random() < 0.97,
             fracture_type="burst" if points["type"] else "compression",
-            vhl_percent=vhl, vhl_entered_percent=vhl, kyphosis_angle_deg=ka, t2_signal=t2, bmd_t_score=bmd[points["bmd"]],
+            vhl_percent=vhl, vhl_entered_percent=None if heights else vhl, kyphosis_angle_deg=ka, t2_signal=t2,
+            bmd_t_score=bmd[points["bmd"]],
+            of_class=rng.choice(OF_BY_GROUP[group]) if rng.random() < 0.6 else "",
             vas_pain=tenth(rng.uniform(5, 9.5)), odi_percent=tenth(rng.uniform(35, 85)),
             height_cm=tenth(rng.uniform(145, 175)), weight_kg=tenth(rng.uniform(42, 80)),
             treatment="conservative" if conservative else rng.choice(["vertebroplasty", "kyphoplasty"]),
             created_by=user, updated_by=user,
         )
         fracture.patient = patient
+        if heights is not None:
+            for name, value in zip(measurements.HEIGHT_FIELDS, heights.__dict__.values(), strict=True):
+                setattr(fracture, f"{name}_mm", value)
+        fracture.apply_genant()
+        if rng.random() < 0.3:  # a second reader; the recorded value stays the mean of the two
+            self.second_reader(rng, fracture)
         fracture.rescore()
         assert fracture.total_score == total, "the demo inputs must score as planned"
         visits = self.make_visits(rng, user, fracture, group, today) if conservative else []
@@ -129,6 +141,28 @@ class Command(BaseCommand):
         fracture.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
         fracture.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
         return fracture, visits
+
+    def heights_for(self, rng, vhl: Decimal) -> measurements.VertebralHeights:
+        """Six heights whose VHL (spec §2) rounds to the planned value's side of 15 %."""
+        neighbour = Decimal(str(round(rng.uniform(24, 32), 1)))
+        fractured_mean = neighbour * (1 - vhl / 100)
+        wedge = Decimal(str(round(rng.uniform(0, 0.25), 2))) * fractured_mean
+        heights = measurements.VertebralHeights(
+            (fractured_mean - wedge).quantize(Decimal("0.01")), (fractured_mean + wedge).quantize(Decimal("0.01")),
+            neighbour, neighbour, neighbour, neighbour,
+        )
+        computed = measurements.vhl_from_heights(heights)
+        same_side = (computed >= rules.VHL_THRESHOLD_PERCENT) == (vhl >= rules.VHL_THRESHOLD_PERCENT)
+        return heights if same_side and heights.fractured_anterior > 0 else None
+
+    def second_reader(self, rng, fracture) -> None:
+        half_vhl = Decimal(rng.randint(-15, 15)) / 10
+        half_ka = Decimal(rng.randint(-15, 15)) / 10
+        fracture.first_reader_name, fracture.second_reader_name = "Demo reader A", "Demo reader B"
+        fracture.first_vhl_percent, fracture.second_vhl_percent = fracture.vhl_percent - half_vhl, fracture.vhl_percent + half_vhl
+        fracture.first_kyphosis_angle_deg = fracture.kyphosis_angle_deg - half_ka
+        fracture.second_kyphosis_angle_deg = fracture.kyphosis_angle_deg + half_ka
+        fracture.second_vhl_entered_percent = fracture.second_vhl_percent
 
     def items_for(self, rng, total):
         """Which items score, so that they add up to `total` (spec §1's table)."""
