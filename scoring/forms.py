@@ -465,6 +465,9 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         self.patient = patient
         super().__init__(*args, **kwargs)
         self._init_version()
+        # No item preselected: a forgotten T2 pattern must not score "diffuse low" unnoticed.
+        self.fields["fracture_type"].choices = [("", "—")] + FractureType.choices
+        self.fields["t2_signal"].choices = [("", "—")] + T2Signal.choices
         if self.instance.pk:
             # The percentage as typed; a row without heights (made outside the form) shows its VHL.
             self.initial["vhl_percent"] = self.instance.vhl_entered_percent or (

@@ -439,3 +439,14 @@ def test_genant_grade_and_of_class_are_shown_beside_the_score(signed_in, patient
     assert "Genant grade (height-based approximation)" in page
     assert "grade 2 (largest height reduction 25.0 %)" in page
     assert "OF 3: deformation of one endplate, distinct" in page
+
+
+def test_the_assessment_form_preselects_no_fracture_type_or_t2_pattern(signed_in, patient, second_case):
+    page = text(signed_in.get(new_assessment_url(patient)))
+    for name in ("fracture_type", "t2_signal"):
+        select = page[page.index(f'name="{name}"'):]
+        select = select[: select.index("</select>")]
+        assert '<option value="" selected>—</option>' in select, name
+    del second_case["t2_signal"]
+    response = signed_in.post(new_assessment_url(patient), second_case)
+    assert "This field is required." in text(response) and Fracture.objects.count() == 0
