@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export PIP_CONSTRAINT := $(CURDIR)/build-constraints.txt
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install migrate clean
+.PHONY: run test bench install migrate clean
 
 $(VENV)/.installed: requirements.txt build-constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -33,3 +33,7 @@ test: install
 
 clean:
 	rm -rf $(VENV) var/static
+
+# The benchmark: pages at 1,000, 10,000 and 50,000 demo patients; writes bench/report.md.
+bench: install
+	$(PY) manage.py bench

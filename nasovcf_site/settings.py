@@ -259,3 +259,6 @@ NASOVCF_WORKLIST_AHEAD_DAYS = 28
 
 # Flash messages name patients (MRNs): keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# The benchmark's floor page (manage.py bench): off unless the benchmark turns it on.
+NASOVCF_BENCH_FLOOR = env_flag("NASOVCF_BENCH_FLOOR")

@@ -1,6 +1,7 @@
 """Root URLs. Every view needs a signed-in user (LoginRequiredMiddleware) except those marked
 @login_not_required: sign-in, the health check, and the static files whitenoise serves."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -20,6 +21,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("scoring.urls")),
 ]
+
+if settings.NASOVCF_BENCH_FLOOR:
+    # Only when the benchmark serves the app (NASOVCF_BENCH_FLOOR=1): the framework's floor, a
+    # signed-in page rendering base.html through the same middleware, with no query of ours.
+    urlpatterns.append(path("bench/floor/", views.bench_floor, name="bench_floor"))
 
 handler400 = "nasovcf_site.errors.bad_request"
 handler403 = "nasovcf_site.errors.permission_denied"

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -72,6 +72,7 @@ class OFClass(models.TextChoices):
 
 
 SCHEDULED_KINDS = [VisitKind.ONE_MONTH, VisitKind.THREE_MONTHS, VisitKind.SIX_MONTHS]
+VISIT_BITS = {VisitKind.ONE_MONTH: 1, VisitKind.THREE_MONTHS: 2, VisitKind.SIX_MONTHS: 4}  # Fracture.recorded_visits
 
 SPINE_LEVEL_CHOICES = [(level, level) for level in rules.SPINE_LEVELS]
 
@@ -183,11 +184,14 @@ class FractureQuerySet(models.QuerySet):
         bounds = followup.worklist_start_range(
             visits, followup.VisitKind(kind), today, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS, until=until
         )
-        recorded = Visit.objects.filter(fracture=OuterRef("pk"), kind__in=later)
+        # Neither this visit nor a later scheduled one recorded: a bit test on the fracture's own
+        # row (recorded_visits), not a look-up in the visits table for every candidate.
+        mask = sum(VISIT_BITS[k] for k in later)
         return (
             self.under_conservative_care()
             .filter(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest)
-            .exclude(Exists(recorded))
+            .annotate(recorded_later=F("recorded_visits").bitand(mask))
+            .filter(recorded_later=0)
         )
 
     def worklist_count(self, today: datetime.date) -> int:
@@ -304,6 +308,8 @@ class Fracture(Tracked, Archivable):
     non_union_on = models.DateField(null=True, editable=False)
     kyphosis_difference_six_months_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     vhl_difference_six_months_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    # Which scheduled visits are recorded (VISIT_BITS): the worklist's test, kept with the outcomes.
+    recorded_visits = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = FractureQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -410,7 +416,7 @@ class Fracture(Tracked, Archivable):
 
     OUTCOME_FIELDS = [
         "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
-        "kyphosis_difference_six_months_deg", "vhl_difference_six_months_percent",
+        "kyphosis_difference_six_months_deg", "vhl_difference_six_months_percent", "recorded_visits",
     ]
 
     def update_outcomes(self) -> None:
@@ -436,6 +442,7 @@ class Fracture(Tracked, Archivable):
         self.non_union_on = course.non_union_on
         self.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
         self.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
+        self.recorded_visits = sum(VISIT_BITS.get(visit.kind, 0) for visit in {v.kind: v for v in visits}.values())
         return changed
 
 

@@ -168,6 +168,28 @@ def timeline_charts(fracture, visits) -> list[charts.Chart]:
 
 
 @dataclass(frozen=True)
+class WorklistFracture:
+    """The few columns a worklist row shows, read as plain values."""
+
+    pk: int
+    treatment_start_date: datetime.date
+    assessment_date: datetime.date
+    level: str
+    total_score: int
+    risk_group: str
+    patient_id: int
+    mrn: str
+    name: str
+
+    def get_absolute_url(self) -> str:
+        return f"/assessments/{self.pk}/"
+
+    @property
+    def patient_url(self) -> str:
+        return f"/patients/{self.patient_id}/"
+
+
+@dataclass(frozen=True)
 class WorklistRow:
     fracture: object
     kind: str

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scoring import measurements, outcomes, rules
-from scoring.models import Fracture, Patient, Visit
+from scoring.models import VISIT_BITS, Fracture, Patient, Visit
 
 DEMO_PREFIX = "DEMO-"
 GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
@@ -140,6 +140,7 @@ class Command(BaseCommand):
         fracture.non_union, fracture.non_union_on = course.non_union, course.non_union_on
         fracture.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
         fracture.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
+        fracture.recorded_visits = sum(VISIT_BITS[v.kind] for v in visits)
         return fracture, visits
 
     def heights_for(self, rng, vhl: Decimal) -> measurements.VertebralHeights:
