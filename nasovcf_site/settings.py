@@ -262,3 +262,14 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # The benchmark's floor page (manage.py bench): off unless the benchmark turns it on.
 NASOVCF_BENCH_FLOOR = env_flag("NASOVCF_BENCH_FLOOR")
+
+# A cache shared by the gunicorn workers of one server (files under var/), for the navigation
+# bar's worklist count: computed at most once a minute, dropped whenever a visit, an assessment
+# or a treatment changes (scoring.models.worklist_changed).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+        "TIMEOUT": 60,
+    }
+}

@@ -401,7 +401,7 @@ def icc_2_1(long: pd.DataFrame) -> Icc | None:
 
 @dataclass(frozen=True)
 class Kappa:
-    kappa: float
+    kappa: float | None  # None: undefined, both readers gave a single category throughout
     n: int
     agreement: float
 
@@ -414,7 +414,7 @@ def cohen_kappa(first: list, second: list) -> Kappa | None:
         return None
     agreement = float(np.mean([a == b for a, b in zip(first, second, strict=True)]))
     if len(set(first) | set(second)) < 2:
-        return Kappa(1.0, len(first), agreement)
+        return Kappa(None, len(first), agreement)
     return Kappa(float(cohen_kappa_score(first, second)), len(first), agreement)
 
 

@@ -180,12 +180,12 @@ class VhlFields(forms.Form):
             self.computed_vhl = vhl
         if not measurements.vhl_in_accepted_range(vhl):
             self.add_error(
-                None,
+                percent_field if prefix else None,  # the second reader's beside its own fields
                 ValidationError(
-                    "The VHL computed from the six heights is %(vhl)s %%, outside −50 … 100 %%: "
+                    "The VHL computed from %(whose)s six heights is %(vhl)s %%, outside −50 … 100 %%: "
                     "check the heights for a measurement error.",
                     code=VHL_COMPUTED_OUT_OF_RANGE,
-                    params={"vhl": rules.format_signed(vhl)},
+                    params={"vhl": rules.format_signed(vhl), "whose": "the second reader's" if prefix else "the"},
                 ),
             )
             return None
@@ -470,9 +470,12 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         self.fields["t2_signal"].choices = [("", "—")] + T2Signal.choices
         if self.instance.pk:
             # The percentage as typed; a row without heights (made outside the form) shows its VHL.
-            self.initial["vhl_percent"] = self.instance.vhl_entered_percent or (
-                self.instance.vhl_percent if self.instance.heights is None else None
-            )
+            if self.instance.heights is None:
+                # The first reader's own percentage, never the readers' mean that was scored.
+                own = self.instance.first_vhl_percent
+                self.initial["vhl_percent"] = own if own is not None else (
+                    self.instance.vhl_entered_percent or self.instance.vhl_percent
+                )
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
             if self.instance.first_kyphosis_angle_deg is not None:  # the first reader's own angle
                 self.initial["kyphosis_angle_deg"] = self.instance.first_kyphosis_angle_deg
@@ -645,7 +648,8 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     def save(self, commit: bool = True) -> Fracture:
         fracture = super().save(commit=False)
         fracture.patient = self.patient
-        fracture.vhl_entered_percent = self.vhl_entered()
+        # The percentage the first reader typed (cleaned_data now holds the readers' mean).
+        fracture.vhl_entered_percent = None if self.vhl_from_heights else self.first_vhl
         fracture.odi_sections = self.odi_sections
         fracture.first_vhl_percent = self.first_vhl
         fracture.first_kyphosis_angle_deg = self.first_kyphosis

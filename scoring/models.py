@@ -161,6 +161,17 @@ class PatientQuerySet(models.QuerySet):
         )
 
 
+def worklist_cache_key(day: datetime.date) -> str:
+    return f"nasovcf:worklist-count:{day.isoformat()}"
+
+
+def worklist_changed() -> None:
+    """Drop the cached navigation count: something that moves the worklist was saved."""
+    from django.core.cache import cache
+
+    cache.delete(worklist_cache_key(timezone.localdate()))
+
+
 def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
     return followup.schedule(settings.NASOVCF_VISIT_WINDOW_DAYS)
 
@@ -427,6 +438,7 @@ class Fracture(Tracked, Archivable):
             visit.save(update_fields=["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"])
         if [getattr(self, name) for name in self.OUTCOME_FIELDS] != before:
             self.save(update_fields=self.OUTCOME_FIELDS)
+        worklist_changed()
 
     def refresh_outcomes(self, visits: list[Visit] | None = None) -> list[Visit]:
         """Recompute every visit's differences and the fracture's course; returns changed visits.

@@ -322,7 +322,8 @@ def agreement_rows(agreement) -> list[dict]:
         {"measure": "Kyphosis angle", "statistic": "ICC(2,1), 95 % CI", "value": icc(agreement.kyphosis),
          "n": agreement.kyphosis.n if agreement.kyphosis else 0},
         {"measure": "Risk group each reader's values give", "statistic": "Cohen's κ (raw agreement)",
-         "value": f"{kappa.kappa:.3f} ({kappa.agreement * 100:.0f} % agree)" if kappa else "—",
+         "value": (f"{kappa.kappa:.3f} ({kappa.agreement * 100:.0f} % agree)" if kappa.kappa is not None
+                   else f"undefined: one group only ({kappa.agreement * 100:.0f} % agree)") if kappa else "—",
          "n": kappa.n if kappa else 0},
     ]
 

@@ -26,7 +26,7 @@ from simple_history.utils import bulk_update_with_history
 from . import followup, history, presenters
 from .forms import AssessmentForm, PatientForm, PatientSearchForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
-from .models import SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule
+from .models import SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule, worklist_changed
 
 logger = logging.getLogger("nasovcf.views")
 
@@ -174,6 +174,7 @@ def _archive_toggle(request, model, pk: int, archive: bool):
         record.updated_by = request.user
         record.version += 1
         record.save(update_fields=["archived_at", "archived_by", "updated_by", "updated_at", "version"])
+    worklist_changed()
     return record
 
 
@@ -340,6 +341,7 @@ def treatment_change(request, fracture_pk: int):
         try:
             form.apply()
             save_versioned(fracture, form.seen_version(), request.user, update_fields=TreatmentChangeForm.FIELDS)
+            worklist_changed()
         except StaleEdit:
             form.refuse_stale()
             return render(

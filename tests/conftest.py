@@ -33,6 +33,11 @@ def _test_settings(settings):
     """Tests do not run collectstatic: serve static files by name (production uses the manifest).
     A fast password hasher: the production one is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A cache of this process only, empty for every test (the app's is shared files under var/).
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

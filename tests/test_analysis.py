@@ -188,11 +188,12 @@ def test_cohen_kappa_on_a_hand_computable_table():
     second = ["high"] * 4 + ["low"] + ["high"] + ["low"] * 4
     result = analysis.cohen_kappa(first, second)
     assert result.kappa == pytest.approx(0.6)
+    assert analysis.cohen_kappa(["high"] * 4, ["high"] * 4).kappa is None  # undefined, not 1
     assert (result.n, result.agreement) == (10, 0.8)
 
 
 def test_reader_groups_are_scored_by_the_rules():
-    frame = pd.DataFrame([{"fracture_type": "compression", "t2_signal": "diffuse_low", "bmd_t_score": -3.6,
+    frame = pd.DataFrame([{"fracture_type": "compression", "t2_signal": "diffuse_low", "bmd_t_score": -3.0,
                            "first_vhl": 14.9, "second_vhl": 15.0, "first_ka": 10.0, "second_ka": 10.0}])
     first, second = analysis.reader_groups(frame)
-    assert (first, second) == (["high"], ["high"])  # 0+0+0+2+4 = 6 and 0+2+0+2+4 = 8
+    assert (first, second) == (["medium"], ["high"])  # 0+0+0+2+2 = 4 and 0+2+0+2+2 = 6

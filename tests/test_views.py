@@ -419,7 +419,12 @@ def test_a_second_readers_mean_is_scored_and_a_large_disagreement_flagged(signed
     page = text(signed_in.get(fracture.get_absolute_url()))
     assert "Readers differ by more than 5 % or 5°" in page and "Dr B" in page
     edit = text(signed_in.get(f"/assessments/{fracture.pk}/edit/"))
-    assert 'name="kyphosis_angle_deg" value="12.0"' in edit  # the first reader's own value
+    assert 'name="kyphosis_angle_deg" value="12.0"' in edit  # the first reader's own values
+    assert 'name="vhl_percent" value="12.0"' in edit
+    # Saving again unchanged keeps the same mean (it must not drift towards the second reader).
+    signed_in.post(f"/assessments/{fracture.pk}/edit/", {**data, "version": "1"})
+    fracture.refresh_from_db()
+    assert (fracture.first_vhl_percent, fracture.vhl_percent, fracture.version) == (Decimal("12.0"), Decimal("15.0"), 2)
 
 
 def test_a_second_reader_needs_a_name(signed_in, patient, second_case):

@@ -437,3 +437,13 @@ def test_print_page_is_a_clean_report(signed_in, case_two, user):
     assert "print.css" in page
     assert "Non-union" in page and "intravertebral vacuum cleft on CT" in page
     assert page.count("<svg") >= 1
+
+
+def test_the_navigation_count_is_cached_and_dropped_when_a_visit_is_saved(signed_in, make_patient, make_fracture):
+    due = started(make_patient, make_fracture, "DUE", 30)
+    assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))
+    started(make_patient, make_fracture, "QUIET", 30)  # written behind the app's back: the cache holds
+    assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))
+    signed_in.post(visit_url(due), {"kind": "1m", "visit_date": timezone.localdate().isoformat(), "vas_pain": "5"})
+    assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))  # recounted: QUIET is due
+    assert rows(signed_in.get("/worklist/")) == ["QUIET-1m"]

@@ -59,16 +59,14 @@
     ["kyphosis_angle_deg", "bmd_t_score"].forEach(function (name) {
       if (value(name) !== "") { body[name] = number(value(name)); }
     });
-    if (value("vhl_percent") !== "") {
-      body.vhl_percent = number(value("vhl_percent"));
-    } else {
-      var heights = {};
-      var any = false;
-      HEIGHTS.forEach(function (h) {
-        if (value(h + "_mm") !== "") { heights[h] = number(value(h + "_mm")); any = true; }
-      });
-      if (any) { body.heights_mm = heights; }
-    }
+    // Both sent when both are typed, so the API's "not both" says what Save would say.
+    if (value("vhl_percent") !== "") { body.vhl_percent = number(value("vhl_percent")); }
+    var heights = {};
+    var any = false;
+    HEIGHTS.forEach(function (h) {
+      if (value(h + "_mm") !== "") { heights[h] = number(value(h + "_mm")); any = true; }
+    });
+    if (any) { body.heights_mm = heights; }
     var trauma = value("low_energy_trauma");
     if (trauma === "yes" || trauma === "true") { body.low_energy_trauma = true; }
     if (trauma === "no" || trauma === "false") { body.low_energy_trauma = false; }
@@ -107,8 +105,27 @@
     });
   }
 
+  function secondReaderTyped() {
+    return Array.prototype.some.call(form.elements, function (element) {
+      return element.name && element.name.indexOf("second_") === 0 && element.name !== "second_reader_name" &&
+        (element.value || "").trim() !== "";
+    });
+  }
+
+  function unavailable(reason) {
+    setText("[data-live-summary] [data-testid=live-total]", "unavailable");
+    showGroup(null);
+    showWarnings([]);
+    panel.querySelectorAll("[data-live-points]").forEach(function (cell) { cell.textContent = "—"; });
+    setText("[data-live-note]", reason);
+  }
+
   function render(status, answer, sent) {
     var components = panel.querySelectorAll("[data-live-component]");
+    if (status === 401 || status === 403) {
+      unavailable("Signed out: the live result stopped. Save what you typed after signing in again.");
+      return;
+    }
     if (status === 200) {
       setText("[data-live-summary] [data-testid=live-total]", String(answer.total));
       showGroup(answer.group);
@@ -117,7 +134,9 @@
         row.querySelector("[data-live-points]").textContent = part.points + " (" + part.value + ")";
       });
       showWarnings(answer.warnings);
-      setText("[data-live-note]", "");
+      setText("[data-live-note]", secondReaderTyped()
+        ? "Live result from the first reader's values; the mean of both readers is scored on Calculate and Save."
+        : "");
       return;
     }
     var errors = (answer && answer.errors) || {};
@@ -131,7 +150,9 @@
       row.querySelector("[data-live-points]").textContent =
         wrong.length ? (given ? "check value" : "incomplete") : "ready";
     });
-    setText("[data-live-note]", "The total appears when every item is filled in and valid.");
+    var other = (errors.__all__ || []).concat(errors.age_years ? ["Age: " + errors.age_years[0]] : []);
+    setText("[data-live-note]", other.length ? other.join(" ")
+      : "The total appears when every item is filled in and valid.");
   }
 
   function update() {
@@ -147,7 +168,9 @@
     }).then(function (result) {
       if (mine === sequence) { render(result[0], result[1], sent); }  // only the newest answer counts
     }).catch(function () {
-      setText("[data-live-note]", "The live result is unavailable; the form still scores when you submit it.");
+      if (mine === sequence) {
+        unavailable("The live result is unavailable; the form still scores when you submit it.");
+      }
     });
   }
 

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scoring import measurements, outcomes, rules
-from scoring.models import VISIT_BITS, Fracture, Patient, Visit
+from scoring.models import VISIT_BITS, Fracture, Patient, Visit, worklist_changed
 
 DEMO_PREFIX = "DEMO-"
 GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
@@ -60,6 +60,7 @@ class Command(BaseCommand):
             for first in range(0, patients, BATCH):
                 count = min(BATCH, patients - first)
                 self.make_batch(rng, user, start_number + first, count, today)
+        worklist_changed()
         self.stdout.write(f"Created {patients} demo patients ({DEMO_PREFIX}…), each with a fracture and its visits.")
 
     def demo_user(self):
@@ -126,7 +127,7 @@ class Command(BaseCommand):
             for name, value in zip(measurements.HEIGHT_FIELDS, heights.__dict__.values(), strict=True):
                 setattr(fracture, f"{name}_mm", value)
         fracture.apply_genant()
-        if rng.random() < 0.3:  # a second reader; the recorded value stays the mean of the two
+        if heights is None and rng.random() < 0.3:  # a second reader; the recorded value stays their mean
             self.second_reader(rng, fracture)
         fracture.rescore()
         assert fracture.total_score == total, "the demo inputs must score as planned"
@@ -164,6 +165,7 @@ class Command(BaseCommand):
         fracture.first_kyphosis_angle_deg = fracture.kyphosis_angle_deg - half_ka
         fracture.second_kyphosis_angle_deg = fracture.kyphosis_angle_deg + half_ka
         fracture.second_vhl_entered_percent = fracture.second_vhl_percent
+        fracture.vhl_entered_percent = fracture.first_vhl_percent  # what the first reader typed
 
     def items_for(self, rng, total):
         """Which items score, so that they add up to `total` (spec §1's table)."""
