@@ -133,6 +133,27 @@ def _after_change(date_field: str) -> Case:
     )
 
 
+class SixHeights(models.Model):
+    """The six vertebral heights of a lateral film, in mm (spec §2: a … f); empty when VHL was typed."""
+
+    fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def heights(self) -> measurements.VertebralHeights | None:
+        values = [getattr(self, f"{name}_mm") for name in measurements.HEIGHT_FIELDS]
+        if any(value is None for value in values):
+            return None
+        return measurements.VertebralHeights(*values)
+
+
 class PatientQuerySet(models.QuerySet):
     def active(self) -> PatientQuerySet:
         return self.filter(archived_at__isnull=True)
@@ -243,7 +264,7 @@ class Patient(Tracked, Archivable):
         return measurements.age_in_years(self.date_of_birth, day)
 
 
-class Fracture(Tracked, Archivable):
+class Fracture(Tracked, Archivable, SixHeights):
     """One fracture episode and its baseline (pretreatment) NASOVCF assessment."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="fractures")
@@ -259,12 +280,6 @@ class Fracture(Tracked, Archivable):
     vhl_entered_percent = models.DecimalField(
         "VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True
     )
-    fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, editable=False)
 
     kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=4, decimal_places=1)
@@ -339,13 +354,6 @@ class Fracture(Tracked, Archivable):
 
     def get_absolute_url(self) -> str:
         return reverse("scoring:fracture_detail", args=[self.pk])
-
-    @property
-    def heights(self) -> measurements.VertebralHeights | None:
-        values = [getattr(self, f"{name}_mm") for name in measurements.HEIGHT_FIELDS]
-        if any(value is None for value in values):
-            return None
-        return measurements.VertebralHeights(*values)
 
     @property
     def readers_disagree(self) -> bool:
@@ -476,7 +484,7 @@ class ExportLog(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.user} {kind} {self.file_format} ({self.rows} rows)"
 
 
-class Visit(Tracked):
+class Visit(Tracked, SixHeights):
     """One follow-up visit of a fracture: pain, disability, films where taken, union at 6 months."""
 
     fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="visits")
@@ -488,12 +496,6 @@ class Visit(Tracked):
 
     kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=4, decimal_places=1, null=True, blank=True)
     vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, null=True, editable=False)
 
     bone_union = models.CharField(max_length=12, choices=BoneUnion.choices, blank=True)
@@ -528,13 +530,6 @@ class Visit(Tracked):
 
     def get_absolute_url(self) -> str:
         return reverse("scoring:visit_edit", args=[self.pk])
-
-    @property
-    def heights(self) -> measurements.VertebralHeights | None:
-        values = [getattr(self, f"{name}_mm") for name in measurements.HEIGHT_FIELDS]
-        if any(value is None for value in values):
-            return None
-        return measurements.VertebralHeights(*values)
 
     @property
     def non_union_evidence(self) -> list[str]:
