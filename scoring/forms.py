@@ -19,7 +19,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
-from . import measurements, rules
+from . import measurements, presenters, rules
 from .locking import VersionedForm
 from .models import (
     SPINE_LEVEL_CHOICES,
@@ -558,7 +558,7 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         if self.first_kyphosis is not None and second_kyphosis is not None:
             cleaned["kyphosis_angle_deg"] = measurements.mean_of_readers(self.first_kyphosis, second_kyphosis)
         if second_vhl is not None or second_kyphosis is not None:
-            self.reader_summary = presenters_reader_summary(
+            self.reader_summary = presenters.reader_summary(
                 self.first_vhl, second_vhl, cleaned.get("vhl_percent"),
                 self.first_kyphosis, second_kyphosis, cleaned.get("kyphosis_angle_deg"),
             )
@@ -894,20 +894,6 @@ class TreatmentChangeForm(VersionedForm):
         self.fracture.treatment_changed_to = self.cleaned_data["treatment"]
         self.fracture.treatment_changed_on = self.cleaned_data["changed_on"]
         self.fracture.treatment_change_reason = self.cleaned_data["reason"]
-
-
-def presenters_reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:
-    """'VHL 14.0 % and 16.2 % → 15.1 % scored; KA …' with a flag when the readers differ a lot."""
-    parts = []
-    if vhl_2 is not None:
-        parts.append(f"VHL {vhl_1} % and {vhl_2} % → {vhl_mean} % scored")
-    if ka_2 is not None:
-        parts.append(f"kyphosis angle {ka_1}° and {ka_2}° → {ka_mean}° scored")
-    text = "Readers: " + "; ".join(parts) + "."
-    if measurements.readers_disagree(vhl_1, vhl_2, measurements.READER_DISAGREEMENT_VHL_PERCENT) or \
-            measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
-        text += " The readers differ by more than 5 % or 5°: take a second look at the film."
-    return text
 
 
 class PatientForm(VersionedForm, forms.ModelForm):

@@ -338,3 +338,17 @@ def head_to_head_rows(comparison) -> list[dict]:
             rows.append({"outcome": label, "classifier": classifier,
                          "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "too few patients"})
     return rows
+
+
+def reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:
+    """'VHL 14.0 % and 16.2 % → 15.1 % scored; KA …' with a flag when the readers differ a lot."""
+    parts = []
+    if vhl_2 is not None:
+        parts.append(f"VHL {vhl_1} % and {vhl_2} % → {vhl_mean} % scored")
+    if ka_2 is not None:
+        parts.append(f"kyphosis angle {ka_1}° and {ka_2}° → {ka_mean}° scored")
+    text = "Readers: " + "; ".join(parts) + "."
+    if measurements.readers_disagree(vhl_1, vhl_2, measurements.READER_DISAGREEMENT_VHL_PERCENT) or \
+            measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
+        text += " The readers differ by more than 5 % or 5°: take a second look at the film."
+    return text
