@@ -66,6 +66,22 @@ def due_status(
     return DueStatus.UPCOMING
 
 
+@dataclass(frozen=True)
+class StatusBounds:
+    """due_status read from the treatment start date: the database sorts and counts with these."""
+
+    overdue_before: datetime.date  # start earlier than this: the window has closed
+    due_soon_through: datetime.date  # otherwise, start on or before this: due now or this week
+
+
+def status_bounds(visit: ScheduledVisit, today: datetime.date, soon_days: int = 7) -> StatusBounds:
+    """The start dates at which due_status changes, so `start < overdue_before` ⇔ OVERDUE and so on."""
+    return StatusBounds(
+        overdue_before=visit.start_when_closes_on(today),
+        due_soon_through=visit.start_when_opens_on(today + datetime.timedelta(days=soon_days)),
+    )
+
+
 def six_month_assessment_from(start: datetime.date, visits: tuple[ScheduledVisit, ...]) -> datetime.date:
     """Bone union is assessed at the 6-month visit or later: from its window's opening."""
     six_months = next(v for v in visits if v.kind is VisitKind.SIX_MONTHS)

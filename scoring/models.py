@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -186,15 +186,30 @@ def worklist_cache_key(day: datetime.date) -> str:
     return f"nasovcf:worklist-count:{day.isoformat()}"
 
 
+def worklist_status_cache_key(day: datetime.date) -> str:
+    return f"nasovcf:worklist-statuses:{day.isoformat()}"
+
+
 def worklist_changed() -> None:
-    """Drop the cached navigation count: something that moves the worklist was saved."""
+    """Drop the cached worklist counts (the navigation's and the worklist page's): something that
+    moves the worklist was saved."""
     from django.core.cache import cache
 
-    cache.delete(worklist_cache_key(timezone.localdate()))
+    today = timezone.localdate()
+    cache.delete_many([worklist_cache_key(today), worklist_status_cache_key(today)])
 
 
 def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
     return followup.schedule(settings.NASOVCF_VISIT_WINDOW_DAYS)
+
+
+def visit_by_kind(kind: str) -> followup.ScheduledVisit:
+    return next(visit for visit in visit_schedule() if visit.kind == kind)
+
+
+# Columns of a worklist row, read as plain values (presenters.WorklistFracture).
+WORKLIST_COLUMNS = ("pk", "treatment_start_date", "assessment_date", "level", "total_score", "risk_group",
+                    "patient_id", "patient__mrn", "patient__name")
 
 
 class FractureQuerySet(models.QuerySet):
@@ -205,26 +220,64 @@ class FractureQuerySet(models.QuerySet):
     def under_conservative_care(self) -> FractureQuerySet:
         return self.active().filter(treatment=Treatment.CONSERVATIVE, treatment_changed_to="")
 
+    @staticmethod
+    def _listing(kind: str, today: datetime.date, until: datetime.date) -> Q:
+        """What lists the `kind` visit today, as a condition on the fracture's own row."""
+        bounds = followup.worklist_start_range(
+            visit_schedule(), followup.VisitKind(kind), today,
+            overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS, until=until,
+        )
+        # Neither this visit nor a later scheduled one recorded. The bits of recorded_visits grow
+        # in visit order (VISIT_BITS), so that is "recorded_visits below this visit's bit", which
+        # the index (treatment, treatment_start_date, recorded_visits) tests without the table.
+        return Q(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest,
+                 recorded_visits__lt=VISIT_BITS[kind])
+
     def listing_visit(self, kind: str, today: datetime.date, until: datetime.date) -> FractureQuerySet:
         """Fractures under conservative care whose `kind` visit belongs on the worklist today.
 
         Filters the treatment start date against constants (followup.worklist_start_range), so
         the database does no date arithmetic and the query is the same at any size.
         """
-        visits = visit_schedule()
-        later = [k for k in SCHEDULED_KINDS if SCHEDULED_KINDS.index(k) >= SCHEDULED_KINDS.index(kind)]
-        bounds = followup.worklist_start_range(
-            visits, followup.VisitKind(kind), today, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS, until=until
-        )
-        # Neither this visit nor a later scheduled one recorded: a bit test on the fracture's own
-        # row (recorded_visits), not a look-up in the visits table for every candidate.
-        mask = sum(VISIT_BITS[k] for k in later)
-        return (
-            self.under_conservative_care()
-            .filter(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest)
-            .annotate(recorded_later=F("recorded_visits").bitand(mask))
-            .filter(recorded_later=0)
-        )
+        return self.under_conservative_care().filter(self._listing(kind, today, until))
+
+    @staticmethod
+    def _status_filter(bounds: followup.StatusBounds, status: str) -> Q:
+        return {
+            followup.DueStatus.OVERDUE: Q(treatment_start_date__lt=bounds.overdue_before),
+            followup.DueStatus.DUE_SOON: Q(treatment_start_date__gte=bounds.overdue_before,
+                                           treatment_start_date__lte=bounds.due_soon_through),
+            followup.DueStatus.UPCOMING: Q(treatment_start_date__gt=bounds.due_soon_through),
+        }[followup.DueStatus(status)]
+
+    def worklist_part(self, kind: str, today: datetime.date, until: datetime.date, *, status: str = "",
+                      by_mrn: bool = False, descending: bool = False, stop: int) -> list[tuple]:
+        """The first `stop` fractures listing the `kind` visit (WORKLIST_COLUMNS), in the order the
+        worklist pages them: by treatment start (that is, by due date, and by status, which only
+        moves forward as the start date goes back), or by MRN. The index on (treatment,
+        recorded_visits, treatment_start_date) hands them over in start order, so the first page
+        reads about one page of rows however long the worklist is.
+        """
+        listed = self.listing_visit(kind, today, until)
+        if status:
+            listed = listed.filter(self._status_filter(
+                followup.status_bounds(visit_by_kind(kind), today, settings.NASOVCF_WORKLIST_SOON_DAYS), status))
+        order = ["patient__mrn", "treatment_start_date", "pk"] if by_mrn else ["treatment_start_date", "patient__mrn", "pk"]
+        return list(listed.order_by(*(f"-{o}" if descending else o for o in order)).values_list(*WORKLIST_COLUMNS)[:stop])
+
+    def worklist_status_counts(self, today: datetime.date, until: datetime.date) -> dict[str, int]:
+        """How many worklist rows have each status: one small query per scheduled visit, each
+        reading only the fractures that list it."""
+        soon_days = settings.NASOVCF_WORKLIST_SOON_DAYS
+        counts = dict.fromkeys(followup.DueStatus, 0)
+        for visit in visit_schedule():
+            bounds = followup.status_bounds(visit, today, soon_days)
+            found = self.listing_visit(visit.kind, today, until).aggregate(**{
+                status.value: Count("pk", filter=self._status_filter(bounds, status)) for status in followup.DueStatus
+            })
+            for status in followup.DueStatus:
+                counts[status] += found[status.value]
+        return {status.value: count for status, count in counts.items()}
 
     def worklist_count(self, today: datetime.date) -> int:
         """Visits overdue or due within the coming week: the count in the navigation bar."""
@@ -346,7 +399,8 @@ class Fracture(Tracked, Archivable, SixHeights):
         indexes = [
             models.Index(fields=["patient", "-assessment_date"], name="fracture_patient_latest"),
             models.Index(fields=["risk_group"], name="fracture_risk_group"),
-            models.Index(fields=["treatment", "treatment_start_date"], name="fracture_worklist"),
+            # The worklist reads it in start-date order and skips recorded visits on the index alone.
+            models.Index(fields=["treatment", "treatment_start_date", "recorded_visits"], name="fracture_worklist_due"),
         ]
 
     def __str__(self) -> str:

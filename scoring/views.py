@@ -7,10 +7,13 @@ read (the roles are made by migration 0004); a write view answers 403 to a viewe
 from __future__ import annotations
 
 import datetime
+import heapq
+import itertools
 import logging
 from functools import wraps
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
@@ -19,6 +22,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from simple_history.utils import bulk_update_with_history
@@ -26,7 +30,9 @@ from simple_history.utils import bulk_update_with_history
 from . import followup, history, presenters
 from .forms import AssessmentForm, PatientForm, PatientSearchForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
-from .models import SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule, worklist_changed
+from .models import (
+    SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule, worklist_changed, worklist_status_cache_key,
+)
 
 logger = logging.getLogger("nasovcf.views")
 
@@ -358,46 +364,72 @@ def treatment_change(request, fracture_pk: int):
     )
 
 
+# ?sort= → how rows compare (the first visit of a page is found by merging the three scheduled
+# visits' own sorted lists); ties are broken so that paging never repeats or skips a row.
 WORKLIST_SORTS = {
-    "due": lambda row: (row.due, row.fracture.mrn),
-    "mrn": lambda row: (row.fracture.mrn, row.due),
-    "visit": lambda row: (SCHEDULED_KINDS.index(row.kind), row.due),
-    "status": lambda row: (list(presenters.STATUS_LABELS).index(row.status), row.due),
+    "due": lambda row: (row.due, row.fracture.mrn, row.fracture.pk, row.kind_order),
+    "mrn": lambda row: (row.fracture.mrn, row.due, row.fracture.pk, row.kind_order),
+    "visit": lambda row: (row.kind_order, row.due, row.fracture.mrn, row.fracture.pk),
+    "status": lambda row: (row.status_order, row.due, row.fracture.mrn, row.fracture.pk, row.kind_order),
 }
+
+
+class KnownCountPaginator(Paginator):
+    """A paginator told its count: the worklist has counted its statuses already."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count
+
+
+def _worklist_rows(today, until, status: str, sort: str, stop: int) -> list:
+    """The first `stop` rows of the worklist in the order asked.
+
+    Each scheduled visit's fractures come from the database already in this order (by start
+    date, which orders them by due date and by status too; or by MRN), `stop` at most, so only
+    about a page of rows is read whatever the worklist's length; heapq merges the three lists.
+    """
+    descending = sort.startswith("-")
+    key = WORKLIST_SORTS[sort.lstrip("-")]
+    labels = dict(VisitKind.choices)
+    soon_days = settings.NASOVCF_WORKLIST_SOON_DAYS
+    parts = []
+    for order, visit in enumerate(visit_schedule()):
+        found = Fracture.objects.worklist_part(
+            visit.kind, today, until, status=status, by_mrn=sort.lstrip("-") == "mrn", descending=descending, stop=stop
+        )
+        parts.append([presenters.worklist_row(values, visit, order, today, labels[visit.kind], soon_days)
+                      for values in found])
+    return list(itertools.islice(heapq.merge(*parts, key=key, reverse=descending), stop))
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def worklist(request):
-    """Visits due under conservative care: overdue, due this week, upcoming (spec §3)."""
+    """Visits due under conservative care: overdue, due this week, upcoming (spec §3).
+
+    The database sorts and pages the rows; only the page shown is read."""
     today = timezone.localdate()
     until = today + datetime.timedelta(days=settings.NASOVCF_WORKLIST_AHEAD_DAYS)
     status_filter = request.GET.get("status", "")
-    rows = []
-    columns = ["pk", "treatment_start_date", "assessment_date", "level", "total_score", "risk_group",
-               "patient_id", "patient__mrn", "patient__name"]
-    for visit in visit_schedule():
-        # Plain values, not model instances: a busy clinic's worklist holds thousands of rows.
-        found = Fracture.objects.listing_visit(visit.kind, today, until).values_list(*columns)
-        for values in found:
-            fracture = presenters.WorklistFracture(*values)
-            start = fracture.treatment_start_date
-            status = followup.due_status(visit, start, today, settings.NASOVCF_WORKLIST_SOON_DAYS)
-            rows.append(
-                presenters.WorklistRow(
-                    fracture=fracture, kind=visit.kind, kind_label=VisitKind(visit.kind).label,
-                    due=visit.due(start), window_opens=visit.window_opens(start),
-                    window_closes=visit.window_closes(start), status=status,
-                    status_label=presenters.STATUS_LABELS[status], days_from_today=(visit.due(start) - today).days,
-                )
-            )
-    counts = {status: sum(1 for row in rows if row.status == status) for status in presenters.STATUS_LABELS}
-    if status_filter in presenters.STATUS_LABELS:
-        rows = [row for row in rows if row.status == status_filter]
+    if status_filter not in presenters.STATUS_LABELS:
+        status_filter = ""
+    # Counted once and kept (like the navigation's count) until something moves the worklist.
+    counts = cache.get_or_set(
+        worklist_status_cache_key(today), lambda: Fracture.objects.worklist_status_counts(today, until), 60
+    )
     sort = request.GET.get("sort", "due")
-    key = WORKLIST_SORTS.get(sort.lstrip("-"), WORKLIST_SORTS["due"])
-    rows.sort(key=key, reverse=sort.startswith("-"))
-    page = Paginator(rows, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    if sort.lstrip("-") not in WORKLIST_SORTS:
+        sort = "due"
+    total = counts[status_filter] if status_filter else sum(counts.values())
+    paginator = KnownCountPaginator(range(total), settings.PAGE_SIZE, total)
+    page = paginator.get_page(request.GET.get("page"))
+    first = (page.number - 1) * settings.PAGE_SIZE
+    page.object_list = _worklist_rows(today, until, status_filter, sort, first + settings.PAGE_SIZE)[first:]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -405,7 +437,7 @@ def worklist(request):
         "scoring/worklist.html",
         {
             "page": page, "query": query.urlencode(), "sort": sort, "status_filter": status_filter,
-            "statuses": [(status.value, label, counts[status]) for status, label in presenters.STATUS_LABELS.items()],
+            "statuses": [(status.value, label, counts[status.value]) for status, label in presenters.STATUS_LABELS.items()],
             "today": today, "until": until, "windows": visit_schedule(),
             "overdue_days": settings.NASOVCF_WORKLIST_OVERDUE_DAYS,
         },

@@ -206,3 +206,19 @@ def test_a_missed_one_month_visit_gives_way_when_the_three_month_window_opens():
     after = followup.worklist_start_range(SCHEDULE, kind, day("2025-03-18"), overdue_days=90, until=day("2025-03-18"))
     assert before.earliest <= START <= before.latest
     assert not after.earliest <= START <= after.latest
+
+
+@given(
+    st.integers(0, 2),
+    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
+    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
+    st.integers(0, 30),
+)
+def test_status_bounds_on_the_start_date_agree_with_due_status(visit_index, start, today, soon_days):
+    """The worklist counts and pages statuses by start date: the same answer as due_status."""
+    visit = SCHEDULE[visit_index]
+    bounds = followup.status_bounds(visit, today, soon_days)
+    status = followup.due_status(visit, start, today, soon_days)
+    assert (start < bounds.overdue_before) == (status is DueStatus.OVERDUE)
+    assert (bounds.overdue_before <= start <= bounds.due_soon_through) == (status is DueStatus.DUE_SOON)
+    assert (start > bounds.due_soon_through) == (status is DueStatus.UPCOMING)
