@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -124,15 +124,6 @@ class Archivable(models.Model):
         self.archived_at, self.archived_by = None, None
 
 
-def _after_change(date_field: str) -> Case:
-    """True when the outcome was seen on or after a recorded treatment change."""
-    return Case(
-        When(treatment_changed_on__isnull=False, **{f"{date_field}__gte": F("treatment_changed_on")}, then=Value(True)),
-        default=Value(False),
-        output_field=models.BooleanField(),
-    )
-
-
 class SixHeights(models.Model):
     """The six vertebral heights of a lateral film, in mm (spec §2: a … f); empty when VHL was typed."""
 
@@ -165,25 +156,26 @@ class PatientQuerySet(models.QuerySet):
             return self
         return self.filter(Q(mrn__icontains=text) | Q(name__icontains=text))
 
-    def with_latest_assessment(self) -> PatientQuerySet:
-        """Annotate each patient with the score and group of their latest assessment (one query)."""
+    def with_latest_group(self) -> PatientQuerySet:
+        """Annotate each patient with the risk group of their latest assessment, to filter on."""
         latest = Fracture.objects.active().filter(patient=OuterRef("pk")).order_by("-assessment_date", "-pk")
-        return self.annotate(
-            latest_fracture_id=Subquery(latest.values("pk")[:1]),
-            latest_total=Subquery(latest.values("total_score")[:1]),
-            latest_group=Subquery(latest.values("risk_group")[:1]),
-            latest_assessment_date=Subquery(latest.values("assessment_date")[:1]),
-            latest_progressive_kyphosis=Subquery(latest.values("progressive_kyphosis")[:1]),
-            latest_non_union=Subquery(latest.values("non_union")[:1]),
-            latest_progressive_after_change=Subquery(
-                latest.annotate(flag=_after_change("progressive_kyphosis_on")).values("flag")[:1]
-            ),
-            latest_non_union_after_change=Subquery(latest.annotate(flag=_after_change("non_union_on")).values("flag")[:1]),
-        )
+        return self.annotate(latest_group=Subquery(latest.values("risk_group")[:1]))
 
 
 def worklist_cache_key(day: datetime.date) -> str:
     return f"nasovcf:worklist-count:{day.isoformat()}"
+
+
+def patient_count_cache_key(archived: bool) -> str:
+    return f"nasovcf:patient-count:{'archived' if archived else 'active'}"
+
+
+def patients_changed() -> None:
+    """Drop the cached patient counts (the list's page count): a patient was added, archived,
+    restored or deleted. Patient's post_save and post_delete call it (signals.py)."""
+    from django.core.cache import cache
+
+    cache.delete_many([patient_count_cache_key(False), patient_count_cache_key(True)])
 
 
 def worklist_status_cache_key(day: datetime.date) -> str:
@@ -212,10 +204,28 @@ WORKLIST_COLUMNS = ("pk", "treatment_start_date", "assessment_date", "level", "t
                     "patient_id", "patient__mrn", "patient__name")
 
 
+# What the patient list shows of each patient's latest assessment.
+LIST_FIELDS = ("patient_id", "assessment_date", "total_score", "risk_group", "progressive_kyphosis",
+               "progressive_kyphosis_on", "non_union", "non_union_on", "treatment_changed_on")
+
+
 class FractureQuerySet(models.QuerySet):
     def active(self) -> FractureQuerySet:
         """Neither the assessment nor its patient archived."""
         return self.filter(archived_at__isnull=True, patient__archived_at__isnull=True)
+
+    def latest_by_patient(self, patient_ids) -> dict[int, Fracture]:
+        """Each patient's latest active assessment (by date, then the last entered), in one
+        query through the index on (patient, -assessment_date): for a page of patients."""
+        latest = {}
+        found = (
+            self.filter(archived_at__isnull=True, patient_id__in=patient_ids)
+            .order_by("patient_id", "-assessment_date", "-pk")
+            .only(*LIST_FIELDS)  # a fracture row is wide; the list shows a few columns of it
+        )
+        for fracture in found:
+            latest.setdefault(fracture.patient_id, fracture)
+        return latest
 
     def under_conservative_care(self) -> FractureQuerySet:
         return self.active().filter(treatment=Treatment.CONSERVATIVE, treatment_changed_to="")

@@ -21,17 +21,19 @@ from django.core.paginator import Paginator
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from simple_history.utils import bulk_update_with_history
 
-from . import followup, history, presenters
+from . import history, presenters
 from .forms import AssessmentForm, PatientForm, PatientSearchForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
 from .models import (
-    SCHEDULED_KINDS, Fracture, Patient, Visit, VisitKind, visit_schedule, worklist_changed, worklist_status_cache_key,
+    SCHEDULED_KINDS, Fracture, Patient, Sex, Visit, VisitKind, patient_count_cache_key, visit_schedule, worklist_changed,
+    worklist_status_cache_key,
 )
 
 logger = logging.getLogger("nasovcf.views")
@@ -75,26 +77,55 @@ def keepalive(request):
     return HttpResponse(status=204)
 
 
+class KnownCountPaginator(Paginator):
+    """A paginator told its count, counted (or kept) by the view."""
+
+    def __init__(self, object_list, per_page, count: int):
+        super().__init__(object_list, per_page)
+        self.known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self.known_count
+
+
+def _path_with_pk(name: str) -> str:
+    """A detail page's path with {} where the primary key goes: reversed once per page, not per row."""
+    head, _, tail = reverse(name, args=[0]).rpartition("/0/")
+    return f"{head}/{{}}/{tail}"
+
+
 @requires("scoring.view_patient")
 @require_GET
 def patient_list(request):
     search = PatientSearchForm(request.GET or None)
     show_archived = request.GET.get("archived") == "1"
-    patients = Patient.objects.with_latest_assessment().order_by("mrn")
+    patients = Patient.objects.order_by("mrn")
     patients = patients.filter(archived_at__isnull=False) if show_archived else patients.active()
     if search.is_valid():
         patients = patients.search(search.cleaned_data["q"])
         if search.cleaned_data["group"]:
-            patients = patients.filter(latest_group=search.cleaned_data["group"])
+            patients = patients.with_latest_group().filter(latest_group=search.cleaned_data["group"])
     elif search.is_bound:
         patients = patients.none()
-    page = Paginator(patients, settings.PAGE_SIZE).get_page(request.GET.get("page"))
+    if search.is_bound:
+        paginator = Paginator(patients, settings.PAGE_SIZE)
+    else:
+        # The whole list's count scans every patient: kept in the cache until a patient is saved.
+        count = cache.get_or_set(patient_count_cache_key(show_archived), patients.count, 60)
+        paginator = KnownCountPaginator(patients, settings.PAGE_SIZE, count)
+    page = paginator.get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    latest = Fracture.objects.latest_by_patient([patient.pk for patient in shown])
+    rows = presenters.patient_rows(
+        shown, latest, dict(Sex.choices), _path_with_pk("scoring:patient_detail"), _path_with_pk("scoring:fracture_detail")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "scoring/patient_list.html",
-        {"search": search, "page": page, "query": query.urlencode(), "filtered": search.is_bound,
+        {"search": search, "page": page, "rows": rows, "query": query.urlencode(), "filtered": search.is_bound,
          "show_archived": show_archived},
     )
 
@@ -374,18 +405,6 @@ WORKLIST_SORTS = {
 }
 
 
-class KnownCountPaginator(Paginator):
-    """A paginator told its count: the worklist has counted its statuses already."""
-
-    def __init__(self, object_list, per_page, count: int):
-        super().__init__(object_list, per_page)
-        self.known_count = count
-
-    @cached_property
-    def count(self) -> int:
-        return self.known_count
-
-
 def _worklist_rows(today, until, status: str, sort: str, stop: int) -> list:
     """The first `stop` rows of the worklist in the order asked.
 
@@ -440,6 +459,7 @@ def worklist(request):
             "statuses": [(status.value, label, counts[status.value]) for status, label in presenters.STATUS_LABELS.items()],
             "today": today, "until": until, "windows": visit_schedule(),
             "overdue_days": settings.NASOVCF_WORKLIST_OVERDUE_DAYS,
+            "record_url": _path_with_pk("scoring:visit_create"),
         },
     )
 

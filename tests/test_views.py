@@ -346,6 +346,22 @@ def test_list_paginates(signed_in, make_patient, settings):
     assert text(signed_in.get("/patients/?page=abc")).count("P00") == 5  # a bad page number shows page 1
 
 
+def test_the_kept_patient_count_follows_new_and_archived_patients(signed_in, make_patient, settings):
+    """The whole list's count is kept in the cache: a new patient, an archived one and a restored
+    one must each show in it at once."""
+    settings.PAGE_SIZE = 5
+    for n in range(6):
+        make_patient(mrn=f"P{n:03d}")
+    assert "Page 1 of 2 · 6 patients" in text(signed_in.get("/patients/"))
+    signed_in.post("/patients/new/", {"mrn": "NEW1", "sex": "F", "date_of_birth": "1950-01-01"})
+    assert "Page 1 of 2 · 7 patients" in text(signed_in.get("/patients/"))
+    archived = Patient.objects.get(mrn="P000")
+    signed_in.post(f"/patients/{archived.pk}/archive/")
+    assert "Page 1 of 2 · 6 patients" in text(signed_in.get("/patients/"))
+    signed_in.post(f"/patients/{archived.pk}/archive/", {"restore": "1"})
+    assert "Page 1 of 2 · 7 patients" in text(signed_in.get("/patients/"))
+
+
 def test_list_keeps_the_search_in_the_page_links(signed_in, make_patient, settings):
     settings.PAGE_SIZE = 2
     for n in range(5):

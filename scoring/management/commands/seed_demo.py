@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scoring import measurements, outcomes, rules
-from scoring.models import VISIT_BITS, Fracture, Patient, Visit, worklist_changed
+from scoring.models import VISIT_BITS, Fracture, Patient, Visit, patients_changed, worklist_changed
 
 DEMO_PREFIX = "DEMO-"
 GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
@@ -61,6 +61,7 @@ class Command(BaseCommand):
                 count = min(BATCH, patients - first)
                 self.make_batch(rng, user, start_number + first, count, today)
         worklist_changed()
+        patients_changed()  # bulk_create sends no post_save
         self.stdout.write(f"Created {patients} demo patients ({DEMO_PREFIX}…), each with a fracture and its visits.")
 
     def demo_user(self):
