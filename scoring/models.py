@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import re
+import unicodedata
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.urls import reverse
 from django.utils import timezone
@@ -145,16 +147,45 @@ class SixHeights(models.Model):
         return measurements.VertebralHeights(*values)
 
 
+def name_words(text: str) -> list[str]:
+    """The words of a name as they are indexed and searched: lower case, accents dropped."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(character for character in plain if not unicodedata.combining(character))
+    return [word for word in re.split(r"[^\w]+", plain) if word]
+
+
+def _prefix_lookup(field: str, prefix: str) -> dict:
+    """`field` starts with `prefix`, in a form the database's index answers. PostgreSQL: LIKE
+    'x%', which Django's varchar_pattern_ops index on the column serves. SQLite's LIKE ignores
+    case and so its index: a range on the binary order instead (U+10FFFF sorts after every
+    character, so every text starting with the prefix lies in it)."""
+    if connection.vendor == "sqlite":
+        return {f"{field}__gte": prefix, f"{field}__lt": prefix + "\U0010ffff"}
+    return {f"{field}__startswith": prefix}
+
+
 class PatientQuerySet(models.QuerySet):
     def active(self) -> PatientQuerySet:
         return self.filter(archived_at__isnull=True)
 
     def search(self, text: str) -> PatientQuerySet:
-        """Patients whose MRN or name contains the text (case-insensitive)."""
+        """Patients whose MRN starts with the text, or (text without digits) whose name has a word
+        starting with each word of the text: "chen", "mar ch" and "CHEN, Margaret" all find
+        Margaret Chen. Case and accents do not matter. Both are index look-ups (the MRN's unique
+        index, PatientNameWord's), never a scan of every patient."""
         text = text.strip()
         if not text:
             return self
-        return self.filter(Q(mrn__icontains=text) | Q(name__icontains=text))
+        found = Q(**_prefix_lookup("mrn", text.upper()))
+        terms = name_words(text)
+        # A name has no digits: a text with one is an MRN, and "0001" must not look up the word
+        # "demo" in every demo patient's name.
+        if terms and not any(character.isdigit() for character in text):
+            named = Q()
+            for term in terms:
+                named &= Q(pk__in=PatientNameWord.objects.filter(**_prefix_lookup("word", term)).values("patient_id"))
+            found |= named
+        return self.filter(found)
 
     def with_latest_group(self) -> PatientQuerySet:
         """Annotate each patient with the risk group of their latest assessment, to filter on."""
@@ -325,6 +356,31 @@ class Patient(Tracked, Archivable):
 
     def age_on(self, day: datetime.date) -> int:
         return measurements.age_in_years(self.date_of_birth, day)
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        super().save(*args, **kwargs)
+        if update_fields is None or "name" in update_fields:
+            self.name_words.all().delete()
+            PatientNameWord.objects.bulk_create(PatientNameWord.rows_for(self))
+
+
+class PatientNameWord(models.Model):
+    """Each word of a patient's name (name_words), for the list's search by name: kept in step
+    with the name by Patient.save()."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="name_words")
+    word = models.CharField(max_length=200, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "word"], name="patient_name_word_unique")]
+
+    def __str__(self) -> str:
+        return self.word
+
+    @classmethod
+    def rows_for(cls, patient: Patient) -> list[PatientNameWord]:
+        return [cls(patient=patient, word=word) for word in dict.fromkeys(name_words(patient.name))]
 
 
 class Fracture(Tracked, Archivable, SixHeights):

@@ -317,6 +317,49 @@ def test_list_finds_a_patient_by_mrn_or_name(signed_in, make_patient):
     assert "No patient matches" in text(signed_in.get("/patients/?q=nobody"))
 
 
+@pytest.mark.parametrize("query", ["chen", "CHEN", "mar", "marg ch", "Chen, Margaret", "ch mar"])
+def test_a_name_is_found_by_the_start_of_its_words_in_any_order_and_case(signed_in, make_patient, query):
+    make_patient(mrn="AAA111", name="Margaret Chen")
+    make_patient(mrn="BBB222", name="Robert Brown")
+    page = text(signed_in.get(f"/patients/?q={query}"))
+    assert "AAA111" in page and "BBB222" not in page
+
+
+def test_a_name_is_found_without_its_accents_and_follows_an_edit(signed_in, make_patient):
+    patient = make_patient(mrn="ACC1", name="José Núñez-Álvarez")
+    assert "ACC1" in text(signed_in.get("/patients/?q=nunez"))
+    assert "ACC1" in text(signed_in.get("/patients/?q=alvarez jose"))
+    signed_in.post(f"/patients/{patient.pk}/edit/", {"mrn": "ACC1", "name": "Maria Lopez", "sex": "F",
+                                                    "date_of_birth": "1953-06-01", "version": patient.version})
+    assert "ACC1" in text(signed_in.get("/patients/?q=lopez"))
+    assert "No patient matches" in text(signed_in.get("/patients/?q=nunez"))
+
+
+def test_an_mrn_is_found_by_its_start_and_a_text_with_a_digit_is_only_an_mrn(signed_in, make_patient):
+    make_patient(mrn="DEMO-000123", name="Demo Patient 123")
+    make_patient(mrn="X9", name="Demo Other")
+    assert "DEMO-000123" in text(signed_in.get("/patients/?q=demo-0001"))
+    assert "DEMO-000123" not in text(signed_in.get("/patients/?q=000123"))  # the start, not the middle
+    # "demo 1" has a digit: an MRN look-up, so the word "demo" of every demo name is not read.
+    assert "No patient matches" in text(signed_in.get("/patients/?q=demo 1"))
+
+
+def test_search_reads_indexes_not_every_patient(make_patient):
+    """The search is an index look-up on the MRN and on the name's words (SQLite's query plan)."""
+    from django.db import connection
+
+    from scoring.models import Patient
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL plans by its statistics: on a near-empty table a scan is its right choice")
+    make_patient(mrn="AAA111", name="Margaret Chen")
+    for query in ["aaa", "margaret ch"]:
+        sql, params = Patient.objects.order_by("mrn").active().search(query)[:25].query.sql_with_params()
+        with connection.cursor() as cursor:
+            plan = [row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+        assert not any(step.startswith("SCAN scoring_patient") for step in plan), plan
+
+
 def test_list_shows_the_latest_assessment_and_filters_by_group(signed_in, make_patient, second_case):
     high = make_patient(mrn="HIGH1")
     low = make_patient(mrn="LOW1")

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from scoring import measurements, outcomes, rules
-from scoring.models import VISIT_BITS, Fracture, Patient, Visit, patients_changed, worklist_changed
+from scoring.models import VISIT_BITS, Fracture, Patient, PatientNameWord, Visit, patients_changed, worklist_changed
 
 DEMO_PREFIX = "DEMO-"
 GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
@@ -83,6 +83,7 @@ class Command(BaseCommand):
                                     created_by=user, updated_by=user))
             plans.append(assessed)
         Patient.objects.bulk_create(patients)
+        PatientNameWord.objects.bulk_create([word for patient in patients for word in PatientNameWord.rows_for(patient)])
         fractures, visit_plans = [], []
         for patient, assessed in zip(patients, plans, strict=True):
             fracture, visits = self.make_fracture(rng, user, patient, assessed, today)
