@@ -939,7 +939,9 @@ class PatientSearchForm(forms.Form):
         required=False,
         max_length=100,
         label="MRN or name",
-        widget=forms.TextInput(attrs={"type": "search", "class": "form-control", "autocomplete": "off"}),
+        help_text="The start of the MRN, or the start of words of the name (e.g. “chen mar”).",
+        widget=forms.TextInput(attrs={"type": "search", "class": "form-control", "autocomplete": "off",
+                                      "aria-describedby": "id_q_help"}),
     )
     group = forms.ChoiceField(
         required=False,
