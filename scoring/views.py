@@ -23,7 +23,7 @@ from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from simple_history.utils import bulk_update_with_history
@@ -291,7 +291,12 @@ def _timeline_context(fracture: Fracture) -> dict:
         "card": presenters.score_card_from_fracture(fracture),
         "classifications": presenters.other_classifications(fracture),
         "visits": visits,
-        "charts": presenters.timeline_charts(fracture, visits),
+        # The page's body and charts are kept in the cache ({% cache %} in the templates) under
+        # this key: the fracture's and every visit's version, which every change through the app
+        # bumps (locking.save_versioned, archiving), so any edit draws them afresh. The charts
+        # are drawn only when their drawing is not kept.
+        "charts": SimpleLazyObject(lambda: presenters.timeline_charts(fracture, visits)),
+        "record_key": f"{fracture.version}:" + ",".join(f"{visit.pk}.{visit.version}" for visit in visits),
         "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),
         "missing_kinds": [kind for kind in SCHEDULED_KINDS if kind not in recorded],
         "schedule": [
@@ -306,7 +311,8 @@ def _timeline_context(fracture: Fracture) -> dict:
 @require_GET
 def fracture_detail(request, pk: int):
     fracture = get_object_or_404(
-        Fracture.objects.select_related("patient", "created_by", "updated_by"), pk=pk
+        # Who entered and changed it shows in the cached body: read only when that is drawn.
+        Fracture.objects.select_related("patient"), pk=pk
     )
     return render(request, "scoring/fracture_detail.html", _timeline_context(fracture))
 

@@ -484,6 +484,21 @@ def test_timeline_draws_charts_with_the_cohort_medians_for_the_group(signed_in, 
     assert "6 months (2025-09-10): 26°" in page
 
 
+def test_the_kept_charts_are_drawn_again_after_any_visit_or_baseline_change(signed_in, case_two):
+    """The charts are kept in the cache by the versions of the fracture and its visits: a new
+    visit, an edited visit and an archived fracture's restore must each show at once."""
+    signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "26.0"})
+    assert "6 months (2025-09-10): 26°" in text(signed_in.get(case_two.get_absolute_url()))
+    visit = case_two.visits.get()
+    signed_in.post(f"/visits/{visit.pk}/edit/", {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "30.0",
+                                                 "version": visit.version})
+    page = text(signed_in.get(case_two.get_absolute_url()))
+    assert "6 months (2025-09-10): 30°" in page and "26°" not in page
+    signed_in.post(visit_url(case_two), {"kind": "3m", "visit_date": "2025-06-10", "kyphosis_angle_deg": "20.0"})
+    assert "3 months (2025-06-10): 20°" in text(signed_in.get(case_two.get_absolute_url()))
+    assert "3 months (2025-06-10): 20°" in text(signed_in.get(f"/assessments/{case_two.pk}/print/"))
+
+
 def test_print_page_is_a_clean_report(signed_in, case_two, user):
     signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "26.0",
                                          "bone_union": "non_union", "vacuum_cleft_ct": "on"})
