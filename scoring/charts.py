@@ -77,13 +77,15 @@ def build(
 
 
 def _geometry(chart: Chart) -> dict:
+    """The drawing's coordinates, as text: SVG wants them plain (a dot, no thousands
+    separator), and the template then prints them as they are, without localising each one."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
-    def x(day: float) -> float:
-        return round(LEFT + plot_w * (day - chart.x_min) / (chart.x_max - chart.x_min), 1)
+    def x(day: float) -> str:
+        return f"{LEFT + plot_w * (day - chart.x_min) / (chart.x_max - chart.x_min):.1f}"
 
-    def y(value: float) -> float:
-        return round(TOP + plot_h * (1 - (value - chart.y_min) / (chart.y_max - chart.y_min)), 1)
+    def y(value: float) -> str:
+        return f"{TOP + plot_h * (1 - (value - chart.y_min) / (chart.y_max - chart.y_min)):.1f}"
 
     step = _tick_step(chart.y_max - chart.y_min)
     first = step * -(-chart.y_min // step)
@@ -104,13 +106,13 @@ def _geometry(chart: Chart) -> dict:
             ],
         }
     return {
-        "width": WIDTH,
-        "height": HEIGHT,
-        "plot_left": LEFT,
-        "label_x": LEFT - 6,
-        "plot_right": WIDTH - RIGHT,
-        "plot_top": TOP,
-        "plot_bottom": HEIGHT - BOTTOM,
+        "width": str(WIDTH),
+        "height": str(HEIGHT),
+        "plot_left": str(LEFT),
+        "label_x": str(LEFT - 6),
+        "plot_right": str(WIDTH - RIGHT),
+        "plot_top": str(TOP),
+        "plot_bottom": str(HEIGHT - BOTTOM),
         # Day 0 is the start of treatment: "Pre" when the assessment was that day, else "Start".
         "x_ticks": [{"x": x(0), "label": "Pre" if chart.x_min == 0 else "Start"}]
         + [{"x": x(day), "label": label} for day, label in TICK_DAYS if day <= chart.x_max],
@@ -118,7 +120,7 @@ def _geometry(chart: Chart) -> dict:
         "line": " ".join(f"{x(p.day)},{y(p.value)}" for p in chart.points),
         "markers": [{"x": x(p.day), "y": y(p.value), "text": f"{p.label}: {_fmt(p.value)}{chart.unit}"} for p in chart.points],
         "reference": reference,
-        "label_y": HEIGHT - 6,
+        "label_y": str(HEIGHT - 6),
     }
 
 
