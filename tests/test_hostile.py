@@ -163,3 +163,16 @@ def test_html_in_every_free_text_field_is_shown_escaped_everywhere(signed_in, ma
         assert "<script>alert" not in page and "<img src=x" not in page, url
     shown = signed_in.get(fracture.get_absolute_url()).content.decode()
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in shown  # the notes and the reason, escaped
+
+
+def test_a_name_with_html_is_escaped_in_the_rows_the_list_and_worklist_build(signed_in, make_patient, make_fracture):
+    """The list and worklist rows are built in Python (scoring_extras): every value escaped."""
+    from django.utils import timezone
+
+    patient = make_patient(mrn="ESC2", name=HTML)
+    start = timezone.localdate() - datetime.timedelta(days=30)
+    make_fracture(patient, assessment_date=start, treatment_start_date=start)
+    for url in ["/patients/", "/patients/?q=esc", "/worklist/"]:
+        page = signed_in.get(url).content.decode()
+        assert "<script>alert" not in page and "<img src=x" not in page, url
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page, url
