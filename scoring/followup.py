@@ -82,6 +82,15 @@ def status_bounds(visit: ScheduledVisit, today: datetime.date, soon_days: int = 
     )
 
 
+def status_for_start(start: datetime.date, bounds: StatusBounds) -> DueStatus:
+    """due_status from the bounds: the same answer, computed once per visit for a whole list."""
+    if start < bounds.overdue_before:
+        return DueStatus.OVERDUE
+    if start <= bounds.due_soon_through:
+        return DueStatus.DUE_SOON
+    return DueStatus.UPCOMING
+
+
 def six_month_assessment_from(start: datetime.date, visits: tuple[ScheduledVisit, ...]) -> datetime.date:
     """Bone union is assessed at the 6-month visit or later: from its window's opening."""
     six_months = next(v for v in visits if v.kind is VisitKind.SIX_MONTHS)

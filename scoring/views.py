@@ -11,6 +11,7 @@ import heapq
 import itertools
 import logging
 from functools import wraps
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,7 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from simple_history.utils import bulk_update_with_history
 
-from . import history, presenters
+from . import followup, history, presenters
 from .forms import AssessmentForm, PatientForm, PatientSearchForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
 from .models import (
@@ -401,35 +402,64 @@ def treatment_change(request, fracture_pk: int):
     )
 
 
+class _Listed(NamedTuple):
+    """A fracture listing one scheduled visit, before it is made a row: what the sort compares."""
+
+    values: tuple  # models.WORKLIST_COLUMNS
+    visit: followup.ScheduledVisit
+    kind_order: int
+    status_order: int
+
+    @property
+    def due(self):
+        return self.visit.due(self.values[1])
+
+    @property
+    def mrn(self) -> str:
+        return self.values[7]
+
+    @property
+    def pk(self) -> int:
+        return self.values[0]
+
+
 # ?sort= → how rows compare (the first visit of a page is found by merging the three scheduled
 # visits' own sorted lists); ties are broken so that paging never repeats or skips a row.
 WORKLIST_SORTS = {
-    "due": lambda row: (row.due, row.fracture.mrn, row.fracture.pk, row.kind_order),
-    "mrn": lambda row: (row.fracture.mrn, row.due, row.fracture.pk, row.kind_order),
-    "visit": lambda row: (row.kind_order, row.due, row.fracture.mrn, row.fracture.pk),
-    "status": lambda row: (row.status_order, row.due, row.fracture.mrn, row.fracture.pk, row.kind_order),
+    "due": lambda row: (row.due, row.mrn, row.pk, row.kind_order),
+    "mrn": lambda row: (row.mrn, row.due, row.pk, row.kind_order),
+    "visit": lambda row: (row.kind_order, row.due, row.mrn, row.pk),
+    "status": lambda row: (row.status_order, row.due, row.mrn, row.pk, row.kind_order),
 }
 
 
-def _worklist_rows(today, until, status: str, sort: str, stop: int) -> list:
-    """The first `stop` rows of the worklist in the order asked.
+def _worklist_rows(today, until, status: str, sort: str, first: int, stop: int) -> list:
+    """Rows `first` to `stop` of the worklist in the order asked.
 
     Each scheduled visit's fractures come from the database already in this order (by start
     date, which orders them by due date and by status too; or by MRN), `stop` at most, so only
-    about a page of rows is read whatever the worklist's length; heapq merges the three lists.
+    about a page of rows is read whatever the worklist's length; heapq merges the three lists,
+    and only the rows shown are made.
     """
     descending = sort.startswith("-")
-    key = WORKLIST_SORTS[sort.lstrip("-")]
     labels = dict(VisitKind.choices)
     soon_days = settings.NASOVCF_WORKLIST_SOON_DAYS
+    statuses = list(followup.DueStatus)
     parts = []
     for order, visit in enumerate(visit_schedule()):
         found = Fracture.objects.worklist_part(
             visit.kind, today, until, status=status, by_mrn=sort.lstrip("-") == "mrn", descending=descending, stop=stop
         )
-        parts.append([presenters.worklist_row(values, visit, order, today, labels[visit.kind], soon_days)
-                      for values in found])
-    return list(itertools.islice(heapq.merge(*parts, key=key, reverse=descending), stop))
+        bounds = followup.status_bounds(visit, today, soon_days)
+        parts.append([
+            _Listed(values, visit, order, statuses.index(followup.status_for_start(values[1], bounds)))
+            for values in found
+        ])
+    merged = heapq.merge(*parts, key=WORKLIST_SORTS[sort.lstrip("-")], reverse=descending)
+    return [
+        presenters.worklist_row(row.values, row.visit, row.kind_order, today, labels[row.visit.kind], soon_days)
+        for row in itertools.islice(merged, first, stop)
+    ]
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
@@ -454,7 +484,7 @@ def worklist(request):
     paginator = KnownCountPaginator(range(total), settings.PAGE_SIZE, total)
     page = paginator.get_page(request.GET.get("page"))
     first = (page.number - 1) * settings.PAGE_SIZE
-    page.object_list = _worklist_rows(today, until, status_filter, sort, first + settings.PAGE_SIZE)[first:]
+    page.object_list = _worklist_rows(today, until, status_filter, sort, first, first + settings.PAGE_SIZE)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

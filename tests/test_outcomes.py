@@ -222,3 +222,4 @@ def test_status_bounds_on_the_start_date_agree_with_due_status(visit_index, star
     assert (start < bounds.overdue_before) == (status is DueStatus.OVERDUE)
     assert (bounds.overdue_before <= start <= bounds.due_soon_through) == (status is DueStatus.DUE_SOON)
     assert (start > bounds.due_soon_through) == (status is DueStatus.UPCOMING)
+    assert followup.status_for_start(start, bounds) is status
