@@ -109,3 +109,45 @@ def _worklist_row(row, record_url: str) -> str:
         f'<td class="text-end"><a class="btn btn-sm btn-primary" href="{_e(record_url.format(fracture.pk))}?kind='
         f'{_e(row.kind)}">Record<span class="visually-hidden"> the {kind_label} visit of {mrn}</span></a></td></tr>'
     )
+
+
+@register.simple_tag
+def chart_figure(chart, number):
+    """One course chart (charts.Chart) as an SVG figure with a text alternative. Written out here,
+    not by a template: some 300 elements a page, drawn whenever a fracture's page is drawn afresh."""
+    svg = chart.svg
+    title_id, desc_id = f"chart-{number}-title", f"chart-{number}-desc"
+    reference = svg["reference"]
+    description = "".join(f"{_e(marker['text'])}. " for marker in svg["markers"])
+    if reference:
+        description += f"{_e(reference['label'])}: " + ", then ".join(_e(bar["text"]) for bar in reference["bars"]) + "."
+    parts = [
+        '<figure class="chart mb-3">',
+        f'<svg viewBox="0 0 {svg["width"]} {svg["height"]}" class="chart-svg" role="img" '
+        f'aria-labelledby="{title_id} {desc_id}">',
+        f'<title id="{title_id}">{_e(chart.title)} over time</title>',
+        f'<desc id="{desc_id}">{description}</desc>',
+    ]
+    for tick in svg["y_ticks"]:
+        parts.append(
+            f'<line class="chart-grid" x1="{svg["plot_left"]}" x2="{svg["plot_right"]}" y1="{tick["y"]}" y2="{tick["y"]}"/>'
+            f'<text class="chart-label" x="{svg["label_x"]}" y="{tick["y"]}" text-anchor="end" '
+            f'dominant-baseline="middle">{_e(tick["label"])}</text>'
+        )
+    for tick in svg["x_ticks"]:
+        parts.append(
+            f'<line class="chart-grid chart-grid-x" x1="{tick["x"]}" x2="{tick["x"]}" y1="{svg["plot_top"]}" '
+            f'y2="{svg["plot_bottom"]}"/><text class="chart-label" x="{tick["x"]}" y="{svg["label_y"]}" '
+            f'text-anchor="middle">{_e(tick["label"])}</text>'
+        )
+    if reference:
+        parts += [f'<line class="chart-ref-iqr" x1="{bar["x"]}" x2="{bar["x"]}" y1="{bar["y1"]}" y2="{bar["y2"]}"/>'
+                  for bar in reference["bars"]]
+        parts.append(f'<polyline class="chart-ref-line" points="{_e(reference["line"])}"/>')
+    parts.append(f'<polyline class="chart-line" points="{_e(svg["line"])}"/>')
+    parts += [f'<circle class="chart-point" cx="{marker["x"]}" cy="{marker["y"]}" r="4"><title>{_e(marker["text"])}'
+              "</title></circle>" for marker in svg["markers"]]
+    unit = f" ({_e(chart.unit.replace(' ', ''))})" if chart.unit else ""
+    key = f' · <span class="chart-ref-key">dashed: {_e(reference["label"])}</span>' if reference else ""
+    parts.append(f'</svg><figcaption class="small"><strong>{_e(chart.title)}</strong>{unit}{key}</figcaption></figure>')
+    return mark_safe("\n".join(parts))
