@@ -327,20 +327,37 @@ def fracture_print(request, pk: int):
     return render(request, "scoring/fracture_print.html", context)
 
 
-def _visit_page(request, fracture: Fracture, visit: Visit | None):
-    initial = {}
-    if visit is None and request.GET.get("kind") in VisitKind.values:
-        initial["kind"] = request.GET["kind"]
-    form = VisitForm(request.POST or None, instance=visit, fracture=fracture, initial=initial)
-    if request.method == "POST" and form.is_valid():
+def _visit_records(fracture_pk: int | None, visit_pk: int | None, *, lock: bool) -> tuple[Fracture, Visit | None]:
+    """The fracture (with its patient) and the visit edited, if any; `lock` takes the fracture's
+    row lock as it is read (inside the caller's transaction)."""
+    if visit_pk is not None and not lock:
+        visit = get_object_or_404(Visit.objects.select_related("fracture__patient"), pk=visit_pk)
+        return visit.fracture, visit
+    fractures = Fracture.objects.select_related("patient")
+    if lock:
+        fractures = fractures.select_for_update(of=("self",))
+    if visit_pk is None:
+        return get_object_or_404(fractures, pk=fracture_pk), None
+    visit = get_object_or_404(Visit.objects.all(), pk=visit_pk)
+    visit.fracture = fractures.get(pk=visit.fracture_id)
+    return visit.fracture, visit
+
+
+def _visit_page(request, *, fracture_pk: int | None = None, visit_pk: int | None = None):
+    saved = None
+    if request.method == "POST":
         try:
             with transaction.atomic():
-                # Lock the fracture: two visits saved at once recompute its course one after the other.
-                locked = Fracture.objects.select_for_update().get(pk=fracture.pk)
-                saved = form.save(commit=False)
-                save_versioned(saved, form.seen_version(), request.user)
-                locked.update_outcomes()
+                # The fracture is locked as it is read, once: two visits saved at once are
+                # validated and recompute its course one after the other, each seeing the other's.
+                fracture, visit = _visit_records(fracture_pk, visit_pk, lock=True)
+                form = VisitForm(request.POST, instance=visit, fracture=fracture)
+                if form.is_valid():
+                    saved = form.save(commit=False)
+                    save_versioned(saved, form.seen_version(), request.user)
+                    fracture.update_outcomes()
         except IntegrityError:
+            saved = None
             if not form.instance.kind or form.instance.kind == VisitKind.UNSCHEDULED:
                 raise
             # Two people recorded the same scheduled visit at once: the other one was first.
@@ -348,10 +365,17 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
                 raise
             form.add_error("kind", "This fracture already has this scheduled visit: it was just recorded.")
         except StaleEdit:
+            saved = None
             form.refuse_stale()
-        else:
+        if saved is not None:
             messages.success(request, f"{saved.get_kind_display()} visit of {saved.visit_date:%Y-%m-%d} saved.")
             return redirect(fracture)
+    else:
+        fracture, visit = _visit_records(fracture_pk, visit_pk, lock=False)
+        initial = {}
+        if visit is None and request.GET.get("kind") in VisitKind.values:
+            initial["kind"] = request.GET["kind"]
+        form = VisitForm(instance=visit, fracture=fracture, initial=initial)
     return render(
         request,
         "scoring/visit_form.html",
@@ -363,15 +387,13 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
 @requires("scoring.add_visit")
 @require_http_methods(["GET", "POST"])
 def visit_create(request, fracture_pk: int):
-    fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
-    return _visit_page(request, fracture, None)
+    return _visit_page(request, fracture_pk=fracture_pk)
 
 
 @requires("scoring.change_visit")
 @require_http_methods(["GET", "POST"])
 def visit_edit(request, pk: int):
-    visit = get_object_or_404(Visit.objects.select_related("fracture__patient"), pk=pk)
-    return _visit_page(request, visit.fracture, visit)
+    return _visit_page(request, visit_pk=pk)
 
 
 @requires("scoring.change_fracture")
