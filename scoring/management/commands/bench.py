@@ -63,17 +63,19 @@ NOT_MET_NOTES = {
         "Kept in the cache under the record's versions; above the floor: two queries of ours and the "
         "page around the kept body. Next: read only the versions before deciding to load the record."),
     COLD_TIMELINE: (
-        "Drawn afresh: the score card, the visits and four SVG charts through the template engine "
-        "(about 300 elements), then kept. Next: draw the charts' SVG in Python, as the list rows are, "
-        "or keep each chart by its own data so one visit redraws one chart."),
+        "Drawn afresh, then kept: the fracture (some 80 columns) and its visits read, the score "
+        "card, the visits table, the course and the details through the template engine, four SVG "
+        "charts written out in Python. Next: the score card and details as tags like the charts."),
     "worklist": (
-        "Three index reads of about a page of rows each (one per scheduled visit, merged), the counts "
-        "kept in the cache until the worklist changes. Next: one query (UNION ALL with a due-date "
-        "column) where the database supports index-ordered merges."),
+        "Three index reads of about a page of rows each (one per scheduled visit, merged in Python), "
+        "the counts kept in the cache until the worklist changes: flat in N, but three ORM queries "
+        "built and run where a list page has one. Next: one raw UNION ALL of the three, each part "
+        "ordered and limited (the ORM cannot slice the parts of a union on SQLite)."),
     "save a visit": (
-        "A transaction of 14 queries, constant in N: the fracture read, then locked and read again, "
-        "the visit and its audit row written, the visits read to recompute the course, and the "
-        "session saved for the confirmation message. Next: lock and read the fracture once."),
+        "A write transaction of 13 queries, constant in N: the fracture locked and read, the visit "
+        "and its audit row written, the visits read to recompute the course, and the session saved "
+        "for the confirmation message; with the form's validation that is several times a page read. "
+        "Next: skip the course's recomputation when the visit has no film or union finding."),
 }
 
 
