@@ -421,7 +421,7 @@ def _fill(make_patient, make_fracture, start, count):
                           kyphosis_angle_deg=Decimal("5"), bmd_t_score=Decimal("-2.6"))
 
 
-@pytest.mark.parametrize("url", ["/patients/", "/patients/?q=Q0&group=medium"])
+@pytest.mark.parametrize("url", ["/patients/", "/patients/?q=Q0&group=medium", "/patients/?q=test pat", "/patients/?page=2"])
 def test_list_queries_do_not_grow_with_the_data(signed_in, make_patient, make_fracture, django_assert_max_num_queries, url):
     _fill(make_patient, make_fracture, 0, 3)
     with django_assert_max_num_queries(12) as small:

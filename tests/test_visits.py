@@ -461,6 +461,19 @@ def test_worklist_and_list_queries_do_not_grow_with_the_number_of_patients(signe
         signed_in.get(url)
 
 
+def test_saving_a_visit_takes_as_many_queries_with_many_patients(signed_in, make_patient, make_fracture,
+                                                                 django_assert_max_num_queries):
+    today = timezone.localdate().isoformat()
+    first = started(make_patient, make_fracture, "FIRST", 40)
+    _many(make_patient, make_fracture, "S", 3)
+    with django_assert_max_num_queries(20) as small:  # with the role's permissions and the test's savepoints
+        assert signed_in.post(visit_url(first), {"kind": "1m", "visit_date": today, "vas_pain": "3"}).status_code == 302
+    second = started(make_patient, make_fracture, "SECOND", 40)
+    _many(make_patient, make_fracture, "L", 120)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert signed_in.post(visit_url(second), {"kind": "1m", "visit_date": today, "vas_pain": "3"}).status_code == 302
+
+
 def test_fracture_page_queries_do_not_grow_with_its_visits(signed_in, case_two, django_assert_max_num_queries):
     with django_assert_max_num_queries(12) as small:
         signed_in.get(case_two.get_absolute_url())
