@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import connection, models
-from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models import Count, F, Func, OuterRef, Q, Subquery, Value
+from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -230,6 +231,30 @@ def visit_by_kind(kind: str) -> followup.ScheduledVisit:
     return next(visit for visit in visit_schedule() if visit.kind == kind)
 
 
+class AwaitingVisit(Func):
+    """recorded_visits AND the bits of a scheduled visit and of those after it: 0 while the
+    fracture awaits that visit. The mask is written into the SQL, not passed as a parameter, so
+    the query's expression is the very one of the index (SQLite matches an expression index only
+    on identical text, and a parameter is not a constant to it)."""
+
+    output_field = models.PositiveSmallIntegerField()
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.mask = sum(bit for other, bit in VISIT_BITS.items()
+                        if SCHEDULED_KINDS.index(other) >= SCHEDULED_KINDS.index(kind))
+        super().__init__(F("recorded_visits"))
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"({column} & {int(self.mask)})", params
+
+
+def awaiting_index(kind: str) -> models.Index:
+    """(treatment, awaiting `kind`, treatment start): the worklist's listing of `kind`, in order."""
+    return models.Index(F("treatment"), AwaitingVisit(kind), F("treatment_start_date"), name=f"fracture_awaiting_{kind}")
+
+
 # Columns of a worklist row, read as plain values (presenters.WorklistFracture).
 WORKLIST_COLUMNS = ("pk", "treatment_start_date", "assessment_date", "level", "total_score", "risk_group",
                     "patient_id", "patient__mrn", "patient__name")
@@ -268,11 +293,11 @@ class FractureQuerySet(models.QuerySet):
             visit_schedule(), followup.VisitKind(kind), today,
             overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS, until=until,
         )
-        # Neither this visit nor a later scheduled one recorded. The bits of recorded_visits grow
-        # in visit order (VISIT_BITS), so that is "recorded_visits below this visit's bit", which
-        # the index (treatment, treatment_start_date, recorded_visits) tests without the table.
-        return Q(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest,
-                 recorded_visits__lt=VISIT_BITS[kind])
+        # Neither this visit nor a later scheduled one recorded: a bit test on the fracture's own
+        # row, written exactly as its index is (awaiting_index), so the database reads the
+        # fractures awaiting this visit in start-date order and nothing else.
+        return Q(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest) & Q(
+            Exact(AwaitingVisit(kind), 0))
 
     def listing_visit(self, kind: str, today: datetime.date, until: datetime.date) -> FractureQuerySet:
         """Fractures under conservative care whose `kind` visit belongs on the worklist today.
@@ -465,8 +490,8 @@ class Fracture(Tracked, Archivable, SixHeights):
         indexes = [
             models.Index(fields=["patient", "-assessment_date"], name="fracture_patient_latest"),
             models.Index(fields=["risk_group"], name="fracture_risk_group"),
-            # The worklist reads it in start-date order and skips recorded visits on the index alone.
-            models.Index(fields=["treatment", "treatment_start_date", "recorded_visits"], name="fracture_worklist_due"),
+            # The worklist reads the fractures awaiting each scheduled visit in start-date order.
+            *(awaiting_index(kind) for kind in SCHEDULED_KINDS),
         ]
 
     def __str__(self) -> str:

@@ -534,3 +534,19 @@ def test_the_navigation_count_is_cached_and_dropped_when_a_visit_is_saved(signed
     signed_in.post(visit_url(due), {"kind": "1m", "visit_date": timezone.localdate().isoformat(), "vas_pain": "5"})
     assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))  # recounted: QUIET is due
     assert rows(signed_in.get("/worklist/")) == ["QUIET-1m"]
+
+
+@pytest.mark.parametrize("kind", ["1m", "3m", "6m"])
+def test_the_worklist_reads_each_visits_fractures_through_its_own_index(kind, today):
+    """Each scheduled visit's listing is an index range in start-date order (SQLite's plan): the
+    expression of the query must be the very one of the index (models.AwaitingVisit)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL plans by its statistics: on a near-empty table a scan is its right choice")
+    until = today + datetime.timedelta(days=28)
+    query = Fracture.objects.listing_visit(kind, today, until).order_by("treatment_start_date").values_list("pk")[:25]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        plan = " ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+    assert f"USING INDEX fracture_awaiting_{kind} (treatment=? AND <expr>=? AND treatment_start_date>?" in plan, plan
