@@ -371,12 +371,16 @@ class Command(BaseCommand):
             if name in (FLOOR, "cohort page"):
                 continue
             ratio = timing["p50"] / timing["floor_p50"]
-            growth = timing["p50"] / small["timings"][name]["p50"]
+            before = small["timings"][name]
+            # Growth compares the page's ratio to its floor at both sizes: the raw p50s were timed
+            # minutes apart, and the machine's own drift between them is no part of the app's growth.
+            growth = ratio / (before["p50"] / before["floor_p50"])
+            raw_growth = timing["p50"] / before["p50"]
             limit = TARGET_API_RATIO if name == "POST /api/score/" else TARGET_RATIO
             ok = ratio <= limit and (growth <= TARGET_GROWTH or name == "POST /api/score/")
-            lines.append(f"- {name}: {ratio:.2f}× the floor at N = {largest:,} (target ≤ {limit}×), "
-                         f"{growth:.2f}× its p50 at N = {smallest:,} (target ≤ {TARGET_GROWTH}×): "
-                         f"{'met' if ok else 'NOT met'}")
+            lines.append(f"- {name}: {ratio:.2f}× the floor at N = {largest:,} (target ≤ {limit}×); "
+                         f"{growth:.2f}× its ratio at N = {smallest:,} (target ≤ {TARGET_GROWTH}×; raw p50 "
+                         f"{raw_growth:.2f}×): {'met' if ok else 'NOT met'}")
         cohort = big["timings"]["cohort page"]["p50"]
         lines.append(f"- cohort page at N = {largest:,}: p50 {cohort:.2f} s (target < {TARGET_COHORT_S:.0f} s): "
                      f"{'met' if cohort < TARGET_COHORT_S else 'NOT met'}")
