@@ -170,18 +170,19 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(archived_at__isnull=True)
 
     def search(self, text: str) -> PatientQuerySet:
-        """Patients whose MRN starts with the text, or (text without digits) whose name has a word
-        starting with each word of the text: "chen", "mar ch" and "CHEN, Margaret" all find
-        Margaret Chen. Case and accents do not matter. Both are index look-ups (the MRN's unique
-        index, PatientNameWord's), never a scan of every patient."""
+        """Patients whose MRN starts with the text, or whose name has a word starting with each
+        word of the text: "chen", "mar ch" and "CHEN, Margaret" all find Margaret Chen. Case and
+        accents do not matter. A single word with a digit ("DEMO-0001") is an MRN and only that.
+        Both are index look-ups (the MRN's unique index, PatientNameWord's), never a scan."""
         text = text.strip()
         if not text:
             return self
         found = Q(**_prefix_lookup("mrn", text.upper()))
         terms = name_words(text)
-        # A name has no digits: a text with one is an MRN, and "0001" must not look up the word
-        # "demo" in every demo patient's name.
-        if terms and not any(character.isdigit() for character in text):
+        # One word with a digit is an MRN: "DEMO-0001" must not look up the word "demo" in every
+        # demo patient's name. An MRN has no spaces (mrn_validator), so "patient 12" is a name.
+        looks_like_mrn = len(text.split()) == 1 and any(character.isdigit() for character in text)
+        if terms and not looks_like_mrn:
             named = Q()
             for term in terms:
                 named &= Q(pk__in=PatientNameWord.objects.filter(**_prefix_lookup("word", term)).values("patient_id"))

@@ -335,13 +335,16 @@ def test_a_name_is_found_without_its_accents_and_follows_an_edit(signed_in, make
     assert "No patient matches" in text(signed_in.get("/patients/?q=nunez"))
 
 
-def test_an_mrn_is_found_by_its_start_and_a_text_with_a_digit_is_only_an_mrn(signed_in, make_patient):
+def test_an_mrn_is_found_by_its_start_and_one_word_with_a_digit_is_only_an_mrn(signed_in, make_patient):
     make_patient(mrn="DEMO-000123", name="Demo Patient 123")
     make_patient(mrn="X9", name="Demo Other")
     assert "DEMO-000123" in text(signed_in.get("/patients/?q=demo-0001"))
     assert "DEMO-000123" not in text(signed_in.get("/patients/?q=000123"))  # the start, not the middle
-    # "demo 1" has a digit: an MRN look-up, so the word "demo" of every demo name is not read.
-    assert "No patient matches" in text(signed_in.get("/patients/?q=demo 1"))
+    # One word with a digit is an MRN: the words of the names are not read for it.
+    assert "No patient matches" in text(signed_in.get("/patients/?q=123"))
+    # Words with a space between are a name, digits and all.
+    page = text(signed_in.get("/patients/?q=patient 12"))
+    assert "DEMO-000123" in page and ">X9<" not in page
 
 
 def test_search_reads_indexes_not_every_patient(make_patient):
