@@ -103,7 +103,7 @@ def _worklist_row(row, record_url: str) -> str:
         f'<tr data-row="{mrn}-{_e(row.kind)}"><td><span class="badge status-{_e(row.status)}">{_e(row.status_label)}'
         f'</span></td><td class="text-nowrap">{row.due.isoformat()}<br><span class="small text-body-secondary">window '
         f'{row.window_opens:%m-%d} to {row.window_closes:%m-%d}</span></td><td>{kind_label}</td>'
-        f'<td><a class="fw-semibold" href="{_e(fracture.patient_url)}">{mrn}</a>{name}</td>'
+        f'<td><a class="fw-semibold text-nowrap" href="{_e(fracture.patient_url)}">{mrn}</a>{name}</td>'
         f'<td><a href="{_e(fracture.get_absolute_url())}">{_e(fracture.level)} · {fracture.assessment_date.isoformat()}'
         f'</a></td><td class="text-nowrap">{_e(fracture.total_score)} {group_badge(fracture.risk_group)}</td>'
         f'<td class="text-end"><a class="btn btn-sm btn-primary" href="{_e(record_url.format(fracture.pk))}?kind='
