@@ -109,7 +109,7 @@ def patient_list(request):
             patients = patients.with_latest_group().filter(latest_group=search.cleaned_data["group"])
     elif search.is_bound:
         patients = patients.none()
-    if search.is_bound:
+    if search.is_bound and not (search.is_valid() and not any(search.cleaned_data.values())):
         paginator = Paginator(patients, settings.PAGE_SIZE)
     else:
         # The whole list's count scans every patient: kept in the cache until a patient is saved.
@@ -294,10 +294,15 @@ def _timeline_context(fracture: Fracture) -> dict:
         "visits": visits,
         # The page's body and charts are kept in the cache ({% cache %} in the templates) under
         # this key: the fracture's and every visit's version, which every change through the app
-        # bumps (locking.save_versioned, archiving), so any edit draws them afresh. The charts
-        # are drawn only when their drawing is not kept.
+        # bumps (locking.save_versioned, archiving), and the course computed from the visits
+        # (update_outcomes saves it without a new version): a visit saved between the reads of
+        # the fracture and of its visits must not leave an old course kept under the new key.
+        # The charts are drawn only when their drawing is not kept.
         "charts": SimpleLazyObject(lambda: presenters.timeline_charts(fracture, visits)),
-        "record_key": f"{fracture.version}:" + ",".join(f"{visit.pk}.{visit.version}" for visit in visits),
+        "record_key": ":".join([
+            str(fracture.version), *(str(getattr(fracture, name)) for name in Fracture.OUTCOME_FIELDS),
+            ",".join(f"{visit.pk}.{visit.version}" for visit in visits),
+        ]),
         "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),
         "missing_kinds": [kind for kind in SCHEDULED_KINDS if kind not in recorded],
         "schedule": [
