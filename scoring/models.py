@@ -10,8 +10,9 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Func, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Collate
 from django.db.models.lookups import Exact
 from django.urls import reverse
 from django.utils import timezone
@@ -152,7 +153,8 @@ def name_words(text: str) -> list[str]:
     """The words of a name as they are indexed and searched: lower case, accents dropped."""
     plain = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(character for character in plain if not unicodedata.combining(character))
-    return [word for word in re.split(r"[^\w]+", plain) if word]
+    # Case folding and NFKD can lengthen a word ("ß" → "ss"): cut to the column's 200.
+    return [word[:200] for word in re.split(r"[^\w]+", plain) if word]
 
 
 def _prefix_lookup(field: str, prefix: str) -> dict:
@@ -208,7 +210,10 @@ def patients_changed() -> None:
     restored or deleted. Patient's post_save and post_delete call it (signals.py)."""
     from django.core.cache import cache
 
-    cache.delete_many([patient_count_cache_key(False), patient_count_cache_key(True)])
+    keys = [patient_count_cache_key(False), patient_count_cache_key(True)]
+    cache.delete_many(keys)
+    # Again once the change is committed: a page counted meanwhile saw the data before it.
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def worklist_status_cache_key(day: datetime.date) -> str:
@@ -221,7 +226,10 @@ def worklist_changed() -> None:
     from django.core.cache import cache
 
     today = timezone.localdate()
-    cache.delete_many([worklist_cache_key(today), worklist_status_cache_key(today)])
+    keys = [worklist_cache_key(today), worklist_status_cache_key(today)]
+    cache.delete_many(keys)
+    # Again once the change is committed: a page counted meanwhile saw the data before it.
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
@@ -329,8 +337,12 @@ class FractureQuerySet(models.QuerySet):
         if status:
             listed = listed.filter(self._status_filter(
                 followup.status_bounds(visit_by_kind(kind), today, settings.NASOVCF_WORKLIST_SOON_DAYS), status))
-        order = ["patient__mrn", "treatment_start_date", "pk"] if by_mrn else ["treatment_start_date", "patient__mrn", "pk"]
-        return list(listed.order_by(*(f"-{o}" if descending else o for o in order)).values_list(*WORKLIST_COLUMNS)[:stop])
+        # The MRN in code-point order, as the merge in Python compares it (PostgreSQL's locale
+        # collations skip punctuation; SQLite's default is already binary).
+        mrn = Collate("patient__mrn", "C") if connection.vendor == "postgresql" else F("patient__mrn")
+        keys = [mrn, F("treatment_start_date"), F("pk")] if by_mrn else [F("treatment_start_date"), mrn, F("pk")]
+        ordering = [key.desc() if descending else key.asc() for key in keys]
+        return list(listed.order_by(*ordering).values_list(*WORKLIST_COLUMNS)[:stop])
 
     def worklist_status_counts(self, today: datetime.date, until: datetime.date) -> dict[str, int]:
         """How many worklist rows have each status: one small query per scheduled visit, each

@@ -404,8 +404,21 @@ def test_the_kept_patient_count_follows_new_and_archived_patients(signed_in, mak
     archived = Patient.objects.get(mrn="P000")
     signed_in.post(f"/patients/{archived.pk}/archive/")
     assert "Page 1 of 2 · 6 patients" in text(signed_in.get("/patients/"))
+    assert "Page 2 of 2 · 6 patients" in text(signed_in.get("/patients/?page=2"))  # every page: the kept count
+    assert "1 patients" not in text(signed_in.get("/patients/?archived=1"))
     signed_in.post(f"/patients/{archived.pk}/archive/", {"restore": "1"})
     assert "Page 1 of 2 · 7 patients" in text(signed_in.get("/patients/"))
+
+
+def test_a_name_whose_words_lengthen_when_folded_is_saved_and_found(signed_in):
+    """Case folding turns "ß" into "ss": the indexed words are cut to their column's 200."""
+    from scoring.models import PatientNameWord, name_words
+
+    assert [len(word) for word in name_words("ß" * 200)] == [200]
+    response = signed_in.post("/patients/new/", {"mrn": "LONG1", "name": "ß" * 101, "sex": "F", "date_of_birth": "1950-01-01"})
+    assert response.status_code == 302
+    assert max(len(word) for word in PatientNameWord.objects.values_list("word", flat=True)) <= 200
+    assert "LONG1" in text(signed_in.get("/patients/?q=ssss"))
 
 
 def test_list_keeps_the_search_in_the_page_links(signed_in, make_patient, settings):

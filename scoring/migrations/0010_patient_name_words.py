@@ -11,7 +11,8 @@ def name_words(text):
     """scoring.models.name_words as it was when this migration was written."""
     plain = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(character for character in plain if not unicodedata.combining(character))
-    return [word for word in re.split(r"[^\w]+", plain) if word]
+    # Case folding and NFKD can lengthen a word ("ß" → "ss"): cut to the column's 200.
+    return [word[:200] for word in re.split(r"[^\w]+", plain) if word]
 
 
 def index_names(apps, schema_editor):
