@@ -271,5 +271,14 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(VAR_DIR / "cache"),
         "TIMEOUT": 60,
-    }
+    },
+    # Drawn fracture pages ({% cache ... using="fragments" %}), keyed by the record's versions:
+    # an entry can never be stale, so each worker keeps its own in memory, bounded in number,
+    # gone at a restart (a deploy, a restore) with nothing on disk.
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "nasovcf-fragments",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    },
 }

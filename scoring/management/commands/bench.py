@@ -40,7 +40,6 @@ TARGET_RATIO = 3.0
 TARGET_GROWTH = 1.5
 TARGET_API_RATIO = 1.5
 TARGET_COHORT_S = 2.0
-TIMED_OTHERS = 40  # distinct fractures for the EACH and VISIT pages; the 41st counts queries
 
 SCORE_BODY = json.dumps({
     "fracture_type": "compression", "vhl_percent": 17.8, "kyphosis_angle_deg": 19.6, "t2_signal": "diffuse_low",
@@ -169,7 +168,7 @@ class Command(BaseCommand):
             targets = json.loads(self.manage(env, "shell", "-c", (
                 "import json\n"
                 "from scoring.models import Fracture\n"
-                "found = list(Fracture.objects.filter(treatment='conservative').order_by('-pk')[:42])\n"
+                f"found = list(Fracture.objects.filter(treatment='conservative').order_by('-pk')[:{requests + 4}])\n"
                 "f = found[0]\n"
                 "print(json.dumps({'patient': f.patient_id, 'fracture': f.pk, 'mrn': f.patient.mrn[:9],\n"
                 "                  'others': [o.pk for o in found[1:]]}))"
@@ -278,7 +277,8 @@ class Command(BaseCommand):
             count = max(5, requests // 3) if name == "cohort page" else requests
             samples, floor_samples = [], []
             for i in range(count + 2):  # two warm-up requests per page
-                each = path.format(targets["others"][i % TIMED_OTHERS])  # EACH and VISIT: another fracture
+                # EACH and VISIT: another fracture each time (the last one of "others" counts queries)
+                each = path.format(targets["others"][i % (len(targets["others"]) - 1)])
                 if method == "GET":
                     call = lambda: session.request(path)  # noqa: E731
                 elif method == "EACH":
