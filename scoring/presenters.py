@@ -236,26 +236,24 @@ class WorklistRow:
     fracture: object
     kind: str
     kind_label: str
-    kind_order: int
     due: datetime.date
     window_opens: datetime.date
     window_closes: datetime.date
     status: str
-    status_order: int
     status_label: str
     days_from_today: int
 
 
-def worklist_row(values: tuple, visit: followup.ScheduledVisit, kind_order: int, today: datetime.date,
-                 kind_label: str, soon_days: int = 7) -> WorklistRow:
-    """One worklist row from a fracture's columns (models.WORKLIST_COLUMNS) and the visit it lists."""
+def worklist_row(values: tuple, visit: followup.ScheduledVisit, status: followup.DueStatus, today: datetime.date,
+                 kind_label: str) -> WorklistRow:
+    """One worklist row from a fracture's columns (models.WORKLIST_COLUMNS), the visit it lists
+    and that visit's status (found once, by the view, for the sort)."""
     fracture = WorklistFracture(*values)
     start = fracture.treatment_start_date
-    status = followup.due_status(visit, start, today, soon_days)
     return WorklistRow(
-        fracture=fracture, kind=visit.kind.value, kind_label=kind_label, kind_order=kind_order, due=visit.due(start),
+        fracture=fracture, kind=visit.kind.value, kind_label=kind_label, due=visit.due(start),
         window_opens=visit.window_opens(start), window_closes=visit.window_closes(start), status=status,
-        status_order=list(followup.DueStatus).index(status), status_label=STATUS_LABELS[status],
+        status_label=STATUS_LABELS[status],
         days_from_today=(visit.due(start) - today).days,
     )
 

@@ -484,7 +484,7 @@ def _worklist_rows(today, until, status: str, sort: str, first: int, stop: int) 
         ])
     merged = heapq.merge(*parts, key=WORKLIST_SORTS[sort.lstrip("-")], reverse=descending)
     return [
-        presenters.worklist_row(row.values, row.visit, row.kind_order, today, labels[row.visit.kind], soon_days)
+        presenters.worklist_row(row.values, row.visit, statuses[row.status_order], today, labels[row.visit.kind])
         for row in itertools.islice(merged, first, stop)
     ]
 
