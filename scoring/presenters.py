@@ -9,7 +9,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from . import charts, cohort, followup, measurements, rules
+from . import charts, followup, measurements, paper, rules
 
 COMPONENT_LABELS = {
     "fracture_type": "Fracture type",
@@ -46,7 +46,7 @@ class OutcomeFigure:
     ci_high_percent: str
 
     @classmethod
-    def of(cls, proportion: cohort.Proportion) -> OutcomeFigure:
+    def of(cls, proportion: paper.Proportion) -> OutcomeFigure:
         low, high = proportion.wilson_95
         return cls(proportion.events, proportion.n, percent(proportion.rate), percent(low), percent(high))
 
@@ -72,7 +72,7 @@ def cohort_rows(patients_group: str) -> list[CohortRow]:
             progressive_kyphosis=OutcomeFigure.of(outcomes.progressive_kyphosis),
             is_patients_group=group.value == patients_group,
         )
-        for group, outcomes in cohort.DERIVATION_COHORT.items()
+        for group, outcomes in paper.DERIVATION_COHORT.items()
     ]
 
 
@@ -99,11 +99,11 @@ def score_card(total: int, group: str, components: dict, warnings: list[dict]) -
         "warnings": warnings,
         "cohort_rows": rows,
         "cohort_own": next(row for row in rows if row.is_patients_group),
-        "cohort_size": cohort.PAPER_COHORT_SIZE,
-        "decision_support": cohort.DECISION_SUPPORT_TEXT[rules.RiskGroup(group)],
-        "decision_caveat": cohort.DECISION_SUPPORT_CAVEAT,
-        "citation": cohort.PAPER_CITATION,
-        "auc": cohort.PAPER_AUC_NON_UNION,
+        "cohort_size": paper.PAPER_COHORT_SIZE,
+        "decision_support": paper.DECISION_SUPPORT_TEXT[rules.RiskGroup(group)],
+        "decision_caveat": paper.DECISION_SUPPORT_CAVEAT,
+        "citation": paper.PAPER_CITATION,
+        "auc": paper.PAPER_AUC_NON_UNION,
     }
 
 
@@ -128,7 +128,7 @@ def odi_answered(sections: list | None) -> str | None:
 
 
 def _reference(measure: str, group: str, label: str) -> charts.Reference:
-    before, six_months = cohort.RADIOGRAPHIC_COURSE[measure][rules.RiskGroup(group)]
+    before, six_months = paper.RADIOGRAPHIC_COURSE[measure][rules.RiskGroup(group)]
     return charts.Reference(
         f"Cohort median (IQR), {group} group: {label}",
         ((0, before.median, before.q1, before.q3), (180, six_months.median, six_months.q1, six_months.q3)),

@@ -1,0 +1,284 @@
+"""The baseline assessment of a fracture: the score's inputs, two readers and the episode's details."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .. import measurements, presenters, rules
+from ..locking import VersionedForm
+from ..models import (
+    SPINE_LEVEL_CHOICES,
+    Fracture,
+    FractureType,
+    OFClass,
+    Patient,
+    T2Signal,
+    Treatment,
+)
+from . import layouts
+from .fields import (
+    HEIGHT_FORM_FIELDS,
+    HEIGHT_LABELS,
+    YES_NO,
+    DateInput,
+    HeightField,
+    TenthDecimalField,
+    _not_before_1900,
+    _not_in_future,
+)
+from .readings import OdiFields
+from .score import ScoreForm
+
+
+class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
+    """The baseline assessment of one fracture: the score's inputs plus the episode's details."""
+
+    assessment_date = forms.DateField(
+        widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Assessment date"
+    )
+    injury_date = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        validators=[_not_in_future, _not_before_1900],
+        help_text="Leave empty when unknown.",
+    )
+    level = forms.ChoiceField(label="Fractured level", choices=[("", "—")] + SPINE_LEVEL_CHOICES)
+    low_energy_trauma = forms.TypedChoiceField(
+        label="Low-energy trauma?",
+        choices=YES_NO,
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    vas_pain = TenthDecimalField(
+        label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
+    )
+    height_cm = TenthDecimalField(label="Height (cm)", unit=" cm", required=False, min_value=100, max_value=230)
+    weight_kg = TenthDecimalField(label="Weight (kg)", unit=" kg", required=False, min_value=20, max_value=250)
+    treatment = forms.ChoiceField(label="Treatment chosen", choices=[("", "—")] + Treatment.choices)
+    treatment_start_date = forms.DateField(
+        required=False,
+        widget=DateInput(),
+        validators=[_not_before_1900],
+        label="Treatment start date",
+        help_text="Leave empty when treatment starts on the assessment date. Visits fall due 1, 3 and 6 months after it.",
+    )
+    age_years = None  # the page takes age from the patient's date of birth
+
+    # A second reader (spec §2): the mean of the two readers is what is scored.
+    first_reader_name = forms.CharField(label="First reader (name)", max_length=100, required=False)
+    second_reader_name = forms.CharField(label="Second reader (name)", max_length=100, required=False)
+    second_vhl_percent = TenthDecimalField(
+        label="Second reader: VHL (%)", unit=" %", required=False,
+        min_value=measurements.VHL_MIN_PERCENT, max_value=measurements.VHL_MAX_PERCENT,
+        help_text="Or the second reader's six heights below.",
+    )
+    second_fractured_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_anterior_mm"])
+    second_fractured_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_posterior_mm"])
+    second_cranial_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_anterior_mm"])
+    second_cranial_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_posterior_mm"])
+    second_caudal_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_anterior_mm"])
+    second_caudal_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_posterior_mm"])
+    second_kyphosis_angle_deg = TenthDecimalField(
+        label="Second reader: kyphosis angle (°)", unit="°", required=False,
+        min_value=measurements.KYPHOSIS_MIN_DEG, max_value=measurements.KYPHOSIS_MAX_DEG,
+    )
+    of_class = forms.ChoiceField(
+        label="AO Spine-DGOU class (optional)", required=False, choices=[("", "not recorded")] + OFClass.choices,
+        widget=forms.RadioSelect,
+        help_text="Schnake et al., Global Spine J 2018: recorded by the clinician, not computed.",
+    )
+
+    class Meta:
+        model = Fracture
+        fields = [
+            "assessment_date",
+            "level",
+            "injury_date",
+            "low_energy_trauma",
+            "fracture_type",
+            *HEIGHT_FORM_FIELDS,
+            "kyphosis_angle_deg",
+            "t2_signal",
+            "bmd_t_score",
+            "vas_pain",
+            "odi_percent",
+            "height_cm",
+            "weight_kg",
+            "treatment",
+            "treatment_start_date",
+            "of_class",
+            "first_reader_name",
+            "second_reader_name",
+            *(f"second_{name}" for name in HEIGHT_FORM_FIELDS),
+            "second_kyphosis_angle_deg",
+        ]
+
+    def __init__(self, *args, patient: Patient, **kwargs):
+        self.patient = patient
+        super().__init__(*args, **kwargs)
+        self._init_version()
+        # No item preselected: a forgotten T2 pattern must not score "diffuse low" unnoticed.
+        self.fields["fracture_type"].choices = [("", "—")] + FractureType.choices
+        self.fields["t2_signal"].choices = [("", "—")] + T2Signal.choices
+        if self.instance.pk:
+            # The percentage as typed; a row without heights (made outside the form) shows its VHL.
+            if self.instance.heights is None:
+                # The first reader's own percentage, never the readers' mean that was scored.
+                own = self.instance.first_vhl_percent
+                self.initial["vhl_percent"] = own if own is not None else (
+                    self.instance.vhl_entered_percent or self.instance.vhl_percent
+                )
+            self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
+            if self.instance.first_kyphosis_angle_deg is not None:  # the first reader's own angle
+                self.initial["kyphosis_angle_deg"] = self.instance.first_kyphosis_angle_deg
+            self.initial["second_vhl_percent"] = self.instance.second_vhl_entered_percent
+            self._initial_odi_sections(self.instance.odi_sections)
+            if self.instance.odi_sections:
+                self.initial["odi_percent"] = None
+        else:
+            self.initial.setdefault("assessment_date", timezone.localdate())
+        self.helper = layouts.assessment(self)
+
+    def age_for_warnings(self, cleaned: dict) -> int | None:
+        assessment_date = cleaned.get("assessment_date")
+        return self.patient.age_on(assessment_date) if assessment_date else None
+
+    # What the quick calculator may hand on to a new assessment (views.patient_create).
+    CARRIED_FIELDS = ("fracture_type", "vhl_percent", *HEIGHT_FORM_FIELDS, "kyphosis_angle_deg", "t2_signal",
+                      "bmd_t_score", "level", "low_energy_trauma")
+
+    SECOND_READER_FIELDS = ("second_vhl_percent", "second_kyphosis_angle_deg",
+                            *(f"second_{name}" for name in HEIGHT_FORM_FIELDS))
+    first_vhl: Decimal | None = None
+    first_kyphosis: Decimal | None = None
+    reader_summary = ""
+
+    @property
+    def second_reader_given(self) -> bool:
+        return any(self[name].value() not in (None, "") for name in (*self.SECOND_READER_FIELDS, "second_reader_name"))
+
+    def combine_readers(self, cleaned: dict) -> None:
+        """The first reader's values as given; with a second reader, the mean is scored (spec §2)."""
+        self.first_vhl = cleaned.get("vhl_percent")
+        self.first_kyphosis = cleaned.get("kyphosis_angle_deg")
+        self._resolve_vhl(cleaned, prefix="second_", required=False)
+        second_vhl = cleaned.get("second_vhl_percent")
+        second_kyphosis = cleaned.get("second_kyphosis_angle_deg")
+        if (second_vhl is not None or second_kyphosis is not None) and not cleaned.get("second_reader_name"):
+            self.add_error("second_reader_name", ValidationError("Name the second reader.", code="required"))
+        if self.first_vhl is not None and second_vhl is not None:
+            cleaned["vhl_percent"] = measurements.mean_of_readers(self.first_vhl, second_vhl)
+        if self.first_kyphosis is not None and second_kyphosis is not None:
+            cleaned["kyphosis_angle_deg"] = measurements.mean_of_readers(self.first_kyphosis, second_kyphosis)
+        if second_vhl is not None or second_kyphosis is not None:
+            self.reader_summary = presenters.reader_summary(
+                self.first_vhl, second_vhl, cleaned.get("vhl_percent"),
+                self.first_kyphosis, second_kyphosis, cleaned.get("kyphosis_angle_deg"),
+            )
+
+    def score_inputs(self, cleaned: dict) -> rules.ScoreInputs:
+        inputs = super().score_inputs(cleaned)
+        treatment = cleaned.get("treatment")
+        return dataclasses.replace(
+            inputs, conservative_treatment=(treatment == Treatment.CONSERVATIVE) if treatment else None
+        )
+
+    def clean(self):
+        cleaned = self.cleaned_data
+        assessment_date = cleaned.get("assessment_date")
+        injury_date = cleaned.get("injury_date")
+        dob = self.patient.date_of_birth
+        if assessment_date and assessment_date < dob:
+            self.add_error(
+                "assessment_date",
+                ValidationError("This is before the patient's date of birth.", code="before_birth"),
+            )
+        if injury_date and injury_date < dob:
+            self.add_error(
+                "injury_date",
+                ValidationError("This is before the patient's date of birth.", code="before_birth"),
+            )
+        if injury_date and assessment_date and injury_date > assessment_date:
+            self.add_error(
+                "injury_date",
+                ValidationError("The injury cannot come after the assessment.", code="after_assessment"),
+            )
+        if assessment_date and self.instance.pk:
+            first_visit = self.instance.visits.order_by("visit_date").values_list("visit_date", flat=True).first()
+            if first_visit and first_visit < assessment_date:
+                self.add_error(
+                    "assessment_date",
+                    ValidationError(
+                        "A follow-up visit is dated %(date)s, before this: the assessment comes first.",
+                        code="after_visit",
+                        params={"date": first_visit.isoformat()},
+                    ),
+                )
+        start = cleaned.get("treatment_start_date")
+        if assessment_date and "treatment_start_date" not in self.errors:
+            if start is None:
+                cleaned["treatment_start_date"] = assessment_date
+            elif start < assessment_date:
+                self.add_error(
+                    "treatment_start_date",
+                    ValidationError(
+                        "Treatment starts after the pretreatment assessment, not before.", code="before_assessment"
+                    ),
+                )
+        changed_on = self.instance.treatment_changed_on if self.instance.pk else None
+        start = cleaned.get("treatment_start_date")
+        if changed_on and start and start > changed_on:
+            self.add_error(
+                "treatment_start_date",
+                ValidationError(
+                    "Treatment changed on %(date)s: it started before that.",
+                    code="after_change",
+                    params={"date": changed_on.isoformat()},
+                ),
+            )
+        if self.instance.pk and self.instance.treatment_changed_to and cleaned.get("treatment") != self.instance.treatment:
+            self.add_error(
+                "treatment",
+                ValidationError(
+                    "A treatment change is recorded: the treatment first chosen stays as it was.",
+                    code="treatment_locked",
+                ),
+            )
+        if self.instance.pk and start:
+            first_visit = self.instance.visits.order_by("visit_date").values_list("visit_date", flat=True).first()
+            if first_visit and first_visit < start:
+                self.add_error(
+                    "treatment_start_date",
+                    ValidationError(
+                        "A follow-up visit is dated %(date)s: treatment started before it.",
+                        code="after_visit",
+                        params={"date": first_visit.isoformat()},
+                    ),
+                )
+        self._resolve_odi(cleaned)
+        return super().clean()
+
+    def save(self, commit: bool = True) -> Fracture:
+        fracture = super().save(commit=False)
+        fracture.patient = self.patient
+        # The percentage the first reader typed (cleaned_data now holds the readers' mean).
+        fracture.vhl_entered_percent = None if self.vhl_from_heights else self.first_vhl
+        fracture.odi_sections = self.odi_sections
+        fracture.first_vhl_percent = self.first_vhl
+        fracture.first_kyphosis_angle_deg = self.first_kyphosis
+        fracture.second_vhl_percent = self.cleaned_data.get("second_vhl_percent")
+        fracture.second_vhl_entered_percent = (
+            self.cleaned_data.get("second_vhl_percent") if fracture.second_fractured_anterior_mm is None else None
+        )
+        fracture.apply_genant()
+        fracture.apply_score(self.result, self.age_for_warnings(self.cleaned_data))
+        if commit:
+            fracture.save()
+        return fracture
+
+

@@ -1,0 +1,109 @@
+"""Form fields for measured values and dates: bounded, finite, rounded as the spec says."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .. import measurements, rules
+
+MAX_NUMBER_TEXT_LENGTH = 32  # longer than any honest measurement: refuse before parsing
+MAX_MAGNITUDE_EXPONENT = 6  # |value| < 10^7
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+EARLIEST_DATE = datetime.date(1900, 1, 1)
+
+HEIGHT_FORM_FIELDS = tuple(f"{name}_mm" for name in measurements.HEIGHT_FIELDS)
+HEIGHT_LABELS = {
+    "fractured_anterior_mm": "a · fractured, anterior (mm)",
+    "fractured_posterior_mm": "b · fractured, posterior (mm)",
+    "cranial_anterior_mm": "c · vertebra above, anterior (mm)",
+    "cranial_posterior_mm": "d · vertebra above, posterior (mm)",
+    "caudal_anterior_mm": "e · vertebra below, anterior (mm)",
+    "caudal_posterior_mm": "f · vertebra below, posterior (mm)",
+}
+
+# Error codes the JSON API maps onto its own field names (api.py).
+VHL_BOTH = "vhl_both"
+VHL_MISSING = "vhl_missing"
+VHL_COMPUTED_OUT_OF_RANGE = "vhl_computed_out_of_range"
+
+
+class MeasuredDecimalField(forms.DecimalField):
+    """A decimal number typed by a person or sent by a client: bounded length, finite."""
+
+    def __init__(self, *, unit: str = "", **kwargs):
+        self.unit = unit
+        kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}))
+        super().__init__(**kwargs)
+        escaped_unit = unit.replace("%", "%%")  # the messages are %-formatted
+        self.error_messages["min_value"] = f"Must be at least %(limit_value)s{escaped_unit}."
+        self.error_messages["max_value"] = f"Must be at most %(limit_value)s{escaped_unit}."
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip()
+            if value and (len(value) > MAX_NUMBER_TEXT_LENGTH or not PLAIN_NUMBER.fullmatch(value)):
+                # Decimal() would also take "1_5", non-ASCII digits or "NaN": not a measurement.
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+        value = super().to_python(value)
+        if value is not None and value.is_finite() and value.adjusted() > MAX_MAGNITUDE_EXPONENT:
+            # No measurement here reaches a million; refusing early keeps arithmetic on huge
+            # exponents (which overflows or takes minutes) away from the rest of the code.
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
+class TenthDecimalField(MeasuredDecimalField):
+    """A value recorded to 0.1: rounded half-up before the range is checked (spec §1, Decision)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and value.is_finite():
+            value = rules.round_to_tenth(value)
+        return value
+
+
+class HeightField(MeasuredDecimalField):
+    """One of the six vertebral heights: over 0 and at most 100 mm (spec §2, Decision)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            unit=" mm",
+            required=False,
+            max_value=measurements.HEIGHT_MAX_MM,
+            max_digits=5,
+            decimal_places=2,
+            widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+            **kwargs,
+        )
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and value.is_finite() and value <= measurements.HEIGHT_MIN_EXCLUSIVE_MM:
+            raise ValidationError("Must be greater than 0 mm.", code="min_value")
+
+
+def _not_in_future(value: datetime.date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError("This date is in the future.", code="future_date")
+
+
+def _not_before_1900(value: datetime.date) -> None:
+    if value < EARLIEST_DATE:
+        raise ValidationError("Enter a date from 1900 on.", code="date_too_early")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+YES_NO = [("yes", "Yes: a fall from standing height or less, or no trauma"), ("no", "No: high-energy trauma")]
+
+

@@ -1,0 +1,66 @@
+"""Registering, editing and searching patients."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..locking import VersionedForm
+from ..models import (
+    Patient,
+    RiskGroup,
+)
+from . import layouts
+from .fields import DateInput, _not_before_1900, _not_in_future
+
+
+class PatientForm(VersionedForm, forms.ModelForm):
+    date_of_birth = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900])
+
+    class Meta:
+        model = Patient
+        fields = ["mrn", "name", "sex", "date_of_birth"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._init_version()
+        self.fields["name"].help_text = "Optional."
+        self.helper = layouts.patient(self)
+
+    def clean_mrn(self) -> str:
+        return self.cleaned_data["mrn"].strip().upper()
+
+    def clean_date_of_birth(self) -> datetime.date:
+        dob = self.cleaned_data["date_of_birth"]
+        if self.instance.pk:
+            earliest = self.instance.fractures.order_by("assessment_date").values_list(
+                "assessment_date", flat=True
+            ).first()
+            if earliest and earliest < dob:
+                raise ValidationError(
+                    "This patient has an assessment dated %(date)s, before this date of birth.",
+                    code="after_assessment",
+                    params={"date": earliest.isoformat()},
+                )
+        return dob
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=100,
+        label="MRN or name",
+        help_text="The start of the MRN, or the start of words of the name (e.g. “chen mar”).",
+        widget=forms.TextInput(attrs={"type": "search", "class": "form-control", "autocomplete": "off",
+                                      "aria-describedby": "id_q_help"}),
+    )
+    group = forms.ChoiceField(
+        required=False,
+        choices=[("", "All risk groups")] + RiskGroup.choices,
+        label="Risk group (latest assessment)",
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+

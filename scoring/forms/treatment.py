@@ -1,0 +1,53 @@
+"""Conservative care abandoned: the treatment change."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from ..locking import VersionedForm
+from ..models import (
+    Fracture,
+    Treatment,
+)
+from . import layouts
+from .fields import DateInput, _not_before_1900, _not_in_future
+
+
+class TreatmentChangeForm(VersionedForm):
+    """Conservative care abandoned: the new treatment and when (spec §3)."""
+
+    FIELDS = ["treatment_changed_to", "treatment_changed_on", "treatment_change_reason"]
+
+    treatment = forms.ChoiceField(
+        label="Changed to",
+        choices=[("", "—")] + [choice for choice in Treatment.choices if choice[0] != Treatment.CONSERVATIVE],
+    )
+    changed_on = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Date of the change")
+    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, fracture: Fracture, **kwargs):
+        self.fracture = fracture
+        self.instance = fracture
+        super().__init__(*args, **kwargs)
+        self._init_version()
+        self.helper = layouts.treatment_change(self)
+
+    def clean_changed_on(self) -> datetime.date:
+        changed_on = self.cleaned_data["changed_on"]
+        if changed_on < self.fracture.treatment_start_date:
+            raise ValidationError(
+                "Conservative care started on %(date)s: the change comes after it.",
+                code="before_start",
+                params={"date": self.fracture.treatment_start_date.isoformat()},
+            )
+        return changed_on
+
+    def apply(self) -> None:
+        self.fracture.treatment_changed_to = self.cleaned_data["treatment"]
+        self.fracture.treatment_changed_on = self.cleaned_data["changed_on"]
+        self.fracture.treatment_change_reason = self.cleaned_data["reason"]
+
+

@@ -1,0 +1,196 @@
+"""A follow-up visit: its fields and clinical rules (spec §3)."""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from .. import measurements
+from ..locking import VersionedForm
+from ..models import (
+    BoneUnion,
+    Fracture,
+    Visit,
+    VisitKind,
+    visit_schedule,
+)
+from . import layouts
+from .fields import (
+    HEIGHT_FORM_FIELDS,
+    DateInput,
+    TenthDecimalField,
+    _not_before_1900,
+    _not_in_future,
+)
+from .readings import OdiFields, VhlFields
+
+BONE_UNION_CHOICES = [("", "not recorded at this visit")] + BoneUnion.choices
+
+
+class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
+    """A follow-up visit: VAS, ODI, films where taken, bone union from 6 months on (spec §3)."""
+
+    vhl_required = False  # films are not taken at every visit
+
+    kind = forms.ChoiceField(label="Visit", choices=VisitKind.choices)
+    visit_date = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Visit date")
+    vas_pain = TenthDecimalField(
+        label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
+    )
+    kyphosis_angle_deg = TenthDecimalField(
+        label="Local kyphosis angle (°)",
+        unit="°",
+        required=False,
+        min_value=measurements.KYPHOSIS_MIN_DEG,
+        max_value=measurements.KYPHOSIS_MAX_DEG,
+        help_text="Where films were taken. Progressive kyphosis: more than 10° above pretreatment.",
+    )
+    bone_union = forms.ChoiceField(
+        label="Bone union",
+        choices=BONE_UNION_CHOICES,
+        required=False,
+        help_text="Assessed at the 6-month visit or later.",
+    )
+
+    class Meta:
+        model = Visit
+        fields = [
+            "kind",
+            "visit_date",
+            "vas_pain",
+            "odi_percent",
+            "kyphosis_angle_deg",
+            *HEIGHT_FORM_FIELDS,
+            "bone_union",
+            "vacuum_cleft_mri",
+            "vacuum_cleft_ct",
+            "anterior_height_change",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, fracture: Fracture, **kwargs):
+        self.fracture = fracture
+        super().__init__(*args, **kwargs)
+        self._init_version()
+        if self.instance.pk:
+            self.initial["vhl_percent"] = self.instance.vhl_entered_percent
+            self._initial_odi_sections(self.instance.odi_sections)
+            if self.instance.odi_sections:
+                self.initial["odi_percent"] = None
+        else:
+            self.initial.setdefault("visit_date", timezone.localdate())
+        self.helper = layouts.visit(self)
+
+    EVIDENCE_FIELDS = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+
+    def clean(self):
+        cleaned = super().clean()
+        self._resolve_vhl(cleaned)
+        self._resolve_odi(cleaned)
+        fracture = self.fracture
+        kind, visit_date = cleaned.get("kind"), cleaned.get("visit_date")
+        if visit_date and visit_date < fracture.assessment_date:
+            self.add_error(
+                "visit_date",
+                ValidationError(
+                    "The visit cannot come before the pretreatment assessment (%(date)s).",
+                    code="before_assessment",
+                    params={"date": fracture.assessment_date.isoformat()},
+                ),
+            )
+        if visit_date and visit_date < fracture.treatment_start_date:
+            self.add_error(
+                "visit_date",
+                ValidationError(
+                    "Follow-up visits come after treatment starts (%(date)s).",
+                    code="before_treatment",
+                    params={"date": fracture.treatment_start_date.isoformat()},
+                ),
+            )
+        if kind and kind != VisitKind.UNSCHEDULED and visit_date:
+            self._check_scheduled_date(kind, visit_date)
+        if kind and kind != VisitKind.UNSCHEDULED:
+            twin = fracture.visits.filter(kind=kind).exclude(pk=self.instance.pk).first()
+            if twin:
+                self.add_error(
+                    "kind",
+                    ValidationError(
+                        "This fracture already has its %(kind)s visit (%(date)s): edit that one, or "
+                        "record this as an unscheduled visit.",
+                        code="duplicate_visit",
+                        params={"kind": VisitKind(kind).label, "date": twin.visit_date.isoformat()},
+                    ),
+                )
+        union = cleaned.get("bone_union")
+        evidence = [name for name in self.EVIDENCE_FIELDS if cleaned.get(name)]
+        if union and kind and visit_date:
+            probe = Visit(kind=kind, visit_date=visit_date)
+            if not probe.at_or_after_six_months(fracture):
+                self.add_error(
+                    "bone_union",
+                    ValidationError(
+                        "Bone union is assessed at the 6-month visit or later (from %(date)s for this fracture).",
+                        code="union_too_early",
+                        params={"date": fracture.six_month_assessment_from().isoformat()},
+                    ),
+                )
+        if union == BoneUnion.NON_UNION and not evidence:
+            self.add_error(
+                "bone_union",
+                ValidationError(
+                    "A non-union needs its evidence: a vacuum cleft on MRI or CT, or a change of anterior "
+                    "height between standing and supine films.",
+                    code="non_union_without_evidence",
+                ),
+            )
+        if evidence and union != BoneUnion.NON_UNION:
+            for name in evidence:
+                self.add_error(
+                    name, ValidationError("Evidence of non-union goes with a non-union only.", code="evidence_without_non_union")
+                )
+        if not any(
+            cleaned.get(name) is not None for name in ("vas_pain", "odi_percent", "kyphosis_angle_deg", "vhl_percent")
+        ) and not union and not self.errors:
+            raise ValidationError(
+                "Record at least one finding: VAS, ODI, a film measurement or bone union.", code="empty_visit"
+            )
+        return cleaned
+
+    def _check_scheduled_date(self, kind: str, visit_date: datetime.date) -> None:
+        """A scheduled visit is dated from its window's opening until the next one's opens."""
+        schedule = visit_schedule()
+        kinds = [visit.kind for visit in schedule]
+        visit = schedule[kinds.index(kind)]
+        start = self.fracture.treatment_start_date
+        following = schedule[kinds.index(kind) + 1] if kinds.index(kind) + 1 < len(schedule) else None
+        too_early = visit_date < visit.window_opens(start)
+        too_late = following is not None and visit_date >= following.window_opens(start)
+        if too_early or too_late:
+            until = f" to {(following.window_opens(start) - datetime.timedelta(days=1)).isoformat()}" if following else " on"
+            self.add_error(
+                "visit_date",
+                ValidationError(
+                    "A %(label)s visit is dated from %(opens)s%(until)s (due %(due)s, ±%(window)s days from the "
+                    "treatment start): record this visit as the visit it is, or as unscheduled.",
+                    code="outside_window",
+                    params={"label": VisitKind(kind).label, "opens": visit.window_opens(start).isoformat(),
+                            "until": until, "due": visit.due(start).isoformat(), "window": visit.window_days},
+                ),
+            )
+
+    def save(self, commit: bool = True) -> Visit:
+        visit = super().save(commit=False)
+        visit.fracture = self.fracture
+        visit.vhl_entered_percent = self.vhl_entered()
+        visit.vhl_percent = self.cleaned_data.get("vhl_percent")
+        visit.odi_sections = self.odi_sections
+        visit.compute_outcomes(self.fracture)
+        if commit:
+            visit.save()
+        return visit
+
+
