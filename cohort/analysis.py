@@ -2,8 +2,9 @@
 a test across groups, medians (IQR), ROC with DeLong intervals, logistic regression.
 
 No Django here: the cohort arrives as a pandas DataFrame (one row per fracture) and results leave
-as plain dataclasses. Statistics come from libraries (statsmodels, scipy, scikit-learn); the one
-formula written here is DeLong's variance of the AUC, which none of them provides.
+as plain dataclasses. Statistics come from libraries (statsmodels, scipy, scikit-learn) and from
+the pure core (the Wilson interval, scoring/paper.py); the one formula written here is DeLong's
+variance of the AUC, which none of them provides. The paper's own figures are in scoring/paper.py.
 """
 
 from __future__ import annotations
@@ -17,33 +18,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.metrics import roc_auc_score, roc_curve
-from statsmodels.stats.proportion import proportion_confint
 
-GROUPS = ("low", "medium", "high")
+from scoring import paper, rules
+
+GROUPS = tuple(group.value for group in rules.RiskGroup)
 MIN_EVENTS_PER_VARIABLE = 10  # below this a logistic fit is not reported (Peduzzi et al. 1996)
 MIN_EXPECTED_FOR_CHI2 = 5  # below this, Fisher's exact test instead of χ²
-Z_95 = stats.norm.ppf(0.975)
+Z_95 = paper.Z_95
 
-# spec §5: what the derivation cohort showed, for the side-by-side columns.
-PAPER_RATES = {
-    "low": {"n": 47, "non_union": (1, 47), "progressive_kyphosis": (1, 46)},
-    "medium": {"n": 98, "non_union": (9, 98), "progressive_kyphosis": (17, 98)},
-    "high": {"n": 63, "non_union": (39, 63), "progressive_kyphosis": (30, 63)},
-}
-PAPER_MEDIANS = {
-    "vhl_pre": {"low": "2.5 (0.8, 7)", "medium": "5.4 (2.5, 8.4)", "high": "15.1 (11.85, 23)"},
-    "vhl_6m": {"low": "4.8 (1.6, 9.25)", "medium": "9.35 (6.7, 15.1)", "high": "28.6 (20.7, 36.1)"},
-    "vhl_diff": {"low": "0.9 (0.5, 1.4)", "medium": "3.5 (2.3, 6.25)", "high": "13.1 (5.35, 18.65)"},
-    "ka_pre": {"low": "2.4 (1.5, 5.45)", "medium": "3.65 (2.7, 5.5)", "high": "12.5 (9.35, 14.85)"},
-    "ka_6m": {"low": "4.1 (2, 6.85)", "medium": "7.45 (5.2, 11.125)", "high": "22.1 (18.55, 27)"},
-    "ka_diff": {"low": "0.9 (0.5, 1.5)", "medium": "2.95 (1.5, 5.3)", "high": "9.5 (5.05, 15.55)"},
-}
-PAPER_AUC = {"non_union": "0.872 (0.816–0.928)", "progressive_kyphosis": "not reported for the score alone"}
-PAPER_MODELS = {
-    "non_union": "score OR 1.713 per point (1.458–2.013), P < 0.001; model AUC 0.895",
-    "progressive_kyphosis": "score OR 1.373 (1.203–1.568); female sex OR 4.326 (1.324–14.138); "
-    "pretreatment ODI OR 1.096 per point (1.023–1.174); model AUC 0.835",
-}
 OUTCOMES = {"non_union": "Non-union at 6 months", "progressive_kyphosis": "Progressive kyphosis (> 10°)"}
 MEASURES = {
     "vhl_pre": "VHL pretreatment (%)",
@@ -65,11 +47,11 @@ class Rate:
 
 
 def wilson(events: int, n: int) -> Rate:
-    """A proportion with its Wilson 95 % interval (statsmodels)."""
+    """A proportion with its Wilson 95 % interval (the pure core's, scoring/paper.py)."""
     if n == 0:
         return Rate(0, 0, math.nan, math.nan, math.nan)
-    low, high = proportion_confint(events, n, alpha=0.05, method="wilson")
-    return Rate(int(events), int(n), events / n, float(low), float(high))
+    low, high = paper.wilson_interval(int(events), int(n))
+    return Rate(int(events), int(n), events / n, low, high)
 
 
 @dataclass(frozen=True)
@@ -170,7 +152,7 @@ def roc(scores, outcome) -> Auc | None:
     if events < 2 or len(outcome) - events < 2:
         return None
     _, variance = delong_variance(scores, outcome)
-    auc = float(roc_auc_score(outcome, scores))  # equals DeLong's (tests/test_analysis.py)
+    auc = float(roc_auc_score(outcome, scores))  # equals DeLong's (tests/cohort/test_analysis.py)
     se = math.sqrt(max(variance, 0.0))
     fpr, tpr, thresholds = roc_curve(outcome, scores)
     youden = tpr - fpr
@@ -234,7 +216,11 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> L
     base = LogisticFit(outcome, n, events, len(columns), [], dropped)
     if limiting < MIN_EVENTS_PER_VARIABLE * len(columns):
         return LogisticFit(
-            outcome, n, events, len(columns), [],
+            outcome,
+            n,
+            events,
+            len(columns),
+            [],
             dropped + f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
             f"at least {MIN_EVENTS_PER_VARIABLE} per variable are needed.",
         )
@@ -246,7 +232,9 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> L
         try:
             result = sm.Logit(y, x).fit(disp=0, maxiter=100)
         except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as error:
-            return LogisticFit(**{**base.__dict__, "note": dropped + f"The model could not be fitted ({error.__class__.__name__})."})
+            return LogisticFit(
+                **{**base.__dict__, "note": dropped + f"The model could not be fitted ({error.__class__.__name__})."}
+            )
     conf = result.conf_int()
     terms = [
         OddsRatio(
@@ -303,7 +291,8 @@ def analyse(cohort: pd.DataFrame) -> CohortAnalysis:
     models = {
         "non_union": logistic(frame, "non_union", {"score": "NASOVCF score (per point)"}),
         "progressive_kyphosis": logistic(
-            frame, "progressive_kyphosis",
+            frame,
+            "progressive_kyphosis",
             {"score": "NASOVCF score (per point)", "female": "female sex", "odi_pre": "pretreatment ODI (per point)"},
         ),
     }
@@ -311,6 +300,7 @@ def analyse(cohort: pd.DataFrame) -> CohortAnalysis:
 
 
 # -- plots (matplotlib, drawn on the server as SVG) ------------------------------------------------
+
 
 def _svg(figure) -> str:
     buffer = io.StringIO()
@@ -334,8 +324,7 @@ def roc_plot(aucs: dict[str, Auc | None]) -> str | None:
     figure, axes = plt.subplots(figsize=(4.6, 4.2))
     axes.plot([0, 1], [0, 1], linestyle=":", color="#888888", label="chance")
     for (outcome, auc), style in zip(drawn.items(), ("-", "--"), strict=False):
-        axes.plot(auc.fpr, auc.tpr, style, linewidth=2,
-                  label=f"{OUTCOMES[outcome]}: AUC {auc.auc:.3f}")
+        axes.plot(auc.fpr, auc.tpr, style, linewidth=2, label=f"{OUTCOMES[outcome]}: AUC {auc.auc:.3f}")
     axes.set_xlabel("1 − specificity")
     axes.set_ylabel("Sensitivity")
     axes.set_xlim(0, 1)
@@ -345,7 +334,7 @@ def roc_plot(aucs: dict[str, Auc | None]) -> str | None:
     return _svg(figure)
 
 
-def rates_plot(rates: dict[str, dict[str, Rate]]) -> str | None:
+def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str]) -> str | None:
     """Observed rates by group with Wilson intervals, beside the paper's: an SVG document."""
     import matplotlib
 
@@ -357,12 +346,16 @@ def rates_plot(rates: dict[str, dict[str, Rate]]) -> str | None:
     for panel, outcome in zip(panels, OUTCOMES, strict=True):
         ours = [rates[outcome][g] for g in GROUPS]
         heights = [r.rate * 100 if r.n else 0 for r in ours]
-        errors = [[max(0.0, r.rate - r.ci_low) * 100 if r.n else 0 for r in ours],
-                  [max(0.0, r.ci_high - r.rate) * 100 if r.n else 0 for r in ours]]
-        paper = [PAPER_RATES[g][outcome][0] / PAPER_RATES[g][outcome][1] * 100 for g in GROUPS]
+        errors = [
+            [max(0.0, r.rate - r.ci_low) * 100 if r.n else 0 for r in ours],
+            [max(0.0, r.ci_high - r.rate) * 100 if r.n else 0 for r in ours],
+        ]
+        published = [getattr(paper.DERIVATION_COHORT[rules.RiskGroup(g)], outcome).rate * 100 for g in GROUPS]
         panel.bar(positions - 0.18, heights, width=0.36, yerr=errors, capsize=3, color="#0b4f6c", label="this clinic")
-        panel.bar(positions + 0.18, paper, width=0.36, color="#c9a227", label="paper (n = 208)")
-        panel.set_xticks(positions, [g.capitalize() for g in GROUPS])
+        panel.bar(
+            positions + 0.18, published, width=0.36, color="#c9a227", label=f"paper (n = {paper.PAPER_COHORT_SIZE})"
+        )
+        panel.set_xticks(positions, [group_labels[g] for g in GROUPS])
         panel.set_title(OUTCOMES[outcome], fontsize=10)
         panel.set_ylim(0, 100)
     panels[0].set_ylabel("% of patients (95 % CI)")
@@ -371,6 +364,7 @@ def rates_plot(rates: dict[str, dict[str, Rate]]) -> str | None:
 
 
 # -- readers and other classifications (issue: agreement and head-to-head) ------------------------
+
 
 @dataclass(frozen=True)
 class Icc:
@@ -423,12 +417,13 @@ def reader_groups(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     recorded: scored by the rules themselves, not here."""
     from decimal import Decimal
 
-    from . import rules
-
     def group(row, vhl, ka) -> str:
         inputs = rules.ScoreInputs(
-            rules.FractureType(row.fracture_type), Decimal(str(vhl)), Decimal(str(ka)),
-            rules.T2Signal(row.t2_signal), Decimal(str(row.bmd_t_score)),
+            rules.FractureType(row.fracture_type),
+            Decimal(str(vhl)),
+            Decimal(str(ka)),
+            rules.T2Signal(row.t2_signal),
+            Decimal(str(row.bmd_t_score)),
         )
         return rules.score(inputs).group.value
 
@@ -448,10 +443,12 @@ class ReaderAgreement:
 def reader_agreement(frame: pd.DataFrame) -> ReaderAgreement:
     def long(first: str, second: str) -> pd.DataFrame:
         pairs = frame[["id", first, second]].dropna()
-        return pd.concat([
-            pd.DataFrame({"target": pairs["id"], "rater": "first", "value": pairs[first]}),
-            pd.DataFrame({"target": pairs["id"], "rater": "second", "value": pairs[second]}),
-        ])
+        return pd.concat(
+            [
+                pd.DataFrame({"target": pairs["id"], "rater": "first", "value": pairs[first]}),
+                pd.DataFrame({"target": pairs["id"], "rater": "second", "value": pairs[second]}),
+            ]
+        )
 
     first_groups, second_groups = reader_groups(frame)
     return ReaderAgreement(
@@ -462,8 +459,11 @@ def reader_agreement(frame: pd.DataFrame) -> ReaderAgreement:
 
 
 OF_ORDER = {"OF1": 1, "OF2": 2, "OF3": 3, "OF4": 4, "OF5": 5}
-CLASSIFIERS = {"score": "NASOVCF score", "genant_grade": "Genant grade (height-based approximation)",
-               "of_rank": "AO Spine-DGOU class (OF 1–5)"}
+CLASSIFIERS = {
+    "score": "NASOVCF score",
+    "genant_grade": "Genant grade (height-based approximation)",
+    "of_rank": "AO Spine-DGOU class (OF 1–5)",
+}
 
 
 @dataclass

@@ -14,7 +14,7 @@ import pandas as pd
 from django.db.models import FloatField
 from django.db.models.functions import Cast
 
-from .models import Fracture, Treatment
+from scoring.models import Fracture, Treatment
 
 COLUMNS = {
     "id": "id",
@@ -60,15 +60,51 @@ COLUMNS = {
     "genant_grade": "genant_grade",
     "of_class": "of_class",
 }
-NUMERIC = ["vhl_pre", "ka_pre", "bmd_t_score", "vas_pre", "odi_pre", "height_cm", "weight_kg", "ka_diff", "vhl_diff",
-           "first_vhl", "second_vhl", "first_ka", "second_ka"]
+NUMERIC = [
+    "vhl_pre",
+    "ka_pre",
+    "bmd_t_score",
+    "vas_pre",
+    "odi_pre",
+    "height_cm",
+    "weight_kg",
+    "ka_diff",
+    "vhl_diff",
+    "first_vhl",
+    "second_vhl",
+    "first_ka",
+    "second_ka",
+]
 # What the cohort page needs: fewer columns, the decimals read as floats by the database, so a
 # page over 20,000 fractures does not build 100,000 Decimal objects it would turn into floats.
 ANALYSIS_COLUMNS = [
-    "id", "sex", "patient_archived_at", "archived_at", "score", "group", "treatment", "treatment_changed_to",
-    "treatment_changed_on", "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
-    "odi_pre", "vhl_pre", "ka_pre", "ka_diff", "vhl_diff", "fracture_type", "t2_signal", "bmd_t_score",
-    "first_vhl", "second_vhl", "first_ka", "second_ka", "genant_grade", "of_class",
+    "id",
+    "sex",
+    "patient_archived_at",
+    "archived_at",
+    "score",
+    "group",
+    "treatment",
+    "treatment_changed_to",
+    "treatment_changed_on",
+    "progressive_kyphosis",
+    "progressive_kyphosis_on",
+    "non_union",
+    "non_union_on",
+    "odi_pre",
+    "vhl_pre",
+    "ka_pre",
+    "ka_diff",
+    "vhl_diff",
+    "fracture_type",
+    "t2_signal",
+    "bmd_t_score",
+    "first_vhl",
+    "second_vhl",
+    "first_ka",
+    "second_ka",
+    "genant_grade",
+    "of_class",
 ]
 
 EXCLUSIONS = [

@@ -11,12 +11,19 @@ import secrets
 import pandas as pd
 from django.conf import settings
 
-from . import cohort_data
-from .models import SCHEDULED_KINDS, Visit
+from scoring.models import SCHEDULED_KINDS, Visit
+
+from . import data
 
 COMPONENTS = ["fracture_type", "vertebral_height_loss", "kyphosis_angle", "t2_signal", "bmd"]
-VISIT_FIELDS = {"date": "visit_date", "vas": "vas_pain", "odi": "odi_percent", "ka": "kyphosis_angle_deg",
-                "vhl": "vhl_percent", "union": "bone_union"}
+VISIT_FIELDS = {
+    "date": "visit_date",
+    "vas": "vas_pain",
+    "odi": "odi_percent",
+    "ka": "kyphosis_angle_deg",
+    "vhl": "vhl_percent",
+    "union": "bone_union",
+}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 # (column, meaning, unit, allowed values, identified only)
@@ -25,12 +32,23 @@ DICTIONARY = [
     ("name", "Patient's name", "", "text", True),
     ("date_of_birth", "Date of birth", "date", "YYYY-MM-DD", True),
     ("sex", "Sex", "", "F, M", False),
-    ("age_years", "Age at the assessment, completed years (de-identified: 90+ for 90 and over)", "years",
-     "0–130; de-identified 0–89 or 90+", False),
+    (
+        "age_years",
+        "Age at the assessment, completed years (de-identified: 90+ for 90 and over)",
+        "years",
+        "0–130; de-identified 0–89 or 90+",
+        False,
+    ),
     ("fracture_id", "The fracture's number in this app (links back to the record)", "", "integer", True),
     ("assessment_date", "Pretreatment assessment (day 0)", "date", "YYYY-MM-DD", True),
     ("injury_date", "Date of the injury", "date", "YYYY-MM-DD, empty if unknown", True),
-    ("injury_day", "Injury, in days from the assessment (negative: before)", "days", "integer, empty if unknown", False),
+    (
+        "injury_day",
+        "Injury, in days from the assessment (negative: before)",
+        "days",
+        "integer, empty if unknown",
+        False,
+    ),
     ("level", "Fractured vertebra", "", "T1–T12, L1–L5", False),
     ("low_energy_trauma", "Low-energy trauma", "", "1 yes, 0 no", False),
     ("fracture_type", "Fracture type", "", "compression, burst", False),
@@ -42,12 +60,20 @@ DICTIONARY = [
     ("odi_pre_percent", "Oswestry Disability Index, pretreatment", "%", "0 to 100, empty if not recorded", False),
     ("height_cm", "Height", "cm", "100 to 230, empty if not recorded", False),
     ("weight_kg", "Weight", "kg", "20 to 250, empty if not recorded", False),
-    *[(f"points_{name}", f"NASOVCF points for {name.replace('_', ' ')}", "points", "0, 2 (bmd: 0, 2, 4)", False)
-      for name in COMPONENTS],
+    *[
+        (f"points_{name}", f"NASOVCF points for {name.replace('_', ' ')}", "points", "0, 2 (bmd: 0, 2, 4)", False)
+        for name in COMPONENTS
+    ],
     ("nasovcf_total", "NASOVCF total score", "points", "0, 2, 4, 6, 8, 10, 12", False),
     ("nasovcf_group", "Risk group", "", "low (0), medium (2–4), high (6–12)", False),
     ("rules_version", "Version of the scoring rules used", "", "NASOVCF-2025", False),
-    ("treatment", "Treatment chosen at the assessment", "", "conservative, vertebroplasty, kyphoplasty, open_surgery, other", False),
+    (
+        "treatment",
+        "Treatment chosen at the assessment",
+        "",
+        "conservative, vertebroplasty, kyphoplasty, open_surgery, other",
+        False,
+    ),
     ("treatment_start_date", "Start of treatment", "date", "YYYY-MM-DD", True),
     ("treatment_start_day", "Start of treatment, in days from the assessment", "days", "integer ≥ 0", False),
     ("treatment_changed_to", "Treatment conservative care was abandoned for", "", "as treatment, empty if none", False),
@@ -71,7 +97,13 @@ DICTIONARY = [
     ("vhl_difference_6m_percent", "VHL at 6 months − VHL pretreatment", "%", "empty if no film at 6 months", False),
     ("progressive_kyphosis", "KA difference at 6 months > 10°", "", "1 yes, 0 no, empty if not known", False),
     ("non_union", "Bone non-union at 6 months or later", "", "1 yes, 0 no, empty if not assessed", False),
-    ("included_in_cohort", "Counted in the cohort analyses (conservative care, complete 6-month outcome)", "", "1, 0", False),
+    (
+        "included_in_cohort",
+        "Counted in the cohort analyses (conservative care, complete 6-month outcome)",
+        "",
+        "1, 0",
+        False,
+    ),
     ("exclusion_reason", "Why not counted", "", "empty when included; see the cohort page", False),
 ]
 
@@ -114,7 +146,7 @@ def _flag(series: pd.Series) -> pd.Series:
 
 
 def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
-    """The export table from cohort_data.read(): archived records left out."""
+    """The export table from data.read(): archived records left out."""
     frame = frame[frame["archived_at"].isna() & frame["patient_archived_at"].isna()]
     visits = _visits(frame["id"].tolist())
     out = pd.DataFrame(index=frame.index)
@@ -158,10 +190,12 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     out["treatment_change_day"] = _days(frame["treatment_changed_on"], frame["assessment_date"])
     for kind in SCHEDULED_KINDS:
         scheduled = visits[visits["kind"] == kind].set_index("fracture_id") if not visits.empty else pd.DataFrame()
+
         def column(field, scheduled=scheduled):
             if scheduled.empty:
                 return pd.Series(pd.NA, index=frame.index)
             return frame["id"].map(scheduled[field])
+
         if identified:
             out[f"visit_{kind}_date"] = column("visit_date")
         out[f"visit_{kind}_day"] = _days(column("visit_date"), frame["assessment_date"])
@@ -170,14 +204,18 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
         out[f"visit_{kind}_ka_deg"] = pd.to_numeric(column("kyphosis_angle_deg"), errors="coerce")
         out[f"visit_{kind}_vhl_percent"] = pd.to_numeric(column("vhl_percent"), errors="coerce")
         out[f"visit_{kind}_union"] = column("bone_union").replace("", pd.NA)
-    unscheduled = visits[visits["kind"] == "unscheduled"].groupby("fracture_id").size() if not visits.empty else pd.Series(dtype=int)
+    unscheduled = (
+        visits[visits["kind"] == "unscheduled"].groupby("fracture_id").size()
+        if not visits.empty
+        else pd.Series(dtype=int)
+    )
     out["unscheduled_visits"] = frame["id"].map(unscheduled).fillna(0).astype(int)
     out["ka_difference_6m_deg"] = frame["ka_diff"]
     out["vhl_difference_6m_percent"] = frame["vhl_diff"]
     out["progressive_kyphosis"] = _flag(frame["progressive_kyphosis"])
     out["non_union"] = _flag(frame["non_union"])
     out["included_in_cohort"] = (frame["exclusion"] == "").astype(int)
-    labels = dict(cohort_data.EXCLUSIONS)
+    labels = dict(data.EXCLUSIONS)
     out["exclusion_reason"] = frame["exclusion"].map(lambda reason: labels.get(reason, ""))
     if not identified:
         out = out.sort_values(["patient", "injury_day"], kind="stable")  # no order that follows the dates
@@ -203,8 +241,13 @@ def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 def dictionary(identified: bool = True) -> pd.DataFrame:
     rows = [
-        {"column": column, "meaning": meaning, "unit": unit, "allowed values": allowed,
-         "in": "identified export only" if identified_only else "both exports"}
+        {
+            "column": column,
+            "meaning": meaning,
+            "unit": unit,
+            "allowed values": allowed,
+            "in": "identified export only" if identified_only else "both exports",
+        }
         for column, meaning, unit, allowed, identified_only in DICTIONARY
         if identified or not identified_only
     ]

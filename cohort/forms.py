@@ -5,16 +5,16 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from ..models import (
-    SPINE_LEVEL_CHOICES,
-)
-from .fields import DateInput, _not_before_1900
+from scoring.forms.fields import DateInput, _not_before_1900
+from scoring.models import SPINE_LEVEL_CHOICES
 
 
 class CohortFilterForm(forms.Form):
     """Which fractures the cohort page and the exports look at."""
 
-    date_from = forms.DateField(required=False, widget=DateInput(), label="Assessed from", validators=[_not_before_1900])
+    date_from = forms.DateField(
+        required=False, widget=DateInput(), label="Assessed from", validators=[_not_before_1900]
+    )
     date_to = forms.DateField(required=False, widget=DateInput(), label="to", validators=[_not_before_1900])
     level = forms.ChoiceField(required=False, choices=[("", "All levels")] + SPINE_LEVEL_CHOICES, label="Level")
     sex = forms.ChoiceField(required=False, choices=[("", "Both sexes"), ("F", "Female"), ("M", "Male")], label="Sex")
@@ -30,5 +30,3 @@ class CohortFilterForm(forms.Form):
         if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
             self.add_error("date_to", ValidationError("The end comes before the start.", code="reversed"))
         return cleaned
-
-

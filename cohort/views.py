@@ -1,5 +1,8 @@
-"""The cohort review page and its exports."""
+"""The cohort review page and its exports.
 
+The statistics stack (pandas, SciPy, statsmodels, matplotlib) is imported by these views when they
+run, not when the URLs load: a worker that serves only the clinical pages never loads it.
+"""
 
 from __future__ import annotations
 
@@ -11,22 +14,24 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .. import presenters
+from scoring import paper
+from scoring.views.base import requires
+
+from .forms import CohortFilterForm
+from .models import ExportLog
 
 logger = logging.getLogger("nasovcf.views")
 
-
-from .base import requires
+FILTER_FIELDS = ("date_from", "date_to", "level", "sex")
 
 
 def _cohort_filter(request):
     """The filter form and its filter; None when the form is invalid (nothing is then analysed or
     exported: an export must never silently widen to everyone)."""
-    from ..cohort_data import CohortFilter
-    from ..forms import CohortFilterForm
+    from .data import CohortFilter
 
-    data = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to", "level", "sex")}
-    form = CohortFilterForm(data or None)
+    params = {k: v for k, v in request.GET.items() if k in FILTER_FIELDS}
+    form = CohortFilterForm(params or None)
     if not form.is_bound:
         return form, CohortFilter()
     if form.is_valid():
@@ -40,42 +45,51 @@ def cohort(request):
     """Does NASOVCF separate this clinic's patients as it did in the paper? (spec §5)"""
     import base64
 
-    from .. import analysis, cohort_data
+    from scoring.presenters import GROUP_LABELS
+
+    from . import analysis, data, presenters
 
     form, cohort_filter = _cohort_filter(request)
+    context = {"form": form, "result": None, "paper_n": paper.PAPER_COHORT_SIZE}
     if cohort_filter is None:
-        return render(request, "scoring/cohort.html", {"form": form, "result": None}, status=400)
-    frame = cohort_data.read(cohort_filter, cohort_data.ANALYSIS_COLUMNS)
-    analysed = cohort_data.included(frame)
+        return render(request, "cohort/cohort.html", context, status=400)
+    frame = data.read(cohort_filter, data.ANALYSIS_COLUMNS)
+    analysed = data.included(frame)
     result = analysis.analyse(analysed)
     comparison = analysis.head_to_head(analysed)
-    plots = {
-        name: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
-        for name, svg in (("roc", analysis.roc_plot(result.aucs)), ("rates", analysis.rates_plot(result.rates)))
-        if svg
-    }
+    drawn = (
+        ("roc", analysis.roc_plot(result.aucs)),
+        ("rates", analysis.rates_plot(result.rates, group_labels=GROUP_LABELS)),
+    )
+    plots = {name: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() for name, svg in drawn if svg}
     return render(
         request,
-        "scoring/cohort.html",
+        "cohort/cohort.html",
         {
-            "form": form, "result": result, "plots": plots, "total": len(frame),
-            "exclusions": cohort_data.exclusion_counts(frame),
-            "rows": presenters.cohort_table(result), "medians": presenters.median_table(result),
-            "aucs": presenters.auc_rows(result), "models": presenters.model_rows(result),
+            **context,
+            "result": result,
+            "plots": plots,
+            "total": len(frame),
+            "exclusions": data.exclusion_counts(frame),
+            "rows": presenters.cohort_table(result),
+            "medians": presenters.median_table(result),
+            "aucs": presenters.auc_rows(result),
+            "models": presenters.model_rows(result),
             "tests": presenters.test_rows(result),
             "agreement": presenters.agreement_rows(analysis.reader_agreement(frame[frame["exclusion"] != "archived"])),
-            "head_to_head": presenters.head_to_head_rows(comparison), "head_to_head_n": comparison.n,
-            "query": request.GET.urlencode(), "can_identify": request.user.has_perm("scoring.export_identified"),
+            "head_to_head": presenters.head_to_head_rows(comparison),
+            "head_to_head_n": comparison.n,
+            "query": request.GET.urlencode(),
+            "can_identify": request.user.has_perm("scoring.export_identified"),
         },
     )
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
-def cohort_export(request):
+def export(request):
     """One row per fracture as CSV or XLSX; identified only for those allowed; every export logged."""
-    from .. import cohort_data, exports
-    from ..models import ExportLog
+    from . import data, exports
 
     identified = request.GET.get("identified") == "1"
     if identified and not request.user.has_perm("scoring.export_identified"):
@@ -83,15 +97,29 @@ def cohort_export(request):
     file_format = request.GET.get("format", "csv")
     if file_format not in ("csv", "xlsx"):
         raise Http404("Unknown format.")
-    form, cohort_filter = _cohort_filter(request)
+    _, cohort_filter = _cohort_filter(request)
     if cohort_filter is None:
-        return HttpResponse("The filter is not valid: nothing exported. Correct it on the cohort page.",
-                            status=400, content_type="text/plain; charset=utf-8")
-    table = exports.build(cohort_data.read(cohort_filter), identified)
-    ExportLog.objects.create(user=request.user, identified=identified, file_format=file_format,
-                             filters=cohort_filter.as_dict(), rows=len(table))
-    logger.info("export user=%s identified=%s format=%s filters=%s rows=%d", request.user.get_username(),
-                identified, file_format, cohort_filter.as_dict(), len(table))
+        return HttpResponse(
+            "The filter is not valid: nothing exported. Correct it on the cohort page.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    table = exports.build(data.read(cohort_filter), identified)
+    ExportLog.objects.create(
+        user=request.user,
+        identified=identified,
+        file_format=file_format,
+        filters=cohort_filter.as_dict(),
+        rows=len(table),
+    )
+    logger.info(
+        "export user=%s identified=%s format=%s filters=%s rows=%d",
+        request.user.get_username(),
+        identified,
+        file_format,
+        cohort_filter.as_dict(),
+        len(table),
+    )
     kind = "identified" if identified else "deidentified"
     stamp = timezone.localdate().isoformat()
     if file_format == "csv":
@@ -107,12 +135,11 @@ def cohort_export(request):
 
 @requires("scoring.view_fracture")
 @require_GET
-def cohort_dictionary(request):
-    from .. import exports
+def dictionary(request):
+    """What every column of the exports means, for the columns this user may export."""
+    from . import exports
 
     identified = request.user.has_perm("scoring.export_identified")
     response = HttpResponse(exports.to_csv(exports.dictionary(identified)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="nasovcf-data-dictionary.csv"'
     return response
-
-

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/score/", api.score, name="api_score"),
     path("admin/", admin.site.urls),
     path("", include("scoring.urls")),
+    path("", include("cohort.urls")),
 ]
 
 if settings.NASOVCF_BENCH_FLOOR:

@@ -18,7 +18,23 @@ PAPER_CITATION = (
     "compression fractures. Scientific Reports. 2025 (published 14 May 2025)."
 )
 PAPER_COHORT_SIZE = 208
-PAPER_AUC_NON_UNION = "0.872 (95 % CI 0.816–0.928)"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A published figure with its 95 % confidence interval."""
+
+    value: float
+    ci_low: float
+    ci_high: float
+
+
+# spec §5: the score's AUC for non-union. The paper reports none for progressive kyphosis alone.
+SCORE_AUC = {"non_union": Estimate(0.872, 0.816, 0.928)}
+PAPER_AUC_NON_UNION = (
+    f"{SCORE_AUC['non_union'].value:.3f} "
+    f"(95 % CI {SCORE_AUC['non_union'].ci_low:.3f}–{SCORE_AUC['non_union'].ci_high:.3f})"
+)
 
 DECISION_SUPPORT_TEXT = {
     RiskGroup.LOW: (
@@ -99,4 +115,53 @@ RADIOGRAPHIC_COURSE = {
         RiskGroup.MEDIUM: (MedianIQR(3.65, 2.7, 5.5), MedianIQR(7.45, 5.2, 11.125)),
         RiskGroup.HIGH: (MedianIQR(12.5, 9.35, 14.85), MedianIQR(22.1, 18.55, 27)),
     },
+}
+
+# spec §5, radiographic course: median (IQR) of the difference from pretreatment to 6 months.
+RADIOGRAPHIC_DIFFERENCE = {
+    "vhl_percent": {
+        RiskGroup.LOW: MedianIQR(0.9, 0.5, 1.4),
+        RiskGroup.MEDIUM: MedianIQR(3.5, 2.3, 6.25),
+        RiskGroup.HIGH: MedianIQR(13.1, 5.35, 18.65),
+    },
+    "kyphosis_angle_deg": {
+        RiskGroup.LOW: MedianIQR(0.9, 0.5, 1.5),
+        RiskGroup.MEDIUM: MedianIQR(2.95, 1.5, 5.3),
+        RiskGroup.HIGH: MedianIQR(9.5, 5.05, 15.55),
+    },
+}
+
+
+@dataclass(frozen=True)
+class OddsRatio:
+    """One term of a published logistic model."""
+
+    term: str
+    per: str  # the unit the odds ratio is for ("point"), or "" for a yes/no term
+    estimate: Estimate
+    p_value: str = ""  # as printed ("< 0.001"), where the paper gives it
+
+
+@dataclass(frozen=True)
+class LogisticModel:
+    """A published multivariate model: its odds ratios and the model's AUC (no intercept)."""
+
+    odds_ratios: tuple[OddsRatio, ...]
+    auc: Estimate
+
+
+# spec §5, multivariate logistic regression, keyed by outcome.
+LOGISTIC_MODELS = {
+    "non_union": LogisticModel(
+        (OddsRatio("NASOVCF score", "point", Estimate(1.713, 1.458, 2.013), p_value="< 0.001"),),
+        auc=Estimate(0.895, 0.841, 0.949),
+    ),
+    "progressive_kyphosis": LogisticModel(
+        (
+            OddsRatio("NASOVCF score", "point", Estimate(1.373, 1.203, 1.568)),
+            OddsRatio("female sex", "", Estimate(4.326, 1.324, 14.138)),
+            OddsRatio("pretreatment ODI", "point", Estimate(1.096, 1.023, 1.174)),
+        ),
+        auc=Estimate(0.835, 0.768, 0.903),
+    ),
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calculator, cohort, fractures, history, patients, visits, worklist
+from .views import calculator, fractures, history, patients, visits, worklist
 
 app_name = "scoring"
 
@@ -23,7 +23,4 @@ urlpatterns = [
     path("visits/<int:pk>/edit/", visits.visit_edit, name="visit_edit"),
     path("worklist/", worklist.worklist, name="worklist"),
     path("calculator/", calculator.calculator, name="calculator"),
-    path("cohort/", cohort.cohort, name="cohort"),
-    path("cohort/export/", cohort.cohort_export, name="cohort_export"),
-    path("cohort/dictionary.csv", cohort.cohort_dictionary, name="cohort_dictionary"),
 ]

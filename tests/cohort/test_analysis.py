@@ -8,16 +8,26 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from scoring import analysis
+from cohort import analysis
+from scoring import paper
+from scoring.presenters import GROUP_LABELS
 
 
-def test_wilson_interval_matches_the_pure_cores():
-    from scoring import paper as cohort
+@pytest.mark.parametrize(
+    ("events", "n"), [(0, 1), (0, 10), (1, 46), (1, 47), (9, 98), (39, 63), (81, 263), (63, 63), (7, 2000)]
+)
+def test_the_pure_wilson_interval_equals_statsmodels(events, n):
+    from statsmodels.stats.proportion import proportion_confint
 
+    low, high = proportion_confint(events, n, alpha=0.05, method="wilson")
+    assert paper.wilson_interval(events, n) == (pytest.approx(low, abs=1e-12), pytest.approx(high, abs=1e-12))
+
+
+def test_cohort_rates_use_the_pure_wilson_interval():
     rate = analysis.wilson(39, 63)
-    low, high = cohort.wilson_interval(39, 63)
     assert rate.rate == pytest.approx(39 / 63)
-    assert (rate.ci_low, rate.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert (rate.ci_low, rate.ci_high) == paper.wilson_interval(39, 63)
+    assert math.isnan(analysis.wilson(0, 0).rate)  # an empty group has no rate, and no error
 
 
 def test_chi_squared_on_a_hand_computable_2x2_table():
@@ -79,10 +89,12 @@ def test_logistic_fit_on_a_binary_predictor_equals_the_closed_form_odds_ratio():
     # 2×2: exposed 30 events / 20 not; unexposed 15 events / 35 not. The logistic MLE of the odds
     # ratio is ad/bc and its Wald SE of log OR is √(1/a + 1/b + 1/c + 1/d).
     a, b, c, d = 30, 20, 15, 35
-    frame = pd.DataFrame({
-        "x": [1] * (a + b) + [0] * (c + d),
-        "y": [1] * a + [0] * b + [1] * c + [0] * d,
-    })
+    frame = pd.DataFrame(
+        {
+            "x": [1] * (a + b) + [0] * (c + d),
+            "y": [1] * a + [0] * b + [1] * c + [0] * d,
+        }
+    )
     fit = analysis.logistic(frame, "y", {"x": "exposed"})
     (term,) = fit.terms
     odds_ratio = a * d / (b * c)
@@ -117,14 +129,20 @@ def test_the_whole_analysis_on_a_small_cohort():
     groups = rng.choice(["low", "medium", "high"], size=300, p=[0.25, 0.45, 0.30])
     score = np.select([groups == "low", groups == "medium"], [0, rng.choice([2, 4], 300)], rng.choice([6, 8, 10], 300))
     risk = {"low": 0.05, "medium": 0.15, "high": 0.6}
-    frame = pd.DataFrame({
-        "score": score, "group": groups,
-        "non_union": [rng.random() < risk[g] for g in groups],
-        "progressive_kyphosis": [rng.random() < risk[g] * 0.8 for g in groups],
-        "female": rng.integers(0, 2, 300).astype(float), "odi_pre": rng.uniform(30, 80, 300),
-        "vhl_pre": rng.uniform(0, 30, 300), "vhl_diff": rng.uniform(0, 10, 300),
-        "ka_pre": rng.uniform(0, 25, 300), "ka_diff": rng.uniform(0, 15, 300),
-    })
+    frame = pd.DataFrame(
+        {
+            "score": score,
+            "group": groups,
+            "non_union": [rng.random() < risk[g] for g in groups],
+            "progressive_kyphosis": [rng.random() < risk[g] * 0.8 for g in groups],
+            "female": rng.integers(0, 2, 300).astype(float),
+            "odi_pre": rng.uniform(30, 80, 300),
+            "vhl_pre": rng.uniform(0, 30, 300),
+            "vhl_diff": rng.uniform(0, 10, 300),
+            "ka_pre": rng.uniform(0, 25, 300),
+            "ka_diff": rng.uniform(0, 15, 300),
+        }
+    )
     result = analysis.analyse(frame)
     assert sum(result.group_n.values()) == result.n == 300
     assert result.rates["non_union"]["high"].rate > result.rates["non_union"]["low"].rate
@@ -132,7 +150,7 @@ def test_the_whole_analysis_on_a_small_cohort():
     assert result.models["non_union"].fitted
     assert result.tests["non_union"].p_value < 0.001
     assert analysis.roc_plot(result.aucs).startswith("<?xml")
-    assert "<svg" in analysis.rates_plot(result.rates)
+    assert "<svg" in analysis.rates_plot(result.rates, group_labels=GROUP_LABELS)
 
 
 def test_fisher_exact_on_a_3x2_table_is_exact_and_repeatable():
@@ -149,14 +167,20 @@ def test_fisher_exact_on_a_3x2_table_is_exact_and_repeatable():
         return comb(int(rows[0]), x[0]) * comb(int(rows[1]), x[1]) * comb(int(rows[2]), x[2]) / comb(int(n), int(c1))
 
     observed = prob(table[:, 0])
-    expected = sum(prob((a, b, int(c1) - a - b)) for a in range(rows[0] + 1) for b in range(rows[1] + 1)
-                   if 0 <= c1 - a - b <= rows[2] and prob((a, b, int(c1) - a - b)) <= observed * (1 + 1e-7))
+    expected = sum(
+        prob((a, b, int(c1) - a - b))
+        for a in range(rows[0] + 1)
+        for b in range(rows[1] + 1)
+        if 0 <= c1 - a - b <= rows[2] and prob((a, b, int(c1) - a - b)) <= observed * (1 + 1e-7)
+    )
     assert first.p_value == pytest.approx(expected)
 
 
 def test_a_constant_predictor_is_left_out_and_said_so():
     rng = np.random.default_rng(3)
-    frame = pd.DataFrame({"score": rng.choice([0, 2, 4, 6, 8], 400), "female": 1.0, "odi_pre": rng.uniform(20, 80, 400)})
+    frame = pd.DataFrame(
+        {"score": rng.choice([0, 2, 4, 6, 8], 400), "female": 1.0, "odi_pre": rng.uniform(20, 80, 400)}
+    )
     frame["y"] = rng.random(400) < 0.1 + frame["score"] / 12
     fit = analysis.logistic(frame, "y", {"score": "score", "female": "female sex", "odi_pre": "ODI"})
     assert [t.term for t in fit.terms] == ["score", "ODI"]
@@ -176,7 +200,9 @@ def test_events_per_variable_boundary_with_three_predictors(events, fitted):
 def test_icc_2_1_on_shrout_and_fleiss_published_example():
     # Shrout & Fleiss (1979), Psychol Bull 86:420, Table 2: six targets, four judges; ICC(2,1) = .29.
     ratings = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
-    long = pd.DataFrame([{"target": t, "rater": j, "value": v} for t, row in enumerate(ratings) for j, v in enumerate(row)])
+    long = pd.DataFrame(
+        [{"target": t, "rater": j, "value": v} for t, row in enumerate(ratings) for j, v in enumerate(row)]
+    )
     result = analysis.icc_2_1(long)
     assert result.icc == pytest.approx(0.29, abs=0.005)
     assert result.n == 6 and result.ci_low < result.icc < result.ci_high
@@ -193,7 +219,18 @@ def test_cohen_kappa_on_a_hand_computable_table():
 
 
 def test_reader_groups_are_scored_by_the_rules():
-    frame = pd.DataFrame([{"fracture_type": "compression", "t2_signal": "diffuse_low", "bmd_t_score": -3.0,
-                           "first_vhl": 14.9, "second_vhl": 15.0, "first_ka": 10.0, "second_ka": 10.0}])
+    frame = pd.DataFrame(
+        [
+            {
+                "fracture_type": "compression",
+                "t2_signal": "diffuse_low",
+                "bmd_t_score": -3.0,
+                "first_vhl": 14.9,
+                "second_vhl": 15.0,
+                "first_ka": 10.0,
+                "second_ka": 10.0,
+            }
+        ]
+    )
     first, second = analysis.reader_groups(frame)
     assert (first, second) == (["medium"], ["high"])  # 0+0+0+2+2 = 4 and 0+2+0+2+2 = 6
