@@ -57,16 +57,18 @@ class Command(BaseCommand):
             queries = len(captured.captured_queries)
         median = statistics.median(seconds)
         verdict = "met" if median < TARGET_SECONDS else "NOT met"
-        text = "\n".join([
-            f"# Cohort page benchmark ({datetime.date.today().isoformat()})",
-            "",
-            f"- fractures: {Fracture.objects.count()} ({connection.vendor})",
-            f"- machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
-            f"- runs: {runs} (after one warm-up); in-process through Django's test client and all middleware",
-            f"- median {median:.3f} s, slowest {max(seconds):.3f} s; SQL queries per page: {queries}",
-            f"- target (< {TARGET_SECONDS:.0f} s median at 20,000 fractures): {verdict}",
-            "",
-        ])
+        text = "\n".join(
+            [
+                f"# Cohort page benchmark ({datetime.date.today().isoformat()})",
+                "",
+                f"- fractures: {Fracture.objects.count()} ({connection.vendor})",
+                f"- machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+                f"- runs: {runs} (after one warm-up); in-process through Django's test client and all middleware",
+                f"- median {median:.3f} s, slowest {max(seconds):.3f} s; SQL queries per page: {queries}",
+                f"- target (< {TARGET_SECONDS:.0f} s median at 20,000 fractures): {verdict}",
+                "",
+            ]
+        )
         Path(report).parent.mkdir(parents=True, exist_ok=True)
         Path(report).write_text(text)
         self.stdout.write(text)

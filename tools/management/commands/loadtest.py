@@ -102,8 +102,13 @@ class Client:
     def save_visit(self, fracture_id: int, day: datetime.date, vas: int) -> int:
         return self.request(
             f"/assessments/{fracture_id}/visits/new/",
-            {"csrfmiddlewaretoken": self.csrf(), "kind": "unscheduled", "visit_date": day.isoformat(),
-             "vas_pain": str(vas), "save": "1"},
+            {
+                "csrfmiddlewaretoken": self.csrf(),
+                "kind": "unscheduled",
+                "visit_date": day.isoformat(),
+                "vas_pain": str(vas),
+                "save": "1",
+            },
         )
 
 
@@ -123,13 +128,31 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         fracture_ids = self.prepare(clients)
         port = free_port()
-        env = {**os.environ, "DJANGO_ALLOWED_HOSTS": HOST, "DJANGO_DEBUG": "0", "HOST": HOST, "PORT": str(port),
-               "WEB_CONCURRENCY": str(workers), "DJANGO_SECRET_KEY": settings.SECRET_KEY}
+        env = {
+            **os.environ,
+            "DJANGO_ALLOWED_HOSTS": HOST,
+            "DJANGO_DEBUG": "0",
+            "HOST": HOST,
+            "PORT": str(port),
+            "WEB_CONCURRENCY": str(workers),
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        }
         call_command("collectstatic", interactive=False, verbosity=0)
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--access-logfile", "/dev/null",
-             "nasovcf_site.wsgi:application"],
-            cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "--access-logfile",
+                "/dev/null",
+                "nasovcf_site.wsgi:application",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         base = f"http://{HOST}:{port}"
         try:
@@ -145,8 +168,9 @@ class Command(BaseCommand):
         rows = Visit.objects.filter(fracture_id__in=fracture_ids).count()
         locked = "database is locked" in stderr.decode(errors="replace")
         rate = tally.saves / elapsed if elapsed else 0.0
+        locking = "WAL, IMMEDIATE" if connection.vendor == "sqlite" else "PostgreSQL"
         lines = [
-            f"Load test on {connection.vendor} ({'WAL, IMMEDIATE' if connection.vendor == 'sqlite' else 'PostgreSQL'}): "
+            f"Load test on {connection.vendor} ({locking}): "
             f"gunicorn {workers} workers, {clients} clients, {elapsed:.1f} s",
             f"- saves confirmed (302): {tally.saves}",
             f"- visit rows written: {rows}",
@@ -176,12 +200,28 @@ class Command(BaseCommand):
             user.set_password(PASSWORD)
             user.save()
             user.groups.add(clinician)
-            patient = Patient.objects.create(mrn=f"{MRN_PREFIX}{n:03d}", sex="F", date_of_birth=datetime.date(1950, 1, 1),
-                                             created_by=user, updated_by=user)
-            fracture = Fracture(patient=patient, assessment_date=start, treatment_start_date=start, level="L1",
-                                low_energy_trauma=True, fracture_type="compression", vhl_percent=Decimal("12"),
-                                kyphosis_angle_deg=Decimal("8"), t2_signal="confined_low", bmd_t_score=Decimal("-2.7"),
-                                treatment="conservative", created_by=user, updated_by=user)
+            patient = Patient.objects.create(
+                mrn=f"{MRN_PREFIX}{n:03d}",
+                sex="F",
+                date_of_birth=datetime.date(1950, 1, 1),
+                created_by=user,
+                updated_by=user,
+            )
+            fracture = Fracture(
+                patient=patient,
+                assessment_date=start,
+                treatment_start_date=start,
+                level="L1",
+                low_energy_trauma=True,
+                fracture_type="compression",
+                vhl_percent=Decimal("12"),
+                kyphosis_angle_deg=Decimal("8"),
+                t2_signal="confined_low",
+                bmd_t_score=Decimal("-2.7"),
+                treatment="conservative",
+                created_by=user,
+                updated_by=user,
+            )
             fracture.rescore()
             fracture.save()
             ids.append(fracture.pk)
