@@ -85,14 +85,18 @@
     if (node) { node.textContent = text; }
   }
 
+  // The server draws each group's badge (templates/scoring/_risk_badge.html) into a <template>: the
+  // live result shows a copy of the one for the answer's group, so its markup and words are the pages'.
+  var badges = panel.querySelector("template[data-live-badges]");
+
   function showGroup(group) {
     var holder = panel.querySelector("[data-live-group]");
     holder.textContent = "";
-    if (!group) { return; }
-    var badge = document.createElement("span");
-    badge.className = "badge risk-badge risk-" + group;
-    badge.textContent = group.charAt(0).toUpperCase() + group.slice(1) + " risk";
-    holder.appendChild(badge);
+    if (!group || !badges) { return; }
+    var badge = Array.prototype.find.call(badges.content.children, function (candidate) {
+      return candidate.classList.contains("risk-" + group);
+    });
+    if (badge) { holder.appendChild(badge.cloneNode(true)); }
   }
 
   function showWarnings(warnings) {
