@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "scoring",
+    "cohort",
+    "tools",
 ]
 
 MIDDLEWARE = [
@@ -263,22 +265,5 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # The benchmark's floor page (manage.py bench): off unless the benchmark turns it on.
 NASOVCF_BENCH_FLOOR = env_flag("NASOVCF_BENCH_FLOOR")
 
-# A cache shared by the gunicorn workers of one server (files under var/), for the navigation
-# bar's worklist count: computed at most once a minute, dropped whenever a visit, an assessment
-# or a treatment changes (scoring.models.worklist_changed).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(VAR_DIR / "cache"),
-        "TIMEOUT": 60,
-    },
-    # Drawn fracture pages ({% cache ... using="fragments" %}), keyed by the record's versions:
-    # an entry can never be stale, so each worker keeps its own in memory, bounded in number,
-    # gone at a restart (a deploy, a restore) with nothing on disk.
-    "fragments": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "nasovcf-fragments",
-        "TIMEOUT": 3600,
-        "OPTIONS": {"MAX_ENTRIES": 500},
-    },
-}
+# No application cache: every page reads the database, so any number of app servers on one
+# database agree (bench/report.md measures the pages without one).

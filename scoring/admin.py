@@ -5,7 +5,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from .models import ExportLog, Fracture, Patient, Visit
+from . import services
+from .models import Fracture, Patient, Visit
 from .roles import ROLES
 
 
@@ -46,14 +47,14 @@ class VisitAdmin(ReadOnlyAdmin):
         fracture = obj.fracture
         with transaction.atomic():
             super().delete_model(request, obj)
-            fracture.update_outcomes()
+            services.refresh_course(fracture)
 
     def delete_queryset(self, request, queryset):
         fractures = {visit.fracture for visit in queryset.select_related("fracture")}
         with transaction.atomic():
             super().delete_queryset(request, queryset)
             for fracture in fractures:
-                fracture.update_outcomes()
+                services.refresh_course(fracture)
 
 
 # -- users and the sign-in records ------------------------------------------------------------------
@@ -111,11 +112,3 @@ for model, model_admin in ((AccessLog, ReadOnlyAccessLogAdmin), (AccessFailureLo
     if admin.site.is_registered(model):
         admin.site.unregister(model)
     admin.site.register(model, model_admin)
-
-
-@admin.register(ExportLog)
-class ExportLogAdmin(SignInRecordAdmin, admin.ModelAdmin):
-    """Who exported what: read-only, like the sign-in records."""
-
-    list_display = ["created_at", "user", "identified", "file_format", "rows", "filters"]
-    list_filter = ["identified", "file_format"]

@@ -7,10 +7,15 @@ charts need no script and no chart library from the internet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from .followup import OFFSET_DAYS
 
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
-TICK_DAYS = ((30, "1 mo"), (90, "3 mo"), (180, "6 mo"))
+# The scheduled visits on the x axis (days from the treatment start), from the one schedule.
+TICK_DAYS = tuple((days, f"{kind.removesuffix('m')} mo") for kind, days in OFFSET_DAYS.items())
+LAST_VISIT_DAY = max(OFFSET_DAYS.values())
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,8 @@ class Chart:
     y_max: float
     reference: Reference | None = None
     x_min: int = 0
-    x_max: int = 180
-    svg: dict = field(default_factory=dict)
+    x_max: int = LAST_VISIT_DAY
+    svg: dict[str, Any] = field(default_factory=dict)
 
 
 def _nice_range(values: list[float], floor: float | None, ceiling: float | None) -> tuple[float, float]:
@@ -70,13 +75,13 @@ def build(
         values += [v for _, median, q1, q3 in reference.points for v in (median, q1, q3)]
     y_min, y_max = _nice_range(values, floor, ceiling)
     x_min = min(0, *(p.day for p in points))
-    x_max = max(180, *(p.day for p in points))
+    x_max = max(LAST_VISIT_DAY, *(p.day for p in points))
     chart = Chart(title, unit, sorted(points, key=lambda p: p.day), y_min, y_max, reference, x_min, x_max)
     chart.svg = _geometry(chart)
     return chart
 
 
-def _geometry(chart: Chart) -> dict:
+def _geometry(chart: Chart) -> dict[str, Any]:
     """The drawing's coordinates, as text: SVG wants them plain (a dot, no thousands
     separator), and the template then prints them as they are, without localising each one."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM

@@ -1,18 +1,12 @@
 """Values every page's navigation shows."""
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from nasovcf_site.middleware import SESSION_STARTED_KEY
 
-from .models import Fracture, worklist_cache_key
-
-
-def cached_worklist_count() -> int:
-    today = timezone.localdate()
-    return cache.get_or_set(worklist_cache_key(today), lambda: Fracture.objects.worklist_count(today), 60)
+from . import selectors
 
 
 def worklist(request):
@@ -26,5 +20,5 @@ def worklist(request):
         # When the absolute lifetime ends, so the page can warn before that sign-out too.
         context["session_ends_at"] = int(started + settings.NASOVCF_SESSION_HOURS * 3600)
     if user.has_perm("scoring.view_fracture"):
-        context["worklist_count"] = SimpleLazyObject(cached_worklist_count)
+        context["worklist_count"] = SimpleLazyObject(lambda: selectors.worklist_count(timezone.localdate()))
     return context

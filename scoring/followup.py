@@ -30,15 +30,6 @@ class ScheduledVisit:
     def window_closes(self, start: datetime.date) -> datetime.date:
         return self.due(start) + datetime.timedelta(days=self.window_days)
 
-    # The same dates seen from the other side: which treatment start dates put this visit's
-    # window edge on a given day. The worklist filters on start dates with these, so the
-    # database compares a column with constants and needs no date arithmetic.
-    def start_when_opens_on(self, day: datetime.date) -> datetime.date:
-        return day - datetime.timedelta(days=self.offset_days - self.window_days)
-
-    def start_when_closes_on(self, day: datetime.date) -> datetime.date:
-        return day - datetime.timedelta(days=self.offset_days + self.window_days)
-
 
 OFFSET_DAYS = {VisitKind.ONE_MONTH: 30, VisitKind.THREE_MONTHS: 90, VisitKind.SIX_MONTHS: 180}
 DEFAULT_WINDOW_DAYS = {VisitKind.ONE_MONTH: 7, VisitKind.THREE_MONTHS: 14, VisitKind.SIX_MONTHS: 30}
@@ -54,39 +45,22 @@ class DueStatus(StrEnum):
     OVERDUE = "overdue"  # the window has closed and the visit is not recorded
     DUE_SOON = "due_soon"  # the window is open, or opens within the coming week
     UPCOMING = "upcoming"
+    MISSED = "missed"  # never recorded, and no longer listed: the next visit's window opened, or it lapsed
 
 
 def due_status(
     visit: ScheduledVisit, start: datetime.date, today: datetime.date, soon_days: int = 7
 ) -> DueStatus:
-    if visit.window_closes(start) < today:
+    """The status of a visit not yet recorded, while the worklist lists it."""
+    return window_status(visit.window_opens(start), visit.window_closes(start), today, soon_days)
+
+
+def window_status(
+    window_opens: datetime.date, window_closes: datetime.date, today: datetime.date, soon_days: int = 7
+) -> DueStatus:
+    if window_closes < today:
         return DueStatus.OVERDUE
-    if visit.window_opens(start) <= today + datetime.timedelta(days=soon_days):
-        return DueStatus.DUE_SOON
-    return DueStatus.UPCOMING
-
-
-@dataclass(frozen=True)
-class StatusBounds:
-    """due_status read from the treatment start date: the database sorts and counts with these."""
-
-    overdue_before: datetime.date  # start earlier than this: the window has closed
-    due_soon_through: datetime.date  # otherwise, start on or before this: due now or this week
-
-
-def status_bounds(visit: ScheduledVisit, today: datetime.date, soon_days: int = 7) -> StatusBounds:
-    """The start dates at which due_status changes, so `start < overdue_before` ⇔ OVERDUE and so on."""
-    return StatusBounds(
-        overdue_before=visit.start_when_closes_on(today),
-        due_soon_through=visit.start_when_opens_on(today + datetime.timedelta(days=soon_days)),
-    )
-
-
-def status_for_start(start: datetime.date, bounds: StatusBounds) -> DueStatus:
-    """due_status from the bounds: the same answer, computed once per visit for a whole list."""
-    if start < bounds.overdue_before:
-        return DueStatus.OVERDUE
-    if start <= bounds.due_soon_through:
+    if window_opens <= today + datetime.timedelta(days=soon_days):
         return DueStatus.DUE_SOON
     return DueStatus.UPCOMING
 
@@ -98,33 +72,32 @@ def six_month_assessment_from(start: datetime.date, visits: tuple[ScheduledVisit
 
 
 @dataclass(frozen=True)
-class StartRange:
-    """Treatment start dates, both ends included, for which a visit belongs on the worklist."""
+class ExpectedDates:
+    """When a scheduled visit is due, its window, and the last day the worklist lists it."""
 
-    earliest: datetime.date
-    latest: datetime.date
+    kind: VisitKind
+    due: datetime.date
+    window_opens: datetime.date
+    window_closes: datetime.date
+    listed_until: datetime.date
 
 
-def worklist_start_range(
-    visits: tuple[ScheduledVisit, ...],
-    kind: VisitKind,
-    today: datetime.date,
-    *,
-    overdue_days: int,
-    until: datetime.date,
-) -> StartRange:
-    """Which fractures list this visit today, by their treatment start date.
+def expected_visits(
+    start: datetime.date, visits: tuple[ScheduledVisit, ...], *, overdue_days: int
+) -> tuple[ExpectedDates, ...]:
+    """Every scheduled visit of a fracture whose treatment started on `start`.
 
-    A visit is listed from when its window opens (no later than `until`) until `overdue_days`
-    after its window closed, and only while the next scheduled visit's window has not opened:
-    once it has, the missed visit gives way to the next one.
+    A visit is listed from when its window opens until `overdue_days` after its window closed,
+    and only while the next scheduled visit's window has not opened: once it has, a missed visit
+    gives way to the next one.
     """
-    order = [v.kind for v in visits]
-    visit = visits[order.index(kind)]
-    earliest = visit.start_when_closes_on(today - datetime.timedelta(days=overdue_days))
-    latest = visit.start_when_opens_on(until)
-    if order.index(kind) + 1 < len(visits):
-        successor = visits[order.index(kind) + 1]
-        # successor's window still closed today: start > successor.start_when_opens_on(today)
-        earliest = max(earliest, successor.start_when_opens_on(today) + datetime.timedelta(days=1))
-    return StartRange(earliest, latest)
+    expected = []
+    for order, visit in enumerate(visits):
+        listed_until = visit.window_closes(start) + datetime.timedelta(days=overdue_days)
+        if order + 1 < len(visits):
+            next_opens = visits[order + 1].window_opens(start)
+            listed_until = min(listed_until, next_opens - datetime.timedelta(days=1))
+        expected.append(
+            ExpectedDates(visit.kind, visit.due(start), visit.window_opens(start), visit.window_closes(start), listed_until)
+        )
+    return tuple(expected)

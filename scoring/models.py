@@ -10,15 +10,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
-from django.db import connection, models, transaction
-from django.db.models import Count, F, Func, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Collate
-from django.db.models.lookups import Exact
+from django.db import connection, models
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from . import followup, measurements, outcomes, rules
+from . import followup, measurements, outcomes, presenters, rules
 
 
 class Sex(models.TextChoices):
@@ -47,16 +45,17 @@ class T2Signal(models.TextChoices):
 
 
 class RiskGroup(models.TextChoices):
-    LOW = rules.RiskGroup.LOW.value, "Low"
-    MEDIUM = rules.RiskGroup.MEDIUM.value, "Medium"
-    HIGH = rules.RiskGroup.HIGH.value, "High"
+    # The words every page shows (the patient list's filter lists these choices).
+    LOW = rules.RiskGroup.LOW.value, presenters.GROUP_LABELS[rules.RiskGroup.LOW.value]
+    MEDIUM = rules.RiskGroup.MEDIUM.value, presenters.GROUP_LABELS[rules.RiskGroup.MEDIUM.value]
+    HIGH = rules.RiskGroup.HIGH.value, presenters.GROUP_LABELS[rules.RiskGroup.HIGH.value]
 
 
 class VisitKind(models.TextChoices):
-    ONE_MONTH = followup.VisitKind.ONE_MONTH.value, "1 month"
-    THREE_MONTHS = followup.VisitKind.THREE_MONTHS.value, "3 months"
-    SIX_MONTHS = followup.VisitKind.SIX_MONTHS.value, "6 months"
-    UNSCHEDULED = followup.VisitKind.UNSCHEDULED.value, "Unscheduled"
+    ONE_MONTH = followup.VisitKind.ONE_MONTH.value, presenters.VISIT_KIND_LABELS["1m"]
+    THREE_MONTHS = followup.VisitKind.THREE_MONTHS.value, presenters.VISIT_KIND_LABELS["3m"]
+    SIX_MONTHS = followup.VisitKind.SIX_MONTHS.value, presenters.VISIT_KIND_LABELS["6m"]
+    UNSCHEDULED = followup.VisitKind.UNSCHEDULED.value, presenters.VISIT_KIND_LABELS["unscheduled"]
 
 
 class BoneUnion(models.TextChoices):
@@ -75,8 +74,7 @@ class OFClass(models.TextChoices):
     OF5 = "OF5", "OF 5: injury with distraction or rotation"
 
 
-SCHEDULED_KINDS = [VisitKind.ONE_MONTH, VisitKind.THREE_MONTHS, VisitKind.SIX_MONTHS]
-VISIT_BITS = {VisitKind.ONE_MONTH: 1, VisitKind.THREE_MONTHS: 2, VisitKind.SIX_MONTHS: 4}  # Fracture.recorded_visits
+SCHEDULED_KINDS = [VisitKind(visit.kind) for visit in followup.schedule()]
 
 SPINE_LEVEL_CHOICES = [(level, level) for level in rules.SPINE_LEVELS]
 
@@ -197,76 +195,12 @@ class PatientQuerySet(models.QuerySet):
         return self.annotate(latest_group=Subquery(latest.values("risk_group")[:1]))
 
 
-def worklist_cache_key(day: datetime.date) -> str:
-    return f"nasovcf:worklist-count:{day.isoformat()}"
-
-
-def patient_count_cache_key(archived: bool) -> str:
-    return f"nasovcf:patient-count:{'archived' if archived else 'active'}"
-
-
-def patients_changed() -> None:
-    """Drop the cached patient counts (the list's page count): a patient was added, archived,
-    restored or deleted. Patient's post_save and post_delete call it (signals.py)."""
-    from django.core.cache import cache
-
-    keys = [patient_count_cache_key(False), patient_count_cache_key(True)]
-    cache.delete_many(keys)
-    # Again once the change is committed: a page counted meanwhile saw the data before it.
-    transaction.on_commit(lambda: cache.delete_many(keys))
-
-
-def worklist_status_cache_key(day: datetime.date) -> str:
-    return f"nasovcf:worklist-statuses:{day.isoformat()}"
-
-
-def worklist_changed() -> None:
-    """Drop the cached worklist counts (the navigation's and the worklist page's): something that
-    moves the worklist was saved."""
-    from django.core.cache import cache
-
-    today = timezone.localdate()
-    keys = [worklist_cache_key(today), worklist_status_cache_key(today)]
-    cache.delete_many(keys)
-    # Again once the change is committed: a page counted meanwhile saw the data before it.
-    transaction.on_commit(lambda: cache.delete_many(keys))
-
-
 def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
     return followup.schedule(settings.NASOVCF_VISIT_WINDOW_DAYS)
 
 
 def visit_by_kind(kind: str) -> followup.ScheduledVisit:
     return next(visit for visit in visit_schedule() if visit.kind == kind)
-
-
-class AwaitingVisit(Func):
-    """recorded_visits AND the bits of a scheduled visit and of those after it: 0 while the
-    fracture awaits that visit. The mask is written into the SQL, not passed as a parameter, so
-    the query's expression is the very one of the index (SQLite matches an expression index only
-    on identical text, and a parameter is not a constant to it)."""
-
-    output_field = models.PositiveSmallIntegerField()
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self.mask = sum(bit for other, bit in VISIT_BITS.items()
-                        if SCHEDULED_KINDS.index(other) >= SCHEDULED_KINDS.index(kind))
-        super().__init__(F("recorded_visits"))
-
-    def as_sql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        return f"({column} & {int(self.mask)})", params
-
-
-def awaiting_index(kind: str) -> models.Index:
-    """(treatment, awaiting `kind`, treatment start): the worklist's listing of `kind`, in order."""
-    return models.Index(F("treatment"), AwaitingVisit(kind), F("treatment_start_date"), name=f"fracture_awaiting_{kind}")
-
-
-# Columns of a worklist row, read as plain values (presenters.WorklistFracture).
-WORKLIST_COLUMNS = ("pk", "treatment_start_date", "assessment_date", "level", "total_score", "risk_group",
-                    "patient_id", "patient__mrn", "patient__name")
 
 
 # What the patient list shows of each patient's latest assessment.
@@ -294,78 +228,6 @@ class FractureQuerySet(models.QuerySet):
 
     def under_conservative_care(self) -> FractureQuerySet:
         return self.active().filter(treatment=Treatment.CONSERVATIVE, treatment_changed_to="")
-
-    @staticmethod
-    def _listing(kind: str, today: datetime.date, until: datetime.date) -> Q:
-        """What lists the `kind` visit today, as a condition on the fracture's own row."""
-        bounds = followup.worklist_start_range(
-            visit_schedule(), followup.VisitKind(kind), today,
-            overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS, until=until,
-        )
-        # Neither this visit nor a later scheduled one recorded: a bit test on the fracture's own
-        # row, written exactly as its index is (awaiting_index), so the database reads the
-        # fractures awaiting this visit in start-date order and nothing else.
-        return Q(treatment_start_date__gte=bounds.earliest, treatment_start_date__lte=bounds.latest) & Q(
-            Exact(AwaitingVisit(kind), 0))
-
-    def listing_visit(self, kind: str, today: datetime.date, until: datetime.date) -> FractureQuerySet:
-        """Fractures under conservative care whose `kind` visit belongs on the worklist today.
-
-        Filters the treatment start date against constants (followup.worklist_start_range), so
-        the database does no date arithmetic and the query is the same at any size.
-        """
-        return self.under_conservative_care().filter(self._listing(kind, today, until))
-
-    @staticmethod
-    def _status_filter(bounds: followup.StatusBounds, status: str) -> Q:
-        return {
-            followup.DueStatus.OVERDUE: Q(treatment_start_date__lt=bounds.overdue_before),
-            followup.DueStatus.DUE_SOON: Q(treatment_start_date__gte=bounds.overdue_before,
-                                           treatment_start_date__lte=bounds.due_soon_through),
-            followup.DueStatus.UPCOMING: Q(treatment_start_date__gt=bounds.due_soon_through),
-        }[followup.DueStatus(status)]
-
-    def worklist_part(self, kind: str, today: datetime.date, until: datetime.date, *, status: str = "",
-                      by_mrn: bool = False, descending: bool = False, stop: int) -> list[tuple]:
-        """The first `stop` fractures listing the `kind` visit (WORKLIST_COLUMNS), in the order the
-        worklist pages them: by treatment start (that is, by due date, and by status, which only
-        moves forward as the start date goes back), or by MRN. The index on (treatment,
-        recorded_visits, treatment_start_date) hands them over in start order, so the first page
-        reads about one page of rows however long the worklist is.
-        """
-        listed = self.listing_visit(kind, today, until)
-        if status:
-            listed = listed.filter(self._status_filter(
-                followup.status_bounds(visit_by_kind(kind), today, settings.NASOVCF_WORKLIST_SOON_DAYS), status))
-        # The MRN in code-point order, as the merge in Python compares it (PostgreSQL's locale
-        # collations skip punctuation; SQLite's default is already binary).
-        mrn = Collate("patient__mrn", "C") if connection.vendor == "postgresql" else F("patient__mrn")
-        keys = [mrn, F("treatment_start_date"), F("pk")] if by_mrn else [F("treatment_start_date"), mrn, F("pk")]
-        ordering = [key.desc() if descending else key.asc() for key in keys]
-        return list(listed.order_by(*ordering).values_list(*WORKLIST_COLUMNS)[:stop])
-
-    def worklist_status_counts(self, today: datetime.date, until: datetime.date) -> dict[str, int]:
-        """How many worklist rows have each status: one small query per scheduled visit, each
-        reading only the fractures that list it."""
-        soon_days = settings.NASOVCF_WORKLIST_SOON_DAYS
-        counts = dict.fromkeys(followup.DueStatus, 0)
-        for visit in visit_schedule():
-            bounds = followup.status_bounds(visit, today, soon_days)
-            found = self.listing_visit(visit.kind, today, until).aggregate(**{
-                status.value: Count("pk", filter=self._status_filter(bounds, status)) for status in followup.DueStatus
-            })
-            for status in followup.DueStatus:
-                counts[status] += found[status.value]
-        return {status.value: count for status, count in counts.items()}
-
-    def worklist_count(self, today: datetime.date) -> int:
-        """Visits overdue or due within the coming week: the count in the navigation bar."""
-        soon = today + datetime.timedelta(days=settings.NASOVCF_WORKLIST_SOON_DAYS)
-        query = None
-        for kind in SCHEDULED_KINDS:
-            part = self.listing_visit(kind, today, soon).order_by().values("pk").annotate(kind=Value(kind.value))
-            query = part if query is None else query.union(part, all=True)
-        return query.count()
 
 
 class Patient(Tracked, Archivable):
@@ -491,8 +353,6 @@ class Fracture(Tracked, Archivable, SixHeights):
     non_union_on = models.DateField(null=True, editable=False)
     kyphosis_difference_six_months_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     vhl_difference_six_months_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    # Which scheduled visits are recorded (VISIT_BITS): the worklist's test, kept with the outcomes.
-    recorded_visits = models.PositiveSmallIntegerField(default=0, editable=False)
 
     objects = FractureQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -503,8 +363,6 @@ class Fracture(Tracked, Archivable, SixHeights):
         indexes = [
             models.Index(fields=["patient", "-assessment_date"], name="fracture_patient_latest"),
             models.Index(fields=["risk_group"], name="fracture_risk_group"),
-            # The worklist reads the fractures awaiting each scheduled visit in start-date order.
-            *(awaiting_index(kind) for kind in SCHEDULED_KINDS),
         ]
 
     def __str__(self) -> str:
@@ -593,18 +451,8 @@ class Fracture(Tracked, Archivable, SixHeights):
 
     OUTCOME_FIELDS = [
         "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
-        "kyphosis_difference_six_months_deg", "vhl_difference_six_months_percent", "recorded_visits",
+        "kyphosis_difference_six_months_deg", "vhl_difference_six_months_percent",
     ]
-
-    def update_outcomes(self) -> None:
-        """Recompute the visits' differences and the course, and save what they changed (each
-        change goes through save(), so the audit trail records it)."""
-        before = [getattr(self, name) for name in self.OUTCOME_FIELDS]
-        for visit in self.refresh_outcomes():
-            visit.save(update_fields=["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"])
-        if [getattr(self, name) for name in self.OUTCOME_FIELDS] != before:
-            self.save(update_fields=self.OUTCOME_FIELDS)
-        worklist_changed()
 
     def refresh_outcomes(self, visits: list[Visit] | None = None) -> list[Visit]:
         """Recompute every visit's differences and the fracture's course; returns changed visits.
@@ -620,26 +468,7 @@ class Fracture(Tracked, Archivable, SixHeights):
         self.non_union_on = course.non_union_on
         self.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
         self.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
-        self.recorded_visits = sum(VISIT_BITS.get(visit.kind, 0) for visit in {v.kind: v for v in visits}.values())
         return changed
-
-
-class ExportLog(models.Model):
-    """Every download of patient data: who, when, what and with which filter."""
-
-    created_at = models.DateTimeField(auto_now_add=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    identified = models.BooleanField()
-    file_format = models.CharField(max_length=8)
-    filters = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
-    rows = models.PositiveIntegerField()
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        kind = "identified" if self.identified else "de-identified"
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.user} {kind} {self.file_format} ({self.rows} rows)"
 
 
 class Visit(Tracked, SixHeights):
@@ -733,3 +562,82 @@ class Visit(Tracked, SixHeights):
     @property
     def after_treatment_change(self) -> bool:
         return self.fracture.is_after_treatment_change(self.visit_date)
+
+
+class ExpectedVisitQuerySet(models.QuerySet):
+    def open(self) -> ExpectedVisitQuerySet:
+        """Not yet recorded. Rows exist only while their fracture is active and under
+        conservative care (services.refresh_course keeps them in step)."""
+        return self.filter(visit__isnull=True)
+
+    def listed(self, today: datetime.date, until: datetime.date) -> ExpectedVisitQuerySet:
+        """On the worklist today: the window opens by `until`, and it is not yet past its listing."""
+        return self.open().filter(window_opens__lte=until, listed_until__gte=today)
+
+    def missed(self, today: datetime.date) -> ExpectedVisitQuerySet:
+        return self.open().filter(listed_until__lt=today)
+
+    def with_status_order(self, today: datetime.date, until: datetime.date, soon_days: int) -> ExpectedVisitQuerySet:
+        """Annotate `status_order`, the position of each row's status in followup.DueStatus."""
+        order = {status: number for number, status in enumerate(followup.DueStatus)}
+        conditions = status_conditions(today, until, soon_days)
+        return self.annotate(status_order=Case(
+            *(When(condition, then=Value(order[status])) for status, condition in conditions.items()),
+            default=Value(len(order)),
+        ))
+
+    def status_counts(self, today: datetime.date, until: datetime.date, soon_days: int) -> dict[str, int]:
+        """How many open rows have each status (followup.DueStatus), in one query."""
+        conditions = status_conditions(today, until, soon_days)
+        # Every row counted opens its window by `until`: the index's range.
+        counts = self.open().filter(window_opens__lte=until).aggregate(
+            **{status.value: Count("pk", filter=condition) for status, condition in conditions.items()}
+        )
+        return {status.value: counts[status.value] for status in followup.DueStatus}
+
+
+def status_conditions(today: datetime.date, until: datetime.date, soon_days: int) -> dict[followup.DueStatus, Q]:
+    """Each status as a condition on an open expected visit's dates (followup.window_status, and
+    what the worklist lists, written for the database)."""
+    soon = today + datetime.timedelta(days=soon_days)
+    listed = Q(window_opens__lte=until, listed_until__gte=today)
+    return {
+        followup.DueStatus.OVERDUE: listed & Q(window_closes__lt=today),
+        followup.DueStatus.DUE_SOON: listed & Q(window_closes__gte=today, window_opens__lte=soon),
+        followup.DueStatus.UPCOMING: listed & Q(window_opens__gt=soon),
+        followup.DueStatus.MISSED: Q(listed_until__lt=today),
+    }
+
+
+class ExpectedVisit(models.Model):
+    """One scheduled visit a fracture under conservative care is expected to have, with its window
+    and the visit that fulfilled it (as edc-appointment stores appointments). Derived rows: kept in
+    step by services.refresh_course, recomputed by `manage.py refresh_expected_visits` when the
+    window settings change; the worklist is a query on them."""
+
+    fracture = models.ForeignKey(Fracture, on_delete=models.CASCADE, related_name="expected_visits")
+    kind = models.CharField(max_length=12, choices=[(kind.value, kind.label) for kind in SCHEDULED_KINDS])
+    due_date = models.DateField()
+    window_opens = models.DateField()
+    window_closes = models.DateField()
+    listed_until = models.DateField(help_text="The last day the worklist lists it if it is not recorded.")
+    # The visit that fulfilled it; indexed by expected_visit_open, whose first column it is.
+    visit = models.ForeignKey(Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              db_index=False)
+
+    objects = ExpectedVisitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        constraints = [models.UniqueConstraint(fields=["fracture", "kind"], name="one_expected_visit_of_each_kind")]
+        indexes = [
+            # The worklist: visits not yet recorded (visit IS NULL), by when their window opens;
+            # the list and its counts read one range of it, what opens by the list's horizon.
+            models.Index(fields=["visit", "window_opens", "listed_until", "window_closes"], name="expected_visit_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fracture} · {self.get_kind_display()} visit due {self.due_date:%Y-%m-%d}"
+
+    def get_absolute_url(self) -> str:
+        return self.fracture.get_absolute_url()

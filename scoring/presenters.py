@@ -9,6 +9,8 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.urls import reverse
+
 from . import charts, followup, measurements, paper, rules
 
 COMPONENT_LABELS = {
@@ -18,7 +20,13 @@ COMPONENT_LABELS = {
     "t2_signal": "MRI T2-weighted signal",
     "bmd": "Bone mineral density, T-score",
 }
-GROUP_LABELS = {group.value: f"{group.value.capitalize()} risk" for group in rules.RiskGroup}
+# The risk groups' names in words, the one source: the badge, the score card, the live score (which
+# clones the badge) and the model's choices (the admin, the patient list's filter) all show these.
+GROUP_LABELS = {
+    rules.RiskGroup.LOW.value: "Low risk",
+    rules.RiskGroup.MEDIUM.value: "Medium risk",
+    rules.RiskGroup.HIGH.value: "High risk",
+}
 GROUP_RANGES = {"low": "score 0", "medium": "score 2–4", "high": "score 6–12"}
 
 
@@ -131,7 +139,8 @@ def _reference(measure: str, group: str, label: str) -> charts.Reference:
     before, six_months = paper.RADIOGRAPHIC_COURSE[measure][rules.RiskGroup(group)]
     return charts.Reference(
         f"Cohort median (IQR), {group} group: {label}",
-        ((0, before.median, before.q1, before.q3), (180, six_months.median, six_months.q1, six_months.q3)),
+        ((0, before.median, before.q1, before.q3),
+         (followup.OFFSET_DAYS[followup.VisitKind.SIX_MONTHS], six_months.median, six_months.q1, six_months.q3)),
     )
 
 
@@ -210,30 +219,9 @@ def patient_rows(patients, latest: dict, sex_labels: dict[str, str], patient_url
 
 
 @dataclass(frozen=True)
-class WorklistFracture:
-    """The few columns a worklist row shows, read as plain values."""
-
-    pk: int
-    treatment_start_date: datetime.date
-    assessment_date: datetime.date
-    level: str
-    total_score: int
-    risk_group: str
-    patient_id: int
-    mrn: str
-    name: str
-
-    def get_absolute_url(self) -> str:
-        return f"/assessments/{self.pk}/"
-
-    @property
-    def patient_url(self) -> str:
-        return f"/patients/{self.patient_id}/"
-
-
-@dataclass(frozen=True)
 class WorklistRow:
-    fracture: object
+    """One expected visit on the worklist, ready to print."""
+
     kind: str
     kind_label: str
     due: datetime.date
@@ -241,119 +229,58 @@ class WorklistRow:
     window_closes: datetime.date
     status: str
     status_label: str
-    days_from_today: int
+    mrn: str
+    name: str
+    patient_url: str
+    fracture_url: str
+    fracture_label: str
+    total_score: int
+    risk_group: str
+    record_url: str
 
 
-def worklist_row(values: tuple, visit: followup.ScheduledVisit, status: followup.DueStatus, today: datetime.date,
-                 kind_label: str) -> WorklistRow:
-    """One worklist row from a fracture's columns (models.WORKLIST_COLUMNS), the visit it lists
-    and that visit's status (found once, by the view, for the sort)."""
-    fracture = WorklistFracture(*values)
-    start = fracture.treatment_start_date
-    return WorklistRow(
-        fracture=fracture, kind=visit.kind.value, kind_label=kind_label, due=visit.due(start),
-        window_opens=visit.window_opens(start), window_closes=visit.window_closes(start), status=status,
-        status_label=STATUS_LABELS[status],
-        days_from_today=(visit.due(start) - today).days,
+def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[WorklistRow]:
+    """A page of worklist rows from expected visits (with their fracture and patient). The URLs
+    are reversed once a page, not once a row."""
+    patient_url, fracture_url, record_url = (
+        path_with_pk(name) for name in ("scoring:patient_detail", "scoring:fracture_detail", "scoring:visit_create")
     )
+    rows = []
+    for expected in page:
+        fracture = expected.fracture
+        patient = fracture.patient
+        if expected.listed_until < today:
+            status = followup.DueStatus.MISSED
+        else:
+            status = followup.window_status(expected.window_opens, expected.window_closes, today, soon_days)
+        rows.append(WorklistRow(
+            kind=expected.kind, kind_label=VISIT_KIND_LABELS[expected.kind], due=expected.due_date,
+            window_opens=expected.window_opens, window_closes=expected.window_closes, status=status.value,
+            status_label=STATUS_LABELS[status], mrn=patient.mrn, name=patient.name,
+            patient_url=patient_url.format(patient.pk), fracture_url=fracture_url.format(fracture.pk),
+            fracture_label=f"{fracture.level} · {fracture.assessment_date.isoformat()}",
+            total_score=fracture.total_score, risk_group=fracture.risk_group,
+            record_url=f"{record_url.format(fracture.pk)}?kind={expected.kind}",
+        ))
+    return rows
+
+
+def path_with_pk(name: str) -> str:
+    """A detail page's path with {} where the primary key goes: reversed once per page, not per row."""
+    head, _, tail = reverse(name, args=[0]).rpartition("/0/")
+    return f"{head}/{{}}/{tail}"
+
+
+# The visits' names as the pages show them (the source of the models' VisitKind labels).
+VISIT_KIND_LABELS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "unscheduled": "Unscheduled"}
 
 
 STATUS_LABELS = {
     followup.DueStatus.OVERDUE: "Overdue",
     followup.DueStatus.DUE_SOON: "Due now or this week",
     followup.DueStatus.UPCOMING: "Upcoming",
+    followup.DueStatus.MISSED: "Missed",
 }
-
-
-# -- the cohort page ------------------------------------------------------------------------------
-
-def _pct(rate) -> str:
-    if not rate.n:
-        return "—"
-    return f"{rate.rate * 100:.1f} % ({rate.events}/{rate.n}; {rate.ci_low * 100:.1f}–{rate.ci_high * 100:.1f})"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def cohort_table(result) -> list[dict]:
-    """Per group: this clinic's n and rates beside the paper's (spec §5)."""
-    from . import analysis
-
-    rows = []
-    for group in analysis.GROUPS:
-        paper = analysis.PAPER_RATES[group]
-        rows.append({
-            "group": group,
-            "n": result.group_n[group],
-            "paper_n": paper["n"],
-            "outcomes": [
-                {"ours": _pct(result.rates[outcome][group]),
-                 "paper": _pct(analysis.wilson(*paper[outcome]))}
-                for outcome in analysis.OUTCOMES
-            ],
-        })
-    return rows
-
-
-def test_rows(result) -> list[dict]:
-    from . import analysis
-
-    return [
-        {"outcome": label, "method": result.tests[outcome].method, "p": _p(result.tests[outcome].p_value),
-         "note": result.tests[outcome].note}
-        for outcome, label in analysis.OUTCOMES.items()
-    ]
-
-
-def median_table(result) -> list[dict]:
-    from . import analysis
-
-    return [
-        {"label": label,
-         "groups": [{"ours": result.medians[measure][group], "paper": analysis.PAPER_MEDIANS[measure][group]}
-                    for group in analysis.GROUPS]}
-        for measure, label in analysis.MEASURES.items()
-    ]
-
-
-def auc_rows(result) -> list[dict]:
-    from . import analysis
-
-    rows = []
-    for outcome, label in analysis.OUTCOMES.items():
-        auc = result.aucs[outcome]
-        rows.append({
-            "outcome": label,
-            "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "—",
-            "n": f"{auc.n} ({auc.events} events)" if auc else "too few events",
-            "cut": (f"score ≥ {auc.youden_cut:g}: sensitivity {auc.sensitivity * 100:.0f} %, "
-                    f"specificity {auc.specificity * 100:.0f} %") if auc and auc.youden_cut is not None else "—",
-            "paper": analysis.PAPER_AUC[outcome],
-        })
-    return rows
-
-
-def model_rows(result) -> list[dict]:
-    from . import analysis
-
-    rows = []
-    for outcome, label in analysis.OUTCOMES.items():
-        fit = result.models[outcome]
-        rows.append({
-            "outcome": label,
-            "n": f"{fit.n} patients, {fit.events} events",
-            "terms": [
-                {"term": t.term, "or": f"{t.odds_ratio:.3f} ({t.ci_low:.3f}–{t.ci_high:.3f})", "p": _p(t.p_value)}
-                for t in fit.terms
-            ],
-            "note": fit.note,
-            "paper": analysis.PAPER_MODELS[outcome],
-        })
-    return rows
 
 
 def other_classifications(fracture) -> dict:
@@ -364,36 +291,6 @@ def other_classifications(fracture) -> dict:
                    if fracture.genant_grade is not None else "needs the six heights"),
         "of_class": fracture.get_of_class_display() if fracture.of_class else "not recorded",
     }
-
-
-def agreement_rows(agreement) -> list[dict]:
-    """Inter-reader agreement on the cohort page: ICC(2,1) for VHL and KA, kappa for the group."""
-    def icc(value):
-        return f"{value.icc:.3f} ({value.ci_low:.2f}–{value.ci_high:.2f})" if value else "—"
-
-    kappa = agreement.group_kappa
-    return [
-        {"measure": "VHL", "statistic": "ICC(2,1), 95 % CI", "value": icc(agreement.vhl),
-         "n": agreement.vhl.n if agreement.vhl else 0},
-        {"measure": "Kyphosis angle", "statistic": "ICC(2,1), 95 % CI", "value": icc(agreement.kyphosis),
-         "n": agreement.kyphosis.n if agreement.kyphosis else 0},
-        {"measure": "Risk group each reader's values give", "statistic": "Cohen's κ (raw agreement)",
-         "value": (f"{kappa.kappa:.3f} ({kappa.agreement * 100:.0f} % agree)" if kappa.kappa is not None
-                   else f"undefined: one group only ({kappa.agreement * 100:.0f} % agree)") if kappa else "—",
-         "n": kappa.n if kappa else 0},
-    ]
-
-
-def head_to_head_rows(comparison) -> list[dict]:
-    from . import analysis
-
-    rows = []
-    for outcome, label in analysis.OUTCOMES.items():
-        for name, classifier in analysis.CLASSIFIERS.items():
-            auc = comparison.aucs[outcome][name]
-            rows.append({"outcome": label, "classifier": classifier,
-                         "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "too few patients"})
-    return rows
 
 
 def reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:

@@ -1,26 +1,15 @@
 """Sign-ins, failed sign-ins and sign-outs go to the audit log (logger "nasovcf.auth"); django-axes
-keeps them in the database too (AccessLog, AccessFailureLog), readable by admins in the admin.
-A saved patient drops the patient list's cached count."""
+keeps them in the database too (AccessLog, AccessFailureLog), readable by admins in the admin."""
 
 import logging
 import time
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from nasovcf_site.middleware import SESSION_STARTED_KEY, client_ip
 
 logger = logging.getLogger("nasovcf.auth")
-
-
-@receiver(post_save, sender="scoring.Patient")
-@receiver(post_delete, sender="scoring.Patient")
-def patient_saved(sender, **kwargs):
-    """The patient list keeps its count in the cache: a patient added, archived or deleted drops it."""
-    from .models import patients_changed
-
-    patients_changed()
 
 
 @receiver(user_logged_in)

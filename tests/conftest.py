@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 
 from scoring.models import Fracture, Patient
+from scoring import services
 from scoring.roles import ensure_roles
 
 PASSWORD = "correct-horse-battery-staple"
@@ -33,15 +34,6 @@ def _test_settings(settings):
     """Tests do not run collectstatic: serve static files by name (production uses the manifest).
     A fast password hasher: the production one is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A cache of this process only, empty for every test (the app's is shared files under var/).
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test-fragments"},
-    }
-    from django.core.cache import caches
-
-    caches["default"].clear()
-    caches["fragments"].clear()
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -99,6 +91,7 @@ def make_fracture(user):
         fracture = Fracture(patient=patient, created_by=user, updated_by=user, **values)
         fracture.rescore()
         fracture.save()
+        services.refresh_course(fracture)  # its expected visits, as a save through the app makes them
         return fracture
 
     return make

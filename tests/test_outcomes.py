@@ -190,36 +190,23 @@ def listed_by_definition(visit_index, start, today, overdue_days, until):
     st.integers(0, 120),
     st.integers(0, 60),
 )
-def test_worklist_start_range_lists_exactly_what_the_rule_says(visit_index, start, today, overdue_days, ahead):
+def test_expected_visits_are_listed_exactly_as_the_rule_says(visit_index, start, today, overdue_days, ahead):
+    """The stored dates answer "is it on the worklist today?" as the rule itself does."""
     until = today + datetime.timedelta(days=ahead)
-    bounds = followup.worklist_start_range(
-        SCHEDULE, SCHEDULE[visit_index].kind, today, overdue_days=overdue_days, until=until
-    )
-    in_range = bounds.earliest <= start <= bounds.latest
-    assert in_range == listed_by_definition(visit_index, start, today, overdue_days, until)
+    expected = followup.expected_visits(start, SCHEDULE, overdue_days=overdue_days)[visit_index]
+    listed = expected.window_opens <= until and expected.listed_until >= today
+    assert listed == listed_by_definition(visit_index, start, today, overdue_days, until)
+
+
+def test_expected_visits_carry_each_visits_due_date_and_window():
+    one, three, six = followup.expected_visits(START, SCHEDULE, overdue_days=90)
+    assert (one.kind, one.due, one.window_opens, one.window_closes) == (VisitKind.ONE_MONTH, day("2025-01-31"),
+                                                                       day("2025-01-24"), day("2025-02-07"))
+    assert six.listed_until == six.window_closes + datetime.timedelta(days=90)
 
 
 def test_a_missed_one_month_visit_gives_way_when_the_three_month_window_opens():
-    kind = VisitKind.ONE_MONTH
-    # three-month window opens on 2025-03-18 (due 04-01 − 14 days)
-    before = followup.worklist_start_range(SCHEDULE, kind, day("2025-03-17"), overdue_days=90, until=day("2025-03-17"))
-    after = followup.worklist_start_range(SCHEDULE, kind, day("2025-03-18"), overdue_days=90, until=day("2025-03-18"))
-    assert before.earliest <= START <= before.latest
-    assert not after.earliest <= START <= after.latest
-
-
-@given(
-    st.integers(0, 2),
-    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
-    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
-    st.integers(0, 30),
-)
-def test_status_bounds_on_the_start_date_agree_with_due_status(visit_index, start, today, soon_days):
-    """The worklist counts and pages statuses by start date: the same answer as due_status."""
-    visit = SCHEDULE[visit_index]
-    bounds = followup.status_bounds(visit, today, soon_days)
-    status = followup.due_status(visit, start, today, soon_days)
-    assert (start < bounds.overdue_before) == (status is DueStatus.OVERDUE)
-    assert (bounds.overdue_before <= start <= bounds.due_soon_through) == (status is DueStatus.DUE_SOON)
-    assert (start > bounds.due_soon_through) == (status is DueStatus.UPCOMING)
-    assert followup.status_for_start(start, bounds) is status
+    # three-month window opens on 2025-03-18 (due 04-01 − 14 days): the 1-month visit is listed
+    # through 2025-03-17 and no longer on the 18th.
+    one_month = followup.expected_visits(START, SCHEDULE, overdue_days=90)[0]
+    assert one_month.listed_until == day("2025-03-17")

@@ -47,7 +47,7 @@ def concrete(url: str, records) -> str:
     return "/".join(parts)
 
 
-APP_PAGES = [(name, url) for name, url in ALL if name.startswith("scoring:")]
+APP_PAGES = [(name, url) for name, url in ALL if name.startswith(("scoring:", "cohort:"))]
 
 
 def required(url):
@@ -115,7 +115,7 @@ def test_every_change_is_recorded_with_who_when_and_what(signed_in, user, patien
     assert records[-1].history_date.tzinfo is not None  # stored in UTC
     page = text(signed_in.get(f"/assessments/{fracture.pk}/history/"))
     assert "T-score −2.4 → −2.6; score 4 → 6" in page
-    assert "group Medium → High" in page
+    assert "group Medium risk → High risk" in page
     assert ">second<" in page and ">clinician<" in page
 
 

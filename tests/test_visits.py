@@ -4,11 +4,11 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from scoring import followup
-from scoring.models import Fracture, Visit, visit_schedule
+from scoring import services
+from scoring.models import ExpectedVisit, Fracture, Visit, visit_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -287,7 +287,7 @@ def test_an_admin_deleting_a_visit_recomputes_the_course(client, case_two, make_
     client.force_login(admin)
     visit = Visit.objects.create(fracture=case_two, kind="6m", visit_date=datetime.date(2025, 9, 10), bone_union="non_union",
                                  vacuum_cleft_mri=True, created_by=admin, updated_by=admin)
-    case_two.update_outcomes()
+    services.refresh_course(case_two)
     assert case_two.non_union is True
     response = client.post(f"/admin/scoring/visit/{visit.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
@@ -385,22 +385,31 @@ def test_worklist_sorts_by_patient_and_by_due_date(signed_in, make_patient, make
     assert signed_in.get("/worklist/?sort=nonsense&page=zz").status_code == 200
 
 
+def _listed(schedule, order, start, today, until, overdue_days=90):
+    """The worklist's rule (spec §3, README), written out on its own: a visit is listed from when
+    its window opens (up to `until`) until `overdue_days` after it closed, and only while the next
+    visit's window has not opened."""
+    visit = schedule[order]
+    if visit.window_opens(start) > until or visit.window_closes(start) + datetime.timedelta(days=overdue_days) < today:
+        return False
+    return not (order + 1 < len(schedule) and schedule[order + 1].window_opens(start) <= today)
+
+
 def _expected_worklist(today, until, status=""):
-    """Every worklist row by the rule itself (followup, on each fracture and its recorded visits)."""
+    """Every worklist row by the rule itself, on each fracture and its recorded visits."""
     schedule = visit_schedule()
     expected = []
     for fracture in Fracture.objects.under_conservative_care().select_related("patient"):
         recorded = set(fracture.visits.values_list("kind", flat=True))
         for order, visit in enumerate(schedule):
-            start_range = followup.worklist_start_range(schedule, visit.kind, today, overdue_days=90, until=until)
-            later = {v.kind for v in schedule[order:]}
-            if not start_range.earliest <= fracture.treatment_start_date <= start_range.latest or recorded & later:
+            start = fracture.treatment_start_date
+            if not _listed(schedule, order, start, today, until) or visit.kind in recorded:
                 continue
-            row_status = followup.due_status(visit, fracture.treatment_start_date, today, 7)
+            row_status = followup.due_status(visit, start, today, 7)
             if status and row_status != status:
                 continue
             expected.append({"mrn": fracture.patient.mrn, "kind": visit.kind.value, "order": order, "pk": fracture.pk,
-                             "due": visit.due(fracture.treatment_start_date), "status": list(followup.DueStatus).index(row_status)})
+                             "due": visit.due(start), "status": list(followup.DueStatus).index(row_status)})
     return expected
 
 
@@ -425,7 +434,7 @@ def test_worklist_pages_hold_every_row_once_in_the_order_asked(signed_in, make_p
         if n % 4 == 0:
             Visit.objects.create(fracture=fracture, kind="1m", visit_date=fracture.assessment_date, vas_pain=D(3),
                                  created_by=fracture.created_by, updated_by=fracture.created_by)
-            fracture.update_outcomes()
+            services.refresh_course(fracture)
     today = timezone.localdate()
     expected = _expected_worklist(today, today + datetime.timedelta(days=28), status)
     expected.sort(key=WORKLIST_ORDER[sort.lstrip("-")], reverse=sort.startswith("-"))
@@ -446,17 +455,16 @@ def _many(make_patient, make_fracture, prefix, count):
         if n % 3 == 0:
             Visit.objects.create(fracture=fracture, kind="1m", visit_date=fracture.assessment_date, vas_pain=D(3),
                                  created_by=fracture.created_by, updated_by=fracture.created_by)
+            services.refresh_course(fracture)
 
 
 @pytest.mark.parametrize("url", ["/worklist/", "/worklist/?status=overdue&sort=mrn", "/patients/"])
 def test_worklist_and_list_queries_do_not_grow_with_the_number_of_patients(signed_in, make_patient, make_fracture,
                                                                            django_assert_max_num_queries, url):
     _many(make_patient, make_fracture, "S", 5)
-    cache.clear()  # counted afresh each time: the cached counts would hide a count that grows
     with django_assert_max_num_queries(15) as small:
         signed_in.get(url)
     _many(make_patient, make_fracture, "L", 120)
-    cache.clear()
     with django_assert_max_num_queries(len(small.captured_queries)):
         signed_in.get(url)
 
@@ -497,9 +505,8 @@ def test_timeline_draws_charts_with_the_cohort_medians_for_the_group(signed_in, 
     assert "6 months (2025-09-10): 26°" in page
 
 
-def test_the_kept_charts_are_drawn_again_after_any_visit_or_baseline_change(signed_in, case_two):
-    """The charts are kept in the cache by the versions of the fracture and its visits: a new
-    visit and an edited visit must each show at once, on the page and on the printed report."""
+def test_the_charts_show_a_new_or_edited_visit_at_once(signed_in, case_two):
+    """A new visit and an edited visit each show at once, on the page and on the printed report."""
     signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "26.0"})
     assert "6 months (2025-09-10): 26°" in text(signed_in.get(case_two.get_absolute_url()))
     visit = case_two.visits.get()
@@ -512,10 +519,9 @@ def test_the_kept_charts_are_drawn_again_after_any_visit_or_baseline_change(sign
     assert "3 months (2025-06-10): 20°" in text(signed_in.get(f"/assessments/{case_two.pk}/print/"))
 
 
-def test_a_course_saved_without_a_new_version_is_not_hidden_by_the_kept_page(signed_in, case_two):
-    """update_outcomes saves the course without raising the fracture's version; a visit saved
-    between the page's reads of the fracture and of its visits must not leave the old course
-    kept: the key names the course too."""
+def test_the_page_shows_the_course_as_stored(signed_in, case_two):
+    """The course is saved without raising the fracture's version (services.refresh_course): the
+    page shows it as it is stored, whatever the version."""
     assert "Not assessed yet" in text(signed_in.get(case_two.get_absolute_url()))
     Fracture.objects.filter(pk=case_two.pk).update(non_union=True, non_union_on=datetime.date(2025, 9, 10))
     page = text(signed_in.get(case_two.get_absolute_url()))
@@ -536,27 +542,63 @@ def test_print_page_is_a_clean_report(signed_in, case_two, user):
     assert page.count("<svg") >= 1
 
 
-def test_the_navigation_count_is_cached_and_dropped_when_a_visit_is_saved(signed_in, make_patient, make_fracture):
+def test_the_navigation_count_follows_every_save(signed_in, make_patient, make_fracture):
     due = started(make_patient, make_fracture, "DUE", 30)
     assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))
-    started(make_patient, make_fracture, "QUIET", 30)  # written behind the app's back: the cache holds
-    assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))
+    started(make_patient, make_fracture, "ALSO", 30)
+    assert 'data-testid="worklist-count">2<' in text(signed_in.get("/patients/"))
     signed_in.post(visit_url(due), {"kind": "1m", "visit_date": timezone.localdate().isoformat(), "vas_pain": "5"})
-    assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))  # recounted: QUIET is due
-    assert rows(signed_in.get("/worklist/")) == ["QUIET-1m"]
+    assert 'data-testid="worklist-count">1<' in text(signed_in.get("/patients/"))
+    assert rows(signed_in.get("/worklist/")) == ["ALSO-1m"]
 
 
-@pytest.mark.parametrize("kind", ["1m", "3m", "6m"])
-def test_the_worklist_reads_each_visits_fractures_through_its_own_index(kind, today):
-    """Each scheduled visit's listing is an index range in start-date order (SQLite's plan): the
-    expression of the query must be the very one of the index (models.AwaitingVisit)."""
+@pytest.mark.parametrize("status", ["", "overdue", "missed"])
+def test_the_worklist_reads_its_rows_through_the_open_visits_index(status, today):
+    """The worklist's rows and counts are a range of the index on the visits not yet recorded
+    (SQLite's plan), not a scan of every expected visit."""
     from django.db import connection
+
+    from scoring import selectors
 
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL plans by its statistics: on a near-empty table a scan is its right choice")
-    until = today + datetime.timedelta(days=28)
-    query = Fracture.objects.listing_visit(kind, today, until).order_by("treatment_start_date").values_list("pk")[:25]
+    query = selectors.worklist_rows(today, status).values_list("pk")[:25]
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
         plan = " ".join(row[-1] for row in cursor.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
-    assert f"USING INDEX fracture_awaiting_{kind} (treatment=? AND <expr>=? AND treatment_start_date>?" in plan, plan
+    assert "USING INDEX expected_visit_open" in plan or "USING COVERING INDEX expected_visit_open" in plan, plan
+
+
+def test_a_visit_never_recorded_moves_to_missed(signed_in, make_patient, make_fracture):
+    started(make_patient, make_fracture, "GONE", 180 + 30 + 91)  # the 6-month visit lapsed yesterday
+    started(make_patient, make_fracture, "SIX", 180 + 30 + 90)
+    assert rows(signed_in.get("/worklist/")) == ["SIX-6m"]
+    page = text(signed_in.get("/worklist/?status=missed"))
+    assert rows(signed_in.get("/worklist/?status=missed")) == ["GONE-1m", "GONE-3m", "GONE-6m", "SIX-1m", "SIX-3m"]
+    assert 'class="badge status-missed">Missed<' in page
+    assert 'data-status="missed">Missed <span class="badge text-bg-light">5</span>' in page
+
+
+def test_expected_visits_follow_the_treatment_start_the_visits_and_the_archive(signed_in, make_patient, make_fracture):
+    fracture = started(make_patient, make_fracture, "ROWS", 30)
+    rows_of = lambda: list(ExpectedVisit.objects.filter(fracture=fracture).order_by("kind").values_list(  # noqa: E731
+        "kind", "due_date", "visit_id"))
+    start = fracture.treatment_start_date
+    assert rows_of() == [("1m", start + datetime.timedelta(days=30), None), ("3m", start + datetime.timedelta(days=90), None),
+                         ("6m", start + datetime.timedelta(days=180), None)]
+    signed_in.post(visit_url(fracture), {"kind": "1m", "visit_date": timezone.localdate().isoformat(), "vas_pain": "5"})
+    assert rows_of()[0][2] == fracture.visits.get().pk
+    signed_in.post(f"/assessments/{fracture.pk}/archive/")
+    assert rows_of() == []
+    signed_in.post(f"/assessments/{fracture.pk}/archive/", {"restore": "1"})
+    assert len(rows_of()) == 3 and rows_of()[0][2] == fracture.visits.get().pk
+
+
+def test_refresh_expected_visits_applies_new_window_settings(make_patient, make_fracture, settings):
+    from django.core.management import call_command
+
+    fracture = started(make_patient, make_fracture, "WIN", 30)
+    settings.NASOVCF_VISIT_WINDOW_DAYS = {"1m": 3, "3m": 14, "6m": 30}
+    call_command("refresh_expected_visits", stdout=__import__("io").StringIO())
+    row = ExpectedVisit.objects.get(fracture=fracture, kind="1m")
+    assert row.window_opens == fracture.treatment_start_date + datetime.timedelta(days=27)

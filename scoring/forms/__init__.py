@@ -7,7 +7,6 @@ the API can never disagree (spec §7).
 """
 
 from .assessment import AssessmentForm
-from .cohort import CohortFilterForm
 from .fields import HEIGHT_FORM_FIELDS, HEIGHT_LABELS, VHL_BOTH, VHL_COMPUTED_OUT_OF_RANGE, VHL_MISSING
 from .patient import PatientForm, PatientSearchForm
 from .score import CalculatorForm, ScoreForm
@@ -16,6 +15,6 @@ from .visit import VisitForm
 
 __all__ = [
     "HEIGHT_FORM_FIELDS", "HEIGHT_LABELS", "VHL_BOTH", "VHL_COMPUTED_OUT_OF_RANGE", "VHL_MISSING",
-    "AssessmentForm", "CalculatorForm", "CohortFilterForm", "PatientForm", "PatientSearchForm", "ScoreForm",
+    "AssessmentForm", "CalculatorForm", "PatientForm", "PatientSearchForm", "ScoreForm",
     "TreatmentChangeForm", "VisitForm",
 ]

@@ -263,9 +263,14 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         self._resolve_odi(cleaned)
         return super().clean()
 
-    def save(self, commit: bool = True) -> Fracture:
+    def save(self, commit: bool = False) -> Fracture:
+        """The fracture with the inputs as validated, not yet scored nor saved: scoring and saving
+        are services.save_assessment's (against the patient as stored at that moment)."""
+        if commit:
+            raise ValueError("Save an assessment through services.save_assessment.")
         fracture = super().save(commit=False)
         fracture.patient = self.patient
+        fracture.vhl_percent = self.cleaned_data["vhl_percent"]  # the readers' mean where two measured
         # The percentage the first reader typed (cleaned_data now holds the readers' mean).
         fracture.vhl_entered_percent = None if self.vhl_from_heights else self.first_vhl
         fracture.odi_sections = self.odi_sections
@@ -276,9 +281,6 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
             self.cleaned_data.get("second_vhl_percent") if fracture.second_fractured_anterior_mm is None else None
         )
         fracture.apply_genant()
-        fracture.apply_score(self.result, self.age_for_warnings(self.cleaned_data))
-        if commit:
-            fracture.save()
         return fracture
 
 

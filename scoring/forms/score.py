@@ -38,16 +38,22 @@ class ScoreForm(VhlFields):
     level = forms.ChoiceField(required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES)
     low_energy_trauma = forms.NullBooleanField(required=False)
 
-    result: rules.ScoreResult | None = None
+    inputs: rules.ScoreInputs | None = None
 
     def clean(self):
         cleaned = super().clean()
         self._resolve_vhl(cleaned)
         self.combine_readers(cleaned)
         if not self.errors:
-            inputs = self.score_inputs(cleaned)
-            self.result = rules.score(inputs)
+            self.inputs = self.score_inputs(cleaned)
         return cleaned
+
+    @property
+    def result(self) -> rules.ScoreResult:
+        """The score of the validated inputs, for what shows a score without saving it (the
+        preview, the calculator, the API). A save scores in services.save_assessment instead."""
+        assert self.inputs is not None, "score a valid form only"
+        return rules.score(self.inputs)
 
     def combine_readers(self, cleaned: dict) -> None:
         """Where a second reader measured too, the scored value is the mean (AssessmentForm)."""

@@ -45,9 +45,4 @@ class TreatmentChangeForm(VersionedForm):
             )
         return changed_on
 
-    def apply(self) -> None:
-        self.fracture.treatment_changed_to = self.cleaned_data["treatment"]
-        self.fracture.treatment_changed_on = self.cleaned_data["changed_on"]
-        self.fracture.treatment_change_reason = self.cleaned_data["reason"]
-
 

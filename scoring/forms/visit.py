@@ -182,15 +182,15 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
                 ),
             )
 
-    def save(self, commit: bool = True) -> Visit:
+    def save(self, commit: bool = False) -> Visit:
+        """The visit with the inputs as validated, not yet saved: services.save_visit saves it."""
+        if commit:
+            raise ValueError("Save a visit through services.save_visit.")
         visit = super().save(commit=False)
         visit.fracture = self.fracture
         visit.vhl_entered_percent = self.vhl_entered()
         visit.vhl_percent = self.cleaned_data.get("vhl_percent")
         visit.odi_sections = self.odi_sections
-        visit.compute_outcomes(self.fracture)
-        if commit:
-            visit.save()
         return visit
 
 

@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 
 import dj_database_url
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
@@ -44,8 +43,6 @@ class Command(BaseCommand):
                 raise CommandError(f"No restore method for {db['ENGINE']}.")
         finally:
             os.umask(previous_umask)
-        if not into:
-            cache.clear()  # the counts kept for the lists and the worklist were of the data replaced
         self.stdout.write(f"Restored {source} into {db['NAME']}.")
 
     def restore_sqlite(self, source: Path, target_path: Path) -> None:

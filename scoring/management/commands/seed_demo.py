@@ -16,8 +16,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from scoring import measurements, outcomes, rules
-from scoring.models import VISIT_BITS, Fracture, Patient, PatientNameWord, Visit, patients_changed, worklist_changed
+from scoring import measurements, rules, services
+from scoring.models import ExpectedVisit, Fracture, Patient, PatientNameWord, Visit
 
 DEMO_PREFIX = "DEMO-"
 GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
@@ -60,8 +60,6 @@ class Command(BaseCommand):
             for first in range(0, patients, BATCH):
                 count = min(BATCH, patients - first)
                 self.make_batch(rng, user, start_number + first, count, today)
-        worklist_changed()
-        patients_changed()  # bulk_create sends no post_save
         self.stdout.write(f"Created {patients} demo patients ({DEMO_PREFIX}…), each with a fracture and its visits.")
 
     def demo_user(self):
@@ -96,6 +94,11 @@ class Command(BaseCommand):
                 visit.fracture = fracture
                 visits.append(visit)
         Visit.objects.bulk_create(visits)
+        # The expected visits as the services keep them, linked to the visits just made.
+        expected = []
+        for fracture, planned in zip(fractures, visit_plans, strict=True):
+            expected += services.expected_visits_of(fracture, planned)
+        ExpectedVisit.objects.bulk_create(expected)
 
     def make_fracture(self, rng, user, patient, assessed, today):
         group = rng.choices(list(GROUP_SHARES), weights=list(GROUP_SHARES.values()))[0]
@@ -134,16 +137,7 @@ class Command(BaseCommand):
         fracture.rescore()
         assert fracture.total_score == total, "the demo inputs must score as planned"
         visits = self.make_visits(rng, user, fracture, group, today) if conservative else []
-        course = outcomes.fracture_outcome(
-            outcomes.VisitOutcome(v.visit_date, v.kyphosis_difference_deg, v.kind == "6m",
-                                  outcomes.BoneUnion(v.bone_union) if v.bone_union else None, v.vhl_difference_percent)
-            for v in visits
-        )
-        fracture.progressive_kyphosis, fracture.progressive_kyphosis_on = course.progressive_kyphosis, course.progressive_kyphosis_on
-        fracture.non_union, fracture.non_union_on = course.non_union, course.non_union_on
-        fracture.kyphosis_difference_six_months_deg = course.kyphosis_difference_six_months_deg
-        fracture.vhl_difference_six_months_percent = course.vhl_difference_six_months_percent
-        fracture.recorded_visits = sum(VISIT_BITS[v.kind] for v in visits)
+        fracture.refresh_outcomes(visits)  # the course as the app computes it, from the visits' dates
         return fracture, visits
 
     def heights_for(self, rng, vhl: Decimal) -> measurements.VertebralHeights:
@@ -205,7 +199,6 @@ class Command(BaseCommand):
                 visit.bone_union = "non_union" if non_union else "united"
                 visit.vacuum_cleft_mri = non_union
             visit.fracture = fracture
-            visit.compute_outcomes(fracture)
             visits.append(visit)
         return visits
 

@@ -1,0 +1,201 @@
+"""Every write of the clinical app: one function per action, each owning its transaction and its
+lock, scoring once, and keeping what is derived (a fracture's course, its expected visits) in step.
+
+Views validate the request with a form and call one of these; nothing else writes patients,
+assessments, visits or expected visits. A save based on an older version of a record raises
+`locking.StaleEdit` and writes nothing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import QueryDict
+from simple_history.utils import bulk_update_with_history
+
+from . import followup
+from .forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
+from .locking import StaleEdit, save_versioned
+from .models import ExpectedVisit, Fracture, Patient, Visit, VisitKind, visit_schedule
+
+VISIT_OUTCOME_FIELDS = ["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"]
+# What a patient's date of birth feeds in a saved score (the age and its warning).
+RESCORED_FIELDS = ["age_at_assessment", "population_warnings", "score_components", "total_score", "risk_group",
+                   "rules_version", "updated_by", "version"]
+
+
+# -- patients ----------------------------------------------------------------------------------------
+
+def register_patient(*, form: PatientForm, user) -> Patient:
+    patient = form.save(commit=False)
+    save_versioned(patient, None, user)
+    return patient
+
+
+def update_patient(*, form: PatientForm, user) -> Patient:
+    """Save the patient's edit; a corrected date of birth scores their assessments again (age
+    feeds the population warnings), under the fractures' locks and with new versions, so an
+    assessment edit opened before the correction is refused rather than saved over it."""
+    with transaction.atomic():
+        patient = form.save(commit=False)
+        save_versioned(patient, form.seen_version(), user)
+        if "date_of_birth" in form.changed_data:
+            fractures = list(patient.fractures.select_for_update())
+            for fracture in fractures:
+                fracture.patient = patient
+                fracture.rescore()
+                fracture.updated_by = user
+                fracture.version += 1
+            bulk_update_with_history(fractures, Fracture, RESCORED_FIELDS, default_user=user)
+    return patient
+
+
+def set_archived(*, record: Patient | Fracture, archived: bool, user) -> Patient | Fracture:
+    """Archive (hide from the lists and the worklist, keep in full) or restore a patient or an
+    assessment, under the row lock and with a new version, so an edit opened before is refused
+    instead of undoing the archive (or being undone by it)."""
+    model = type(record)
+    with transaction.atomic():
+        record = model.objects.select_for_update().get(pk=record.pk)
+        if archived:
+            record.archive(user)
+        else:
+            record.restore()
+        record.updated_by = user
+        record.version += 1
+        record.save(update_fields=["archived_at", "archived_by", "updated_by", "updated_at", "version"])
+        fractures = record.fractures.all() if isinstance(record, Patient) else [record]
+        for fracture in Fracture.objects.select_related("patient").filter(pk__in=[f.pk for f in fractures]):
+            sync_expected_visits(fracture)
+    return record
+
+
+# -- assessments -------------------------------------------------------------------------------------
+
+def save_assessment(*, form: AssessmentForm, user) -> Fracture:
+    """Score and save a new or edited baseline assessment, then refresh its course (the visits
+    compare against the baseline just saved)."""
+    with transaction.atomic():
+        fracture = form.save()
+        # Scored against the patient as stored now (locked): a date of birth corrected while the
+        # form was open changes the age the warnings use.
+        fracture.patient = Patient.objects.select_for_update().get(pk=form.patient.pk)
+        fracture.rescore()
+        save_versioned(fracture, form.seen_version(), user)
+        refresh_course(fracture)
+    return fracture
+
+
+def change_treatment(*, form: TreatmentChangeForm, user) -> Fracture:
+    """Record that conservative care was abandoned: the fracture leaves the worklist."""
+    fracture = form.fracture
+    with transaction.atomic():
+        fracture.treatment_changed_to = form.cleaned_data["treatment"]
+        fracture.treatment_changed_on = form.cleaned_data["changed_on"]
+        fracture.treatment_change_reason = form.cleaned_data["reason"]
+        save_versioned(fracture, form.seen_version(), user, update_fields=TreatmentChangeForm.FIELDS)
+        sync_expected_visits(fracture)
+    return fracture
+
+
+# -- visits ------------------------------------------------------------------------------------------
+
+def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) -> tuple[VisitForm, Visit | None]:
+    """Validate a visit against its fracture as locked now and save it; returns the bound form
+    (with its errors when nothing was saved, a stale version or a duplicate among them) and the
+    visit saved, or None.
+
+    The fracture is locked as it is read, once: two visits saved at once are validated and
+    recompute its course one after the other, each seeing the other's.
+    """
+    form = None
+    try:
+        with transaction.atomic():
+            fracture = Fracture.objects.select_related("patient").select_for_update(of=("self",)).get(pk=fracture_id)
+            if visit is not None:
+                visit.fracture = fracture
+            form = VisitForm(data, instance=visit, fracture=fracture)
+            if not form.is_valid():
+                return form, None
+            saved = form.save()
+            saved.compute_outcomes(fracture)
+            save_versioned(saved, form.seen_version(), user)
+            refresh_course(fracture)
+            return form, saved
+    except StaleEdit:
+        form.refuse_stale()
+        return form, None
+    except IntegrityError:
+        kind = form.instance.kind if form is not None else ""
+        if not kind or kind == VisitKind.UNSCHEDULED:
+            raise
+        if not Visit.objects.filter(fracture_id=fracture_id, kind=kind).exclude(pk=form.instance.pk).exists():
+            raise
+        # Two people recorded the same scheduled visit at once: the other one was first.
+        form.add_error("kind", "This fracture already has this scheduled visit: it was just recorded.")
+        return form, None
+
+
+# -- what is derived -------------------------------------------------------------------------------
+
+def refresh_course(fracture: Fracture) -> None:
+    """Recompute every visit's differences against the baseline, the fracture's course and its
+    expected visits, and save what changed (through save(), so the audit trail records it)."""
+    visits = list(fracture.visits.all())
+    before = [getattr(fracture, name) for name in Fracture.OUTCOME_FIELDS]
+    for visit in fracture.refresh_outcomes(visits):
+        visit.save(update_fields=VISIT_OUTCOME_FIELDS)
+    if [getattr(fracture, name) for name in Fracture.OUTCOME_FIELDS] != before:
+        fracture.save(update_fields=Fracture.OUTCOME_FIELDS)
+    sync_expected_visits(fracture, visits)
+
+
+def expected_visits_of(fracture: Fracture, visits: list[Visit]) -> list[ExpectedVisit]:
+    """The expected visits the schedule gives a fracture (unsaved), each linked to the recorded
+    visit of its kind: one per scheduled visit while the fracture is active and under conservative
+    care, none otherwise."""
+    if not fracture.under_conservative_care or fracture.is_archived or fracture.patient.is_archived:
+        return []
+    recorded = {visit.kind: visit for visit in visits if visit.kind != VisitKind.UNSCHEDULED}
+    schedule = followup.expected_visits(
+        fracture.treatment_start_date, visit_schedule(), overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
+    )
+    return [
+        ExpectedVisit(fracture=fracture, kind=dates.kind, due_date=dates.due, window_opens=dates.window_opens,
+                      window_closes=dates.window_closes, listed_until=dates.listed_until,
+                      visit=recorded.get(dates.kind))
+        for dates in schedule
+    ]
+
+
+EXPECTED_FIELDS = ["due_date", "window_opens", "window_closes", "listed_until", "visit_id"]
+
+
+def sync_expected_visits(fracture: Fracture, visits: list[Visit] | None = None) -> None:
+    """Make the fracture's stored expected visits what the schedule gives it (expected_visits_of),
+    writing only the rows that differ."""
+    visits = list(fracture.visits.all()) if visits is None else visits
+    stored = {row.kind: row for row in fracture.expected_visits.all()}
+    wanted = {row.kind: row for row in expected_visits_of(fracture, visits)}
+    stale = [row.pk for kind, row in stored.items() if kind not in wanted]
+    if stale:
+        ExpectedVisit.objects.filter(pk__in=stale).delete()
+    for kind, row in wanted.items():
+        old = stored.get(kind)
+        if old is None:
+            row.save()
+        elif [getattr(old, name) for name in EXPECTED_FIELDS] != [getattr(row, name) for name in EXPECTED_FIELDS]:
+            row.pk = old.pk
+            row.save()
+
+
+def refresh_all_expected_visits() -> int:
+    """Recompute every fracture's expected visits (after the window settings changed); returns how
+    many fractures were looked at."""
+    count = 0
+    fractures = Fracture.objects.select_related("patient").prefetch_related("visits", "expected_visits")
+    for fracture in fractures.iterator(chunk_size=500):
+        with transaction.atomic():
+            sync_expected_visits(fracture, list(fracture.visits.all()))
+        count += 1
+    return count
