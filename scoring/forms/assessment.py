@@ -28,8 +28,8 @@ from .fields import (
     DateInput,
     HeightField,
     TenthDecimalField,
-    _not_before_1900,
-    _not_in_future,
+    not_before_1900,
+    not_in_future,
 )
 from .readings import OdiFields
 from .score import ScoreForm
@@ -39,12 +39,12 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     """The baseline assessment of one fracture: the score's inputs plus the episode's details."""
 
     assessment_date = forms.DateField(
-        widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Assessment date"
+        widget=DateInput(), validators=[not_in_future, not_before_1900], label="Assessment date"
     )
     injury_date = forms.DateField(
         required=False,
         widget=DateInput(),
-        validators=[_not_in_future, _not_before_1900],
+        validators=[not_in_future, not_before_1900],
         help_text="Leave empty when unknown.",
     )
     level = forms.ChoiceField(label="Fractured level", choices=[("", "—")] + SPINE_LEVEL_CHOICES)
@@ -63,7 +63,7 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     treatment_start_date = forms.DateField(
         required=False,
         widget=DateInput(),
-        validators=[_not_before_1900],
+        validators=[not_before_1900],
         label="Treatment start date",
         help_text="Leave empty when treatment starts on the assessment date. Visits fall due 1, 3 and 6 months after it.",
     )

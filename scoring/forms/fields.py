@@ -87,12 +87,12 @@ class HeightField(MeasuredDecimalField):
             raise ValidationError("Must be greater than 0 mm.", code="min_value")
 
 
-def _not_in_future(value: datetime.date) -> None:
+def not_in_future(value: datetime.date) -> None:
     if value > timezone.localdate():
         raise ValidationError("This date is in the future.", code="future_date")
 
 
-def _not_before_1900(value: datetime.date) -> None:
+def not_before_1900(value: datetime.date) -> None:
     if value < EARLIEST_DATE:
         raise ValidationError("Enter a date from 1900 on.", code="date_too_early")
 

@@ -13,11 +13,11 @@ from ..models import (
     RiskGroup,
 )
 from . import layouts
-from .fields import DateInput, _not_before_1900, _not_in_future
+from .fields import DateInput, not_before_1900, not_in_future
 
 
 class PatientForm(VersionedForm, forms.ModelForm):
-    date_of_birth = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900])
+    date_of_birth = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900])
 
     class Meta:
         model = Patient

@@ -13,7 +13,7 @@ from ..models import (
     Treatment,
 )
 from . import layouts
-from .fields import DateInput, _not_before_1900, _not_in_future
+from .fields import DateInput, not_before_1900, not_in_future
 
 
 class TreatmentChangeForm(VersionedForm):
@@ -25,7 +25,7 @@ class TreatmentChangeForm(VersionedForm):
         label="Changed to",
         choices=[("", "—")] + [choice for choice in Treatment.choices if choice[0] != Treatment.CONSERVATIVE],
     )
-    changed_on = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Date of the change")
+    changed_on = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900], label="Date of the change")
     reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, fracture: Fracture, **kwargs):

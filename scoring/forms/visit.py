@@ -22,8 +22,8 @@ from .fields import (
     HEIGHT_FORM_FIELDS,
     DateInput,
     TenthDecimalField,
-    _not_before_1900,
-    _not_in_future,
+    not_before_1900,
+    not_in_future,
 )
 from .readings import OdiFields, VhlFields
 
@@ -36,7 +36,7 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
     vhl_required = False  # films are not taken at every visit
 
     kind = forms.ChoiceField(label="Visit", choices=VisitKind.choices)
-    visit_date = forms.DateField(widget=DateInput(), validators=[_not_in_future, _not_before_1900], label="Visit date")
+    visit_date = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900], label="Visit date")
     vas_pain = TenthDecimalField(
         label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
     )

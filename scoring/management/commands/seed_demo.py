@@ -16,15 +16,21 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from scoring import measurements, rules, services
+from scoring import measurements, paper, rules, services
 from scoring.models import ExpectedVisit, Fracture, Patient, PatientNameWord, Visit
 
 DEMO_PREFIX = "DEMO-"
-GROUP_SHARES = {"low": 47, "medium": 98, "high": 63}  # spec §5, n = 208
+# The paper's figures (spec §5), from the one place they are kept.
+GROUP_SHARES = {group.value: outcomes.n for group, outcomes in paper.DERIVATION_COHORT.items()}
+NON_UNION = {group.value: outcomes.non_union.rate for group, outcomes in paper.DERIVATION_COHORT.items()}
+PROGRESSIVE = {group.value: outcomes.progressive_kyphosis.rate for group, outcomes in paper.DERIVATION_COHORT.items()}
 TOTALS = {"low": {0: 1}, "medium": {2: 0.6, 4: 0.4}, "high": {6: 0.45, 8: 0.3, 10: 0.2, 12: 0.05}}
-NON_UNION = {"low": 1 / 47, "medium": 9 / 98, "high": 39 / 63}
-PROGRESSIVE = {"low": 1 / 46, "medium": 17 / 98, "high": 30 / 63}
-VHL_DIFFERENCE = {"low": (0.9, 0.6), "medium": (3.5, 2.5), "high": (13.1, 8.0)}  # median, spread (spec §5)
+# The VHL difference at 6 months by group: the paper's median, and a spread of the demo's own.
+VHL_SPREAD = {"low": 0.6, "medium": 2.5, "high": 8.0}
+VHL_DIFFERENCE = {
+    group.value: (figure.median, VHL_SPREAD[group.value])
+    for group, figure in paper.RADIOGRAPHIC_DIFFERENCE["vhl_percent"].items()
+}
 KA_DIFFERENCE_NOT_PROGRESSIVE = {"low": (0.9, 0.8), "medium": (2.95, 2.0), "high": (6.0, 2.5)}
 BATCH = 2000
 OF_BY_GROUP = {"low": ["OF1", "OF2", "OF2"], "medium": ["OF2", "OF3", "OF3"], "high": ["OF3", "OF4", "OF4", "OF5"]}
