@@ -14,7 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 
 from . import followup, presenters
-from .models import SCHEDULED_KINDS, ExpectedVisit, status_conditions, Fracture, Patient, Sex, VisitKind, visit_schedule
+from .models import SCHEDULED_KINDS, ExpectedVisit, due_within_bounds, status_conditions, Fracture, Patient, Sex, VisitKind, visit_schedule
 
 # -- the patient list ------------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ def worklist_rows(today: datetime.date, status: str) -> QuerySet[ExpectedVisit]:
     until = worklist_horizon(today)
     if status:
         condition = status_conditions(today, until, settings.NASOVCF_WORKLIST_SOON_DAYS)[followup.DueStatus(status)]
-        return ExpectedVisit.objects.open().filter(window_opens__lte=until).filter(condition)
+        return ExpectedVisit.objects.open().filter(due_date__lte=due_within_bounds(today, until)[1]).filter(condition)
     return ExpectedVisit.objects.listed(today, until)
 
 

@@ -109,11 +109,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='expectedvisit',
-            index=models.Index(fields=['visit', 'window_opens', 'listed_until', 'window_closes'], name='expected_visit_open'),
+            index=models.Index(fields=['visit', 'due_date', 'window_opens', 'window_closes', 'listed_until'], name='expected_visit_open'),
         ),
         migrations.AddConstraint(
             model_name='expectedvisit',
             constraint=models.UniqueConstraint(fields=('fracture', 'kind'), name='one_expected_visit_of_each_kind'),
+        ),
+        migrations.AddIndex(
+            model_name='patient',
+            index=models.Index(condition=models.Q(('archived_at__isnull', True)), fields=['mrn'], name='patient_active_mrn'),
         ),
         migrations.RunPython(fill_expected_visits, migrations.RunPython.noop),
     ]
