@@ -13,8 +13,18 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 
-from . import followup, presenters
-from .models import SCHEDULED_KINDS, ExpectedVisit, due_within_bounds, status_conditions, Fracture, Patient, Sex, VisitKind, visit_schedule
+from . import followup, history, presenters
+from .models import (
+    SCHEDULED_KINDS,
+    ExpectedVisit,
+    Fracture,
+    Patient,
+    Sex,
+    VisitKind,
+    due_within_bounds,
+    status_conditions,
+    visit_schedule,
+)
 
 # -- the patient list ------------------------------------------------------------------------------
 
@@ -38,6 +48,25 @@ def patient_list_page(*, search: dict | None, archived: bool, page_number: str |
         shown, latest, dict(Sex.choices), presenters.path_with_pk("scoring:patient_detail"),
         presenters.path_with_pk("scoring:fracture_detail"),
     )
+
+
+def patient_page(patient: Patient) -> dict:
+    """A patient's page: their assessments, newest first, the archived ones apart (one query)."""
+    fractures = list(patient.fractures.order_by("-assessment_date", "-pk"))
+    return {
+        "patient": patient,
+        "fractures": [fracture for fracture in fractures if not fracture.is_archived],
+        "archived_fractures": [fracture for fracture in fractures if fracture.is_archived],
+    }
+
+
+# -- a record's history ----------------------------------------------------------------------------
+
+
+def history_page(model, pk: int, page_number: str | None) -> Page:
+    """A page of a record's history in words (history.entries), newest first: one query."""
+    records = model.history.filter(id=pk).select_related("history_user").order_by("history_date", "history_id")
+    return Paginator(history.entries(model, records), 50).get_page(page_number)
 
 
 # -- a fracture's timeline -------------------------------------------------------------------------

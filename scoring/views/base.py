@@ -1,16 +1,11 @@
-"""What every page view shares: the permission decorator and paging helpers."""
+"""What every page view shares: the permission decorator."""
 
 
 from __future__ import annotations
 
-import logging
 from functools import wraps
 
 from django.contrib.auth.decorators import permission_required
-
-logger = logging.getLogger("nasovcf.views")
-
-
 
 
 def requires(*permissions: str):

@@ -1,37 +1,18 @@
-"""Each record's history page."""
-
+"""Each record's history page: every version, who saved it and when, what changed in words."""
 
 from __future__ import annotations
 
-import logging
-
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from .. import history
-from ..models import (
-    Fracture,
-    Patient,
-    Visit,
-)
-
-logger = logging.getLogger("nasovcf.views")
-
-
+from .. import selectors
+from ..models import Fracture, Patient, Visit
 from .base import requires
-
-HISTORY_PAGES = {
-    "patient": (Patient, "scoring.view_patient"),
-    "fracture": (Fracture, "scoring.view_fracture"),
-    "visit": (Visit, "scoring.view_visit"),
-}
 
 
 def _history_page(request, model, pk: int):
     record = get_object_or_404(model.objects.all(), pk=pk)
-    records = model.history.filter(id=pk).select_related("history_user").order_by("history_date", "history_id")
-    page = Paginator(history.entries(model, records), 50).get_page(request.GET.get("page"))
+    page = selectors.history_page(model, pk, request.GET.get("page"))
     return render(
         request,
         "scoring/history.html",
@@ -55,5 +36,3 @@ def fracture_history(request, pk: int):
 @require_GET
 def visit_history(request, pk: int):
     return _history_page(request, Visit, pk)
-
-

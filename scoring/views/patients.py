@@ -67,13 +67,7 @@ def patient_edit(request, pk: int):
 @require_GET
 def patient_detail(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
-    fractures = list(patient.fractures.order_by("-assessment_date", "-pk"))
-    return render(
-        request,
-        "scoring/patient_detail.html",
-        {"patient": patient, "fractures": [f for f in fractures if not f.is_archived],
-         "archived_fractures": [f for f in fractures if f.is_archived]},
-    )
+    return render(request, "scoring/patient_detail.html", selectors.patient_page(patient))
 
 
 @requires("scoring.change_patient")
