@@ -3,12 +3,15 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
 
 from scoring.models import Fracture, Patient
 from scoring import services
 from scoring.roles import ensure_roles
 
 PASSWORD = "correct-horse-battery-staple"
+
+D = Decimal
 
 # spec §6, second worked case: 71-year-old woman, T11, fall, score 10 (high).
 SECOND_CASE = {
@@ -106,3 +109,26 @@ def patient(make_patient):
 @pytest.fixture
 def second_case():
     return dict(SECOND_CASE)
+
+
+# -- the worked cases as saved fractures, and a fracture whose treatment started days ago ---------
+
+@pytest.fixture
+def case_one(make_patient, make_fracture):
+    """Spec §6, first case: L2, T −1.5, VHL 0.5 %, KA 4.6°, diffuse high signal: score 0."""
+    patient = make_patient(mrn="CASE1", date_of_birth=datetime.date(1945, 1, 15))
+    return make_fracture(patient, assessment_date=datetime.date(2024, 6, 1), level="L2", vhl_percent=D("0.5"),
+                         kyphosis_angle_deg=D("4.6"), t2_signal="diffuse_high", bmd_t_score=D("-1.5"))
+
+
+@pytest.fixture
+def case_two(patient, make_fracture):
+    """Spec §6, second case: score 10."""
+    return make_fracture(patient)
+
+
+def started(make_patient, make_fracture, mrn, days_ago, **fields):
+    """A new patient's fracture assessed, and treated from, `days_ago` days before today."""
+    patient = make_patient(mrn=mrn)
+    start = timezone.localdate() - datetime.timedelta(days=days_ago)
+    return make_fracture(patient, assessment_date=start, treatment_start_date=start, **fields)

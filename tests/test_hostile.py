@@ -1,5 +1,8 @@
 """A corpus of hostile and malformed input across every form and the API: never a 5xx, never a
-row written by a refused request, and HTML shown escaped wherever it appears."""
+row written by a refused request, and HTML shown escaped wherever it appears.
+
+At the top of tests/ on purpose: the corpus crosses every form, page and the API, not one module.
+"""
 
 import datetime
 import json

@@ -1,4 +1,7 @@
-"""Patient data safety: roles, audit trail, no lost updates, archiving, sessions, lockout, headers."""
+"""Patient data safety: roles, audit trail, no lost updates, archiving, sessions, lockout, headers.
+
+At the top of tests/ on purpose: these guard every page, form and module at once, not one of them.
+"""
 
 import datetime
 import logging
@@ -16,7 +19,7 @@ from django.urls import resolve
 from nasovcf_site.middleware import SESSION_STARTED_KEY
 from scoring.models import Fracture, Patient, Visit
 from tests.conftest import PASSWORD
-from tests.test_access import ALL
+from tests.nasovcf_site.test_access import ALL
 
 pytestmark = pytest.mark.django_db
 

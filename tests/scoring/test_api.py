@@ -19,9 +19,12 @@ SECOND_CASE = {
     "low_energy_trauma": True,
 }
 HEIGHTS = {
-    "fractured_anterior": 20, "fractured_posterior": 30,
-    "cranial_anterior": 30, "cranial_posterior": 30,
-    "caudal_anterior": 30, "caudal_posterior": 30,
+    "fractured_anterior": 20,
+    "fractured_posterior": 30,
+    "cranial_anterior": 30,
+    "cranial_posterior": 30,
+    "caudal_anterior": 30,
+    "caudal_posterior": 30,
 }
 
 pytestmark = pytest.mark.django_db
@@ -87,12 +90,16 @@ def test_every_warning_code_of_the_contract(signed_in):
     assert response.status_code == 200
     warnings = response.json()["warnings"]
     assert [w["code"] for w in warnings] == [
-        "bmd_above_inclusion", "age_below_inclusion", "level_outside_validated", "high_energy_trauma",
+        "bmd_above_inclusion",
+        "age_below_inclusion",
+        "level_outside_validated",
+        "high_energy_trauma",
     ]
     assert all(w["message"] for w in warnings)
 
 
 # -- 400: every bad input names its field -------------------------------------------------------
+
 
 @pytest.mark.parametrize("field", ["fracture_type", "kyphosis_angle_deg", "t2_signal", "bmd_t_score"])
 def test_missing_required_field_is_named(signed_in, field):
@@ -139,10 +146,14 @@ def test_wrong_choice_is_named(signed_in, field, value):
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("vhl_percent", -50.1), ("vhl_percent", 100.1),
-        ("kyphosis_angle_deg", -45.1), ("kyphosis_angle_deg", 90.1),
-        ("bmd_t_score", -7.1), ("bmd_t_score", 4.1),
-        ("age_years", -1), ("age_years", 131),
+        ("vhl_percent", -50.1),
+        ("vhl_percent", 100.1),
+        ("kyphosis_angle_deg", -45.1),
+        ("kyphosis_angle_deg", 90.1),
+        ("bmd_t_score", -7.1),
+        ("bmd_t_score", 4.1),
+        ("age_years", -1),
+        ("age_years", 131),
         ("vhl_percent", 1e308),
     ],
 )
@@ -152,9 +163,17 @@ def test_out_of_range_is_named(signed_in, field, value):
     assert list(response.json()["errors"]) == [field]
 
 
-@pytest.mark.parametrize(("field", "value"), [("vhl_percent", -50), ("vhl_percent", 100),
-                                              ("kyphosis_angle_deg", -45), ("kyphosis_angle_deg", 90),
-                                              ("bmd_t_score", -7), ("bmd_t_score", 4)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("vhl_percent", -50),
+        ("vhl_percent", 100),
+        ("kyphosis_angle_deg", -45),
+        ("kyphosis_angle_deg", 90),
+        ("bmd_t_score", -7),
+        ("bmd_t_score", 4),
+    ],
+)
 def test_range_ends_are_accepted(signed_in, field, value):
     assert post(signed_in, {**SECOND_CASE, field: value}).status_code == 200
 
@@ -210,14 +229,29 @@ def test_every_wrong_field_is_named_at_once(signed_in):
     response = post(signed_in, body)
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {
-        "fracture_type", "vhl_percent", "kyphosis_angle_deg", "t2_signal", "bmd_t_score",
+        "fracture_type",
+        "vhl_percent",
+        "kyphosis_angle_deg",
+        "t2_signal",
+        "bmd_t_score",
     }
 
 
 @pytest.mark.parametrize(
     "body",
-    ["", "not json", "[1, 2]", '"text"', "42", "null", '{"vhl_percent": NaN}', '{"a": Infinity}',
-     "[" * 50_000, '{"age_years": ' + "9" * 5000 + "}", b"\xff\xfe{}"],
+    [
+        "",
+        "not json",
+        "[1, 2]",
+        '"text"',
+        "42",
+        "null",
+        '{"vhl_percent": NaN}',
+        '{"a": Infinity}',
+        "[" * 50_000,
+        '{"age_years": ' + "9" * 5000 + "}",
+        b"\xff\xfe{}",
+    ],
 )
 def test_a_body_that_is_not_a_json_object_is_a_400_under_all(signed_in, body):
     response = post(signed_in, body)

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, django
@@ -48,7 +48,9 @@ def test_debug_is_off_unless_set_and_a_secret_key_is_kept_in_var(tmp_path):
 
 
 def test_environment_overrides(tmp_path):
-    result = probe(tmp_path, DJANGO_SECRET_KEY="k" * 60, DJANGO_ALLOWED_HOSTS="clinic.example, 10.0.0.5", DJANGO_HTTPS="1")
+    result = probe(
+        tmp_path, DJANGO_SECRET_KEY="k" * 60, DJANGO_ALLOWED_HOSTS="clinic.example, 10.0.0.5", DJANGO_HTTPS="1"
+    )
     assert result["key"] == "k" * 60
     assert result["hosts"] == ["clinic.example", "10.0.0.5"]
     assert result["secure"] is True
@@ -66,7 +68,10 @@ def test_sqlite_is_tuned_for_several_writers(tmp_path):
 @pytest.mark.django_db
 def test_collected_static_files_are_hashed_and_served_by_whitenoise(settings, tmp_path, user):
     settings.STATIC_ROOT = tmp_path / "static"
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
     call_command("collectstatic", interactive=False, verbosity=0)
     client = Client()  # a new handler, so whitenoise reads the new STATIC_ROOT
     page = client.get("/accounts/login/").content.decode()

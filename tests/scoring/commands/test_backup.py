@@ -12,7 +12,14 @@ from django.db import connection
 
 from scoring.models import Visit
 
-TABLES = ["scoring_patient", "scoring_fracture", "scoring_visit", "scoring_historicalfracture", "auth_user", "auth_group"]
+TABLES = [
+    "scoring_patient",
+    "scoring_fracture",
+    "scoring_visit",
+    "scoring_historicalfracture",
+    "auth_user",
+    "auth_group",
+]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,8 +44,14 @@ def rows(cursor, table):
 @pytest.fixture
 def data(make_patient, make_fracture, user):
     fracture = make_fracture(make_patient(mrn="BACKUP1", name="Ünïcödé <b>name</b>"))
-    Visit.objects.create(fracture=fracture, kind="1m", visit_date=datetime.date(2025, 4, 10), vas_pain=Decimal("4.5"),
-                         created_by=user, updated_by=user)
+    Visit.objects.create(
+        fracture=fracture,
+        kind="1m",
+        visit_date=datetime.date(2025, 4, 10),
+        vas_pain=Decimal("4.5"),
+        created_by=user,
+        updated_by=user,
+    )
     return fracture
 
 
@@ -64,8 +77,13 @@ def test_backup_restores_into_a_fresh_database_with_every_row(data, tmp_path):
 
         settings = connection.settings_dict
         name = f"restore_{uuid.uuid4().hex[:8]}"
-        params = dict(host=settings["HOST"] or None, port=settings["PORT"] or None, user=settings["USER"],
-                      password=settings["PASSWORD"], autocommit=True)
+        params = {
+            "host": settings["HOST"] or None,
+            "port": settings["PORT"] or None,
+            "user": settings["USER"],
+            "password": settings["PASSWORD"],
+            "autocommit": True,
+        }
         with psycopg.connect(dbname=settings["NAME"], **params) as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
         try:

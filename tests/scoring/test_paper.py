@@ -38,7 +38,7 @@ def test_high_group_non_union_rate_and_interval():
 
 
 def test_wilson_interval_refuses_impossible_counts():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 ≤ events ≤ n and n > 0"):
         paper.wilson_interval(5, 4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 ≤ events ≤ n and n > 0"):
         paper.wilson_interval(0, 0)

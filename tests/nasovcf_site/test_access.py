@@ -1,5 +1,8 @@
 """Every URL refuses a signed-out visitor except the few public ones, found by walking the URL conf
-so that a new page cannot forget it."""
+so that a new page cannot forget it.
+
+Beside nasovcf_site/ because it guards the root URL conf and the sign-in middleware, for every app.
+"""
 
 import re
 

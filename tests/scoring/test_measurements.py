@@ -77,6 +77,7 @@ def test_vhl_is_never_above_100_percent_and_is_rounded_to_a_tenth(values):
 
 # -- spec §8: Genant grade from the six heights ----------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("reduction", "grade"),
     [("0.0", 0), ("19.9", 0), ("20.0", 1), ("24.9", 1), ("25.0", 2), ("40.0", 2), ("40.1", 3), ("80.0", 3)],
@@ -100,6 +101,36 @@ def test_genant_reduction_is_rounded_half_up_before_grading():
 
 # -- two readers ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("first", "second", "flag"), [("10.0", "15.0", False), ("10.0", "15.1", True), ("10.0", None, False)])
+
+@pytest.mark.parametrize(
+    ("first", "second", "flag"), [("10.0", "15.0", False), ("10.0", "15.1", True), ("10.0", None, False)]
+)
 def test_readers_disagree_when_more_than_5_apart(first, second, flag):
     assert measurements.readers_disagree(D(first), D(second) if second else None, D("5.0")) is flag
+
+
+# -- ODI from the questionnaire (spec §2) ------------------------------------------------------
+
+
+def test_odi_with_all_ten_sections_answered():
+    assert measurements.odi_from_sections([2] * 10) == D("40.0")
+
+
+def test_odi_with_unanswered_sections_leaves_them_out_of_the_denominator():
+    # 9 answered, sum 17: 17 / 45 × 100 = 37.777… → 37.8
+    assert measurements.odi_from_sections([2, 2, 2, 2, 2, 2, 2, None, 2, 1]) == D("37.8")
+
+
+def test_odi_with_no_section_answered_is_none():
+    assert measurements.odi_from_sections([None] * 10) is None
+
+
+def test_odi_refuses_a_section_above_5():
+    with pytest.raises(ValueError, match="each ODI section scores 0 to 5"):
+        measurements.odi_from_sections([6] + [0] * 9)
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(0, 5)), min_size=10, max_size=10))
+def test_odi_is_always_between_0_and_100(sections):
+    odi = measurements.odi_from_sections(sections)
+    assert odi is None or D(0) <= odi <= D(100)

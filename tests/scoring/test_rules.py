@@ -14,18 +14,19 @@ D = Decimal
 
 def inputs(**overrides) -> ScoreInputs:
     """A fracture scoring 0 on every item, with the given items changed."""
-    values = dict(
-        fracture_type=FractureType.COMPRESSION,
-        vhl_percent=D("0.5"),
-        kyphosis_angle_deg=D("4.6"),
-        t2_signal=T2Signal.DIFFUSE_HIGH,
-        bmd_t_score=D("-1.5"),
-    )
+    values = {
+        "fracture_type": FractureType.COMPRESSION,
+        "vhl_percent": D("0.5"),
+        "kyphosis_angle_deg": D("4.6"),
+        "t2_signal": T2Signal.DIFFUSE_HIGH,
+        "bmd_t_score": D("-1.5"),
+    }
     values.update(overrides)
     return ScoreInputs(**values)
 
 
 # -- each item --------------------------------------------------------------------------------
+
 
 def test_compression_fracture_scores_0():
     assert rules.fracture_type_points(FractureType.COMPRESSION) == 0
@@ -101,16 +102,25 @@ def test_t_score_of_minus_0_9_scores_0_and_warns_outside_the_validated_populatio
 
 # -- risk groups --------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("total", "group"),
-    [(0, RiskGroup.LOW), (1, RiskGroup.LOW), (2, RiskGroup.MEDIUM), (4, RiskGroup.MEDIUM),
-     (5, RiskGroup.HIGH), (6, RiskGroup.HIGH), (12, RiskGroup.HIGH)],
+    [
+        (0, RiskGroup.LOW),
+        (1, RiskGroup.LOW),
+        (2, RiskGroup.MEDIUM),
+        (4, RiskGroup.MEDIUM),
+        (5, RiskGroup.HIGH),
+        (6, RiskGroup.HIGH),
+        (12, RiskGroup.HIGH),
+    ],
 )
 def test_risk_group_low_below_2_medium_2_to_4_high_above_4(total, group):
     assert rules.risk_group(total) is group
 
 
 # -- the precision Decision ------------------------------------------------------------------------
+
 
 def test_vhl_of_14_96_is_rounded_to_15_0_before_scoring_and_scores_2():
     result = rules.score(inputs(vhl_percent=D("14.96")))
@@ -144,10 +154,19 @@ def test_t_score_of_minus_2_45_is_rounded_to_minus_2_5_and_scores_2():
 
 # -- the paper's worked cases (spec §6) -------------------------------------------------------------
 
+
 def test_first_worked_case_scores_0_low():
     result = rules.score(
-        ScoreInputs(FractureType.COMPRESSION, D("0.5"), D("4.6"), T2Signal.DIFFUSE_HIGH, D("-1.5"),
-                    age_years=79, level="L2", low_energy_trauma=True)
+        ScoreInputs(
+            FractureType.COMPRESSION,
+            D("0.5"),
+            D("4.6"),
+            T2Signal.DIFFUSE_HIGH,
+            D("-1.5"),
+            age_years=79,
+            level="L2",
+            low_energy_trauma=True,
+        )
     )
     assert result.total == 0
     assert result.group is RiskGroup.LOW
@@ -156,8 +175,16 @@ def test_first_worked_case_scores_0_low():
 
 def test_second_worked_case_scores_10_high():
     result = rules.score(
-        ScoreInputs(FractureType.COMPRESSION, D("17.8"), D("19.6"), T2Signal.DIFFUSE_LOW, D("-3.6"),
-                    age_years=71, level="T11", low_energy_trauma=True)
+        ScoreInputs(
+            FractureType.COMPRESSION,
+            D("17.8"),
+            D("19.6"),
+            T2Signal.DIFFUSE_LOW,
+            D("-3.6"),
+            age_years=71,
+            level="T11",
+            low_energy_trauma=True,
+        )
     )
     assert [c.points for c in result.components.values()] == [0, 2, 2, 2, 4]
     assert result.total == 10
@@ -166,17 +193,13 @@ def test_second_worked_case_scores_10_high():
 
 
 def test_second_worked_case_as_a_burst_fracture_scores_12_the_maximum():
-    result = rules.score(
-        ScoreInputs(FractureType.BURST, D("17.8"), D("19.6"), T2Signal.DIFFUSE_LOW, D("-3.6"))
-    )
+    result = rules.score(ScoreInputs(FractureType.BURST, D("17.8"), D("19.6"), T2Signal.DIFFUSE_LOW, D("-3.6")))
     assert result.total == 12 == rules.MAX_TOTAL
     assert result.group is RiskGroup.HIGH
 
 
 def test_breakdown_names_each_category():
-    result = rules.score(
-        ScoreInputs(FractureType.COMPRESSION, D("17.8"), D("19.6"), T2Signal.DIFFUSE_LOW, D("-3.6"))
-    )
+    result = rules.score(ScoreInputs(FractureType.COMPRESSION, D("17.8"), D("19.6"), T2Signal.DIFFUSE_LOW, D("-3.6")))
     record = result.components_record()
     assert record["vertebral_height_loss"] == {"value": D("17.8"), "category": "≥ 15 %", "points": 2}
     assert record["bmd"]["category"] == "T ≤ −3.5"
@@ -184,6 +207,7 @@ def test_breakdown_names_each_category():
 
 
 # -- validated-population warnings (spec §4) ---------------------------------------------------------
+
 
 def test_age_59_warns_and_age_60_does_not():
     assert [w.code for w in rules.score(inputs(age_years=59)).warnings] == ["age_below_inclusion"]
@@ -209,7 +233,10 @@ def test_high_energy_trauma_warns_and_unknown_trauma_does_not():
 def test_every_criterion_outside_gives_one_warning_each():
     result = rules.score(inputs(bmd_t_score=D("0.5"), age_years=45, level="L4", low_energy_trauma=False))
     assert [w.code for w in result.warnings] == [
-        "bmd_above_inclusion", "age_below_inclusion", "level_outside_validated", "high_energy_trauma",
+        "bmd_above_inclusion",
+        "age_below_inclusion",
+        "level_outside_validated",
+        "high_energy_trauma",
     ]
 
 
@@ -239,10 +266,18 @@ def test_no_single_worse_input_lowers_the_score(case, worse_by):
     base = rules.score(case).total
     worse_cases = [
         ScoreInputs(FractureType.BURST, case.vhl_percent, case.kyphosis_angle_deg, case.t2_signal, case.bmd_t_score),
-        ScoreInputs(case.fracture_type, case.vhl_percent + worse_by, case.kyphosis_angle_deg, case.t2_signal, case.bmd_t_score),
-        ScoreInputs(case.fracture_type, case.vhl_percent, case.kyphosis_angle_deg + worse_by, case.t2_signal, case.bmd_t_score),
-        ScoreInputs(case.fracture_type, case.vhl_percent, case.kyphosis_angle_deg, T2Signal.DIFFUSE_LOW, case.bmd_t_score),
-        ScoreInputs(case.fracture_type, case.vhl_percent, case.kyphosis_angle_deg, case.t2_signal, case.bmd_t_score - worse_by),
+        ScoreInputs(
+            case.fracture_type, case.vhl_percent + worse_by, case.kyphosis_angle_deg, case.t2_signal, case.bmd_t_score
+        ),
+        ScoreInputs(
+            case.fracture_type, case.vhl_percent, case.kyphosis_angle_deg + worse_by, case.t2_signal, case.bmd_t_score
+        ),
+        ScoreInputs(
+            case.fracture_type, case.vhl_percent, case.kyphosis_angle_deg, T2Signal.DIFFUSE_LOW, case.bmd_t_score
+        ),
+        ScoreInputs(
+            case.fracture_type, case.vhl_percent, case.kyphosis_angle_deg, case.t2_signal, case.bmd_t_score - worse_by
+        ),
     ]
     for worse in worse_cases:
         assert rules.score(worse).total >= base
