@@ -21,6 +21,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+# Generous waits for a loaded 2-core CI machine (a page load once took over 10 s there). Tests wait
+# on elements and expect() conditions, never fixed sleeps, so a fast machine does not wait longer.
+ACTION_TIMEOUT_MS = 30_000
+NAVIGATION_TIMEOUT_MS = 60_000
+LAUNCH_TIMEOUT_MS = 60_000
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it
 # are still plain synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -39,10 +45,13 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(f"{reason}. In CI the browser tests must run.")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=ACTION_TIMEOUT_MS)  # expect() retries its condition up to this long
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
+        )
         yield browser
         browser.close()
 
@@ -50,19 +59,20 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    # On the context, so downloads and any page it opens wait as long as the first page.
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     page = context.new_page()
-    page.set_default_timeout(10_000)
     yield page
     context.close()
 
 
 @pytest.fixture
 def signed_in_page(page, django_user_model):
-    from tests.conftest import PASSWORD
-
     from django.contrib.auth.models import Group, Permission
 
     from scoring.roles import ensure_roles
+    from tests.conftest import PASSWORD
 
     ensure_roles(Group, Permission)  # a transactional test flushed the groups the migration made
     user = django_user_model.objects.create_user(username="dr.browser", password=PASSWORD)
