@@ -12,9 +12,7 @@ from scoring.models import SPINE_LEVEL_CHOICES
 class CohortFilterForm(forms.Form):
     """Which fractures the cohort page and the exports look at."""
 
-    date_from = forms.DateField(
-        required=False, widget=DateInput(), label="Assessed from", validators=[not_before_1900]
-    )
+    date_from = forms.DateField(required=False, widget=DateInput(), label="Assessed from", validators=[not_before_1900])
     date_to = forms.DateField(required=False, widget=DateInput(), label="to", validators=[not_before_1900])
     level = forms.ChoiceField(required=False, choices=[("", "All levels")] + SPINE_LEVEL_CHOICES, label="Level")
     sex = forms.ChoiceField(required=False, choices=[("", "Both sexes"), ("F", "Female"), ("M", "Male")], label="Sex")

@@ -61,6 +61,7 @@ class VisitAdmin(ReadOnlyAdmin):
 # Admins (the "admin" role) manage users, but cannot raise their own powers: only a superuser may
 # grant superuser status or single permissions; everyone else hands out the three roles.
 
+
 class ClinicUserAdmin(UserAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

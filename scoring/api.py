@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from django.forms.forms import NON_FIELD_ERRORS
 from django.contrib.auth.decorators import permission_required
+from django.forms.forms import NON_FIELD_ERRORS
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 

@@ -106,7 +106,13 @@ def _geometry(chart: Chart) -> dict[str, Any]:
             "label": chart.reference.label,
             "line": " ".join(f"{x(day)},{y(median)}" for day, median, _, _ in ref_points),
             "bars": [
-                {"x": x(day), "y1": y(q3), "y2": y(q1), "median_y": y(median), "text": f"{_published(median)} ({_published(q1)}–{_published(q3)})"}
+                {
+                    "x": x(day),
+                    "y1": y(q3),
+                    "y2": y(q1),
+                    "median_y": y(median),
+                    "text": f"{_published(median)} ({_published(q1)}–{_published(q3)})",
+                }
                 for day, median, q1, q3 in ref_points
             ],
         }
@@ -123,7 +129,9 @@ def _geometry(chart: Chart) -> dict[str, Any]:
         + [{"x": x(day), "label": label} for day, label in TICK_DAYS if day <= chart.x_max],
         "y_ticks": y_ticks,
         "line": " ".join(f"{x(p.day)},{y(p.value)}" for p in chart.points),
-        "markers": [{"x": x(p.day), "y": y(p.value), "text": f"{p.label}: {_fmt(p.value)}{chart.unit}"} for p in chart.points],
+        "markers": [
+            {"x": x(p.day), "y": y(p.value), "text": f"{p.label}: {_fmt(p.value)}{chart.unit}"} for p in chart.points
+        ],
         "reference": reference,
         "label_y": str(HEIGHT - 6),
     }
@@ -143,4 +151,3 @@ def _fmt(value: float) -> str:
 def _published(value: float) -> str:
     """A cohort figure as the paper prints it (9.35, 11.125): no rounding."""
     return f"{value:g}".replace("-", "−")
-

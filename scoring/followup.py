@@ -48,9 +48,7 @@ class DueStatus(StrEnum):
     MISSED = "missed"  # never recorded, and no longer listed: the next visit's window opened, or it lapsed
 
 
-def due_status(
-    visit: ScheduledVisit, start: datetime.date, today: datetime.date, soon_days: int = 7
-) -> DueStatus:
+def due_status(visit: ScheduledVisit, start: datetime.date, today: datetime.date, soon_days: int = 7) -> DueStatus:
     """The status of a visit not yet recorded, while the worklist lists it."""
     return window_status(visit.window_opens(start), visit.window_closes(start), today, soon_days)
 
@@ -98,7 +96,9 @@ def expected_visits(
             next_opens = visits[order + 1].window_opens(start)
             listed_until = min(listed_until, next_opens - datetime.timedelta(days=1))
         expected.append(
-            ExpectedDates(visit.kind, visit.due(start), visit.window_opens(start), visit.window_closes(start), listed_until)
+            ExpectedDates(
+                visit.kind, visit.due(start), visit.window_opens(start), visit.window_closes(start), listed_until
+            )
         )
     return tuple(expected)
 

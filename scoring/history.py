@@ -13,8 +13,20 @@ from decimal import Decimal
 from .rules import format_signed
 
 # Fields a person does not need to read about: bookkeeping, or shown through another field.
-HIDDEN_FIELDS = {"id", "updated_at", "updated_by", "created_at", "created_by", "version", "score_components",
-                 "odi_sections", "vhl_entered_percent", "rules_version", "archived_by", "age_at_assessment"}
+HIDDEN_FIELDS = {
+    "id",
+    "updated_at",
+    "updated_by",
+    "created_at",
+    "created_by",
+    "version",
+    "score_components",
+    "odi_sections",
+    "vhl_entered_percent",
+    "rules_version",
+    "archived_by",
+    "age_at_assessment",
+}
 LABELS = {
     "bmd_t_score": "T-score",
     "total_score": "score",
@@ -96,7 +108,9 @@ def entries(model, records) -> list[Entry]:
         else:
             changes = describe(model, record, previous) or "saved again with no change a person would see"
         user = record.history_user
-        result.append(Entry(record.history_date, user.get_username() if user else "system", KINDS[record.history_type], changes))
+        result.append(
+            Entry(record.history_date, user.get_username() if user else "system", KINDS[record.history_type], changes)
+        )
         previous = record
     result.reverse()
     return result

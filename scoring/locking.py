@@ -24,8 +24,8 @@ def save_versioned(instance, seen_version: int | None, user, update_fields: list
     """
     with transaction.atomic():
         if instance.pk is not None:
-            bumped = type(instance).objects.filter(pk=instance.pk, version=seen_version).update(
-                version=F("version") + 1
+            bumped = (
+                type(instance).objects.filter(pk=instance.pk, version=seen_version).update(version=F("version") + 1)
             )
             if not bumped:
                 raise StaleEdit

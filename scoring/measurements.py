@@ -51,9 +51,7 @@ class VertebralHeights:
     @property
     def reference_mean_mm(self) -> Decimal:
         """(c + d + e + f) / 4: the neighbours' mean height."""
-        return (
-            self.cranial_anterior + self.cranial_posterior + self.caudal_anterior + self.caudal_posterior
-        ) / 4
+        return (self.cranial_anterior + self.cranial_posterior + self.caudal_anterior + self.caudal_posterior) / 4
 
     @property
     def fractured_mean_mm(self) -> Decimal:
@@ -150,7 +148,9 @@ def genant_grade(reduction_percent: Decimal) -> int:
 def genant_from_heights(heights: VertebralHeights) -> GenantResult:
     """Anterior reduction 1 − a/((c+e)/2), posterior 1 − b/((d+f)/2); the larger, in %, rounded
     half-up to 0.1, is graded (spec §8)."""
-    anterior = round_to_tenth((1 - heights.fractured_anterior / ((heights.cranial_anterior + heights.caudal_anterior) / 2)) * 100)
+    anterior = round_to_tenth(
+        (1 - heights.fractured_anterior / ((heights.cranial_anterior + heights.caudal_anterior) / 2)) * 100
+    )
     posterior = round_to_tenth(
         (1 - heights.fractured_posterior / ((heights.cranial_posterior + heights.caudal_posterior) / 2)) * 100
     )

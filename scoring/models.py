@@ -90,12 +90,8 @@ class Tracked(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
-    )
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False)
     # Bumped by every save through the app's forms; a save based on an older version is refused
     # (see scoring.locking), so nobody overwrites a change they have not seen.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -204,8 +200,17 @@ def visit_by_kind(kind: str) -> followup.ScheduledVisit:
 
 
 # What the patient list shows of each patient's latest assessment.
-LIST_FIELDS = ("patient_id", "assessment_date", "total_score", "risk_group", "progressive_kyphosis",
-               "progressive_kyphosis_on", "non_union", "non_union_on", "treatment_changed_on")
+LIST_FIELDS = (
+    "patient_id",
+    "assessment_date",
+    "total_score",
+    "risk_group",
+    "progressive_kyphosis",
+    "progressive_kyphosis_on",
+    "non_union",
+    "non_union_on",
+    "treatment_changed_on",
+)
 
 
 class FractureQuerySet(models.QuerySet):
@@ -256,18 +261,19 @@ class Patient(Tracked, Archivable):
     def __str__(self) -> str:
         return f"{self.mrn} {self.name}".strip()
 
-    def get_absolute_url(self) -> str:
-        return reverse("scoring:patient_detail", args=[self.pk])
-
-    def age_on(self, day: datetime.date) -> int:
-        return measurements.age_in_years(self.date_of_birth, day)
-
     def save(self, *args, **kwargs):
+        """Save, and keep the name's search words in step (PatientNameWord)."""
         update_fields = kwargs.get("update_fields")
         super().save(*args, **kwargs)
         if update_fields is None or "name" in update_fields:
             self.name_words.all().delete()
             PatientNameWord.objects.bulk_create(PatientNameWord.rows_for(self))
+
+    def get_absolute_url(self) -> str:
+        return reverse("scoring:patient_detail", args=[self.pk])
+
+    def age_on(self, day: datetime.date) -> int:
+        return measurements.age_in_years(self.date_of_birth, day)
 
 
 class PatientNameWord(models.Model):
@@ -301,9 +307,7 @@ class Fracture(Tracked, Archivable, SixHeights):
     fracture_type = models.CharField(max_length=16, choices=FractureType.choices)
 
     # VHL: entered as a percentage, or computed from the six heights (spec §2); never both.
-    vhl_entered_percent = models.DecimalField(
-        "VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True
-    )
+    vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
     vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, editable=False)
 
     kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=4, decimal_places=1)
@@ -455,8 +459,12 @@ class Fracture(Tracked, Archivable, SixHeights):
         return followup.six_month_assessment_from(self.treatment_start_date, visit_schedule())
 
     OUTCOME_FIELDS = [
-        "progressive_kyphosis", "progressive_kyphosis_on", "non_union", "non_union_on",
-        "kyphosis_difference_six_months_deg", "vhl_difference_six_months_percent",
+        "progressive_kyphosis",
+        "progressive_kyphosis_on",
+        "non_union",
+        "non_union_on",
+        "kyphosis_difference_six_months_deg",
+        "vhl_difference_six_months_percent",
     ]
 
     def refresh_outcomes(self, visits: list[Visit] | None = None) -> list[Visit]:
@@ -486,7 +494,9 @@ class Visit(Tracked, SixHeights):
     odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
     odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
 
-    kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=4, decimal_places=1, null=True, blank=True)
+    kyphosis_angle_deg = models.DecimalField(
+        "kyphosis angle (°)", max_digits=4, decimal_places=1, null=True, blank=True
+    )
     vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
     vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, null=True, editable=False)
 
@@ -586,17 +596,21 @@ class ExpectedVisitQuerySet(models.QuerySet):
         """Annotate `status_order`, the position of each row's status in followup.DueStatus."""
         order = {status: number for number, status in enumerate(followup.DueStatus)}
         conditions = status_conditions(today, until, soon_days)
-        return self.annotate(status_order=Case(
-            *(When(condition, then=Value(order[status])) for status, condition in conditions.items()),
-            default=Value(len(order)),
-        ))
+        return self.annotate(
+            status_order=Case(
+                *(When(condition, then=Value(order[status])) for status, condition in conditions.items()),
+                default=Value(len(order)),
+            )
+        )
 
     def status_counts(self, today: datetime.date, until: datetime.date, soon_days: int) -> dict[str, int]:
         """How many open rows have each status (followup.DueStatus), in one query."""
         conditions = status_conditions(today, until, soon_days)
         # Every row counted is due by the end of the listing's range (the index's range).
-        counts = self.open().filter(due_date__lte=due_within_bounds(today, until)[1]).aggregate(
-            **{status.value: Count("pk", filter=condition) for status, condition in conditions.items()}
+        counts = (
+            self.open()
+            .filter(due_date__lte=due_within_bounds(today, until)[1])
+            .aggregate(**{status.value: Count("pk", filter=condition) for status, condition in conditions.items()})
         )
         return {status.value: counts[status.value] for status in followup.DueStatus}
 
@@ -638,8 +652,7 @@ class ExpectedVisit(models.Model):
     window_closes = models.DateField()
     listed_until = models.DateField(help_text="The last day the worklist lists it if it is not recorded.")
     # The visit that fulfilled it; indexed by expected_visit_open, whose first column it is.
-    visit = models.ForeignKey(Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
-                              db_index=False)
+    visit = models.ForeignKey(Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
 
     objects = ExpectedVisitQuerySet.as_manager()
 
@@ -649,8 +662,10 @@ class ExpectedVisit(models.Model):
         indexes = [
             # The worklist: visits not yet recorded (visit IS NULL) in due order; a page and the
             # counts read one range of it (models.due_within), the dates they test in the index.
-            models.Index(fields=["visit", "due_date", "window_opens", "window_closes", "listed_until"],
-                         name="expected_visit_open"),
+            models.Index(
+                fields=["visit", "due_date", "window_opens", "window_closes", "listed_until"],
+                name="expected_visit_open",
+            ),
         ]
 
     def __str__(self) -> str:

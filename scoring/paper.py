@@ -37,9 +37,7 @@ PAPER_AUC_NON_UNION = (
 )
 
 DECISION_SUPPORT_TEXT = {
-    RiskGroup.LOW: (
-        "In the derivation cohort, almost every low-score fracture united under conservative care."
-    ),
+    RiskGroup.LOW: ("In the derivation cohort, almost every low-score fracture united under conservative care."),
     RiskGroup.MEDIUM: (
         "In the derivation cohort, most medium-score fractures united under conservative care; "
         "follow the course of kyphosis and pain at each visit."
@@ -50,9 +48,7 @@ DECISION_SUPPORT_TEXT = {
         "option for patients with high scores."
     ),
 }
-DECISION_SUPPORT_CAVEAT = (
-    "Decision support, not a directive: the clinician decides, with the whole patient in view."
-)
+DECISION_SUPPORT_CAVEAT = "Decision support, not a directive: the clinician decides, with the whole patient in view."
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,10 @@ def _reference(measure: str, group: str, label: str) -> charts.Reference:
     before, six_months = paper.RADIOGRAPHIC_COURSE[measure][rules.RiskGroup(group)]
     return charts.Reference(
         f"Cohort median (IQR), {group} group: {label}",
-        ((0, before.median, before.q1, before.q3),
-         (followup.OFFSET_DAYS[followup.VisitKind.SIX_MONTHS], six_months.median, six_months.q1, six_months.q3)),
+        (
+            (0, before.median, before.q1, before.q3),
+            (followup.OFFSET_DAYS[followup.VisitKind.SIX_MONTHS], six_months.median, six_months.q1, six_months.q3),
+        ),
     )
 
 
@@ -158,18 +160,25 @@ def timeline_charts(fracture, visits) -> list[charts.Chart]:
             value = getattr(visit, attribute)
             if value is not None:
                 day = (visit.visit_date - start).days
-                points.append(charts.Point(day, float(value), f"{visit.get_kind_display()} ({visit.visit_date:%Y-%m-%d})"))
+                points.append(
+                    charts.Point(day, float(value), f"{visit.get_kind_display()} ({visit.visit_date:%Y-%m-%d})")
+                )
         return points
 
     built = [
         charts.build("VAS pain", "", series("vas_pain"), floor=0, ceiling=10),
         charts.build("ODI", " %", series("odi_percent"), floor=0),
         charts.build(
-            "Kyphosis angle", "°", series("kyphosis_angle_deg"),
+            "Kyphosis angle",
+            "°",
+            series("kyphosis_angle_deg"),
             reference=_reference("kyphosis_angle_deg", fracture.risk_group, "pretreatment and 6 months"),
         ),
         charts.build(
-            "Vertebral height loss", " %", series("vhl_percent"), floor=0,
+            "Vertebral height loss",
+            " %",
+            series("vhl_percent"),
+            floor=0,
             reference=_reference("vhl_percent", fracture.risk_group, "pretreatment and 6 months"),
         ),
     ]
@@ -196,25 +205,31 @@ class PatientRow:
     non_union_after_change: bool
 
 
-def patient_rows(patients, latest: dict, sex_labels: dict[str, str], patient_url: str,
-                 fracture_url: str) -> list[PatientRow]:
+def patient_rows(
+    patients, latest: dict, sex_labels: dict[str, str], patient_url: str, fracture_url: str
+) -> list[PatientRow]:
     """Rows for a page of patients and each one's latest assessment (patient pk → Fracture); the
     URLs are the detail pages' paths with {} where the primary key goes."""
     rows = []
     for patient in patients:
         fracture = latest.get(patient.pk)
-        rows.append(PatientRow(
-            url=patient_url.format(patient.pk), mrn=patient.mrn, name=patient.name, sex=sex_labels.get(patient.sex, ""),
-            date_of_birth=patient.date_of_birth.isoformat(),
-            latest_url=fracture_url.format(fracture.pk) if fracture else None,
-            latest_date=fracture.assessment_date.isoformat() if fracture else "",
-            latest_total=fracture.total_score if fracture else None,
-            latest_group=fracture.risk_group if fracture else "",
-            progressive=bool(fracture and fracture.progressive_kyphosis),
-            non_union=bool(fracture and fracture.non_union),
-            progressive_after_change=bool(fracture and fracture.progressive_kyphosis_after_change),
-            non_union_after_change=bool(fracture and fracture.non_union_after_change),
-        ))
+        rows.append(
+            PatientRow(
+                url=patient_url.format(patient.pk),
+                mrn=patient.mrn,
+                name=patient.name,
+                sex=sex_labels.get(patient.sex, ""),
+                date_of_birth=patient.date_of_birth.isoformat(),
+                latest_url=fracture_url.format(fracture.pk) if fracture else None,
+                latest_date=fracture.assessment_date.isoformat() if fracture else "",
+                latest_total=fracture.total_score if fracture else None,
+                latest_group=fracture.risk_group if fracture else "",
+                progressive=bool(fracture and fracture.progressive_kyphosis),
+                non_union=bool(fracture and fracture.non_union),
+                progressive_after_change=bool(fracture and fracture.progressive_kyphosis_after_change),
+                non_union_after_change=bool(fracture and fracture.non_union_after_change),
+            )
+        )
     return rows
 
 
@@ -253,15 +268,25 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
             status = followup.DueStatus.MISSED
         else:
             status = followup.window_status(expected.window_opens, expected.window_closes, today, soon_days)
-        rows.append(WorklistRow(
-            kind=expected.kind, kind_label=VISIT_KIND_LABELS[expected.kind], due=expected.due_date,
-            window_opens=expected.window_opens, window_closes=expected.window_closes, status=status.value,
-            status_label=STATUS_LABELS[status], mrn=patient.mrn, name=patient.name,
-            patient_url=patient_url.format(patient.pk), fracture_url=fracture_url.format(fracture.pk),
-            fracture_label=f"{fracture.level} · {fracture.assessment_date.isoformat()}",
-            total_score=fracture.total_score, risk_group=fracture.risk_group,
-            record_url=f"{record_url.format(fracture.pk)}?kind={expected.kind}",
-        ))
+        rows.append(
+            WorklistRow(
+                kind=expected.kind,
+                kind_label=VISIT_KIND_LABELS[expected.kind],
+                due=expected.due_date,
+                window_opens=expected.window_opens,
+                window_closes=expected.window_closes,
+                status=status.value,
+                status_label=STATUS_LABELS[status],
+                mrn=patient.mrn,
+                name=patient.name,
+                patient_url=patient_url.format(patient.pk),
+                fracture_url=fracture_url.format(fracture.pk),
+                fracture_label=f"{fracture.level} · {fracture.assessment_date.isoformat()}",
+                total_score=fracture.total_score,
+                risk_group=fracture.risk_group,
+                record_url=f"{record_url.format(fracture.pk)}?kind={expected.kind}",
+            )
+        )
     return rows
 
 
@@ -287,8 +312,11 @@ def other_classifications(fracture) -> dict:
     """Genant's grade (height-based approximation) and the AO Spine-DGOU class, for beside the score."""
     return {
         "genant_label": measurements.GENANT_LABEL,
-        "genant": (f"grade {fracture.genant_grade} (largest height reduction {fracture.genant_reduction_percent} %)"
-                   if fracture.genant_grade is not None else "needs the six heights"),
+        "genant": (
+            f"grade {fracture.genant_grade} (largest height reduction {fracture.genant_reduction_percent} %)"
+            if fracture.genant_grade is not None
+            else "needs the six heights"
+        ),
         "of_class": fracture.get_of_class_display() if fracture.of_class else "not recorded",
     }
 
@@ -301,7 +329,8 @@ def reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:
     if ka_2 is not None:
         parts.append(f"kyphosis angle {ka_1}° and {ka_2}° → {ka_mean}° scored")
     text = "Readers: " + "; ".join(parts) + "."
-    if measurements.readers_disagree(vhl_1, vhl_2, measurements.READER_DISAGREEMENT_VHL_PERCENT) or \
-            measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
+    if measurements.readers_disagree(
+        vhl_1, vhl_2, measurements.READER_DISAGREEMENT_VHL_PERCENT
+    ) or measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
         text += " The readers differ by more than 5 % or 5°: take a second look at the film."
     return text

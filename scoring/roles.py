@@ -9,8 +9,14 @@ ROLES = {
     "admin": [f"scoring.{action}_{model}" for model in CLINICAL for action in ("view", "delete")]
     + [f"scoring.view_historical{model}" for model in CLINICAL]
     + [f"auth.{action}_user" for action in ("view", "add", "change", "delete")]
-    + ["auth.view_group", "cohort.view_exportlog", "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog",
-       "axes.view_accessfailurelog"],
+    + [
+        "auth.view_group",
+        "cohort.view_exportlog",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
+    ],
 }
 
 

@@ -206,8 +206,7 @@ def population_warnings(inputs: ScoreInputs, bmd_t_score: Decimal) -> tuple[Popu
         warnings.append(
             PopulationWarning(
                 "age_below_inclusion",
-                f"Age {inputs.age_years} is below 60: the score was validated only in patients "
-                "aged 60 or over.",
+                f"Age {inputs.age_years} is below 60: the score was validated only in patients aged 60 or over.",
             )
         )
     if inputs.level is not None and inputs.level not in VALIDATED_LEVELS:

@@ -45,7 +45,10 @@ def patient_list_page(*, search: dict | None, archived: bool, page_number: str |
     shown = list(page.object_list)
     latest = Fracture.objects.latest_by_patient([patient.pk for patient in shown])
     return page, presenters.patient_rows(
-        shown, latest, dict(Sex.choices), presenters.path_with_pk("scoring:patient_detail"),
+        shown,
+        latest,
+        dict(Sex.choices),
+        presenters.path_with_pk("scoring:patient_detail"),
         presenters.path_with_pk("scoring:fracture_detail"),
     )
 
@@ -90,7 +93,11 @@ def fracture_timeline(fracture: Fracture) -> dict:
         "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),
         "missing_kinds": [kind for kind in SCHEDULED_KINDS if kind not in recorded],
         "schedule": [
-            {"label": VisitKind(v.kind).label, "due": v.due(fracture.treatment_start_date), "recorded": v.kind in recorded}
+            {
+                "label": VisitKind(v.kind).label,
+                "due": v.due(fracture.treatment_start_date),
+                "recorded": v.kind in recorded,
+            }
             for v in visit_schedule()
         ],
     }
@@ -110,8 +117,16 @@ assert sorted(SCHEDULED_KINDS) == SCHEDULED_KINDS, "sorting by kind must sort th
 
 
 WORKLIST_COLUMNS = [
-    "kind", "due_date", "window_opens", "window_closes", "listed_until", "fracture__level",
-    "fracture__assessment_date", "fracture__total_score", "fracture__risk_group", "fracture__patient__mrn",
+    "kind",
+    "due_date",
+    "window_opens",
+    "window_closes",
+    "listed_until",
+    "fracture__level",
+    "fracture__assessment_date",
+    "fracture__total_score",
+    "fracture__risk_group",
+    "fracture__patient__mrn",
     "fracture__patient__name",
 ]
 

@@ -20,11 +20,20 @@ from .models import ExpectedVisit, Fracture, Patient, Visit, VisitKind, visit_sc
 
 VISIT_OUTCOME_FIELDS = ["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"]
 # What a patient's date of birth feeds in a saved score (the age and its warning).
-RESCORED_FIELDS = ["age_at_assessment", "population_warnings", "score_components", "total_score", "risk_group",
-                   "rules_version", "updated_by", "version"]
+RESCORED_FIELDS = [
+    "age_at_assessment",
+    "population_warnings",
+    "score_components",
+    "total_score",
+    "risk_group",
+    "rules_version",
+    "updated_by",
+    "version",
+]
 
 
 # -- patients ----------------------------------------------------------------------------------------
+
 
 def register_patient(*, form: PatientForm, user) -> Patient:
     patient = form.save(commit=False)
@@ -72,6 +81,7 @@ def set_archived(*, record: Patient | Fracture, archived: bool, user) -> Patient
 
 # -- assessments -------------------------------------------------------------------------------------
 
+
 def save_assessment(*, form: AssessmentForm, user) -> Fracture:
     """Score and save a new or edited baseline assessment, then refresh its course (the visits
     compare against the baseline just saved)."""
@@ -99,6 +109,7 @@ def change_treatment(*, form: TreatmentChangeForm, user) -> Fracture:
 
 
 # -- visits ------------------------------------------------------------------------------------------
+
 
 def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) -> tuple[VisitForm, Visit | None]:
     """Validate a visit against its fracture as locked now and save it; returns the bound form
@@ -138,6 +149,7 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
 
 # -- what is derived -------------------------------------------------------------------------------
 
+
 def refresh_course(fracture: Fracture) -> None:
     """Recompute every visit's differences against the baseline, the fracture's course and its
     expected visits, and save what changed (through save(), so the audit trail records it)."""
@@ -161,9 +173,15 @@ def expected_visits_of(fracture: Fracture, visits: list[Visit]) -> list[Expected
         fracture.treatment_start_date, visit_schedule(), overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
     )
     return [
-        ExpectedVisit(fracture=fracture, kind=dates.kind, due_date=dates.due, window_opens=dates.window_opens,
-                      window_closes=dates.window_closes, listed_until=dates.listed_until,
-                      visit=recorded.get(dates.kind))
+        ExpectedVisit(
+            fracture=fracture,
+            kind=dates.kind,
+            due_date=dates.due,
+            window_opens=dates.window_opens,
+            window_closes=dates.window_closes,
+            listed_until=dates.listed_until,
+            visit=recorded.get(dates.kind),
+        )
         for dates in schedule
     ]
 

@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
-from scoring.models import Fracture, Patient
 from scoring import services
+from scoring.models import Fracture, Patient
 from scoring.roles import ensure_roles
 
 PASSWORD = "correct-horse-battery-staple"
@@ -84,11 +84,17 @@ def make_fracture(user):
     """A saved assessment scored through the rules, as the form would save it."""
 
     def make(patient, **fields):
-        values = dict(
-            assessment_date=datetime.date(2025, 3, 10), level="T11", low_energy_trauma=True,
-            fracture_type="compression", vhl_percent=Decimal("17.8"), kyphosis_angle_deg=Decimal("19.6"),
-            t2_signal="diffuse_low", bmd_t_score=Decimal("-3.6"), treatment="conservative",
-        )
+        values = {
+            "assessment_date": datetime.date(2025, 3, 10),
+            "level": "T11",
+            "low_energy_trauma": True,
+            "fracture_type": "compression",
+            "vhl_percent": Decimal("17.8"),
+            "kyphosis_angle_deg": Decimal("19.6"),
+            "t2_signal": "diffuse_low",
+            "bmd_t_score": Decimal("-3.6"),
+            "treatment": "conservative",
+        }
         values.update(fields)
         values.setdefault("treatment_start_date", values["assessment_date"])
         fracture = Fracture(patient=patient, created_by=user, updated_by=user, **values)
@@ -113,12 +119,20 @@ def second_case():
 
 # -- the worked cases as saved fractures, and a fracture whose treatment started days ago ---------
 
+
 @pytest.fixture
 def case_one(make_patient, make_fracture):
     """Spec §6, first case: L2, T −1.5, VHL 0.5 %, KA 4.6°, diffuse high signal: score 0."""
     patient = make_patient(mrn="CASE1", date_of_birth=datetime.date(1945, 1, 15))
-    return make_fracture(patient, assessment_date=datetime.date(2024, 6, 1), level="L2", vhl_percent=D("0.5"),
-                         kyphosis_angle_deg=D("4.6"), t2_signal="diffuse_high", bmd_t_score=D("-1.5"))
+    return make_fracture(
+        patient,
+        assessment_date=datetime.date(2024, 6, 1),
+        level="L2",
+        vhl_percent=D("0.5"),
+        kyphosis_angle_deg=D("4.6"),
+        t2_signal="diffuse_high",
+        bmd_t_score=D("-1.5"),
+    )
 
 
 @pytest.fixture

@@ -32,11 +32,18 @@ def text(response) -> str:
 
 # -- roles -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def records(patient, make_fracture, user):
     fracture = make_fracture(patient)
-    visit = Visit.objects.create(fracture=fracture, kind="1m", visit_date=datetime.date(2025, 4, 10), vas_pain=Decimal(5),
-                                 created_by=user, updated_by=user)
+    visit = Visit.objects.create(
+        fracture=fracture,
+        kind="1m",
+        visit_date=datetime.date(2025, 4, 10),
+        vas_pain=Decimal(5),
+        created_by=user,
+        updated_by=user,
+    )
     return {"patient": patient, "fracture": fracture, "visit": visit}
 
 
@@ -83,8 +90,10 @@ def test_a_clinician_may_open_every_page(client, user, records, name, url):
 
 def test_a_viewer_sees_no_edit_buttons(client, make_user, records):
     client.force_login(make_user("reader", role="viewer"))
-    pages = [text(client.get(path)) for path in (
-        "/patients/", records["patient"].get_absolute_url(), records["fracture"].get_absolute_url())]
+    pages = [
+        text(client.get(path))
+        for path in ("/patients/", records["patient"].get_absolute_url(), records["fracture"].get_absolute_url())
+    ]
     for page in pages:
         for word in ("Edit", "New patient", "New assessment", "Record visit", "Archive", "Treatment change"):
             assert f">{word}<" not in page and f">{word} " not in page, word
@@ -105,13 +114,18 @@ def test_the_api_answers_403_json_to_a_user_without_a_role(client, make_user):
 
 # -- audit trail -----------------------------------------------------------------------------------
 
+
 def test_every_change_is_recorded_with_who_when_and_what(signed_in, user, patient, second_case, make_user):
-    signed_in.post(f"/patients/{patient.pk}/assessments/new/", {**second_case, "bmd_t_score": "-2.4", "vhl_percent": "3"})
+    signed_in.post(
+        f"/patients/{patient.pk}/assessments/new/", {**second_case, "bmd_t_score": "-2.4", "vhl_percent": "3"}
+    )
     fracture = Fracture.objects.get()
     assert fracture.total_score == 4
     other = make_user("second")
     signed_in.force_login(other)
-    signed_in.post(f"/assessments/{fracture.pk}/edit/", {**second_case, "bmd_t_score": "-2.6", "vhl_percent": "3", "version": "1"})
+    signed_in.post(
+        f"/assessments/{fracture.pk}/edit/", {**second_case, "bmd_t_score": "-2.6", "vhl_percent": "3", "version": "1"}
+    )
     records = list(fracture.history.order_by("history_date"))
     assert [r.history_type for r in records] == ["+", "~"]
     assert [r.history_user for r in records] == [user, other]
@@ -123,11 +137,15 @@ def test_every_change_is_recorded_with_who_when_and_what(signed_in, user, patien
 
 
 def test_patient_and_visit_history_pages(signed_in, records):
-    signed_in.post(f"/patients/{records['patient'].pk}/edit/",
-                   {"mrn": "MRN001", "name": "New Name", "sex": "F", "date_of_birth": "1953-06-01", "version": "1"})
+    signed_in.post(
+        f"/patients/{records['patient'].pk}/edit/",
+        {"mrn": "MRN001", "name": "New Name", "sex": "F", "date_of_birth": "1953-06-01", "version": "1"},
+    )
     assert "name Test Patient → New Name" in text(signed_in.get(f"/patients/{records['patient'].pk}/history/"))
     visit = records["visit"]
-    signed_in.post(f"/visits/{visit.pk}/edit/", {"kind": "1m", "visit_date": "2025-04-10", "vas_pain": "3", "version": "1"})
+    signed_in.post(
+        f"/visits/{visit.pk}/edit/", {"kind": "1m", "visit_date": "2025-04-10", "vas_pain": "3", "version": "1"}
+    )
     assert "VAS pain 5.0 → 3.0" in text(signed_in.get(f"/visits/{visit.pk}/history/"))
 
 
@@ -160,7 +178,10 @@ def test_sign_ins_failures_and_sign_outs_are_logged(client, user, caplog):
 
 # -- no silent lost update -------------------------------------------------------------------------
 
-def test_the_second_of_two_concurrent_assessment_edits_is_refused_and_shows_the_first(client, patient, second_case, make_user, make_fracture):
+
+def test_the_second_of_two_concurrent_assessment_edits_is_refused_and_shows_the_first(
+    client, patient, second_case, make_user, make_fracture
+):
     fracture = make_fracture(patient, bmd_t_score=Decimal("-2.4"), vhl_percent=Decimal("3"))
     alice, bob = Client(), Client()
     alice.force_login(make_user("alice"))
@@ -168,16 +189,25 @@ def test_the_second_of_two_concurrent_assessment_edits_is_refused_and_shows_the_
     # Both open the form at version 1.
     assert 'name="version" value="1"' in text(alice.get(f"/assessments/{fracture.pk}/edit/"))
     assert 'name="version" value="1"' in text(bob.get(f"/assessments/{fracture.pk}/edit/"))
-    first = alice.post(f"/assessments/{fracture.pk}/edit/", {**second_case, "bmd_t_score": "-2.6", "vhl_percent": "3", "version": "1"})
+    first = alice.post(
+        f"/assessments/{fracture.pk}/edit/", {**second_case, "bmd_t_score": "-2.6", "vhl_percent": "3", "version": "1"}
+    )
     assert first.status_code == 302
-    second = bob.post(f"/assessments/{fracture.pk}/edit/", {**second_case, "bmd_t_score": "-1.5", "kyphosis_angle_deg": "5", "vhl_percent": "3", "version": "1"})
+    second = bob.post(
+        f"/assessments/{fracture.pk}/edit/",
+        {**second_case, "bmd_t_score": "-1.5", "kyphosis_angle_deg": "5", "vhl_percent": "3", "version": "1"},
+    )
     page = text(second)
     assert second.status_code == 200
     assert "Not saved: alice changed it (" in page
     assert "T-score −2.4 → −2.6" in page and "score 4 → 6" in page
     assert 'name="version" value="2"' in page  # saving again now is a deliberate choice
     fracture.refresh_from_db()
-    assert (fracture.bmd_t_score, fracture.kyphosis_angle_deg, fracture.version) == (Decimal("-2.6"), Decimal("19.6"), 2)
+    assert (fracture.bmd_t_score, fracture.kyphosis_angle_deg, fracture.version) == (
+        Decimal("-2.6"),
+        Decimal("19.6"),
+        2,
+    )
     assert fracture.updated_by.username == "alice"
 
 
@@ -204,6 +234,7 @@ def test_a_stale_patient_edit_is_refused(signed_in, patient):
 
 
 # -- archiving -------------------------------------------------------------------------------------
+
 
 def test_archiving_hides_a_patient_from_the_lists_but_keeps_everything(signed_in, records, user):
     patient = records["patient"]
@@ -246,6 +277,7 @@ def test_only_an_admin_deletes_and_only_through_the_admin(client, records, make_
 
 # -- sessions --------------------------------------------------------------------------------------
 
+
 def test_the_idle_timeout_is_15_minutes_on_the_server(client, user):
     from django.contrib.sessions.models import Session
     from django.utils import timezone
@@ -265,7 +297,8 @@ def test_a_session_idle_past_its_expiry_is_signed_out(client, user):
     client.post("/accounts/login/", {"username": "clinician", "password": PASSWORD})
     assert client.get("/patients/").status_code == 200
     Session.objects.filter(session_key=client.cookies["sessionid"].value).update(
-        expire_date=timezone.now() - datetime.timedelta(seconds=1))
+        expire_date=timezone.now() - datetime.timedelta(seconds=1)
+    )
     response = client.get("/patients/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
@@ -300,6 +333,7 @@ def test_pages_carry_the_idle_warning(signed_in):
 
 # -- brute force -----------------------------------------------------------------------------------
 
+
 def _fail(client, username, address):
     return client.post("/accounts/login/", {"username": username, "password": "nope"}, REMOTE_ADDR=address)
 
@@ -318,13 +352,20 @@ def test_five_failures_lock_that_username_from_that_address_for_15_minutes(clien
     right = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1")
     assert right.status_code == 429
     # another user from that address, and the same user from elsewhere, are not locked
-    assert client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1").status_code == 302
+    assert (
+        client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1").status_code
+        == 302
+    )
     other = Client()
-    assert other.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2").status_code == 302
+    assert (
+        other.post("/accounts/login/", {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2").status_code
+        == 302
+    )
     assert settings.AXES_COOLOFF_TIME == datetime.timedelta(minutes=15)
 
 
 # -- headers ---------------------------------------------------------------------------------------
+
 
 def test_strict_content_security_policy_on_every_page(signed_in):
     csp = signed_in.get("/patients/")["Content-Security-Policy"]
@@ -346,16 +387,22 @@ def test_no_inline_script_or_style_in_any_template():
 
 @pytest.mark.parametrize("url", ["/patients/", "/worklist/", "/api/score/"])
 def test_pages_with_patient_data_are_never_cached(signed_in, url):
-    response = signed_in.get(url) if url != "/api/score/" else signed_in.post(url, "{}", content_type="application/json")
+    response = (
+        signed_in.get(url) if url != "/api/score/" else signed_in.post(url, "{}", content_type="application/json")
+    )
     assert response["Cache-Control"] == "no-store"
 
 
 def test_deploy_check_passes_with_no_warning_behind_tls(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
-    env.update(NASOVCF_VAR_DIR=str(tmp_path), DJANGO_DEBUG="0", DJANGO_HTTPS="1",
-               DJANGO_ALLOWED_HOSTS="clinic.example")
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=ROOT, env=env, capture_output=True, text=True)
+    env.update(NASOVCF_VAR_DIR=str(tmp_path), DJANGO_DEBUG="0", DJANGO_HTTPS="1", DJANGO_ALLOWED_HOSTS="clinic.example")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -365,10 +412,18 @@ def test_an_admin_cannot_make_anyone_superuser_or_change_the_sign_in_log(client,
 
     admin = make_user("boss", role="admin", is_staff=True)
     client.force_login(admin)
-    response = client.post(f"/admin/auth/user/{admin.pk}/change/", {
-        "username": "boss", "is_active": "on", "is_staff": "on", "is_superuser": "on",
-        "groups": [], "date_joined_0": "2025-01-01", "date_joined_1": "00:00:00",
-    })
+    response = client.post(
+        f"/admin/auth/user/{admin.pk}/change/",
+        {
+            "username": "boss",
+            "is_active": "on",
+            "is_staff": "on",
+            "is_superuser": "on",
+            "groups": [],
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
     admin.refresh_from_db()
     assert not admin.is_superuser
     assert response.status_code in (200, 302)
@@ -388,6 +443,8 @@ def test_rows_saved_before_the_audit_trail_get_a_baseline_history_record(signed_
     importlib.import_module("scoring.migrations.0005_history_baseline").add_baselines(apps, None)
     (baseline,) = patient.history.all()
     assert (baseline.history_type, baseline.mrn, baseline.name) == ("+", "MRN001", "Test Patient")
-    signed_in.post(f"/patients/{patient.pk}/edit/",
-                   {"mrn": "MRN001", "name": "Renamed", "sex": "F", "date_of_birth": "1953-06-01", "version": "1"})
+    signed_in.post(
+        f"/patients/{patient.pk}/edit/",
+        {"mrn": "MRN001", "name": "Renamed", "sex": "F", "date_of_birth": "1953-06-01", "version": "1"},
+    )
     assert "name Test Patient → Renamed" in text(signed_in.get(f"/patients/{patient.pk}/history/"))

@@ -14,7 +14,16 @@ from .treatment import TreatmentChangeForm
 from .visit import VisitForm
 
 __all__ = [
-    "HEIGHT_FORM_FIELDS", "HEIGHT_LABELS", "VHL_BOTH", "VHL_COMPUTED_OUT_OF_RANGE", "VHL_MISSING",
-    "AssessmentForm", "CalculatorForm", "PatientForm", "PatientSearchForm", "ScoreForm",
-    "TreatmentChangeForm", "VisitForm",
+    "HEIGHT_FORM_FIELDS",
+    "HEIGHT_LABELS",
+    "VHL_BOTH",
+    "VHL_COMPUTED_OUT_OF_RANGE",
+    "VHL_MISSING",
+    "AssessmentForm",
+    "CalculatorForm",
+    "PatientForm",
+    "PatientSearchForm",
+    "ScoreForm",
+    "TreatmentChangeForm",
+    "VisitForm",
 ]

@@ -73,8 +73,11 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     first_reader_name = forms.CharField(label="First reader (name)", max_length=100, required=False)
     second_reader_name = forms.CharField(label="Second reader (name)", max_length=100, required=False)
     second_vhl_percent = TenthDecimalField(
-        label="Second reader: VHL (%)", unit=" %", required=False,
-        min_value=measurements.VHL_MIN_PERCENT, max_value=measurements.VHL_MAX_PERCENT,
+        label="Second reader: VHL (%)",
+        unit=" %",
+        required=False,
+        min_value=measurements.VHL_MIN_PERCENT,
+        max_value=measurements.VHL_MAX_PERCENT,
         help_text="Or the second reader's six heights below.",
     )
     second_fractured_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_anterior_mm"])
@@ -84,11 +87,16 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     second_caudal_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_anterior_mm"])
     second_caudal_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_posterior_mm"])
     second_kyphosis_angle_deg = TenthDecimalField(
-        label="Second reader: kyphosis angle (°)", unit="°", required=False,
-        min_value=measurements.KYPHOSIS_MIN_DEG, max_value=measurements.KYPHOSIS_MAX_DEG,
+        label="Second reader: kyphosis angle (°)",
+        unit="°",
+        required=False,
+        min_value=measurements.KYPHOSIS_MIN_DEG,
+        max_value=measurements.KYPHOSIS_MAX_DEG,
     )
     of_class = forms.ChoiceField(
-        label="AO Spine-DGOU class (optional)", required=False, choices=[("", "not recorded")] + OFClass.choices,
+        label="AO Spine-DGOU class (optional)",
+        required=False,
+        choices=[("", "not recorded")] + OFClass.choices,
         widget=forms.RadioSelect,
         help_text="Schnake et al., Global Spine J 2018: recorded by the clinician, not computed.",
     )
@@ -130,8 +138,8 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
             if self.instance.heights is None:
                 # The first reader's own percentage, never the readers' mean that was scored.
                 own = self.instance.first_vhl_percent
-                self.initial["vhl_percent"] = own if own is not None else (
-                    self.instance.vhl_entered_percent or self.instance.vhl_percent
+                self.initial["vhl_percent"] = (
+                    own if own is not None else (self.instance.vhl_entered_percent or self.instance.vhl_percent)
                 )
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
             if self.instance.first_kyphosis_angle_deg is not None:  # the first reader's own angle
@@ -149,11 +157,22 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         return self.patient.age_on(assessment_date) if assessment_date else None
 
     # What the quick calculator may hand on to a new assessment (views.patient_create).
-    CARRIED_FIELDS = ("fracture_type", "vhl_percent", *HEIGHT_FORM_FIELDS, "kyphosis_angle_deg", "t2_signal",
-                      "bmd_t_score", "level", "low_energy_trauma")
+    CARRIED_FIELDS = (
+        "fracture_type",
+        "vhl_percent",
+        *HEIGHT_FORM_FIELDS,
+        "kyphosis_angle_deg",
+        "t2_signal",
+        "bmd_t_score",
+        "level",
+        "low_energy_trauma",
+    )
 
-    SECOND_READER_FIELDS = ("second_vhl_percent", "second_kyphosis_angle_deg",
-                            *(f"second_{name}" for name in HEIGHT_FORM_FIELDS))
+    SECOND_READER_FIELDS = (
+        "second_vhl_percent",
+        "second_kyphosis_angle_deg",
+        *(f"second_{name}" for name in HEIGHT_FORM_FIELDS),
+    )
     first_vhl: Decimal | None = None
     first_kyphosis: Decimal | None = None
     reader_summary = ""
@@ -177,8 +196,12 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
             cleaned["kyphosis_angle_deg"] = measurements.mean_of_readers(self.first_kyphosis, second_kyphosis)
         if second_vhl is not None or second_kyphosis is not None:
             self.reader_summary = presenters.reader_summary(
-                self.first_vhl, second_vhl, cleaned.get("vhl_percent"),
-                self.first_kyphosis, second_kyphosis, cleaned.get("kyphosis_angle_deg"),
+                self.first_vhl,
+                second_vhl,
+                cleaned.get("vhl_percent"),
+                self.first_kyphosis,
+                second_kyphosis,
+                cleaned.get("kyphosis_angle_deg"),
             )
 
     def score_inputs(self, cleaned: dict) -> rules.ScoreInputs:
@@ -241,7 +264,11 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                     params={"date": changed_on.isoformat()},
                 ),
             )
-        if self.instance.pk and self.instance.treatment_changed_to and cleaned.get("treatment") != self.instance.treatment:
+        if (
+            self.instance.pk
+            and self.instance.treatment_changed_to
+            and cleaned.get("treatment") != self.instance.treatment
+        ):
             self.add_error(
                 "treatment",
                 ValidationError(
@@ -282,5 +309,3 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         )
         fracture.apply_genant()
         return fracture
-
-

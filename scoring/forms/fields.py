@@ -105,5 +105,3 @@ class DateInput(forms.DateInput):
 
 
 YES_NO = [("yes", "Yes: a fall from standing height or less, or no trauma"), ("no", "No: high-energy trauma")]
-
-

@@ -28,31 +28,41 @@ def vhl_layout(legend: str) -> Fieldset:
     return Fieldset(
         legend,
         "vhl_percent",
-        HTML('<p class="text-body-secondary small mb-2">— or from the six heights on the '
-             "lateral radiograph: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —</p>"),
+        HTML(
+            '<p class="text-body-secondary small mb-2">— or from the six heights on the '
+            "lateral radiograph: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —</p>"
+        ),
         Row(*(Column(name, css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
-        HTML('{% if form.computed_vhl is not None %}<p class="computed-vhl" id="computed-vhl">'
-             "VHL computed from the six heights: <strong>{{ form.computed_vhl }} %</strong></p>"
-             "{% endif %}{% for error in form.vhl_group_errors %}"
-             '<div class="invalid-feedback d-block" role="alert">{{ error }}</div>{% endfor %}'),
+        HTML(
+            '{% if form.computed_vhl is not None %}<p class="computed-vhl" id="computed-vhl">'
+            "VHL computed from the six heights: <strong>{{ form.computed_vhl }} %</strong></p>"
+            "{% endif %}{% for error in form.vhl_group_errors %}"
+            '<div class="invalid-feedback d-block" role="alert">{{ error }}</div>{% endfor %}'
+        ),
         css_class="vhl-fieldset",
     )
-
-
 
 
 def calculator(form) -> FormHelper:
     helper = FormHelper(form)
     helper.form_tag = False
     helper.layout = Layout(
-        Row(Column("fracture_type", css_class="col-md-4"), Column("t2_signal", css_class="col-md-4"),
-            Column("level", css_class="col-md-4")),
+        Row(
+            Column("fracture_type", css_class="col-md-4"),
+            Column("t2_signal", css_class="col-md-4"),
+            Column("level", css_class="col-md-4"),
+        ),
         vhl_layout("Vertebral height loss"),
-        Row(Column("kyphosis_angle_deg", css_class="col-md-4"), Column("bmd_t_score", css_class="col-md-4"),
-            Column("age_years", css_class="col-md-4")),
+        Row(
+            Column("kyphosis_angle_deg", css_class="col-md-4"),
+            Column("bmd_t_score", css_class="col-md-4"),
+            Column("age_years", css_class="col-md-4"),
+        ),
         "low_energy_trauma",
-        Div(StrictButton("Calculate score", type="submit", name="calculate", value="1", css_class="btn btn-primary"),
-            css_class="d-flex justify-content-end"),
+        Div(
+            StrictButton("Calculate score", type="submit", name="calculate", value="1", css_class="btn btn-primary"),
+            css_class="d-flex justify-content-end",
+        ),
     )
     return helper
 
@@ -64,30 +74,49 @@ def assessment(form) -> FormHelper:
         "version",
         Fieldset(
             "Fracture",
-            Row(Column("assessment_date", css_class="col-md-4"), Column("level", css_class="col-md-4"),
-                Column("injury_date", css_class="col-md-4")),
-            Row(Column("fracture_type", css_class="col-md-4"), Column("treatment", css_class="col-md-4"),
-                Column("treatment_start_date", css_class="col-md-4")),
+            Row(
+                Column("assessment_date", css_class="col-md-4"),
+                Column("level", css_class="col-md-4"),
+                Column("injury_date", css_class="col-md-4"),
+            ),
+            Row(
+                Column("fracture_type", css_class="col-md-4"),
+                Column("treatment", css_class="col-md-4"),
+                Column("treatment_start_date", css_class="col-md-4"),
+            ),
             InlineRadios("low_energy_trauma"),
         ),
         vhl_layout("Vertebral height loss"),
         Fieldset(
             "Kyphosis, MRI and bone density",
-            Row(Column("kyphosis_angle_deg", css_class="col-md-4"), Column("t2_signal", css_class="col-md-4"),
-                Column("bmd_t_score", css_class="col-md-4")),
+            Row(
+                Column("kyphosis_angle_deg", css_class="col-md-4"),
+                Column("t2_signal", css_class="col-md-4"),
+                Column("bmd_t_score", css_class="col-md-4"),
+            ),
         ),
-        HTML('<details class="second-reader mb-3"{% if form.second_reader_given %} open{% endif %}>'
-             "<summary>A second reader measured the film too (the mean is scored)</summary><div class=\"mt-2\">"),
+        HTML(
+            '<details class="second-reader mb-3"{% if form.second_reader_given %} open{% endif %}>'
+            '<summary>A second reader measured the film too (the mean is scored)</summary><div class="mt-2">'
+        ),
         Row(Column("first_reader_name", css_class="col-md-6"), Column("second_reader_name", css_class="col-md-6")),
-        Row(Column("second_vhl_percent", css_class="col-md-6"), Column("second_kyphosis_angle_deg", css_class="col-md-6")),
+        Row(
+            Column("second_vhl_percent", css_class="col-md-6"),
+            Column("second_kyphosis_angle_deg", css_class="col-md-6"),
+        ),
         Row(*(Column(f"second_{name}", css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
-        HTML("{% if form.reader_summary %}<p class=\"small\" id=\"reader-summary\">{{ form.reader_summary }}</p>{% endif %}"
-             "</div></details>"),
+        HTML(
+            '{% if form.reader_summary %}<p class="small" id="reader-summary">{{ form.reader_summary }}</p>{% endif %}'
+            "</div></details>"
+        ),
         Fieldset("AO Spine-DGOU osteoporotic fracture classification", "of_class"),
         Fieldset(
             "Pain, disability and body size (pretreatment)",
-            Row(Column("vas_pain", css_class="col-md-4"), Column("height_cm", css_class="col-md-4"),
-                Column("weight_kg", css_class="col-md-4")),
+            Row(
+                Column("vas_pain", css_class="col-md-4"),
+                Column("height_cm", css_class="col-md-4"),
+                Column("weight_kg", css_class="col-md-4"),
+            ),
             *odi_layout(),
         ),
         Div(
@@ -122,8 +151,10 @@ def visit(form) -> FormHelper:
             "anterior_height_change",
         ),
         "notes",
-        Div(StrictButton("Save visit", type="submit", name="save", value="1", css_class="btn btn-primary"),
-            css_class="d-flex justify-content-end"),
+        Div(
+            StrictButton("Save visit", type="submit", name="save", value="1", css_class="btn btn-primary"),
+            css_class="d-flex justify-content-end",
+        ),
     )
     return helper
 
@@ -135,8 +166,10 @@ def treatment_change(form) -> FormHelper:
         "version",
         Row(Column("treatment", css_class="col-md-6"), Column("changed_on", css_class="col-md-6")),
         "reason",
-        Div(StrictButton("Record the change", type="submit", css_class="btn btn-primary"),
-            css_class="d-flex justify-content-end"),
+        Div(
+            StrictButton("Record the change", type="submit", css_class="btn btn-primary"),
+            css_class="d-flex justify-content-end",
+        ),
     )
     return helper
 

@@ -35,9 +35,9 @@ class PatientForm(VersionedForm, forms.ModelForm):
     def clean_date_of_birth(self) -> datetime.date:
         dob = self.cleaned_data["date_of_birth"]
         if self.instance.pk:
-            earliest = self.instance.fractures.order_by("assessment_date").values_list(
-                "assessment_date", flat=True
-            ).first()
+            earliest = (
+                self.instance.fractures.order_by("assessment_date").values_list("assessment_date", flat=True).first()
+            )
             if earliest and earliest < dob:
                 raise ValidationError(
                     "This patient has an assessment dated %(date)s, before this date of birth.",
@@ -53,8 +53,9 @@ class PatientSearchForm(forms.Form):
         max_length=100,
         label="MRN or name",
         help_text="The start of the MRN, or the start of words of the name (e.g. “chen mar”).",
-        widget=forms.TextInput(attrs={"type": "search", "class": "form-control", "autocomplete": "off",
-                                      "aria-describedby": "id_q_help"}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "class": "form-control", "autocomplete": "off", "aria-describedby": "id_q_help"}
+        ),
     )
     group = forms.ChoiceField(
         required=False,
@@ -62,5 +63,3 @@ class PatientSearchForm(forms.Form):
         label="Risk group (latest assessment)",
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-
-

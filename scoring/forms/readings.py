@@ -58,18 +58,14 @@ class VhlFields(forms.Form):
         if percent_given and heights_given:
             self.add_error(
                 percent_field,
-                ValidationError(
-                    "Enter either the VHL percentage or the six heights, not both.", code=VHL_BOTH
-                ),
+                ValidationError("Enter either the VHL percentage or the six heights, not both.", code=VHL_BOTH),
             )
             return None
         if not percent_given and not heights_given:
             if required:
                 self.add_error(
                     percent_field,
-                    ValidationError(
-                        "Enter the VHL percentage, or all six heights to compute it.", code=VHL_MISSING
-                    ),
+                    ValidationError("Enter the VHL percentage, or all six heights to compute it.", code=VHL_MISSING),
                 )
             return None
         if not heights_given:
@@ -171,9 +167,7 @@ class OdiFields(forms.Form):
         if cleaned.get("odi_percent") is not None:
             self.add_error(
                 "odi_percent",
-                ValidationError(
-                    "Type the ODI or score the sections, not both: clear one of them.", code="odi_both"
-                ),
+                ValidationError("Type the ODI or score the sections, not both: clear one of them.", code="odi_both"),
             )
             return
         self.odi_sections = sections
@@ -182,5 +176,3 @@ class OdiFields(forms.Form):
     @property
     def odi_sections_given(self) -> bool:
         return any(self[name].value() not in (None, "") for name in ODI_SECTION_FIELDS)
-
-

@@ -78,9 +78,12 @@ class CalculatorForm(ScoreForm):
     """The quick calculator: the score's inputs only (the API's form), nothing saved."""
 
     age_years = forms.IntegerField(label="Age (years, optional)", required=False, min_value=0, max_value=130)
-    level = forms.ChoiceField(label="Fractured level (optional)", required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES)
+    level = forms.ChoiceField(
+        label="Fractured level (optional)", required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES
+    )
     low_energy_trauma = forms.NullBooleanField(
-        label="Low-energy trauma? (optional)", required=False,
+        label="Low-energy trauma? (optional)",
+        required=False,
         widget=forms.Select(choices=[("unknown", "—"), ("true", "Yes"), ("false", "No")]),
     )
 
@@ -95,8 +98,15 @@ class CalculatorForm(ScoreForm):
         from django.http import QueryDict
 
         carry = QueryDict(mutable=True)
-        for name in ("fracture_type", "vhl_percent", *HEIGHT_FORM_FIELDS, "kyphosis_angle_deg", "t2_signal",
-                     "bmd_t_score", "level"):
+        for name in (
+            "fracture_type",
+            "vhl_percent",
+            *HEIGHT_FORM_FIELDS,
+            "kyphosis_angle_deg",
+            "t2_signal",
+            "bmd_t_score",
+            "level",
+        ):
             value = self.data.get(name)
             if value not in (None, ""):
                 carry[name] = value

@@ -25,7 +25,9 @@ class TreatmentChangeForm(VersionedForm):
         label="Changed to",
         choices=[("", "—")] + [choice for choice in Treatment.choices if choice[0] != Treatment.CONSERVATIVE],
     )
-    changed_on = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900], label="Date of the change")
+    changed_on = forms.DateField(
+        widget=DateInput(), validators=[not_in_future, not_before_1900], label="Date of the change"
+    )
     reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, fracture: Fracture, **kwargs):
@@ -44,5 +46,3 @@ class TreatmentChangeForm(VersionedForm):
                 params={"date": self.fracture.treatment_start_date.isoformat()},
             )
         return changed_on
-
-

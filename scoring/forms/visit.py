@@ -150,11 +150,19 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         if evidence and union != BoneUnion.NON_UNION:
             for name in evidence:
                 self.add_error(
-                    name, ValidationError("Evidence of non-union goes with a non-union only.", code="evidence_without_non_union")
+                    name,
+                    ValidationError(
+                        "Evidence of non-union goes with a non-union only.", code="evidence_without_non_union"
+                    ),
                 )
-        if not any(
-            cleaned.get(name) is not None for name in ("vas_pain", "odi_percent", "kyphosis_angle_deg", "vhl_percent")
-        ) and not union and not self.errors:
+        if (
+            not any(
+                cleaned.get(name) is not None
+                for name in ("vas_pain", "odi_percent", "kyphosis_angle_deg", "vhl_percent")
+            )
+            and not union
+            and not self.errors
+        ):
             raise ValidationError(
                 "Record at least one finding: VAS, ODI, a film measurement or bone union.", code="empty_visit"
             )
@@ -170,15 +178,24 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         too_early = visit_date < visit.window_opens(start)
         too_late = following is not None and visit_date >= following.window_opens(start)
         if too_early or too_late:
-            until = f" to {(following.window_opens(start) - datetime.timedelta(days=1)).isoformat()}" if following else " on"
+            until = (
+                f" to {(following.window_opens(start) - datetime.timedelta(days=1)).isoformat()}"
+                if following
+                else " on"
+            )
             self.add_error(
                 "visit_date",
                 ValidationError(
                     "A %(label)s visit is dated from %(opens)s%(until)s (due %(due)s, ±%(window)s days from the "
                     "treatment start): record this visit as the visit it is, or as unscheduled.",
                     code="outside_window",
-                    params={"label": VisitKind(kind).label, "opens": visit.window_opens(start).isoformat(),
-                            "until": until, "due": visit.due(start).isoformat(), "window": visit.window_days},
+                    params={
+                        "label": VisitKind(kind).label,
+                        "opens": visit.window_opens(start).isoformat(),
+                        "until": until,
+                        "due": visit.due(start).isoformat(),
+                        "window": visit.window_days,
+                    },
                 ),
             )
 
@@ -192,5 +209,3 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         visit.vhl_percent = self.cleaned_data.get("vhl_percent")
         visit.odi_sections = self.odi_sections
         return visit
-
-

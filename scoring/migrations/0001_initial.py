@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,62 +16,215 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('mrn', models.CharField(help_text='Medical record number, unique in the clinic. Stored in capitals.', max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9./-]*$', "Use letters, digits, '-', '/' or '.', starting with a letter or digit.", code='invalid_mrn')], verbose_name='MRN')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('sex', models.CharField(choices=[('F', 'Female'), ('M', 'Male')], max_length=1)),
-                ('date_of_birth', models.DateField()),
-                ('created_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "mrn",
+                    models.CharField(
+                        help_text="Medical record number, unique in the clinic. Stored in capitals.",
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9./-]*$",
+                                "Use letters, digits, '-', '/' or '.', starting with a letter or digit.",
+                                code="invalid_mrn",
+                            )
+                        ],
+                        verbose_name="MRN",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("sex", models.CharField(choices=[("F", "Female"), ("M", "Male")], max_length=1)),
+                ("date_of_birth", models.DateField()),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['mrn'],
+                "ordering": ["mrn"],
             },
         ),
         migrations.CreateModel(
-            name='Fracture',
+            name="Fracture",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('assessment_date', models.DateField()),
-                ('level', models.CharField(choices=[('T1', 'T1'), ('T2', 'T2'), ('T3', 'T3'), ('T4', 'T4'), ('T5', 'T5'), ('T6', 'T6'), ('T7', 'T7'), ('T8', 'T8'), ('T9', 'T9'), ('T10', 'T10'), ('T11', 'T11'), ('T12', 'T12'), ('L1', 'L1'), ('L2', 'L2'), ('L3', 'L3'), ('L4', 'L4'), ('L5', 'L5')], max_length=3)),
-                ('injury_date', models.DateField(blank=True, null=True)),
-                ('low_energy_trauma', models.BooleanField(help_text='A fall from standing height or less, or no trauma.', verbose_name='low-energy trauma')),
-                ('fracture_type', models.CharField(choices=[('compression', 'Compression fracture'), ('burst', 'Burst fracture')], max_length=16)),
-                ('vhl_entered_percent', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='VHL entered (%)')),
-                ('fractured_anterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('fractured_posterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('cranial_anterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('cranial_posterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('caudal_anterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('caudal_posterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('vhl_percent', models.DecimalField(decimal_places=1, editable=False, max_digits=4, verbose_name='VHL (%)')),
-                ('kyphosis_angle_deg', models.DecimalField(decimal_places=1, max_digits=4, verbose_name='kyphosis angle (°)')),
-                ('t2_signal', models.CharField(choices=[('diffuse_low', 'Diffuse low'), ('confined_low', 'Confined low'), ('diffuse_high', 'Diffuse high'), ('confined_high', 'Confined high')], max_length=16, verbose_name='T2 signal')),
-                ('bmd_t_score', models.DecimalField(decimal_places=1, max_digits=3, verbose_name='BMD T-score')),
-                ('vas_pain', models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True, verbose_name='VAS pain')),
-                ('odi_percent', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='ODI (%)')),
-                ('height_cm', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='height (cm)')),
-                ('weight_kg', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='weight (kg)')),
-                ('treatment', models.CharField(choices=[('conservative', 'Conservative'), ('vertebroplasty', 'Vertebroplasty'), ('kyphoplasty', 'Kyphoplasty'), ('open_surgery', 'Open surgery'), ('other', 'Other')], max_length=16)),
-                ('age_at_assessment', models.PositiveSmallIntegerField(editable=False)),
-                ('total_score', models.PositiveSmallIntegerField(editable=False)),
-                ('risk_group', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], editable=False, max_length=6)),
-                ('score_components', models.JSONField(editable=False, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('population_warnings', models.JSONField(default=list, editable=False, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('rules_version', models.CharField(editable=False, max_length=32)),
-                ('created_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='fractures', to='scoring.patient')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("assessment_date", models.DateField()),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("T1", "T1"),
+                            ("T2", "T2"),
+                            ("T3", "T3"),
+                            ("T4", "T4"),
+                            ("T5", "T5"),
+                            ("T6", "T6"),
+                            ("T7", "T7"),
+                            ("T8", "T8"),
+                            ("T9", "T9"),
+                            ("T10", "T10"),
+                            ("T11", "T11"),
+                            ("T12", "T12"),
+                            ("L1", "L1"),
+                            ("L2", "L2"),
+                            ("L3", "L3"),
+                            ("L4", "L4"),
+                            ("L5", "L5"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("injury_date", models.DateField(blank=True, null=True)),
+                (
+                    "low_energy_trauma",
+                    models.BooleanField(
+                        help_text="A fall from standing height or less, or no trauma.", verbose_name="low-energy trauma"
+                    ),
+                ),
+                (
+                    "fracture_type",
+                    models.CharField(
+                        choices=[("compression", "Compression fracture"), ("burst", "Burst fracture")], max_length=16
+                    ),
+                ),
+                (
+                    "vhl_entered_percent",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="VHL entered (%)"
+                    ),
+                ),
+                ("fractured_anterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("fractured_posterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("cranial_anterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("cranial_posterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("caudal_anterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("caudal_posterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                (
+                    "vhl_percent",
+                    models.DecimalField(decimal_places=1, editable=False, max_digits=4, verbose_name="VHL (%)"),
+                ),
+                (
+                    "kyphosis_angle_deg",
+                    models.DecimalField(decimal_places=1, max_digits=4, verbose_name="kyphosis angle (°)"),
+                ),
+                (
+                    "t2_signal",
+                    models.CharField(
+                        choices=[
+                            ("diffuse_low", "Diffuse low"),
+                            ("confined_low", "Confined low"),
+                            ("diffuse_high", "Diffuse high"),
+                            ("confined_high", "Confined high"),
+                        ],
+                        max_length=16,
+                        verbose_name="T2 signal",
+                    ),
+                ),
+                ("bmd_t_score", models.DecimalField(decimal_places=1, max_digits=3, verbose_name="BMD T-score")),
+                (
+                    "vas_pain",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True, verbose_name="VAS pain"),
+                ),
+                (
+                    "odi_percent",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="ODI (%)"),
+                ),
+                (
+                    "height_cm",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="height (cm)"
+                    ),
+                ),
+                (
+                    "weight_kg",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="weight (kg)"
+                    ),
+                ),
+                (
+                    "treatment",
+                    models.CharField(
+                        choices=[
+                            ("conservative", "Conservative"),
+                            ("vertebroplasty", "Vertebroplasty"),
+                            ("kyphoplasty", "Kyphoplasty"),
+                            ("open_surgery", "Open surgery"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("age_at_assessment", models.PositiveSmallIntegerField(editable=False)),
+                ("total_score", models.PositiveSmallIntegerField(editable=False)),
+                (
+                    "risk_group",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")], editable=False, max_length=6
+                    ),
+                ),
+                (
+                    "score_components",
+                    models.JSONField(editable=False, encoder=django.core.serializers.json.DjangoJSONEncoder),
+                ),
+                (
+                    "population_warnings",
+                    models.JSONField(
+                        default=list, editable=False, encoder=django.core.serializers.json.DjangoJSONEncoder
+                    ),
+                ),
+                ("rules_version", models.CharField(editable=False, max_length=32)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        editable=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="fractures", to="scoring.patient"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-assessment_date', '-pk'],
-                'indexes': [models.Index(fields=['patient', '-assessment_date'], name='fracture_patient_latest'), models.Index(fields=['risk_group'], name='fracture_risk_group')],
+                "ordering": ["-assessment_date", "-pk"],
+                "indexes": [
+                    models.Index(fields=["patient", "-assessment_date"], name="fracture_patient_latest"),
+                    models.Index(fields=["risk_group"], name="fracture_risk_group"),
+                ],
             },
         ),
     ]

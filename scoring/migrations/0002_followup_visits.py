@@ -12,117 +12,201 @@ def start_treatment_on_assessment_date(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0001_initial'),
+        ("scoring", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Visit',
+            name="Visit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('1m', '1 month'), ('3m', '3 months'), ('6m', '6 months'), ('unscheduled', 'Unscheduled')], max_length=12, verbose_name='visit')),
-                ('visit_date', models.DateField()),
-                ('vas_pain', models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True, verbose_name='VAS pain')),
-                ('odi_percent', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='ODI (%)')),
-                ('odi_sections', models.JSONField(blank=True, editable=False, null=True, verbose_name='ODI sections')),
-                ('kyphosis_angle_deg', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='kyphosis angle (°)')),
-                ('vhl_entered_percent', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='VHL entered (%)')),
-                ('fractured_anterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('fractured_posterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('cranial_anterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('cranial_posterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('caudal_anterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('caudal_posterior_mm', models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
-                ('vhl_percent', models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True, verbose_name='VHL (%)')),
-                ('bone_union', models.CharField(blank=True, choices=[('united', 'United'), ('non_union', 'Non-union'), ('not_assessed', 'Not assessed')], max_length=12)),
-                ('vacuum_cleft_mri', models.BooleanField(default=False, verbose_name='intravertebral vacuum cleft on MRI')),
-                ('vacuum_cleft_ct', models.BooleanField(default=False, verbose_name='intravertebral vacuum cleft on CT')),
-                ('anterior_height_change', models.BooleanField(default=False, verbose_name='anterior height changes between standing and supine films')),
-                ('notes', models.CharField(blank=True, max_length=500)),
-                ('kyphosis_difference_deg', models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True)),
-                ('vhl_difference_percent', models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True)),
-                ('progressive_kyphosis', models.BooleanField(editable=False, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("1m", "1 month"),
+                            ("3m", "3 months"),
+                            ("6m", "6 months"),
+                            ("unscheduled", "Unscheduled"),
+                        ],
+                        max_length=12,
+                        verbose_name="visit",
+                    ),
+                ),
+                ("visit_date", models.DateField()),
+                (
+                    "vas_pain",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=3, null=True, verbose_name="VAS pain"),
+                ),
+                (
+                    "odi_percent",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="ODI (%)"),
+                ),
+                ("odi_sections", models.JSONField(blank=True, editable=False, null=True, verbose_name="ODI sections")),
+                (
+                    "kyphosis_angle_deg",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="kyphosis angle (°)"
+                    ),
+                ),
+                (
+                    "vhl_entered_percent",
+                    models.DecimalField(
+                        blank=True, decimal_places=1, max_digits=4, null=True, verbose_name="VHL entered (%)"
+                    ),
+                ),
+                ("fractured_anterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("fractured_posterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("cranial_anterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("cranial_posterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("caudal_anterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                ("caudal_posterior_mm", models.DecimalField(blank=True, decimal_places=2, max_digits=5, null=True)),
+                (
+                    "vhl_percent",
+                    models.DecimalField(
+                        decimal_places=1, editable=False, max_digits=4, null=True, verbose_name="VHL (%)"
+                    ),
+                ),
+                (
+                    "bone_union",
+                    models.CharField(
+                        blank=True,
+                        choices=[("united", "United"), ("non_union", "Non-union"), ("not_assessed", "Not assessed")],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "vacuum_cleft_mri",
+                    models.BooleanField(default=False, verbose_name="intravertebral vacuum cleft on MRI"),
+                ),
+                (
+                    "vacuum_cleft_ct",
+                    models.BooleanField(default=False, verbose_name="intravertebral vacuum cleft on CT"),
+                ),
+                (
+                    "anterior_height_change",
+                    models.BooleanField(
+                        default=False, verbose_name="anterior height changes between standing and supine films"
+                    ),
+                ),
+                ("notes", models.CharField(blank=True, max_length=500)),
+                (
+                    "kyphosis_difference_deg",
+                    models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True),
+                ),
+                (
+                    "vhl_difference_percent",
+                    models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True),
+                ),
+                ("progressive_kyphosis", models.BooleanField(editable=False, null=True)),
             ],
             options={
-                'ordering': ['visit_date', 'pk'],
+                "ordering": ["visit_date", "pk"],
             },
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='non_union',
+            model_name="fracture",
+            name="non_union",
             field=models.BooleanField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='non_union_on',
+            model_name="fracture",
+            name="non_union_on",
             field=models.DateField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='odi_sections',
-            field=models.JSONField(blank=True, editable=False, null=True, verbose_name='ODI sections'),
+            model_name="fracture",
+            name="odi_sections",
+            field=models.JSONField(blank=True, editable=False, null=True, verbose_name="ODI sections"),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='progressive_kyphosis',
+            model_name="fracture",
+            name="progressive_kyphosis",
             field=models.BooleanField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='progressive_kyphosis_on',
+            model_name="fracture",
+            name="progressive_kyphosis_on",
             field=models.DateField(editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='treatment_change_reason',
+            model_name="fracture",
+            name="treatment_change_reason",
             field=models.CharField(blank=True, editable=False, max_length=500),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='treatment_changed_on',
+            model_name="fracture",
+            name="treatment_changed_on",
             field=models.DateField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='treatment_changed_to',
-            field=models.CharField(blank=True, choices=[('conservative', 'Conservative'), ('vertebroplasty', 'Vertebroplasty'), ('kyphoplasty', 'Kyphoplasty'), ('open_surgery', 'Open surgery'), ('other', 'Other')], editable=False, max_length=16),
+            model_name="fracture",
+            name="treatment_changed_to",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("conservative", "Conservative"),
+                    ("vertebroplasty", "Vertebroplasty"),
+                    ("kyphoplasty", "Kyphoplasty"),
+                    ("open_surgery", "Open surgery"),
+                    ("other", "Other"),
+                ],
+                editable=False,
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='treatment_start_date',
-            field=models.DateField(help_text='The follow-up visits are due 1, 3 and 6 months after it.', null=True),
+            model_name="fracture",
+            name="treatment_start_date",
+            field=models.DateField(help_text="The follow-up visits are due 1, 3 and 6 months after it.", null=True),
         ),
         migrations.AddIndex(
-            model_name='fracture',
-            index=models.Index(fields=['treatment', 'treatment_start_date'], name='fracture_worklist'),
+            model_name="fracture",
+            index=models.Index(fields=["treatment", "treatment_start_date"], name="fracture_worklist"),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='created_by',
-            field=models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="visit",
+            name="created_by",
+            field=models.ForeignKey(
+                editable=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='fracture',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='visits', to='scoring.fracture'),
+            model_name="visit",
+            name="fracture",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="visits", to="scoring.fracture"
+            ),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='updated_by',
-            field=models.ForeignKey(editable=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="visit",
+            name="updated_by",
+            field=models.ForeignKey(
+                editable=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddIndex(
-            model_name='visit',
-            index=models.Index(fields=['fracture', 'kind'], name='visit_fracture_kind'),
+            model_name="visit",
+            index=models.Index(fields=["fracture", "kind"], name="visit_fracture_kind"),
         ),
         migrations.AddConstraint(
-            model_name='visit',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'unscheduled'), _negated=True), fields=('fracture', 'kind'), name='one_scheduled_visit_of_each_kind', violation_error_message='This fracture already has this scheduled visit.'),
+            model_name="visit",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "unscheduled"), _negated=True),
+                fields=("fracture", "kind"),
+                name="one_scheduled_visit_of_each_kind",
+                violation_error_message="This fracture already has this scheduled visit.",
+            ),
         ),
         migrations.RunPython(start_treatment_on_assessment_date, migrations.RunPython.noop),
         migrations.AlterField(

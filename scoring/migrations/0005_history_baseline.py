@@ -11,8 +11,11 @@ def add_baselines(apps, schema_editor):
     for name in MODELS:
         model = apps.get_model("scoring", name)
         historical = apps.get_model("scoring", f"Historical{name}")
-        tracked = [field.attname for field in historical._meta.fields
-                   if not field.name.startswith("history_") and field.attname != "history_id"]
+        tracked = [
+            field.attname
+            for field in historical._meta.fields
+            if not field.name.startswith("history_") and field.attname != "history_id"
+        ]
         has_history = set(historical.objects.values_list("id", flat=True).distinct())
         baselines = [
             historical(

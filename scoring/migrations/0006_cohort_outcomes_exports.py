@@ -19,50 +19,57 @@ def grant_new_permissions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0005_history_baseline'),
+        ("scoring", "0005_history_baseline"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='fracture',
-            options={'ordering': ['-assessment_date', '-pk'], 'permissions': [('export_identified', 'Can export identified patient data')]},
+            name="fracture",
+            options={
+                "ordering": ["-assessment_date", "-pk"],
+                "permissions": [("export_identified", "Can export identified patient data")],
+            },
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='kyphosis_difference_six_months_deg',
+            model_name="fracture",
+            name="kyphosis_difference_six_months_deg",
             field=models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True),
         ),
         migrations.AddField(
-            model_name='fracture',
-            name='vhl_difference_six_months_percent',
+            model_name="fracture",
+            name="vhl_difference_six_months_percent",
             field=models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True),
         ),
         migrations.AddField(
-            model_name='historicalfracture',
-            name='kyphosis_difference_six_months_deg',
+            model_name="historicalfracture",
+            name="kyphosis_difference_six_months_deg",
             field=models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True),
         ),
         migrations.AddField(
-            model_name='historicalfracture',
-            name='vhl_difference_six_months_percent',
+            model_name="historicalfracture",
+            name="vhl_difference_six_months_percent",
             field=models.DecimalField(decimal_places=1, editable=False, max_digits=4, null=True),
         ),
         migrations.CreateModel(
-            name='ExportLog',
+            name="ExportLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('identified', models.BooleanField()),
-                ('file_format', models.CharField(max_length=8)),
-                ('filters', models.JSONField(default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('rows', models.PositiveIntegerField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("identified", models.BooleanField()),
+                ("file_format", models.CharField(max_length=8)),
+                ("filters", models.JSONField(default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
+                ("rows", models.PositiveIntegerField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.RunPython(grant_new_permissions, migrations.RunPython.noop),

@@ -11,20 +11,19 @@ def fill_recorded_visits(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0007_readers_genant_of'),
+        ("scoring", "0007_readers_genant_of"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='fracture',
-            name='recorded_visits',
+            model_name="fracture",
+            name="recorded_visits",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='historicalfracture',
-            name='recorded_visits',
+            model_name="historicalfracture",
+            name="recorded_visits",
             field=models.PositiveSmallIntegerField(default=0, editable=False),
         ),
         migrations.RunPython(fill_recorded_visits, migrations.RunPython.noop),

@@ -5,19 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0008_recorded_visits'),
+        ("scoring", "0008_recorded_visits"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='fracture',
-            name='fracture_worklist',
+            model_name="fracture",
+            name="fracture_worklist",
         ),
         migrations.AddIndex(
-            model_name='fracture',
-            index=models.Index(fields=['treatment', 'treatment_start_date', 'recorded_visits'], name='fracture_worklist_due'),
+            model_name="fracture",
+            index=models.Index(
+                fields=["treatment", "treatment_start_date", "recorded_visits"], name="fracture_worklist_due"
+            ),
         ),
     ]

@@ -25,27 +25,41 @@ class AwaitingVisit(models.Func):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0010_patient_name_words'),
+        ("scoring", "0010_patient_name_words"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='fracture',
-            name='fracture_worklist_due',
+            model_name="fracture",
+            name="fracture_worklist_due",
         ),
         migrations.AddIndex(
-            model_name='fracture',
-            index=models.Index(models.F('treatment'), AwaitingVisit('1m'), models.F('treatment_start_date'), name='fracture_awaiting_1m'),
+            model_name="fracture",
+            index=models.Index(
+                models.F("treatment"),
+                AwaitingVisit("1m"),
+                models.F("treatment_start_date"),
+                name="fracture_awaiting_1m",
+            ),
         ),
         migrations.AddIndex(
-            model_name='fracture',
-            index=models.Index(models.F('treatment'), AwaitingVisit('3m'), models.F('treatment_start_date'), name='fracture_awaiting_3m'),
+            model_name="fracture",
+            index=models.Index(
+                models.F("treatment"),
+                AwaitingVisit("3m"),
+                models.F("treatment_start_date"),
+                name="fracture_awaiting_3m",
+            ),
         ),
         migrations.AddIndex(
-            model_name='fracture',
-            index=models.Index(models.F('treatment'), AwaitingVisit('6m'), models.F('treatment_start_date'), name='fracture_awaiting_6m'),
+            model_name="fracture",
+            index=models.Index(
+                models.F("treatment"),
+                AwaitingVisit("6m"),
+                models.F("treatment_start_date"),
+                name="fracture_awaiting_6m",
+            ),
         ),
     ]

@@ -30,16 +30,22 @@ def _rows(fracture, schedule, ExpectedVisit):
     for dates in followup.expected_visits(
         fracture.treatment_start_date, schedule, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
     ):
-        yield ExpectedVisit(fracture_id=fracture.pk, kind=dates.kind.value, due_date=dates.due,
-                            window_opens=dates.window_opens, window_closes=dates.window_closes,
-                            listed_until=dates.listed_until)
+        yield ExpectedVisit(
+            fracture_id=fracture.pk,
+            kind=dates.kind.value,
+            due_date=dates.due,
+            window_opens=dates.window_opens,
+            window_closes=dates.window_closes,
+            listed_until=dates.listed_until,
+        )
 
 
 def _link_and_save(rows, Visit, ExpectedVisit):
     recorded = {
         (fracture_id, kind): pk
         for pk, fracture_id, kind in Visit.objects.filter(fracture_id__in={row.fracture_id for row in rows})
-        .exclude(kind="unscheduled").values_list("pk", "fracture_id", "kind")
+        .exclude(kind="unscheduled")
+        .values_list("pk", "fracture_id", "kind")
     }
     for row in rows:
         row.visit_id = recorded.get((row.fracture_id, row.kind))
@@ -47,77 +53,106 @@ def _link_and_save(rows, Visit, ExpectedVisit):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0012_move_exportlog_to_cohort'),
+        ("scoring", "0012_move_exportlog_to_cohort"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ExpectedVisit',
+            name="ExpectedVisit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('1m', '1 month'), ('3m', '3 months'), ('6m', '6 months')], max_length=12)),
-                ('due_date', models.DateField()),
-                ('window_opens', models.DateField()),
-                ('window_closes', models.DateField()),
-                ('listed_until', models.DateField(help_text='The last day the worklist lists it if it is not recorded.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("1m", "1 month"), ("3m", "3 months"), ("6m", "6 months")], max_length=12
+                    ),
+                ),
+                ("due_date", models.DateField()),
+                ("window_opens", models.DateField()),
+                ("window_closes", models.DateField()),
+                (
+                    "listed_until",
+                    models.DateField(help_text="The last day the worklist lists it if it is not recorded."),
+                ),
             ],
             options={
-                'ordering': ['due_date', 'pk'],
+                "ordering": ["due_date", "pk"],
             },
         ),
         migrations.RemoveIndex(
-            model_name='fracture',
-            name='fracture_awaiting_1m',
+            model_name="fracture",
+            name="fracture_awaiting_1m",
         ),
         migrations.RemoveIndex(
-            model_name='fracture',
-            name='fracture_awaiting_3m',
+            model_name="fracture",
+            name="fracture_awaiting_3m",
         ),
         migrations.RemoveIndex(
-            model_name='fracture',
-            name='fracture_awaiting_6m',
+            model_name="fracture",
+            name="fracture_awaiting_6m",
         ),
         migrations.RemoveField(
-            model_name='fracture',
-            name='recorded_visits',
+            model_name="fracture",
+            name="recorded_visits",
         ),
         migrations.RemoveField(
-            model_name='historicalfracture',
-            name='recorded_visits',
+            model_name="historicalfracture",
+            name="recorded_visits",
         ),
         migrations.AlterField(
-            model_name='fracture',
-            name='risk_group',
-            field=models.CharField(choices=[('low', 'Low risk'), ('medium', 'Medium risk'), ('high', 'High risk')], editable=False, max_length=6),
+            model_name="fracture",
+            name="risk_group",
+            field=models.CharField(
+                choices=[("low", "Low risk"), ("medium", "Medium risk"), ("high", "High risk")],
+                editable=False,
+                max_length=6,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalfracture',
-            name='risk_group',
-            field=models.CharField(choices=[('low', 'Low risk'), ('medium', 'Medium risk'), ('high', 'High risk')], editable=False, max_length=6),
+            model_name="historicalfracture",
+            name="risk_group",
+            field=models.CharField(
+                choices=[("low", "Low risk"), ("medium", "Medium risk"), ("high", "High risk")],
+                editable=False,
+                max_length=6,
+            ),
         ),
         migrations.AddField(
-            model_name='expectedvisit',
-            name='fracture',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='expected_visits', to='scoring.fracture'),
+            model_name="expectedvisit",
+            name="fracture",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="expected_visits", to="scoring.fracture"
+            ),
         ),
         migrations.AddField(
-            model_name='expectedvisit',
-            name='visit',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='scoring.visit'),
+            model_name="expectedvisit",
+            name="visit",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="scoring.visit",
+            ),
         ),
         migrations.AddIndex(
-            model_name='expectedvisit',
-            index=models.Index(fields=['visit', 'due_date', 'window_opens', 'window_closes', 'listed_until'], name='expected_visit_open'),
+            model_name="expectedvisit",
+            index=models.Index(
+                fields=["visit", "due_date", "window_opens", "window_closes", "listed_until"],
+                name="expected_visit_open",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='expectedvisit',
-            constraint=models.UniqueConstraint(fields=('fracture', 'kind'), name='one_expected_visit_of_each_kind'),
+            model_name="expectedvisit",
+            constraint=models.UniqueConstraint(fields=("fracture", "kind"), name="one_expected_visit_of_each_kind"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(condition=models.Q(('archived_at__isnull', True)), fields=['mrn'], name='patient_active_mrn'),
+            model_name="patient",
+            index=models.Index(
+                condition=models.Q(("archived_at__isnull", True)), fields=["mrn"], name="patient_active_mrn"
+            ),
         ),
         migrations.RunPython(fill_expected_visits, migrations.RunPython.noop),
     ]

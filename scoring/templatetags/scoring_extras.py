@@ -72,27 +72,37 @@ def chart_figure(chart, number):
         description = format_html("{}{}: {}.", description, reference["label"], bars)
         reference_lines = format_html(
             '{}<polyline class="chart-ref-line" points="{}"/>\n',
-            format_html_join("", '<line class="chart-ref-iqr" x1="{}" x2="{}" y1="{}" y2="{}"/>\n',
-                             ((bar["x"], bar["x"], bar["y1"], bar["y2"]) for bar in reference["bars"])),
+            format_html_join(
+                "",
+                '<line class="chart-ref-iqr" x1="{}" x2="{}" y1="{}" y2="{}"/>\n',
+                ((bar["x"], bar["x"], bar["y1"], bar["y2"]) for bar in reference["bars"]),
+            ),
             reference["line"],
         )
         key = format_html(' · <span class="chart-ref-key">dashed: {}</span>', reference["label"])
     else:
         reference_lines = key = ""
     y_ticks = format_html_join(
-        "", '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"/><text class="chart-label" x="{}" y="{}" '
+        "",
+        '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"/><text class="chart-label" x="{}" y="{}" '
         'text-anchor="end" dominant-baseline="middle">{}</text>\n',
-        ((svg["plot_left"], svg["plot_right"], tick["y"], tick["y"], svg["label_x"], tick["y"], tick["label"])
-         for tick in svg["y_ticks"]),
+        (
+            (svg["plot_left"], svg["plot_right"], tick["y"], tick["y"], svg["label_x"], tick["y"], tick["label"])
+            for tick in svg["y_ticks"]
+        ),
     )
     x_ticks = format_html_join(
-        "", '<line class="chart-grid chart-grid-x" x1="{}" x2="{}" y1="{}" y2="{}"/><text class="chart-label" '
+        "",
+        '<line class="chart-grid chart-grid-x" x1="{}" x2="{}" y1="{}" y2="{}"/><text class="chart-label" '
         'x="{}" y="{}" text-anchor="middle">{}</text>\n',
-        ((tick["x"], tick["x"], svg["plot_top"], svg["plot_bottom"], tick["x"], svg["label_y"], tick["label"])
-         for tick in svg["x_ticks"]),
+        (
+            (tick["x"], tick["x"], svg["plot_top"], svg["plot_bottom"], tick["x"], svg["label_y"], tick["label"])
+            for tick in svg["x_ticks"]
+        ),
     )
     markers = format_html_join(
-        "", '<circle class="chart-point" cx="{}" cy="{}" r="4"><title>{}</title></circle>\n',
+        "",
+        '<circle class="chart-point" cx="{}" cy="{}" r="4"><title>{}</title></circle>\n',
         ((marker["x"], marker["y"], marker["text"]) for marker in svg["markers"]),
     )
     unit = format_html(" ({})", chart.unit.replace(" ", "")) if chart.unit else ""
@@ -101,6 +111,20 @@ def chart_figure(chart, number):
         '<title id="{}">{} over time</title>\n<desc id="{}">{}</desc>\n{}{}{}'
         '<polyline class="chart-line" points="{}"/>\n{}</svg><figcaption class="small"><strong>{}</strong>{}{}'
         "</figcaption></figure>",
-        svg["width"], svg["height"], title_id, desc_id, title_id, chart.title, desc_id, description, y_ticks, x_ticks,
-        reference_lines, svg["line"], markers, chart.title, unit, key,
+        svg["width"],
+        svg["height"],
+        title_id,
+        desc_id,
+        title_id,
+        chart.title,
+        desc_id,
+        description,
+        y_ticks,
+        x_ticks,
+        reference_lines,
+        svg["line"],
+        markers,
+        chart.title,
+        unit,
+        key,
     )

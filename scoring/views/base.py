@@ -1,6 +1,5 @@
 """What every page view shares: the permission decorator."""
 
-
 from __future__ import annotations
 
 from functools import wraps

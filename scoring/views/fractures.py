@@ -29,7 +29,9 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
             except StaleEdit:
                 form.refuse_stale()
             else:
-                messages.success(request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk.")
+                messages.success(
+                    request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk."
+                )
                 return redirect(fracture)
     return render(
         request,

@@ -1,6 +1,5 @@
 """The public health check, the idle timer's keep-alive, and the benchmark's floor page."""
 
-
 from __future__ import annotations
 
 import logging
@@ -13,8 +12,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 logger = logging.getLogger("nasovcf.views")
-
-
 
 
 @login_not_required

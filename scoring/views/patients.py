@@ -20,15 +20,22 @@ def patient_list(request):
     search = PatientSearchForm(request.GET or None)
     show_archived = request.GET.get("archived") == "1"
     criteria = search.cleaned_data if search.is_valid() else ({} if not search.is_bound else None)
-    page, rows = selectors.patient_list_page(search=criteria, archived=show_archived,
-                                             page_number=request.GET.get("page"))
+    page, rows = selectors.patient_list_page(
+        search=criteria, archived=show_archived, page_number=request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "scoring/patient_list.html",
-        {"search": search, "page": page, "rows": rows, "query": query.urlencode(), "filtered": search.is_bound,
-         "show_archived": show_archived},
+        {
+            "search": search,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "filtered": search.is_bound,
+            "show_archived": show_archived,
+        },
     )
 
 

@@ -29,8 +29,13 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
     return render(
         request,
         "scoring/visit_form.html",
-        {"form": form, "fracture": fracture, "patient": fracture.patient, "visit": visit,
-         "after_change": fracture.treatment_changed_on},
+        {
+            "form": form,
+            "fracture": fracture,
+            "patient": fracture.patient,
+            "visit": visit,
+            "after_change": fracture.treatment_changed_on,
+        },
     )
 
 

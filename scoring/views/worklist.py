@@ -22,8 +22,9 @@ def worklist(request):
     sort = request.GET.get("sort", "due")
     if sort.lstrip("-") not in selectors.WORKLIST_SORTS:
         sort = "due"
-    worklist = selectors.worklist(today=timezone.localdate(), status=status, sort=sort,
-                                  page_number=request.GET.get("page"))
+    worklist = selectors.worklist(
+        today=timezone.localdate(), status=status, sort=sort, page_number=request.GET.get("page")
+    )
     page = worklist.page
     page.object_list = presenters.worklist_rows(page.object_list, worklist.today, settings.NASOVCF_WORKLIST_SOON_DAYS)
     query = request.GET.copy()
@@ -32,9 +33,14 @@ def worklist(request):
         request,
         "scoring/worklist.html",
         {
-            "page": page, "query": query.urlencode(), "sort": sort, "status_filter": status,
+            "page": page,
+            "query": query.urlencode(),
+            "sort": sort,
+            "status_filter": status,
             "statuses": [(value, label, worklist.counts[value]) for value, label in presenters.STATUS_LABELS.items()],
-            "today": worklist.today, "until": worklist.until, "windows": visit_schedule(),
+            "today": worklist.today,
+            "until": worklist.until,
+            "windows": visit_schedule(),
             "overdue_days": settings.NASOVCF_WORKLIST_OVERDUE_DAYS,
             # The navigation's count (overdue or due this week) is two of the counts: not counted again.
             "worklist_count": worklist.counts["overdue"] + worklist.counts["due_soon"],

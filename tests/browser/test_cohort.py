@@ -18,7 +18,9 @@ def test_cohort_page_with_a_demo_cohort_and_both_exports(signed_in_page, tmp_pat
     expect(page.get_by_role("heading", name="Cohort review: does NASOVCF work here?")).to_be_visible()
     for group in ("low", "medium", "high"):
         expect(page.locator(f'tr[data-group="{group}"]')).to_be_visible()
-    expect(page.get_by_test_id("auc").first).to_have_text(__import__("re").compile(r"^0\.\d{3} \(0\.\d{3}–[01]\.\d{3}\)$"))
+    expect(page.get_by_test_id("auc").first).to_have_text(
+        __import__("re").compile(r"^0\.\d{3} \(0\.\d{3}–[01]\.\d{3}\)$")
+    )
     plots = page.locator("img.cohort-plot")
     expect(plots).to_have_count(2)
     for index in range(2):

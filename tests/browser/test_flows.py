@@ -80,8 +80,14 @@ def test_heights_compute_the_vhl_on_calculate(signed_in_page, django_user_model)
     page.get_by_role("radio", name=re.compile("^Yes")).check()
     page.get_by_label("Fracture type").select_option("compression")
     page.get_by_label("Treatment chosen").select_option("conservative")
-    for name, value in [("fractured_anterior", "20"), ("fractured_posterior", "30"), ("cranial_anterior", "30"),
-                        ("cranial_posterior", "30"), ("caudal_anterior", "30"), ("caudal_posterior", "30")]:
+    for name, value in [
+        ("fractured_anterior", "20"),
+        ("fractured_posterior", "30"),
+        ("cranial_anterior", "30"),
+        ("cranial_posterior", "30"),
+        ("caudal_anterior", "30"),
+        ("caudal_posterior", "30"),
+    ]:
         page.get_by_label(HEIGHT_LABELS[f"{name}_mm"], exact=True).fill(value)
     page.get_by_label("Local kyphosis angle (°)").fill("8")
     page.get_by_label("MRI T2 signal (mid-sagittal)").select_option("confined_low")
@@ -98,10 +104,19 @@ def test_pages_run_under_the_content_security_policy_without_a_violation(signed_
     user = django_user_model.objects.get()
     patient = Patient.objects.create(mrn="CSP1", sex="F", date_of_birth="1950-01-01", created_by=user, updated_by=user)
     violations = []
-    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.on("pageerror", lambda error: violations.append(str(error)))
-    for url in ["/patients/", f"/patients/{patient.pk}/", f"/patients/{patient.pk}/assessments/new/", "/worklist/",
-                f"/patients/{patient.pk}/history/", "/patients/new/"]:
+    for url in [
+        "/patients/",
+        f"/patients/{patient.pk}/",
+        f"/patients/{patient.pk}/assessments/new/",
+        "/worklist/",
+        f"/patients/{patient.pk}/history/",
+        "/patients/new/",
+    ]:
         page.goto(url)
         page.wait_for_load_state("networkidle")
     # Bootstrap's script works (the collapsed menu opens) and our own session script has loaded.

@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def patient(signed_in_page, django_user_model):
     user = django_user_model.objects.get()
-    return Patient.objects.create(mrn="LIVE1", name="Live Case", sex="F", date_of_birth="1953-06-01",
-                                  created_by=user, updated_by=user)
+    return Patient.objects.create(
+        mrn="LIVE1", name="Live Case", sex="F", date_of_birth="1953-06-01", created_by=user, updated_by=user
+    )
 
 
 def test_typing_the_second_worked_case_field_by_field_brings_the_live_total_to_10(signed_in_page, patient):
@@ -71,8 +72,10 @@ def test_the_keyboard_alone_saves_an_assessment(signed_in_page, patient):
     def tab_to(label):
         for _ in range(80):
             keyboard.press("Tab")
-            focused = page.evaluate("document.activeElement && document.activeElement.labels && "
-                                    "document.activeElement.labels.length ? document.activeElement.labels[0].innerText : ''")
+            focused = page.evaluate(
+                "document.activeElement && document.activeElement.labels && "
+                "document.activeElement.labels.length ? document.activeElement.labels[0].innerText : ''"
+            )
             if focused.strip().startswith(label):
                 return
         raise AssertionError(f"Tab never reached {label}")
@@ -115,8 +118,12 @@ def serious_violations(page):
 def test_axe_finds_no_serious_or_critical_violation(page, signed_in_page, patient):
     page = signed_in_page
     page.goto(f"/patients/{patient.pk}/assessments/new/")
-    for label, value in [("Assessment date", "2025-03-10"), ("Vertebral height loss (%)", "17.8"),
-                         ("Local kyphosis angle (°)", "19.6"), ("BMD T-score", "-3.6")]:
+    for label, value in [
+        ("Assessment date", "2025-03-10"),
+        ("Vertebral height loss (%)", "17.8"),
+        ("Local kyphosis angle (°)", "19.6"),
+        ("BMD T-score", "-3.6"),
+    ]:
         page.get_by_label(label).fill(value)
     page.get_by_label("Fractured level").select_option("T11")
     page.get_by_label("Fracture type").select_option("compression")
@@ -128,8 +135,13 @@ def test_axe_finds_no_serious_or_critical_violation(page, signed_in_page, patien
     page.get_by_role("button", name="Save assessment").click()
     expect(page.get_by_test_id("score-total")).to_have_text("10")
     found["result"] = serious_violations(page)
-    for name, url in [("list", "/patients/"), ("patient", f"/patients/{patient.pk}/"), ("calculator", "/calculator/"),
-                      ("worklist", "/worklist/"), ("cohort", "/cohort/")]:
+    for name, url in [
+        ("list", "/patients/"),
+        ("patient", f"/patients/{patient.pk}/"),
+        ("calculator", "/calculator/"),
+        ("worklist", "/worklist/"),
+        ("cohort", "/cohort/"),
+    ]:
         page.goto(url)
         found[name] = serious_violations(page)
     page.get_by_role("button", name="Sign out").click()

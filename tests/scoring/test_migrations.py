@@ -13,13 +13,26 @@ AFTER = ("scoring", "0013_expected_visits")
 
 
 def _fracture(apps, patient, user, **fields):
-    values = dict(
-        patient_id=patient.pk, assessment_date=datetime.date(2026, 1, 5), treatment_start_date=datetime.date(2026, 1, 5),
-        level="T12", low_energy_trauma=True, fracture_type="compression", vhl_percent=Decimal("17.8"),
-        kyphosis_angle_deg=Decimal("19.6"), t2_signal="diffuse_low", bmd_t_score=Decimal("-3.6"),
-        treatment="conservative", age_at_assessment=72, total_score=10, risk_group="high",
-        score_components={}, rules_version="NASOVCF-2025", created_by_id=user.pk, updated_by_id=user.pk,
-    )
+    values = {
+        "patient_id": patient.pk,
+        "assessment_date": datetime.date(2026, 1, 5),
+        "treatment_start_date": datetime.date(2026, 1, 5),
+        "level": "T12",
+        "low_energy_trauma": True,
+        "fracture_type": "compression",
+        "vhl_percent": Decimal("17.8"),
+        "kyphosis_angle_deg": Decimal("19.6"),
+        "t2_signal": "diffuse_low",
+        "bmd_t_score": Decimal("-3.6"),
+        "treatment": "conservative",
+        "age_at_assessment": 72,
+        "total_score": 10,
+        "risk_group": "high",
+        "score_components": {},
+        "rules_version": "NASOVCF-2025",
+        "created_by_id": user.pk,
+        "updated_by_id": user.pk,
+    }
     values.update(fields)
     return apps.get_model("scoring", "Fracture").objects.create(**values)
 
@@ -32,42 +45,92 @@ def test_expected_visits_are_filled_for_existing_fractures_and_nothing_is_lost()
         old = executor.loader.project_state([BEFORE]).apps
         user = old.get_model("auth", "User").objects.create(username="entered")
         patient = old.get_model("scoring", "Patient").objects.create(
-            mrn="MIG-1", name="Migrated Patient", sex="F", date_of_birth=datetime.date(1953, 6, 1),
-            created_by_id=user.pk, updated_by_id=user.pk,
+            mrn="MIG-1",
+            name="Migrated Patient",
+            sex="F",
+            date_of_birth=datetime.date(1953, 6, 1),
+            created_by_id=user.pk,
+            updated_by_id=user.pk,
         )
         followed = _fracture(old, patient, user, recorded_visits=1)
         operated = _fracture(old, patient, user, level="L1", treatment="vertebroplasty")
-        changed = _fracture(old, patient, user, level="L2", treatment_changed_to="kyphoplasty",
-                            treatment_changed_on=datetime.date(2026, 1, 20))
-        archived = _fracture(old, patient, user, level="T11", archived_at=datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC))
+        changed = _fracture(
+            old,
+            patient,
+            user,
+            level="L2",
+            treatment_changed_to="kyphoplasty",
+            treatment_changed_on=datetime.date(2026, 1, 20),
+        )
+        archived = _fracture(
+            old, patient, user, level="T11", archived_at=datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC)
+        )
         visit = old.get_model("scoring", "Visit").objects.create(
-            fracture_id=followed.pk, kind="1m", visit_date=datetime.date(2026, 2, 4), vas_pain=Decimal("4.0"),
-            created_by_id=user.pk, updated_by_id=user.pk,
+            fracture_id=followed.pk,
+            kind="1m",
+            visit_date=datetime.date(2026, 2, 4),
+            vas_pain=Decimal("4.0"),
+            created_by_id=user.pk,
+            updated_by_id=user.pk,
         )
         old.get_model("scoring", "Visit").objects.create(
-            fracture_id=followed.pk, kind="unscheduled", visit_date=datetime.date(2026, 2, 20), vas_pain=Decimal("3.0"),
-            created_by_id=user.pk, updated_by_id=user.pk,
+            fracture_id=followed.pk,
+            kind="unscheduled",
+            visit_date=datetime.date(2026, 2, 20),
+            vas_pain=Decimal("3.0"),
+            created_by_id=user.pk,
+            updated_by_id=user.pk,
         )
 
         executor = MigrationExecutor(connection)
         executor.migrate([AFTER])
         new = executor.loader.project_state([AFTER]).apps
         expected = new.get_model("scoring", "ExpectedVisit").objects.order_by("kind")
-        rows = list(expected.values_list("fracture_id", "kind", "due_date", "window_opens", "window_closes",
-                                         "listed_until", "visit_id"))
+        rows = list(
+            expected.values_list(
+                "fracture_id", "kind", "due_date", "window_opens", "window_closes", "listed_until", "visit_id"
+            )
+        )
         assert rows == [
-            (followed.pk, "1m", datetime.date(2026, 2, 4), datetime.date(2026, 1, 28), datetime.date(2026, 2, 11),
-             datetime.date(2026, 3, 21), visit.pk),  # listed until the day before the 3-month window opens
-            (followed.pk, "3m", datetime.date(2026, 4, 5), datetime.date(2026, 3, 22), datetime.date(2026, 4, 19),
-             datetime.date(2026, 6, 3), None),
-            (followed.pk, "6m", datetime.date(2026, 7, 4), datetime.date(2026, 6, 4), datetime.date(2026, 8, 3),
-             datetime.date(2026, 11, 1), None),  # 90 days after its window closed
+            (
+                followed.pk,
+                "1m",
+                datetime.date(2026, 2, 4),
+                datetime.date(2026, 1, 28),
+                datetime.date(2026, 2, 11),
+                datetime.date(2026, 3, 21),
+                visit.pk,
+            ),  # listed until the day before the 3-month window opens
+            (
+                followed.pk,
+                "3m",
+                datetime.date(2026, 4, 5),
+                datetime.date(2026, 3, 22),
+                datetime.date(2026, 4, 19),
+                datetime.date(2026, 6, 3),
+                None,
+            ),
+            (
+                followed.pk,
+                "6m",
+                datetime.date(2026, 7, 4),
+                datetime.date(2026, 6, 4),
+                datetime.date(2026, 8, 3),
+                datetime.date(2026, 11, 1),
+                None,
+            ),  # 90 days after its window closed
         ]
         fractures = new.get_model("scoring", "Fracture").objects
-        assert sorted(fractures.values_list("pk", flat=True)) == sorted([followed.pk, operated.pk, changed.pk, archived.pk])
+        assert sorted(fractures.values_list("pk", flat=True)) == sorted(
+            [followed.pk, operated.pk, changed.pk, archived.pk]
+        )
         kept = fractures.get(pk=followed.pk)
         assert (kept.vhl_percent, kept.kyphosis_angle_deg, kept.total_score, kept.risk_group) == (
-            Decimal("17.8"), Decimal("19.6"), 10, "high")
+            Decimal("17.8"),
+            Decimal("19.6"),
+            10,
+            "high",
+        )
         assert new.get_model("scoring", "Visit").objects.count() == 2
         assert new.get_model("scoring", "Patient").objects.get().name == "Migrated Patient"
     finally:

@@ -66,7 +66,9 @@ class Command(BaseCommand):
             conn_args, env = pg_environment(db)
             result = subprocess.run(
                 ["pg_dump", "--format=custom", "--no-owner", "--file", str(path), *conn_args, db["NAME"]],
-                env=env, capture_output=True, text=True,
+                env=env,
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
                 path.unlink(missing_ok=True)

@@ -75,9 +75,20 @@ class Command(BaseCommand):
         if listing.returncode != 0 or "scoring_patient" not in listing.stdout:
             raise CommandError(f"{source} is not a NASOVCF Clinic backup from pg_dump: nothing restored.")
         result = subprocess.run(
-            ["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *conn_args,
-             "--dbname", db["NAME"], str(source)],
-            env=env, capture_output=True, text=True,
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                *conn_args,
+                "--dbname",
+                db["NAME"],
+                str(source),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if result.returncode != 0:
             raise CommandError(f"pg_restore failed: {result.stderr.strip()}")

@@ -46,8 +46,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--patients", type=int, required=True)
         parser.add_argument("--seed", type=int, default=2025, help="random seed, for a repeatable cohort")
-        parser.add_argument("--allow-mixed", action="store_true",
-                            help="add demo patients even though the database holds real ones")
+        parser.add_argument(
+            "--allow-mixed", action="store_true", help="add demo patients even though the database holds real ones"
+        )
 
     def handle(self, *args, patients, seed, allow_mixed, **options):
         if not 1 <= patients <= 200_000:
@@ -59,7 +60,9 @@ class Command(BaseCommand):
             )
         rng = random.Random(seed)
         user = self.demo_user()
-        last = Patient.objects.filter(mrn__startswith=DEMO_PREFIX).order_by("-mrn").values_list("mrn", flat=True).first()
+        last = (
+            Patient.objects.filter(mrn__startswith=DEMO_PREFIX).order_by("-mrn").values_list("mrn", flat=True).first()
+        )
         start_number = int(last.removeprefix(DEMO_PREFIX)) + 1 if last else 1
         today = timezone.localdate()
         with transaction.atomic():
@@ -80,14 +83,26 @@ class Command(BaseCommand):
             age = rng.randint(60, 92)
             assessed = today - datetime.timedelta(days=rng.randint(0, 730))
             birthday = assessed - datetime.timedelta(days=rng.randint(1, 364))  # the last birthday
-            born = birthday.replace(year=birthday.year - age) if not (birthday.month == 2 and birthday.day == 29) \
+            born = (
+                birthday.replace(year=birthday.year - age)
+                if not (birthday.month == 2 and birthday.day == 29)
                 else datetime.date(birthday.year - age, 2, 28)
-            patients.append(Patient(mrn=f"{DEMO_PREFIX}{number:06d}", name=f"Demo Patient {number}",
-                                    sex="F" if rng.random() < 0.8 else "M", date_of_birth=born,
-                                    created_by=user, updated_by=user))
+            )
+            patients.append(
+                Patient(
+                    mrn=f"{DEMO_PREFIX}{number:06d}",
+                    name=f"Demo Patient {number}",
+                    sex="F" if rng.random() < 0.8 else "M",
+                    date_of_birth=born,
+                    created_by=user,
+                    updated_by=user,
+                )
+            )
             plans.append(assessed)
         Patient.objects.bulk_create(patients)
-        PatientNameWord.objects.bulk_create([word for patient in patients for word in PatientNameWord.rows_for(patient)])
+        PatientNameWord.objects.bulk_create(
+            [word for patient in patients for word in PatientNameWord.rows_for(patient)]
+        )
         fractures, visit_plans = [], []
         for patient, assessed in zip(patients, plans, strict=True):
             fracture, visits = self.make_fracture(rng, user, patient, assessed, today)
@@ -120,18 +135,26 @@ class Command(BaseCommand):
         t2 = "diffuse_low" if points["t2"] else rng.choice(["confined_low", "diffuse_high", "confined_high"])
         conservative = rng.random() < 0.9
         fracture = Fracture(
-            patient=patient, assessment_date=assessed, treatment_start_date=assessed,
+            patient=patient,
+            assessment_date=assessed,
+            treatment_start_date=assessed,
             level=rng.choices(["T11", "T12", "L1", "L2", "T10", "L3"], weights=[20, 30, 30, 12, 4, 4])[0],
             injury_date=assessed - datetime.timedelta(days=rng.randint(1, 14)),
             low_energy_trauma=rng.random() < 0.97,
             fracture_type="burst" if points["type"] else "compression",
-            vhl_percent=vhl, vhl_entered_percent=None if heights else vhl, kyphosis_angle_deg=ka, t2_signal=t2,
+            vhl_percent=vhl,
+            vhl_entered_percent=None if heights else vhl,
+            kyphosis_angle_deg=ka,
+            t2_signal=t2,
             bmd_t_score=bmd[points["bmd"]],
             of_class=rng.choice(OF_BY_GROUP[group]) if rng.random() < 0.6 else "",
-            vas_pain=tenth(rng.uniform(5, 9.5)), odi_percent=tenth(rng.uniform(35, 85)),
-            height_cm=tenth(rng.uniform(145, 175)), weight_kg=tenth(rng.uniform(42, 80)),
+            vas_pain=tenth(rng.uniform(5, 9.5)),
+            odi_percent=tenth(rng.uniform(35, 85)),
+            height_cm=tenth(rng.uniform(145, 175)),
+            weight_kg=tenth(rng.uniform(42, 80)),
             treatment="conservative" if conservative else rng.choice(["vertebroplasty", "kyphoplasty"]),
-            created_by=user, updated_by=user,
+            created_by=user,
+            updated_by=user,
         )
         fracture.patient = patient
         if heights is not None:
@@ -152,8 +175,12 @@ class Command(BaseCommand):
         fractured_mean = neighbour * (1 - vhl / 100)
         wedge = Decimal(str(round(rng.uniform(0, 0.25), 2))) * fractured_mean
         heights = measurements.VertebralHeights(
-            (fractured_mean - wedge).quantize(Decimal("0.01")), (fractured_mean + wedge).quantize(Decimal("0.01")),
-            neighbour, neighbour, neighbour, neighbour,
+            (fractured_mean - wedge).quantize(Decimal("0.01")),
+            (fractured_mean + wedge).quantize(Decimal("0.01")),
+            neighbour,
+            neighbour,
+            neighbour,
+            neighbour,
         )
         computed = measurements.vhl_from_heights(heights)
         same_side = (computed >= rules.VHL_THRESHOLD_PERCENT) == (vhl >= rules.VHL_THRESHOLD_PERCENT)
@@ -163,7 +190,10 @@ class Command(BaseCommand):
         half_vhl = Decimal(rng.randint(-15, 15)) / 10
         half_ka = Decimal(rng.randint(-15, 15)) / 10
         fracture.first_reader_name, fracture.second_reader_name = "Demo reader A", "Demo reader B"
-        fracture.first_vhl_percent, fracture.second_vhl_percent = fracture.vhl_percent - half_vhl, fracture.vhl_percent + half_vhl
+        fracture.first_vhl_percent, fracture.second_vhl_percent = (
+            fracture.vhl_percent - half_vhl,
+            fracture.vhl_percent + half_vhl,
+        )
         fracture.first_kyphosis_angle_deg = fracture.kyphosis_angle_deg - half_ka
         fracture.second_kyphosis_angle_deg = fracture.kyphosis_angle_deg + half_ka
         fracture.second_vhl_entered_percent = fracture.second_vhl_percent
@@ -194,8 +224,9 @@ class Command(BaseCommand):
             if day > today:
                 break
             vas, odi = max(0.0, vas - rng.uniform(0.5, 2.5)), max(0.0, odi - rng.uniform(3, 12))
-            visit = Visit(kind=kind, visit_date=day, vas_pain=tenth(vas), odi_percent=tenth(odi),
-                          created_by=user, updated_by=user)
+            visit = Visit(
+                kind=kind, visit_date=day, vas_pain=tenth(vas), odi_percent=tenth(odi), created_by=user, updated_by=user
+            )
             if kind in ("3m", "6m"):
                 ka = min(90.0, float(fracture.kyphosis_angle_deg) + ka_diff_6m * share)
                 vhl = min(99.0, float(fracture.vhl_percent) + vhl_diff_6m * share)
@@ -207,4 +238,3 @@ class Command(BaseCommand):
             visit.fracture = fracture
             visits.append(visit)
         return visits
-
