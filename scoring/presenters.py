@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from . import charts, followup, measurements, paper, rules
@@ -203,6 +204,39 @@ class PatientRow:
     non_union: bool
     progressive_after_change: bool
     non_union_after_change: bool
+    badge: str  # the risk badge's HTML (PartialsOnce.badge)
+    flags: str  # the outcome flags' HTML (PartialsOnce.flags)
+
+
+class PartialsOnce:
+    """The risk badge and the outcome flags of a long list's rows, each drawn from its partial
+    (templates/scoring/_risk_badge.html, _outcome_flags.html) once per distinct value on the page
+    instead of once a row: a list has three groups and a few flag combinations, not 25."""
+
+    def __init__(self) -> None:
+        self.drawn: dict[tuple, str] = {}
+
+    def _draw(self, template: str, context: dict) -> str:
+        key = (template, *context.values())
+        if key not in self.drawn:
+            self.drawn[key] = render_to_string(template, context)
+        return self.drawn[key]
+
+    def badge(self, group: str) -> str:
+        return self._draw("scoring/_risk_badge.html", {"group": group, "label": GROUP_LABELS[group] if group else ""})
+
+    def flags(
+        self, progressive: bool, non_union: bool, progressive_after_change: bool, non_union_after_change: bool
+    ) -> str:
+        return self._draw(
+            "scoring/_outcome_flags.html",
+            {
+                "progressive": progressive,
+                "non_union": non_union,
+                "progressive_after_change": progressive_after_change,
+                "non_union_after_change": non_union_after_change,
+            },
+        )
 
 
 def patient_rows(
@@ -211,8 +245,15 @@ def patient_rows(
     """Rows for a page of patients and each one's latest assessment (patient pk → Fracture); the
     URLs are the detail pages' paths with {} where the primary key goes."""
     rows = []
+    partials = PartialsOnce()
     for patient in patients:
         fracture = latest.get(patient.pk)
+        flags = (
+            bool(fracture and fracture.progressive_kyphosis),
+            bool(fracture and fracture.non_union),
+            bool(fracture and fracture.progressive_kyphosis_after_change),
+            bool(fracture and fracture.non_union_after_change),
+        )
         rows.append(
             PatientRow(
                 url=patient_url.format(patient.pk),
@@ -224,10 +265,12 @@ def patient_rows(
                 latest_date=fracture.assessment_date.isoformat() if fracture else "",
                 latest_total=fracture.total_score if fracture else None,
                 latest_group=fracture.risk_group if fracture else "",
-                progressive=bool(fracture and fracture.progressive_kyphosis),
-                non_union=bool(fracture and fracture.non_union),
-                progressive_after_change=bool(fracture and fracture.progressive_kyphosis_after_change),
-                non_union_after_change=bool(fracture and fracture.non_union_after_change),
+                progressive=flags[0],
+                non_union=flags[1],
+                progressive_after_change=flags[2],
+                non_union_after_change=flags[3],
+                badge=partials.badge(fracture.risk_group if fracture else ""),
+                flags=partials.flags(*flags),
             )
         )
     return rows
@@ -252,6 +295,7 @@ class WorklistRow:
     total_score: int
     risk_group: str
     record_url: str
+    badge: str  # the risk badge's HTML (PartialsOnce.badge)
 
 
 def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[WorklistRow]:
@@ -261,6 +305,7 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
         path_with_pk(name) for name in ("scoring:patient_detail", "scoring:fracture_detail", "scoring:visit_create")
     )
     rows = []
+    partials = PartialsOnce()
     for expected in page:
         fracture = expected.fracture
         patient = fracture.patient
@@ -285,6 +330,7 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
                 total_score=fracture.total_score,
                 risk_group=fracture.risk_group,
                 record_url=f"{record_url.format(fracture.pk)}?kind={expected.kind}",
+                badge=partials.badge(fracture.risk_group),
             )
         )
     return rows

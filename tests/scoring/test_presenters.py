@@ -6,6 +6,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.template.loader import render_to_string
 
 from scoring import measurements, presenters, rules
 from scoring.models import RiskGroup
@@ -94,7 +95,14 @@ def test_patient_rows_carry_the_latest_assessment_ready_to_print():
     [row] = presenters.patient_rows(
         [patient(3)], {3: fracture(40)}, {"F": "Female", "M": "Male"}, "/patients/{}/", "/assessments/{}/"
     )
+    assert row.badge == render_to_string("scoring/_risk_badge.html", {"group": "high", "label": "High risk"})
+    assert row.flags == render_to_string(
+        "scoring/_outcome_flags.html",
+        {"progressive": False, "non_union": True, "progressive_after_change": False, "non_union_after_change": True},
+    )
     assert row == presenters.PatientRow(
+        badge=row.badge,
+        flags=row.flags,
         url="/patients/3/",
         mrn="MRN003",
         name="Patient 3",
@@ -129,3 +137,17 @@ def test_patient_rows_keep_the_pages_order_and_match_each_patient_to_their_own_a
     assert [row.mrn for row in rows] == ["MRN002", "MRN001"]
     assert rows[0].latest_url is None
     assert (rows[1].latest_url, rows[1].latest_total, rows[1].latest_group) == ("/assessments/11/", 0, "low")
+
+
+def test_a_page_of_rows_draws_each_badge_and_flag_combination_once(monkeypatch):
+    drawn = []
+    real = presenters.render_to_string
+    monkeypatch.setattr(presenters, "render_to_string", lambda name, context: drawn.append(name) or real(name, context))
+    latest = {n: fracture(100 + n, risk_group="high" if n % 2 else "low") for n in range(1, 11)}
+    rows = presenters.patient_rows(
+        [patient(n) for n in range(1, 11)], latest, {"F": "Female"}, "/patients/{}/", "/assessments/{}/"
+    )
+    assert len(rows) == 10
+    assert drawn.count("scoring/_risk_badge.html") == 2  # low and high, not ten
+    assert drawn.count("scoring/_outcome_flags.html") == 1
+    assert "High risk" in rows[0].badge and "Low risk" in rows[1].badge

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 
 from scoring import charts
 from scoring.forms.patient import PatientSearchForm
-from scoring.presenters import PatientRow
+from scoring.presenters import PartialsOnce, PatientRow
 from scoring.templatetags.scoring_extras import signed, signed_delta
 
 HOSTILE = '<script>alert("x")</script>'
@@ -109,7 +109,13 @@ def patient_row(**values) -> PatientRow:
         "progressive_after_change": False,
         "non_union_after_change": False,
     }
-    return PatientRow(**{**row, **values})
+    row = {**row, **values}
+    partials = PartialsOnce()  # as presenters.patient_rows draws them
+    row["badge"] = partials.badge(row["latest_group"])
+    row["flags"] = partials.flags(
+        row["progressive"], row["non_union"], row["progressive_after_change"], row["non_union_after_change"]
+    )
+    return PatientRow(**row)
 
 
 def patient_list(*rows: PatientRow) -> str:
