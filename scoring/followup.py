@@ -114,3 +114,32 @@ def listing_bounds(
     longest_after_due = max(visit.listed_until - visit.due for visit in expected)
     longest_before_due = max(visit.due - visit.window_opens for visit in expected)
     return today - longest_after_due, until + longest_before_due
+
+
+EARLIEST_DUE = datetime.date(1900, 1, 1)
+
+
+def status_due_ranges(
+    visits: tuple[ScheduledVisit, ...],
+    today: datetime.date,
+    until: datetime.date,
+    *,
+    soon_days: int,
+    overdue_days: int,
+) -> dict[tuple[VisitKind, DueStatus], tuple[datetime.date, datetime.date]]:
+    """For each scheduled visit and status, the due dates (both ends included) of the visits not
+    yet recorded that have that status today: what window_status and the listing rule say, read
+    from the due date alone (a visit's window and listing are fixed spans around it). The worklist
+    counts each as a range of its index, without looking at a row."""
+    soon = today + datetime.timedelta(days=soon_days)
+    day = datetime.timedelta(days=1)
+    ranges = {}
+    for visit in expected_visits(EARLIEST_DUE, visits, overdue_days=overdue_days):
+        before_due = visit.due - visit.window_opens  # the window opens this long before the due date
+        after_due = visit.window_closes - visit.due  # and closes this long after it
+        listed_after_due = visit.listed_until - visit.due
+        ranges[visit.kind, DueStatus.OVERDUE] = (today - listed_after_due, today - after_due - day)
+        ranges[visit.kind, DueStatus.DUE_SOON] = (today - min(after_due, listed_after_due), soon + before_due)
+        ranges[visit.kind, DueStatus.UPCOMING] = (soon + before_due + day, until + before_due)
+        ranges[visit.kind, DueStatus.MISSED] = (EARLIEST_DUE, today - listed_after_due - day)
+    return ranges

@@ -603,16 +603,29 @@ class ExpectedVisitQuerySet(models.QuerySet):
             )
         )
 
-    def status_counts(self, today: datetime.date, until: datetime.date, soon_days: int) -> dict[str, int]:
-        """How many open rows have each status (followup.DueStatus), in one query."""
-        conditions = status_conditions(today, until, soon_days)
-        # Every row counted is due by the end of the listing's range (the index's range).
-        counts = (
-            self.open()
-            .filter(due_date__lte=due_within_bounds(today, until)[1])
-            .aggregate(**{status.value: Count("pk", filter=condition) for status, condition in conditions.items()})
+    def status_counts(
+        self, today: datetime.date, until: datetime.date, soon_days: int, statuses: tuple = tuple(followup.DueStatus)
+    ) -> dict[str, int]:
+        """How many open rows have each status (followup.DueStatus): for each scheduled visit and
+        status a range of due dates (followup.status_due_ranges), counted from the index on
+        (visit, kind, due_date) without reading a row; one query, whatever the number of rows."""
+        ranges = followup.status_due_ranges(
+            visit_schedule(), today, until, soon_days=soon_days, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
         )
-        return {status.value: counts[status.value] for status in followup.DueStatus}
+        parts = [
+            self.open()
+            .filter(kind=kind, due_date__range=due_range)
+            .order_by()
+            .values("kind")
+            .annotate(status=Value(status.value), rows=Count("pk"))
+            .values_list("status", "rows")
+            for (kind, status), due_range in ranges.items()
+            if status in statuses
+        ]
+        counts = dict.fromkeys((status.value for status in statuses), 0)
+        for status, rows in parts[0].union(*parts[1:], all=True):
+            counts[status] += rows
+        return counts
 
 
 def due_within_bounds(today: datetime.date, until: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -660,12 +673,14 @@ class ExpectedVisit(models.Model):
         ordering = ["due_date", "pk"]
         constraints = [models.UniqueConstraint(fields=["fracture", "kind"], name="one_expected_visit_of_each_kind")]
         indexes = [
-            # The worklist: visits not yet recorded (visit IS NULL) in due order; a page and the
-            # counts read one range of it (models.due_within), the dates they test in the index.
+            # The worklist: visits not yet recorded (visit IS NULL) in due order; a page reads one
+            # range of it (models.due_within), the dates it tests in the index.
             models.Index(
                 fields=["visit", "due_date", "window_opens", "window_closes", "listed_until"],
                 name="expected_visit_open",
             ),
+            # The worklist's counts: each scheduled visit's open rows by due date (status_counts).
+            models.Index(fields=["visit", "kind", "due_date"], name="expected_visit_kind_due"),
         ]
 
     def __str__(self) -> str:

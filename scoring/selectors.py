@@ -173,5 +173,8 @@ def worklist(*, today: datetime.date, status: str, sort: str, page_number: str |
 
 def worklist_count(today: datetime.date) -> int:
     """Visits overdue or due within the coming week: the count in the navigation bar."""
-    soon = today + datetime.timedelta(days=settings.NASOVCF_WORKLIST_SOON_DAYS)
-    return ExpectedVisit.objects.listed(today, soon).count()
+    due = (followup.DueStatus.OVERDUE, followup.DueStatus.DUE_SOON)
+    counts = ExpectedVisit.objects.status_counts(
+        today, worklist_horizon(today), settings.NASOVCF_WORKLIST_SOON_DAYS, statuses=due
+    )
+    return sum(counts.values())

@@ -144,6 +144,10 @@ class Migration(migrations.Migration):
                 name="expected_visit_open",
             ),
         ),
+        migrations.AddIndex(
+            model_name="expectedvisit",
+            index=models.Index(fields=["visit", "kind", "due_date"], name="expected_visit_kind_due"),
+        ),
         migrations.AddConstraint(
             model_name="expectedvisit",
             constraint=models.UniqueConstraint(fields=("fracture", "kind"), name="one_expected_visit_of_each_kind"),

@@ -103,3 +103,30 @@ def test_every_listed_visit_is_due_within_the_listing_bounds(visit_index, start,
     earliest, latest = followup.listing_bounds(SCHEDULE, today, until, overdue_days=overdue_days)
     if listed_by_definition(visit_index, start, today, overdue_days, until):
         assert earliest <= SCHEDULE[visit_index].due(start) <= latest
+
+
+@given(
+    st.integers(0, 2),
+    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
+    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
+    st.integers(0, 120),
+    st.integers(7, 60),
+    st.integers(0, 7),
+)
+def test_the_status_due_ranges_give_each_open_visit_exactly_its_status(
+    visit_index, start, today, overdue_days, ahead, soon_days
+):
+    """The worklist counts statuses as due-date ranges: each visit not yet recorded falls in the
+    range of the status the rule gives it (listed: window_status; no longer listed: missed), and
+    in no other; a visit not yet listed (its window opens after the horizon) in none."""
+    until = today + datetime.timedelta(days=ahead)
+    expected = followup.expected_visits(start, SCHEDULE, overdue_days=overdue_days)[visit_index]
+    ranges = followup.status_due_ranges(SCHEDULE, today, until, soon_days=soon_days, overdue_days=overdue_days)
+    if expected.listed_until < today:
+        status = DueStatus.MISSED
+    elif expected.window_opens <= until:
+        status = followup.window_status(expected.window_opens, expected.window_closes, today, soon_days)
+    else:
+        status = None
+    found = [s for s in DueStatus if ranges[expected.kind, s][0] <= expected.due <= ranges[expected.kind, s][1]]
+    assert found == ([status] if status else [])
