@@ -3,22 +3,52 @@ from axes.models import AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.template.response import TemplateResponse
+from django.urls import path
 
-from . import services
+from . import selectors, services
 from .models import Fracture, Patient, Visit
 from .roles import ROLES
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Clinical records are written through the app's forms only: one set of rules (MRN in
-    capitals, dates checked, assessments rescored); the admin shows them."""
+    capitals, dates checked, assessments rescored); the admin shows them, deletes them (admins
+    only, in the history) and lists those deleted."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    # -- the records of this kind deleted here: a page of the admin, as only admins delete ---------
+
+    def has_view_deleted_permission(self, request) -> bool:
+        """Deleted records are read from their history: the admin role and superusers may."""
+        return request.user.has_perm(f"{self.opts.app_label}.view_historical{self.opts.model_name}")
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}_deleted"
+        return [path("deleted/", self.admin_site.admin_view(self.deleted_view), name=name), *super().get_urls()]
+
+    def deleted_view(self, request):
+        """Each record of this kind deleted in the admin: what it was, when, by whom, its history."""
+        if not self.has_view_deleted_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Deleted {self.opts.verbose_name_plural}",
+            "page": selectors.deleted_records_page(self.model, request.GET.get("p")),
+        }
+        return TemplateResponse(request, "admin/scoring/deleted_records.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "deleted_link": self.has_view_deleted_permission(request)}
+        return super().changelist_view(request, extra_context)
 
 
 @admin.register(Patient)
@@ -58,32 +88,55 @@ class VisitAdmin(ReadOnlyAdmin):
 
 
 # -- users and the sign-in records ------------------------------------------------------------------
-# Admins (the "admin" role) manage users, but cannot raise their own powers: only a superuser may
-# grant superuser status or single permissions; everyone else hands out the three roles.
+# Admins (the "admin" role, with staff status) manage the clinic's staff, and no one grants themselves
+# more: a user who is not a superuser
+#   - never changes their own account's roles or flags (groups, active, staff, superuser, permissions),
+#   - hands out only the clinician and viewer roles, never the admin role, staff status, superuser
+#     status or single permissions,
+#   - cannot change or delete another admin's account (a superuser, a staff account or one in the
+#     admin group): otherwise a second admin account, made or taken over, could raise the first.
+# Only a superuser (the first account, `ensure_admin`) makes admins. Enforced on the server: the
+# fields are read-only (left out of the form, so a crafted POST cannot set them) and the group
+# choices are limited, so a crafted group id is refused as an invalid choice.
+
+MANAGED_ROLES = ["clinician", "viewer"]  # what an admin who is not a superuser may hand out
+SUPERUSER_ONLY_FIELDS = ["is_staff", "is_superuser", "user_permissions"]
+OWN_ACCOUNT_FIELDS = ["groups", "is_active", *SUPERUSER_ONLY_FIELDS]
+
+
+def _is_admin_account(user) -> bool:
+    return user.is_superuser or user.is_staff or user.groups.filter(name="admin").exists()
 
 
 class ClinicUserAdmin(UserAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
-            fields += ["is_superuser", "user_permissions"]
+            own_account = obj is not None and obj.pk == request.user.pk
+            locked = OWN_ACCOUNT_FIELDS if own_account else SUPERUSER_ONLY_FIELDS
+            fields += [name for name in locked if name not in fields]
         return fields
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "groups":
-            kwargs["queryset"] = Group.objects.filter(name__in=ROLES)
+            roles = ROLES if request.user.is_superuser else MANAGED_ROLES
+            kwargs["queryset"] = Group.objects.filter(name__in=roles)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def _manages(self, request, obj, *, own_account_too: bool) -> bool:
+        """Whether the user may act on `obj`: a superuser on anyone; anyone else not on another
+        admin's account (their own: only where `own_account_too`)."""
+        if obj is None or request.user.is_superuser:
+            return True
+        if obj.pk == request.user.pk:
+            return own_account_too
+        return not _is_admin_account(obj)
+
     def has_change_permission(self, request, obj=None):
-        # A superuser's account is changed by a superuser only.
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_change_permission(request, obj)
+        return self._manages(request, obj, own_account_too=True) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
-        if obj is not None and obj.is_superuser and not request.user.is_superuser:
-            return False
-        return super().has_delete_permission(request, obj)
+        return self._manages(request, obj, own_account_too=False) and super().has_delete_permission(request, obj)
 
 
 class SignInRecordAdmin:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
+from django.urls import reverse
 
 from . import followup, history, presenters
 from .models import (
@@ -20,6 +21,7 @@ from .models import (
     Fracture,
     Patient,
     Sex,
+    Visit,
     VisitKind,
     due_within_bounds,
     status_conditions,
@@ -70,6 +72,130 @@ def history_page(model, pk: int, page_number: str | None) -> Page:
     """A page of a record's history in words (history.entries), newest first: one query."""
     records = model.history.filter(id=pk).select_related("history_user").order_by("history_date", "history_id")
     return Paginator(history.entries(model, records), 50).get_page(page_number)
+
+
+# -- records deleted in the admin, read from their history alone -----------------------------------
+
+HISTORY_PAGES = {
+    Patient: "scoring:patient_history",
+    Fracture: "scoring:fracture_history",
+    Visit: "scoring:visit_history",
+}
+
+
+@dataclass(frozen=True)
+class DeletedRecord:
+    """A record deleted in the admin, as its last historical version keeps it."""
+
+    pk: int
+    text: str  # what names it on its pages: "MRN001 Test Patient", "MRN001 T11 2025-03-10", "… · 1 month visit …"
+    deleted_at: datetime.datetime
+    deleted_by: str
+    history_url: str
+    last_version: tuple[tuple[str, str], ...] = ()  # (label, value) of each field that held a value
+
+
+def _latest_versions(model, ids) -> dict:
+    """The latest historical row of each id, deleted or not: one query."""
+    latest = model.history.filter(id__in=ids).order_by().values("id").annotate(last=Max("history_id")).values("last")
+    return {row.id: row for row in model.history.filter(history_id__in=latest)}
+
+
+def _mrns(patient_ids) -> dict[int, str]:
+    """Each patient's MRN, from the live row or else from the last version: two queries at most."""
+    mrns = dict(Patient.objects.filter(pk__in=patient_ids).values_list("pk", "mrn"))
+    missing = set(patient_ids) - mrns.keys()
+    if missing:
+        mrns |= {pk: row.mrn for pk, row in _latest_versions(Patient, missing).items()}
+    return mrns
+
+
+def _fracture_text(mrn: str, level: str, assessment_date: datetime.date) -> str:
+    return f"{mrn} {level} {assessment_date:%Y-%m-%d}"  # as Fracture.__str__
+
+
+def _fracture_texts(fracture_ids) -> dict[int, str]:
+    """Each fracture named as its pages name it, deleted or not: four queries at most."""
+    columns = ("pk", "patient_id", "level", "assessment_date")
+    rows = {values[0]: values[1:] for values in Fracture.objects.filter(pk__in=fracture_ids).values_list(*columns)}
+    missing = set(fracture_ids) - rows.keys()
+    if missing:
+        latest = _latest_versions(Fracture, missing)
+        rows |= {pk: (row.patient_id, row.level, row.assessment_date) for pk, row in latest.items()}
+    mrns = _mrns({patient_id for patient_id, _, _ in rows.values()})
+    return {
+        pk: _fracture_text(mrns.get(patient_id, f"#{patient_id}"), level, day)
+        for pk, (patient_id, level, day) in rows.items()
+    }
+
+
+def _parents(model, rows) -> dict[int, str]:
+    """What each historical row belongs to, named: a fracture's patient (MRN), a visit's fracture."""
+    if model is Fracture:
+        mrns = _mrns({row.patient_id for row in rows})
+        return {row.id: mrns.get(row.patient_id, f"#{row.patient_id}") for row in rows}
+    if model is Visit:
+        fractures = _fracture_texts({row.fracture_id for row in rows})
+        return {row.id: fractures.get(row.fracture_id, f"#{row.fracture_id}") for row in rows}
+    return {}
+
+
+def _record_text(model, row, parent: str) -> str:
+    """A historical row named as its record's __str__ names the live record."""
+    if model is Patient:
+        return f"{row.mrn} {row.name}".strip()
+    if model is Fracture:
+        return _fracture_text(parent, row.level, row.assessment_date)
+    return f"{parent} · {dict(VisitKind.choices).get(row.kind, row.kind)} visit {row.visit_date:%Y-%m-%d}"
+
+
+def _in_words(model, row, parent: str) -> tuple[tuple[str, str], ...]:
+    """Each field of a historical row that holds a value, labelled and written as the history writes it."""
+    fields = []
+    for field in model._meta.concrete_fields:
+        if field.name in history.HIDDEN_FIELDS:
+            continue
+        value = getattr(row, field.attname)
+        if value is None or value == "":
+            continue
+        if field.name in ("patient", "fracture"):
+            fields.append((history._label(model, field.name), parent))
+        else:
+            fields.append((history._label(model, field.name), history._value(model, field.name, value)))
+    return tuple(fields)
+
+
+def _deleted(model, row, text: str, last_version=()) -> DeletedRecord:
+    user = row.history_user
+    return DeletedRecord(
+        pk=row.id,
+        text=text,
+        deleted_at=row.history_date,
+        deleted_by=user.get_username() if user else "system",
+        history_url=reverse(HISTORY_PAGES[model], args=[row.id]),
+        last_version=last_version,
+    )
+
+
+def deleted_record(model, pk: int) -> DeletedRecord | None:
+    """A record deleted in the admin, with its last version in words; None unless its history ends
+    with a deletion: five queries at most (the deletion, and what it belonged to)."""
+    row = model.history.filter(id=pk).select_related("history_user").order_by("history_date", "history_id").last()
+    if row is None or row.history_type != "-":
+        return None
+    parent = _parents(model, [row]).get(row.id, "")
+    return _deleted(model, row, _record_text(model, row, parent), _in_words(model, row, parent))
+
+
+def deleted_records_page(model, page_number: str | None) -> Page:
+    """A page of the records of one kind deleted in the admin, the latest deletion first, as
+    DeletedRecords: six queries at most (the count, the page, what the rows belong to)."""
+    deletions = model.history.filter(history_type="-").select_related("history_user")
+    page = Paginator(deletions.order_by("-history_date", "-history_id"), 50).get_page(page_number)
+    rows = list(page.object_list)
+    parents = _parents(model, rows)
+    page.object_list = [_deleted(model, row, _record_text(model, row, parents.get(row.id, ""))) for row in rows]
+    return page
 
 
 # -- a fracture's timeline -------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""Each record's history page: every version, who saved it and when, what changed in words."""
+"""Each record's history page: every version, who saved it and when, what changed in words. A
+record deleted in the admin keeps its page, built from its history alone and marked as deleted."""
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .. import selectors
@@ -11,12 +13,15 @@ from .base import requires
 
 
 def _history_page(request, model, pk: int):
-    record = get_object_or_404(model.objects.all(), pk=pk)
+    record = model.objects.filter(pk=pk).first()
+    deleted = selectors.deleted_record(model, pk) if record is None else None
+    if record is None and deleted is None:
+        raise Http404(f"No {model._meta.verbose_name} {pk}.")
     page = selectors.history_page(model, pk, request.GET.get("page"))
     return render(
         request,
         "scoring/history.html",
-        {"record": record, "page": page, "kind": model._meta.verbose_name, "query": ""},
+        {"record": record, "deleted": deleted, "page": page, "kind": model._meta.verbose_name, "query": ""},
     )
 
 
