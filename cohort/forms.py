@@ -5,15 +5,19 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from scoring.forms.fields import DateInput, not_before_1900
+from scoring.forms.fields import DateInput, at_most_a_year_ahead, not_before_1900
 from scoring.models import SPINE_LEVEL_CHOICES
 
 
 class CohortFilterForm(forms.Form):
     """Which fractures the cohort page and the exports look at."""
 
-    date_from = forms.DateField(required=False, widget=DateInput(), label="Assessed from", validators=[not_before_1900])
-    date_to = forms.DateField(required=False, widget=DateInput(), label="to", validators=[not_before_1900])
+    date_from = forms.DateField(
+        required=False, widget=DateInput(), label="Assessed from", validators=[not_before_1900, at_most_a_year_ahead]
+    )
+    date_to = forms.DateField(
+        required=False, widget=DateInput(), label="to", validators=[not_before_1900, at_most_a_year_ahead]
+    )
     level = forms.ChoiceField(required=False, choices=[("", "All levels")] + SPINE_LEVEL_CHOICES, label="Level")
     sex = forms.ChoiceField(required=False, choices=[("", "Both sexes"), ("F", "Female"), ("M", "Male")], label="Sex")
 

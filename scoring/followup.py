@@ -15,6 +15,26 @@ class VisitKind(StrEnum):
     UNSCHEDULED = "unscheduled"
 
 
+class ScheduleOutOfRange(ValueError):
+    """A visit's date would fall past the calendar's last day (9999-12-31): the treatment start
+    date is not a plausible one. The forms refuse such a date; a row holding one (written behind
+    the app's back) gets no schedule, and its pages say so."""
+
+    code = "schedule_out_of_range"
+
+    def __init__(self, start: datetime.date):
+        self.start = start
+        super().__init__(f"No visit schedule can be computed from a treatment start on {start.isoformat()}.")
+
+
+def days_after(start: datetime.date, days: int) -> datetime.date:
+    """`start` moved by `days`; ScheduleOutOfRange, not OverflowError, past the calendar's end."""
+    try:
+        return start + datetime.timedelta(days=days)
+    except OverflowError:
+        raise ScheduleOutOfRange(start) from None
+
+
 @dataclass(frozen=True)
 class ScheduledVisit:
     kind: VisitKind
@@ -22,13 +42,13 @@ class ScheduledVisit:
     window_days: int
 
     def due(self, start: datetime.date) -> datetime.date:
-        return start + datetime.timedelta(days=self.offset_days)
+        return days_after(start, self.offset_days)
 
     def window_opens(self, start: datetime.date) -> datetime.date:
-        return self.due(start) - datetime.timedelta(days=self.window_days)
+        return days_after(start, self.offset_days - self.window_days)
 
     def window_closes(self, start: datetime.date) -> datetime.date:
-        return self.due(start) + datetime.timedelta(days=self.window_days)
+        return days_after(start, self.offset_days + self.window_days)
 
 
 OFFSET_DAYS = {VisitKind.ONE_MONTH: 30, VisitKind.THREE_MONTHS: 90, VisitKind.SIX_MONTHS: 180}
@@ -39,6 +59,13 @@ def schedule(window_days: dict[str, int] | None = None) -> tuple[ScheduledVisit,
     """The three scheduled visits in order, with the windows given (days either side of due)."""
     windows = {**DEFAULT_WINDOW_DAYS, **{VisitKind(k): v for k, v in (window_days or {}).items()}}
     return tuple(ScheduledVisit(kind, OFFSET_DAYS[kind], windows[kind]) for kind in OFFSET_DAYS)
+
+
+def check_schedulable(start: datetime.date, visits: tuple[ScheduledVisit, ...]) -> None:
+    """ScheduleOutOfRange unless every visit's due date and window from `start` is on the calendar."""
+    for visit in visits:
+        visit.window_opens(start)
+        visit.window_closes(start)
 
 
 class DueStatus(StrEnum):
@@ -83,7 +110,8 @@ class ExpectedDates:
 def expected_visits(
     start: datetime.date, visits: tuple[ScheduledVisit, ...], *, overdue_days: int
 ) -> tuple[ExpectedDates, ...]:
-    """Every scheduled visit of a fracture whose treatment started on `start`.
+    """Every scheduled visit of a fracture whose treatment started on `start` (ScheduleOutOfRange
+    when a date would fall past the calendar's end).
 
     A visit is listed from when its window opens until `overdue_days` after its window closed,
     and only while the next scheduled visit's window has not opened: once it has, a missed visit
@@ -91,10 +119,10 @@ def expected_visits(
     """
     expected = []
     for order, visit in enumerate(visits):
-        listed_until = visit.window_closes(start) + datetime.timedelta(days=overdue_days)
+        listed_until = days_after(start, visit.offset_days + visit.window_days + overdue_days)
         if order + 1 < len(visits):
             next_opens = visits[order + 1].window_opens(start)
-            listed_until = min(listed_until, next_opens - datetime.timedelta(days=1))
+            listed_until = min(listed_until, days_after(next_opens, -1))
         expected.append(
             ExpectedDates(
                 visit.kind, visit.due(start), visit.window_opens(start), visit.window_closes(start), listed_until

@@ -121,6 +121,11 @@ class Archivable(models.Model):
     def restore(self) -> None:
         self.archived_at, self.archived_by = None, None
 
+    @property
+    def archived_record(self) -> Archivable | None:
+        """The archived record that makes this one read-only (itself), or None: it may change."""
+        return self if self.is_archived else None
+
 
 class SixHeights(models.Model):
     """The six vertebral heights of a lateral film, in mm (spec §2: a … f); empty when VHL was typed."""
@@ -379,6 +384,13 @@ class Fracture(Tracked, Archivable, SixHeights):
 
     def get_absolute_url(self) -> str:
         return reverse("scoring:fracture_detail", args=[self.pk])
+
+    @property
+    def archived_record(self) -> Patient | Fracture | None:
+        """An assessment is read-only while it or its patient is archived."""
+        if self.patient.is_archived:
+            return self.patient
+        return self if self.is_archived else None
 
     @property
     def readers_disagree(self) -> bool:

@@ -3,7 +3,9 @@ lock, scoring once, and keeping what is derived (a fracture's course, its expect
 
 Views validate the request with a form and call one of these; nothing else writes patients,
 assessments, visits or expected visits. A save based on an older version of a record raises
-`locking.StaleEdit` and writes nothing.
+`locking.StaleEdit` and writes nothing; a write to an archived patient or assessment (or to what
+belongs to one) raises `ArchivedRecord` and writes nothing: restoring it (`set_archived`) is the
+one change an archived record takes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,34 @@ from . import followup
 from .forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
 from .models import ExpectedVisit, Fracture, Patient, Visit, VisitKind, visit_schedule
+
+
+class ArchivedRecord(Exception):
+    """The patient or assessment written to is archived: read-only until it is restored."""
+
+    def __init__(self, record: Patient | Fracture):
+        self.record = record
+        if isinstance(record, Patient):
+            what = f"Patient {record.mrn}"
+        else:
+            what = f"The assessment of {record.assessment_date:%Y-%m-%d} ({record.level})"
+        super().__init__(f"{what} is archived: restore it first to change it.")
+
+
+def refuse_archived(record: Patient | Fracture) -> None:
+    """ArchivedRecord if the record, read as stored now, is archived (an assessment: or its patient)."""
+    archived = record.archived_record
+    if archived is not None:
+        raise ArchivedRecord(archived)
+
+
+def lock_fracture(fracture_pk: int) -> Fracture:
+    """Lock the fracture's patient, then the fracture (the order every service locks them in: a
+    patient's archive or edit and a write to one of its fractures go one after the other), and
+    return the fracture as stored now, with its patient."""
+    Patient.objects.select_for_update(of=("self",)).only("pk").get(fractures__pk=fracture_pk)
+    return Fracture.objects.select_related("patient").select_for_update(of=("self",)).get(pk=fracture_pk)
+
 
 VISIT_OUTCOME_FIELDS = ["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"]
 # What a patient's date of birth feeds in a saved score (the age and its warning).
@@ -46,6 +76,7 @@ def update_patient(*, form: PatientForm, user) -> Patient:
     feeds the population warnings), under the fractures' locks and with new versions, so an
     assessment edit opened before the correction is refused rather than saved over it."""
     with transaction.atomic():
+        refuse_archived(Patient.objects.select_for_update().get(pk=form.instance.pk))
         patient = form.save(commit=False)
         save_versioned(patient, form.seen_version(), user)
         if "date_of_birth" in form.changed_data:
@@ -86,10 +117,16 @@ def save_assessment(*, form: AssessmentForm, user) -> Fracture:
     """Score and save a new or edited baseline assessment, then refresh its course (the visits
     compare against the baseline just saved)."""
     with transaction.atomic():
-        fracture = form.save()
         # Scored against the patient as stored now (locked): a date of birth corrected while the
         # form was open changes the age the warnings use.
-        fracture.patient = Patient.objects.select_for_update().get(pk=form.patient.pk)
+        patient = Patient.objects.select_for_update().get(pk=form.patient.pk)
+        refuse_archived(patient)
+        if form.instance.pk is not None:
+            refuse_archived(
+                Fracture.objects.select_related("patient").select_for_update(of=("self",)).get(pk=form.instance.pk)
+            )
+        fracture = form.save()
+        fracture.patient = patient
         fracture.rescore()
         save_versioned(fracture, form.seen_version(), user)
         refresh_course(fracture)
@@ -100,6 +137,7 @@ def change_treatment(*, form: TreatmentChangeForm, user) -> Fracture:
     """Record that conservative care was abandoned: the fracture leaves the worklist."""
     fracture = form.fracture
     with transaction.atomic():
+        refuse_archived(lock_fracture(fracture.pk))
         fracture.treatment_changed_to = form.cleaned_data["treatment"]
         fracture.treatment_changed_on = form.cleaned_data["changed_on"]
         fracture.treatment_change_reason = form.cleaned_data["reason"]
@@ -122,7 +160,8 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
     form = None
     try:
         with transaction.atomic():
-            fracture = Fracture.objects.select_related("patient").select_for_update(of=("self",)).get(pk=fracture_id)
+            fracture = lock_fracture(fracture_id)
+            refuse_archived(fracture)
             if visit is not None:
                 visit.fracture = fracture
             form = VisitForm(data, instance=visit, fracture=fracture)
@@ -169,9 +208,14 @@ def expected_visits_of(fracture: Fracture, visits: list[Visit]) -> list[Expected
     if not fracture.under_conservative_care or fracture.is_archived or fracture.patient.is_archived:
         return []
     recorded = {visit.kind: visit for visit in visits if visit.kind != VisitKind.UNSCHEDULED}
-    schedule = followup.expected_visits(
-        fracture.treatment_start_date, visit_schedule(), overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
-    )
+    try:
+        schedule = followup.expected_visits(
+            fracture.treatment_start_date, visit_schedule(), overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
+        )
+    except followup.ScheduleOutOfRange:
+        # A start date past the calendar's end (only written behind the forms' back): no visit of
+        # it can fall due, so none is expected; its page says the schedule cannot be computed.
+        return []
     return [
         ExpectedVisit(
             fracture=fracture,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 from decimal import Decimal
 
 from django import forms
@@ -30,9 +31,15 @@ from .fields import (
     TenthDecimalField,
     not_before_1900,
     not_in_future,
+    visible_name,
 )
 from .readings import OdiFields
 from .score import ScoreForm
+
+# Conservative care starts at the assessment; another treatment is planned there and given within
+# weeks. A start more than a year later is a mistyped year (and past the calendar's end, 9999,
+# the visits' due dates cannot be computed at all).
+TREATMENT_START_MAX_DAYS_AFTER_ASSESSMENT = 365
 
 
 class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
@@ -65,13 +72,20 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         widget=DateInput(),
         validators=[not_before_1900],
         label="Treatment start date",
-        help_text="Leave empty when treatment starts on the assessment date. Visits fall due 1, 3 and 6 months after it.",
+        help_text=(
+            "Leave empty when treatment starts on the assessment date; at most a year after it. "
+            "Visits fall due 1, 3 and 6 months after it."
+        ),
     )
     age_years = None  # the page takes age from the patient's date of birth
 
     # A second reader (spec §2): the mean of the two readers is what is scored.
-    first_reader_name = forms.CharField(label="First reader (name)", max_length=100, required=False)
-    second_reader_name = forms.CharField(label="Second reader (name)", max_length=100, required=False)
+    first_reader_name = forms.CharField(
+        label="First reader (name)", max_length=100, required=False, validators=[visible_name]
+    )
+    second_reader_name = forms.CharField(
+        label="Second reader (name)", max_length=100, required=False, validators=[visible_name]
+    )
     second_vhl_percent = TenthDecimalField(
         label="Second reader: VHL (%)",
         unit=" %",
@@ -244,6 +258,7 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                 )
         start = cleaned.get("treatment_start_date")
         if assessment_date and "treatment_start_date" not in self.errors:
+            latest = assessment_date + datetime.timedelta(days=TREATMENT_START_MAX_DAYS_AFTER_ASSESSMENT)
             if start is None:
                 cleaned["treatment_start_date"] = assessment_date
             elif start < assessment_date:
@@ -251,6 +266,15 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                     "treatment_start_date",
                     ValidationError(
                         "Treatment starts after the pretreatment assessment, not before.", code="before_assessment"
+                    ),
+                )
+            elif start > latest:
+                self.add_error(
+                    "treatment_start_date",
+                    ValidationError(
+                        "Treatment starts within a year of the assessment (by %(date)s): check the year.",
+                        code="too_long_after_assessment",
+                        params={"date": latest.isoformat()},
                     ),
                 )
         changed_on = self.instance.treatment_changed_on if self.instance.pk else None

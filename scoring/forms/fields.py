@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -15,6 +16,8 @@ MAX_NUMBER_TEXT_LENGTH = 32  # longer than any honest measurement: refuse before
 MAX_MAGNITUDE_EXPONENT = 6  # |value| < 10^7
 PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 EARLIEST_DATE = datetime.date(1900, 1, 1)
+# Searches and filters may look ahead (visits due, a planned start), never to year 9999.
+LATEST_DAYS_AHEAD = 365
 
 HEIGHT_FORM_FIELDS = tuple(f"{name}_mm" for name in measurements.HEIGHT_FIELDS)
 HEIGHT_LABELS = {
@@ -95,6 +98,58 @@ def not_in_future(value: datetime.date) -> None:
 def not_before_1900(value: datetime.date) -> None:
     if value < EARLIEST_DATE:
         raise ValidationError("Enter a date from 1900 on.", code="date_too_early")
+
+
+def at_most_a_year_ahead(value: datetime.date) -> None:
+    latest = timezone.localdate() + datetime.timedelta(days=LATEST_DAYS_AHEAD)
+    if value > latest:
+        raise ValidationError(
+            "Enter a date up to a year from today (%(date)s).",
+            code="date_too_late",
+            params={"date": latest.isoformat()},
+        )
+
+
+# What a line of text may not hide: format characters (category Cf: the bidirectional overrides
+# and isolates U+202A-202E, U+2066-2069, zero-width spaces and joiners, U+FEFF, the soft hyphen),
+# control characters (Cc) and the line and paragraph separators (Zl, Zp). Printed back, an
+# override reverses the rest of its line ("86 years" reads "68"), and invisible characters make
+# two names that look the same differ.
+INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc", "Zl", "Zp"})
+LINE_BREAKS = frozenset("\t\n\r")  # kept in text typed on several lines (notes, a reason)
+
+
+def _character_name(character: str) -> str:
+    """The code point and Unicode name, e.g. U+202E RIGHT-TO-LEFT OVERRIDE (a control has none)."""
+    name = unicodedata.name(character, "") or (
+        "CONTROL CHARACTER" if unicodedata.category(character) == "Cc" else "UNNAMED CHARACTER"
+    )
+    return f"U+{ord(character):04X} {name}"
+
+
+class VisibleText:
+    """Refuse text with an invisible or control character: every free text a person types that is
+    printed back (names, notes, reasons) goes through one of these, in the forms the pages and the
+    import share. `multiline` keeps tab and line breaks (a textarea)."""
+
+    def __init__(self, subject: str = "The text", *, multiline: bool = False):
+        self.subject = subject
+        self.allowed = LINE_BREAKS if multiline else frozenset()
+
+    def __call__(self, value: str) -> None:
+        for character in value:
+            if character == "\x00":
+                continue  # Django's own validator refuses NUL ("Null characters are not allowed.")
+            if character not in self.allowed and unicodedata.category(character) in INVISIBLE_CATEGORIES:
+                raise ValidationError(
+                    "%(subject)s contains an invisible control character (%(character)s): retype it.",
+                    code="invisible_character",
+                    params={"subject": self.subject, "character": _character_name(character)},
+                )
+
+
+visible_name = VisibleText("The name")
+visible_notes = VisibleText("The text", multiline=True)
 
 
 class DateInput(forms.DateInput):

@@ -13,7 +13,7 @@ from ..models import (
     RiskGroup,
 )
 from . import layouts
-from .fields import DateInput, not_before_1900, not_in_future
+from .fields import DateInput, not_before_1900, not_in_future, visible_name
 
 
 class PatientForm(VersionedForm, forms.ModelForm):
@@ -27,6 +27,7 @@ class PatientForm(VersionedForm, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self._init_version()
         self.fields["name"].help_text = "Optional."
+        self.fields["name"].validators.append(visible_name)
         self.helper = layouts.patient(self)
 
     def clean_mrn(self) -> str:

@@ -13,7 +13,7 @@ from ..models import (
     Treatment,
 )
 from . import layouts
-from .fields import DateInput, not_before_1900, not_in_future
+from .fields import DateInput, not_before_1900, not_in_future, visible_notes
 
 
 class TreatmentChangeForm(VersionedForm):
@@ -28,7 +28,9 @@ class TreatmentChangeForm(VersionedForm):
     changed_on = forms.DateField(
         widget=DateInput(), validators=[not_in_future, not_before_1900], label="Date of the change"
     )
-    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}), validators=[visible_notes]
+    )
 
     def __init__(self, *args, fracture: Fracture, **kwargs):
         self.fracture = fracture

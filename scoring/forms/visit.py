@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .. import measurements
+from .. import followup, measurements
 from ..locking import VersionedForm
 from ..models import (
     BoneUnion,
@@ -24,6 +24,7 @@ from .fields import (
     TenthDecimalField,
     not_before_1900,
     not_in_future,
+    visible_notes,
 )
 from .readings import OdiFields, VhlFields
 
@@ -76,6 +77,7 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         self.fracture = fracture
         super().__init__(*args, **kwargs)
         self._init_version()
+        self.fields["notes"].validators.append(visible_notes)
         if self.instance.pk:
             self.initial["vhl_percent"] = self.instance.vhl_entered_percent
             self._initial_odi_sections(self.instance.odi_sections)
@@ -92,6 +94,16 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         self._resolve_vhl(cleaned)
         self._resolve_odi(cleaned)
         fracture = self.fracture
+        try:
+            followup.check_schedulable(fracture.treatment_start_date, visit_schedule())
+        except followup.ScheduleOutOfRange:
+            # Only a row written behind the app's back holds such a date (AssessmentForm refuses it).
+            raise ValidationError(
+                "This assessment's treatment start date, %(date)s, is too far ahead for its visit schedule "
+                "to be computed: correct the date on the assessment first.",
+                code=followup.ScheduleOutOfRange.code,
+                params={"date": fracture.treatment_start_date.isoformat()},
+            ) from None
         kind, visit_date = cleaned.get("kind"), cleaned.get("visit_date")
         if visit_date and visit_date < fracture.assessment_date:
             self.add_error(

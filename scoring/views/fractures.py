@@ -7,14 +7,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import presenters, selectors, services
+from .. import followup, presenters, selectors, services
 from ..forms import AssessmentForm
 from ..locking import StaleEdit
 from ..models import Fracture, Patient
 from .base import requires
+from .patients import archived_refusal, refusal_if_archived
 
 
 def _assessment_page(request, patient: Patient, fracture: Fracture | None):
+    if refusal := refusal_if_archived(request, fracture or patient):
+        return refusal
     initial = {}
     if fracture is None and request.method == "GET":
         initial = {name: value for name, value in request.GET.items() if name in AssessmentForm.CARRIED_FIELDS}
@@ -28,6 +31,8 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
                 fracture = services.save_assessment(form=form, user=request.user)
             except StaleEdit:
                 form.refuse_stale()
+            except services.ArchivedRecord as refused:
+                return archived_refusal(request, refused)
             else:
                 messages.success(
                     request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk."
@@ -58,15 +63,30 @@ def _fracture(pk: int) -> Fracture:
     return get_object_or_404(Fracture.objects.select_related("patient", "created_by", "updated_by"), pk=pk)
 
 
+def _unschedulable(request, fracture: Fracture):
+    """A fracture whose stored treatment start date is past the calendar's end (written behind the
+    forms' back): its timeline cannot be drawn; the page says so and where to correct it."""
+    return render(request, "scoring/fracture_unschedulable.html", {"fracture": fracture, "patient": fracture.patient})
+
+
 @requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def fracture_detail(request, pk: int):
-    return render(request, "scoring/fracture_detail.html", selectors.fracture_timeline(_fracture(pk)))
+    fracture = _fracture(pk)
+    try:
+        context = selectors.fracture_timeline(fracture)
+    except followup.ScheduleOutOfRange:
+        return _unschedulable(request, fracture)
+    return render(request, "scoring/fracture_detail.html", context)
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def fracture_print(request, pk: int):
-    context = selectors.fracture_timeline(_fracture(pk))
+    fracture = _fracture(pk)
+    try:
+        context = selectors.fracture_timeline(fracture)
+    except followup.ScheduleOutOfRange:
+        return _unschedulable(request, fracture)
     context["printed_at"] = timezone.localtime()
     return render(request, "scoring/fracture_print.html", context)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -12,6 +12,25 @@ from ..forms import PatientForm, PatientSearchForm
 from ..locking import StaleEdit
 from ..models import Fracture, Patient
 from .base import requires
+
+
+def archived_refusal(request, refusal: services.ArchivedRecord) -> HttpResponse:
+    """The answer to opening or posting a change to an archived record: 409, saying what to do."""
+    return render(
+        request,
+        "scoring/archived.html",
+        {"message": str(refusal), "record": refusal.record, "posted": request.method == "POST"},
+        status=409,
+    )
+
+
+def refusal_if_archived(request, record: Patient | Fracture) -> HttpResponse | None:
+    """The refusal page when `record` (or, for an assessment, its patient) is archived; else None."""
+    try:
+        services.refuse_archived(record)
+    except services.ArchivedRecord as refused:
+        return archived_refusal(request, refused)
+    return None
 
 
 @requires("scoring.view_patient")
@@ -58,12 +77,16 @@ def patient_create(request):
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
+    if refusal := refusal_if_archived(request, patient):
+        return refusal
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.update_patient(form=form, user=request.user)
         except StaleEdit:
             form.refuse_stale()
+        except services.ArchivedRecord as refused:
+            return archived_refusal(request, refused)
         else:
             messages.success(request, f"Patient {patient.mrn} saved.")
             return redirect(patient)

@@ -12,11 +12,19 @@ from ..forms import TreatmentChangeForm, VisitForm
 from ..locking import StaleEdit
 from ..models import Fracture, Visit, VisitKind
 from .base import requires
+from .patients import archived_refusal, refusal_if_archived
 
 
 def _visit_page(request, fracture: Fracture, visit: Visit | None):
+    if refusal := refusal_if_archived(request, fracture):
+        return refusal
     if request.method == "POST":
-        form, saved = services.save_visit(fracture_id=fracture.pk, visit=visit, data=request.POST, user=request.user)
+        try:
+            form, saved = services.save_visit(
+                fracture_id=fracture.pk, visit=visit, data=request.POST, user=request.user
+            )
+        except services.ArchivedRecord as refused:
+            return archived_refusal(request, refused)
         if saved is not None:
             messages.success(request, f"{saved.get_kind_display()} visit of {saved.visit_date:%Y-%m-%d} saved.")
             return redirect(saved.fracture)
@@ -59,12 +67,16 @@ def treatment_change(request, fracture_pk: int):
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
     if not fracture.under_conservative_care:
         raise Http404("Only conservative care can be recorded as abandoned.")
+    if refusal := refusal_if_archived(request, fracture):
+        return refusal
     form = TreatmentChangeForm(request.POST or None, fracture=fracture)
     if request.method == "POST" and form.is_valid():
         try:
             fracture = services.change_treatment(form=form, user=request.user)
         except StaleEdit:
             form.refuse_stale()
+        except services.ArchivedRecord as refused:
+            return archived_refusal(request, refused)
         else:
             messages.success(
                 request,

@@ -73,6 +73,29 @@ def test_treatment_cannot_start_before_the_pretreatment_assessment(patient, seco
     assert error_codes(form) == codes
 
 
+@pytest.mark.parametrize(
+    ("start", "codes"),
+    [
+        ("2026-03-10", {}),  # a year after the assessment (2025-03-10): the latest start taken
+        ("2026-03-11", {"treatment_start_date": ["too_long_after_assessment"]}),
+        ("9999-07-05", {"treatment_start_date": ["too_long_after_assessment"]}),  # its 6-month visit: year 10000
+        ("9999-12-31", {"treatment_start_date": ["too_long_after_assessment"]}),
+    ],
+)
+def test_treatment_starts_at_most_a_year_after_the_assessment(patient, second_case, start, codes):
+    """A start from 9999-07-05 on was accepted, and every page of the fracture failed computing its
+    schedule (OverflowError): the start is now held within a year of the assessment."""
+    form = AssessmentForm({**second_case, "treatment_start_date": start}, patient=patient)
+    assert error_codes(form) == codes
+
+
+def test_a_start_too_long_after_the_assessment_says_by_when(patient, second_case):
+    form = AssessmentForm({**second_case, "treatment_start_date": "9999-12-31"}, patient=patient)
+    assert form.errors["treatment_start_date"] == [
+        "Treatment starts within a year of the assessment (by 2026-03-10): check the year."
+    ]
+
+
 def test_an_empty_treatment_start_is_the_assessment_date(patient, second_case):
     form = AssessmentForm({**second_case, "treatment_start_date": ""}, patient=patient)
     assert form.is_valid(), form.errors

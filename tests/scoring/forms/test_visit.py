@@ -136,3 +136,14 @@ def test_films_are_optional_at_a_visit_but_not_both_ways_at_once(case_two):
 def test_odi_typed_and_scored_from_sections_at_a_visit_is_refused(case_two):
     form = visit_form(case_two, kind="1m", visit_date="2025-04-10", odi_percent="40", odi_section_1="2")
     assert error_codes(form) == {"odi_percent": ["odi_both"]}
+
+
+@pytest.mark.parametrize("kind", ["1m", "6m", "unscheduled"])
+def test_a_stored_start_past_the_calendars_end_is_an_error_not_an_overflow(case_two, kind):
+    """A start date written behind the forms' back (9999-12-01): the schedule's dates would fall in
+    year 10000. The form says so instead of failing with an OverflowError."""
+    type(case_two).objects.filter(pk=case_two.pk).update(treatment_start_date=datetime.date(9999, 12, 1))
+    case_two.refresh_from_db()
+    form = visit_form(case_two, kind=kind, visit_date="2025-09-10", vas_pain="5", bone_union="united")
+    assert error_codes(form) == {"__all__": ["schedule_out_of_range"]}
+    assert "treatment start date, 9999-12-01, is too far ahead" in form.non_field_errors()[0]

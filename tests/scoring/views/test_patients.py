@@ -300,3 +300,36 @@ def test_the_patient_list_marks_an_outcome_seen_after_a_treatment_change(signed_
         {"kind": "6m", "visit_date": "2025-09-10", "bone_union": "non_union", "vacuum_cleft_ct": "on"},
     )
     assert 'Non-union <span class="fw-normal">(after treatment change)</span>' in text(signed_in.get("/patients/"))
+
+
+@pytest.mark.parametrize(
+    ("character", "name"),
+    [
+        ("\u202e", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2067", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+        ("\u200b", "U+200B ZERO WIDTH SPACE"),
+        ("\ufeff", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("\u0008", "U+0008 CONTROL CHARACTER"),
+    ],
+)
+def test_a_name_with_an_invisible_character_is_refused_and_nothing_saved(signed_in, patient, character, name):
+    """Finding 8: a U+202E in the name made the printed header line read backwards ("86 years" as "68")."""
+    message = f"The name contains an invisible control character ({name}): retype it."
+    created = signed_in.post(
+        "/patients/new/",
+        {"mrn": "BIDI1", "name": f"Chen{character} Margaret", "sex": "F", "date_of_birth": "1939-01-01"},
+    )
+    assert created.status_code == 200 and message in text(created)
+    assert not Patient.objects.filter(mrn="BIDI1").exists()
+    edited = signed_in.post(
+        f"/patients/{patient.pk}/edit/",
+        {
+            "mrn": patient.mrn,
+            "name": f"Test{character} Patient",
+            "sex": "F",
+            "date_of_birth": "1953-06-01",
+            "version": "1",
+        },
+    )
+    assert edited.status_code == 200 and message in text(edited)
+    assert Patient.objects.get(pk=patient.pk).name == "Test Patient"
