@@ -46,7 +46,7 @@ lint: install
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) var/static
+	rm -rf $(VENV) staticfiles
 
 # The benchmark: pages at 1,000, 10,000 and 50,000 demo patients; writes bench/report.md.
 bench: install

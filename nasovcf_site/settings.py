@@ -5,7 +5,10 @@ DJANGO_DEBUG          "1"/"true" turns debug on; off unless set
 DJANGO_ALLOWED_HOSTS  comma-separated host names (default: 127.0.0.1,localhost)
 DATABASE_URL          e.g. postgres://user:pass@host/db (default: SQLite file var/nasovcf.sqlite3)
 DJANGO_HTTPS          "1" when served behind TLS: secure cookies, HSTS, redirect to https
+NASOVCF_TRUSTED_PROXIES  how many reverse proxies in front of gunicorn append to X-Forwarded-For (default 0)
 DJANGO_TIME_ZONE      the clinic's time zone for dates shown and "today" (default: UTC)
+DJANGO_STATIC_ROOT    where collectstatic writes the static files (default: staticfiles/, not var/)
+NASOVCF_VAR_DIR       the app's data directory, mode 0700 (default: var/)
 """
 
 import datetime
@@ -15,10 +18,14 @@ from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from django.core.exceptions import ImproperlyConfigured
+
+from nasovcf_site.private_files import private_directory, private_sqlite_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The database, its backups and the keys live here: the app's own user alone may enter (0700).
 VAR_DIR = Path(os.environ.get("NASOVCF_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+private_directory(VAR_DIR)
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
@@ -79,6 +86,8 @@ MIDDLEWARE = [
     # Below whitenoise: only the app's own responses (not static files) pass through these.
     "nasovcf_site.middleware.NoStoreMiddleware",
     "csp.middleware.CSPMiddleware",
+    # 400 for a request whose client address is missing or not an IP (see NASOVCF_TRUSTED_PROXIES).
+    "nasovcf_site.middleware.ClientAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -140,6 +149,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
         ),
     }
+    # Made 0600 before SQLite opens it; its -wal and -shm files take the same mode.
+    private_sqlite_database(DATABASES["default"]["NAME"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,7 +170,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Not patient data, and the web server in front (deploy/nginx.conf) reads it: kept out of var/.
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Bootstrap's own files, from the XStatic-Bootstrap package: never a CDN (offline hospitals).
@@ -214,9 +226,22 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = True
 AXES_CLIENT_IP_CALLABLE = "nasovcf_site.middleware.client_ip"
-# Behind the TLS proxy (DJANGO_HTTPS), the client's address is the last X-Forwarded-For entry,
-# the one the proxy itself appended; without a proxy it is the socket's address.
-NASOVCF_BEHIND_PROXY = env_flag("DJANGO_HTTPS")
+# What axes keeps as the username tried: the name if such an account exists, else a short keyed tag,
+# so a password typed into the username box is never stored (AccessAttempt, AccessFailureLog).
+AXES_USERNAME_CALLABLE = "nasovcf_site.accounts.axes_username"
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For (deploy/: nginx, so 1).
+# With 0 the header is ignored and the client is the socket's peer; with N, it is the N-th entry
+# from the right, the one the outermost trusted proxy wrote (nasovcf_site.middleware.client_ip).
+# Independent of DJANGO_HTTPS: TLS says nothing about who wrote the header.
+try:
+    NASOVCF_TRUSTED_PROXIES = int(os.environ.get("NASOVCF_TRUSTED_PROXIES") or "0")
+except ValueError:
+    NASOVCF_TRUSTED_PROXIES = -1
+if NASOVCF_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured(
+        "NASOVCF_TRUSTED_PROXIES must be a whole number, 0 or more: how many reverse proxies in front of "
+        "gunicorn append to X-Forwarded-For (0 when gunicorn faces the clients, 1 behind one nginx)."
+    )
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
