@@ -75,14 +75,16 @@ NOT_MET_NOTES = {
         "past a few hundred matches."
     ),
     "fracture timeline": (
-        "Drawn afresh on every view: the fracture (some 80 columns) and its visits read, the score "
-        "card, the visits table, the course and the details through the template engine, the four "
-        "SVG charts written out in Python. No single part dominates. Next: the details and score "
-        "card as tags like the charts, and the entering users read with the fracture."
+        "Drawn afresh on every view: the fracture (some 80 columns) with its patient and entering "
+        "users, and its visits read, the score card, the visits table, the course and the details "
+        "through the template engine, the four SVG charts with format_html. No single part "
+        "dominates. Next: read only the fracture's columns the page shows."
     ),
     "worklist": (
-        "The stored expected visits read in due-date order through their index, a page at a time, "
-        "with their counts by status. Next: read the page's profile at the largest size."
+        "The stored expected visits read in due-date order through their index (a page stops once "
+        "it has its rows), their counts by status as due-date ranges of a second index; above the "
+        "floor: those queries and the 25 rows. Next: the sort and status links drawn once, not "
+        "per header."
     ),
     "save a visit": (
         "A write transaction, constant in N: the fracture locked and read, the visit and its audit "
