@@ -131,19 +131,6 @@ def expected_visits(
     return tuple(expected)
 
 
-def listing_bounds(
-    visits: tuple[ScheduledVisit, ...], today: datetime.date, until: datetime.date, *, overdue_days: int
-) -> tuple[datetime.date, datetime.date]:
-    """The due dates, both ends included, between which every visit the worklist lists today falls:
-    none is listed longer after it was due than the longest listing, and none before its window
-    opens (by `until`). The worklist reads its index from the one end to the other."""
-    start = datetime.date(2000, 1, 1)  # any start: the spans do not depend on it
-    expected = expected_visits(start, visits, overdue_days=overdue_days)
-    longest_after_due = max(visit.listed_until - visit.due for visit in expected)
-    longest_before_due = max(visit.due - visit.window_opens for visit in expected)
-    return today - longest_after_due, until + longest_before_due
-
-
 EARLIEST_DUE = datetime.date(1900, 1, 1)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import functools
+import operator
 import re
 import unicodedata
 from decimal import Decimal
@@ -597,20 +599,30 @@ class ExpectedVisitQuerySet(models.QuerySet):
         conservative care (services.refresh_course keeps them in step)."""
         return self.filter(visit__isnull=True)
 
-    def listed(self, today: datetime.date, until: datetime.date) -> ExpectedVisitQuerySet:
-        """On the worklist today: the window opens by `until`, and it is not yet past its listing."""
-        return self.open().filter(due_within(today, until), window_opens__lte=until, listed_until__gte=today)
-
-    def missed(self, today: datetime.date) -> ExpectedVisitQuerySet:
-        return self.open().filter(listed_until__lt=today)
+    def in_status(
+        self, today: datetime.date, until: datetime.date, soon_days: int, statuses: tuple
+    ) -> ExpectedVisitQuerySet:
+        """Open rows with one of these statuses today (followup.status_due_ranges: for each scheduled
+        visit and status, a range of due dates). The outer range of those dates comes first, so the
+        database reads the index on (visit, due_date) from one end to the other, in due order."""
+        ranges = [
+            (kind, due_range)
+            for (kind, status), due_range in status_ranges(today, until, soon_days).items()
+            if status in statuses
+        ]
+        in_any = functools.reduce(operator.or_, (Q(kind=kind, due_date__range=due_range) for kind, due_range in ranges))
+        earliest, latest = min(lo for _, (lo, _) in ranges), max(hi for _, (_, hi) in ranges)
+        return self.open().filter(Q(due_date__gte=earliest, due_date__lte=latest) & in_any)
 
     def with_status_order(self, today: datetime.date, until: datetime.date, soon_days: int) -> ExpectedVisitQuerySet:
         """Annotate `status_order`, the position of each row's status in followup.DueStatus."""
         order = {status: number for number, status in enumerate(followup.DueStatus)}
-        conditions = status_conditions(today, until, soon_days)
         return self.annotate(
             status_order=Case(
-                *(When(condition, then=Value(order[status])) for status, condition in conditions.items()),
+                *(
+                    When(Q(kind=kind, due_date__range=due_range), then=Value(order[status]))
+                    for (kind, status), due_range in status_ranges(today, until, soon_days).items()
+                ),
                 default=Value(len(order)),
             )
         )
@@ -621,9 +633,7 @@ class ExpectedVisitQuerySet(models.QuerySet):
         """How many open rows have each status (followup.DueStatus): for each scheduled visit and
         status a range of due dates (followup.status_due_ranges), counted from the index on
         (visit, kind, due_date) without reading a row; one query, whatever the number of rows."""
-        ranges = followup.status_due_ranges(
-            visit_schedule(), today, until, soon_days=soon_days, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
-        )
+        ranges = status_ranges(today, until, soon_days)
         wanted = [(status, kind, due_range) for (kind, status), due_range in ranges.items() if status in statuses]
         # One COUNT per range, written out once: the ORM spent several milliseconds building the
         # same union from querysets, on every page (the navigation's count).
@@ -640,28 +650,13 @@ class ExpectedVisitQuerySet(models.QuerySet):
         return counts
 
 
-def due_within_bounds(today: datetime.date, until: datetime.date) -> tuple[datetime.date, datetime.date]:
-    return followup.listing_bounds(visit_schedule(), today, until, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS)
-
-
-def due_within(today: datetime.date, until: datetime.date) -> Q:
-    """Due between the dates a listed visit can be due (followup.listing_bounds): a range of the
-    worklist's index, so a page reads its rows in due order and stops when it has them."""
-    earliest, latest = due_within_bounds(today, until)
-    return Q(due_date__gte=earliest, due_date__lte=latest)
-
-
-def status_conditions(today: datetime.date, until: datetime.date, soon_days: int) -> dict[followup.DueStatus, Q]:
-    """Each status as a condition on an open expected visit's dates (followup.window_status, and
-    what the worklist lists, written for the database)."""
-    soon = today + datetime.timedelta(days=soon_days)
-    listed = due_within(today, until) & Q(window_opens__lte=until, listed_until__gte=today)
-    return {
-        followup.DueStatus.OVERDUE: listed & Q(window_closes__lt=today),
-        followup.DueStatus.DUE_SOON: listed & Q(window_closes__gte=today, window_opens__lte=soon),
-        followup.DueStatus.UPCOMING: listed & Q(window_opens__gt=soon),
-        followup.DueStatus.MISSED: Q(listed_until__lt=today),
-    }
+def status_ranges(
+    today: datetime.date, until: datetime.date, soon_days: int
+) -> dict[tuple[followup.VisitKind, followup.DueStatus], tuple[datetime.date, datetime.date]]:
+    """followup.status_due_ranges for this clinic's schedule and worklist settings."""
+    return followup.status_due_ranges(
+        visit_schedule(), today, until, soon_days=soon_days, overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS
+    )
 
 
 class ExpectedVisit(models.Model):
@@ -686,7 +681,7 @@ class ExpectedVisit(models.Model):
         constraints = [models.UniqueConstraint(fields=["fracture", "kind"], name="one_expected_visit_of_each_kind")]
         indexes = [
             # The worklist: visits not yet recorded (visit IS NULL) in due order; a page reads one
-            # range of it (models.due_within), the dates it tests in the index.
+            # range of it (ExpectedVisitQuerySet.in_status), the dates it tests in the index.
             models.Index(
                 fields=["visit", "due_date", "window_opens", "window_closes", "listed_until"],
                 name="expected_visit_open",

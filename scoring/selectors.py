@@ -23,8 +23,6 @@ from .models import (
     Sex,
     Visit,
     VisitKind,
-    due_within_bounds,
-    status_conditions,
     visit_schedule,
 )
 
@@ -269,14 +267,16 @@ def worklist_horizon(today: datetime.date) -> datetime.date:
     return today + datetime.timedelta(days=settings.NASOVCF_WORKLIST_AHEAD_DAYS)
 
 
+LISTED = (followup.DueStatus.OVERDUE, followup.DueStatus.DUE_SOON, followup.DueStatus.UPCOMING)
+
+
 def worklist_rows(today: datetime.date, status: str) -> QuerySet[ExpectedVisit]:
     """The expected visits the worklist lists today, those of one status, or (for "missed") those
     it no longer lists."""
-    until = worklist_horizon(today)
-    if status:
-        condition = status_conditions(today, until, settings.NASOVCF_WORKLIST_SOON_DAYS)[followup.DueStatus(status)]
-        return ExpectedVisit.objects.open().filter(due_date__lte=due_within_bounds(today, until)[1]).filter(condition)
-    return ExpectedVisit.objects.listed(today, until)
+    statuses = (followup.DueStatus(status),) if status else LISTED
+    return ExpectedVisit.objects.in_status(
+        today, worklist_horizon(today), settings.NASOVCF_WORKLIST_SOON_DAYS, statuses
+    )
 
 
 def worklist(*, today: datetime.date, status: str, sort: str, page_number: str | None) -> Worklist:
@@ -292,8 +292,7 @@ def worklist(*, today: datetime.date, status: str, sort: str, page_number: str |
     rows = rows.select_related("fracture__patient").only(*WORKLIST_COLUMNS).order_by(*ordering)
     paginator = Paginator(rows, settings.PAGE_SIZE)
     # The count is known from the counts above: the paginator need not count again.
-    listed = (followup.DueStatus.OVERDUE, followup.DueStatus.DUE_SOON, followup.DueStatus.UPCOMING)
-    paginator.count = counts[status] if status else sum(counts[s] for s in listed)
+    paginator.count = counts[status] if status else sum(counts[s] for s in LISTED)
     return Worklist(paginator.get_page(page_number), counts, today, until)
 
 

@@ -95,21 +95,6 @@ def test_a_missed_one_month_visit_gives_way_when_the_three_month_window_opens():
     st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
     st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
     st.integers(0, 120),
-    st.integers(0, 60),
-)
-def test_every_listed_visit_is_due_within_the_listing_bounds(visit_index, start, today, overdue_days, ahead):
-    """The worklist reads its index between these due dates: no listed visit may fall outside."""
-    until = today + datetime.timedelta(days=ahead)
-    earliest, latest = followup.listing_bounds(SCHEDULE, today, until, overdue_days=overdue_days)
-    if listed_by_definition(visit_index, start, today, overdue_days, until):
-        assert earliest <= SCHEDULE[visit_index].due(start) <= latest
-
-
-@given(
-    st.integers(0, 2),
-    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
-    st.dates(datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)),
-    st.integers(0, 120),
     st.integers(7, 60),
     st.integers(0, 7),
 )
