@@ -218,6 +218,10 @@ CONTENT_SECURITY_POLICY = {
 
 # Brute force (django-axes): 5 failed sign-ins for one username from one address lock that pair
 # for 15 minutes; other users and other addresses are not locked.
+# The audit trail says why a record changed (an archive reason, what a new reader did to an
+# outcome): more than the default 100 characters.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

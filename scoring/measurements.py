@@ -1,7 +1,8 @@
 """Derived measurements: VHL from six heights, the mean of two readers, age, BMI (spec §2).
 
-Pure Python: no Django import. Values that are scored are rounded half-up to 0.1 here, before
-any threshold sees them (spec §1, Decision on precision).
+Pure Python: no Django import. A single reading, and a VHL from one reader's heights, is rounded
+half-up to 0.1 before any threshold sees it (spec §1, Decision on precision); the mean of two
+readers is kept as it is, on 0.05 steps (spec §2, revised Decision).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .rules import round_to_tenth
+from .rules import as_recorded, round_to_tenth
 
 # spec §2, Decisions: the accepted ranges of what is measured.
 HEIGHT_MIN_EXCLUSIVE_MM = Decimal("0")
@@ -71,10 +72,12 @@ def vhl_in_accepted_range(vhl_percent: Decimal) -> bool:
 
 
 def mean_of_readers(first: Decimal, second: Decimal | None) -> Decimal:
-    """The recorded value of two readers is their mean, rounded half-up to 0.1 (spec §2)."""
+    """The recorded value of a film: one reader's value rounded half-up to 0.1, or the mean of two
+    readers' values (each to 0.1) as it is, not rounded: on 0.05 steps, 14.95 stays 14.95 (spec §2,
+    revised Decision)."""
     if second is None:
         return round_to_tenth(first)
-    return round_to_tenth((first + second) / 2)
+    return as_recorded((round_to_tenth(first) + round_to_tenth(second)) / 2)
 
 
 def age_in_years(date_of_birth: datetime.date, on: datetime.date) -> int:

@@ -109,6 +109,7 @@ class Archivable(models.Model):
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
     )
+    archive_reason = models.CharField("reason for archiving", max_length=500, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -117,16 +118,31 @@ class Archivable(models.Model):
     def is_archived(self) -> bool:
         return self.archived_at is not None
 
-    def archive(self, user) -> None:
-        self.archived_at, self.archived_by = timezone.now(), user
+    def archive(self, user, reason: str = "") -> None:
+        self.archived_at, self.archived_by, self.archive_reason = timezone.now(), user, reason
 
     def restore(self) -> None:
-        self.archived_at, self.archived_by = None, None
+        self.archived_at, self.archived_by, self.archive_reason = None, None, ""
 
     @property
     def archived_record(self) -> Archivable | None:
         """The archived record that makes this one read-only (itself), or None: it may change."""
         return self if self.is_archived else None
+
+
+class MeasureField(models.DecimalField):
+    """A film's VHL or kyphosis angle: one reader's value to 0.1, or the mean of two readers on
+    0.05 steps (spec §2, revised Decision), and differences of those. Stored to 0.01 and read
+    back to 0.1 where the second decimal is 0 (16.70 → 16.7), so every page shows the value as
+    it was recorded and scored."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_digits", 5)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        return rules.as_recorded(value) if value is not None else None
 
 
 class SixHeights(models.Model):
@@ -301,36 +317,11 @@ class PatientNameWord(models.Model):
         return [cls(patient=patient, word=word) for word in dict.fromkeys(name_words(patient.name))]
 
 
-class Fracture(Tracked, Archivable, SixHeights):
-    """One fracture episode and its baseline (pretreatment) NASOVCF assessment."""
+class TwoReaders(models.Model):
+    """Two readers of one lateral film (spec §2): each reader's own VHL and kyphosis angle. The
+    film's scored or compared vhl_percent and kyphosis_angle_deg are their mean, not rounded (a
+    reading is to 0.1, so the mean falls on 0.05 steps), or the first reader's alone."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="fractures")
-    assessment_date = models.DateField()
-    level = models.CharField(max_length=3, choices=SPINE_LEVEL_CHOICES)
-    injury_date = models.DateField(null=True, blank=True)
-    low_energy_trauma = models.BooleanField(
-        "low-energy trauma", help_text="A fall from standing height or less, or no trauma."
-    )
-    fracture_type = models.CharField(max_length=16, choices=FractureType.choices)
-
-    # VHL: entered as a percentage, or computed from the six heights (spec §2); never both.
-    vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, editable=False)
-
-    kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=4, decimal_places=1)
-    t2_signal = models.CharField("T2 signal", max_length=16, choices=T2Signal.choices)
-    bmd_t_score = models.DecimalField("BMD T-score", max_digits=3, decimal_places=1)
-
-    vas_pain = models.DecimalField("VAS pain", max_digits=3, decimal_places=1, null=True, blank=True)
-    odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
-    height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1, null=True, blank=True)
-    weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1, null=True, blank=True)
-    treatment = models.CharField(max_length=16, choices=Treatment.choices)
-    of_class = models.CharField("AO Spine-DGOU class", max_length=3, choices=OFClass.choices, blank=True)
-
-    # Two readers (spec §2): each reader's own VHL and kyphosis angle; the scored vhl_percent and
-    # kyphosis_angle_deg above are their mean (or the first reader's alone).
     first_reader_name = models.CharField("first reader", max_length=100, blank=True)
     first_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     first_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
@@ -344,6 +335,58 @@ class Fracture(Tracked, Archivable, SixHeights):
     second_caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     second_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     second_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def second_heights(self) -> measurements.VertebralHeights | None:
+        values = [getattr(self, f"second_{name}_mm") for name in measurements.HEIGHT_FIELDS]
+        if any(value is None for value in values):
+            return None
+        return measurements.VertebralHeights(*values)
+
+    @property
+    def readers_disagree(self) -> bool:
+        return measurements.readers_disagree(
+            self.first_vhl_percent, self.second_vhl_percent, measurements.READER_DISAGREEMENT_VHL_PERCENT
+        ) or measurements.readers_disagree(
+            self.first_kyphosis_angle_deg, self.second_kyphosis_angle_deg, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG
+        )
+
+    @property
+    def has_second_reader(self) -> bool:
+        return self.second_vhl_percent is not None or self.second_kyphosis_angle_deg is not None
+
+
+class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
+    """One fracture episode and its baseline (pretreatment) NASOVCF assessment."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="fractures")
+    assessment_date = models.DateField()
+    level = models.CharField(max_length=3, choices=SPINE_LEVEL_CHOICES)
+    injury_date = models.DateField(null=True, blank=True)
+    low_energy_trauma = models.BooleanField(
+        "low-energy trauma", help_text="A fall from standing height or less, or no trauma."
+    )
+    fracture_type = models.CharField(max_length=16, choices=FractureType.choices)
+
+    # VHL: entered as a percentage, or computed from the six heights (spec §2); never both.
+    vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
+    # Scored: the one reader's value to 0.1, or the mean of two readers on 0.05 steps, not rounded.
+    vhl_percent = MeasureField("VHL (%)", editable=False)
+
+    kyphosis_angle_deg = MeasureField("kyphosis angle (°)")
+    t2_signal = models.CharField("T2 signal", max_length=16, choices=T2Signal.choices)
+    bmd_t_score = models.DecimalField("BMD T-score", max_digits=3, decimal_places=1)
+
+    vas_pain = models.DecimalField("VAS pain", max_digits=3, decimal_places=1, null=True, blank=True)
+    odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
+    odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
+    height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1, null=True, blank=True)
+    weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1, null=True, blank=True)
+    treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    of_class = models.CharField("AO Spine-DGOU class", max_length=3, choices=OFClass.choices, blank=True)
 
     # Genant's grade approximated from the six heights (spec §8); empty without heights.
     genant_reduction_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
@@ -367,8 +410,8 @@ class Fracture(Tracked, Archivable, SixHeights):
     progressive_kyphosis_on = models.DateField(null=True, editable=False)
     non_union = models.BooleanField(null=True, editable=False)
     non_union_on = models.DateField(null=True, editable=False)
-    kyphosis_difference_six_months_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    vhl_difference_six_months_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    kyphosis_difference_six_months_deg = MeasureField(null=True, editable=False)
+    vhl_difference_six_months_percent = MeasureField(null=True, editable=False)
 
     objects = FractureQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -393,18 +436,6 @@ class Fracture(Tracked, Archivable, SixHeights):
         if self.patient.is_archived:
             return self.patient
         return self if self.is_archived else None
-
-    @property
-    def readers_disagree(self) -> bool:
-        return measurements.readers_disagree(
-            self.first_vhl_percent, self.second_vhl_percent, measurements.READER_DISAGREEMENT_VHL_PERCENT
-        ) or measurements.readers_disagree(
-            self.first_kyphosis_angle_deg, self.second_kyphosis_angle_deg, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG
-        )
-
-    @property
-    def has_second_reader(self) -> bool:
-        return self.second_vhl_percent is not None or self.second_kyphosis_angle_deg is not None
 
     def apply_genant(self) -> None:
         heights = self.heights
@@ -440,6 +471,8 @@ class Fracture(Tracked, Archivable, SixHeights):
             level=self.level,
             low_energy_trauma=self.low_energy_trauma,
             conservative_treatment=self.treatment == Treatment.CONSERVATIVE,
+            vhl_is_mean_of_readers=self.second_vhl_percent is not None,
+            kyphosis_is_mean_of_readers=self.second_kyphosis_angle_deg is not None,
         )
 
     def rescore(self) -> None:
@@ -498,7 +531,7 @@ class Fracture(Tracked, Archivable, SixHeights):
         return changed
 
 
-class Visit(Tracked, SixHeights):
+class Visit(Tracked, SixHeights, TwoReaders):
     """One follow-up visit of a fracture: pain, disability, films where taken, union at 6 months."""
 
     fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="visits")
@@ -508,11 +541,10 @@ class Visit(Tracked, SixHeights):
     odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
     odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
 
-    kyphosis_angle_deg = models.DecimalField(
-        "kyphosis angle (°)", max_digits=4, decimal_places=1, null=True, blank=True
-    )
+    # Where films were taken: the one reader's value, or the mean of two (TwoReaders), not rounded.
+    kyphosis_angle_deg = MeasureField("kyphosis angle (°)", null=True, blank=True)
     vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    vhl_percent = models.DecimalField("VHL (%)", max_digits=4, decimal_places=1, null=True, editable=False)
+    vhl_percent = MeasureField("VHL (%)", null=True, editable=False)
 
     bone_union = models.CharField(max_length=12, choices=BoneUnion.choices, blank=True)
     vacuum_cleft_mri = models.BooleanField("intravertebral vacuum cleft on MRI", default=False)
@@ -523,8 +555,8 @@ class Visit(Tracked, SixHeights):
     notes = models.CharField(max_length=500, blank=True)
 
     # Computed against the pretreatment assessment (spec §3).
-    kyphosis_difference_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    vhl_difference_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    kyphosis_difference_deg = MeasureField(null=True, editable=False)
+    vhl_difference_percent = MeasureField(null=True, editable=False)
     progressive_kyphosis = models.BooleanField(null=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -695,3 +727,17 @@ class ExpectedVisit(models.Model):
 
     def get_absolute_url(self) -> str:
         return self.fracture.get_absolute_url()
+
+
+class Submission(models.Model):
+    """A form that saved, by its one-time token: a second submission of the same form (a
+    double-click, a resent request) finds it and goes where the first went, saving nothing
+    (services.claim_submission)."""
+
+    token = models.UUIDField(unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    result_url = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return str(self.token)

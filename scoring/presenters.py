@@ -113,7 +113,23 @@ def score_card(total: int, group: str, components: dict, warnings: list[dict]) -
         "decision_caveat": paper.DECISION_SUPPORT_CAVEAT,
         "citation": paper.PAPER_CITATION,
         "auc": paper.PAPER_AUC_NON_UNION,
+        "extrapolation_note": EXTRAPOLATION_NOTE if total > HIGHEST_TOTAL_OBSERVED else "",
     }
+
+
+# The derivation cohort's totals ran 0–10 (spec §1): a 12 lies beyond what the paper observed.
+HIGHEST_TOTAL_OBSERVED = 10
+EXTRAPOLATION_NOTE = (
+    "A total of 12 lies beyond the paper's data: its 208 patients scored 0 to 10. The figures shown "
+    "are the high group's (totals 6–10); how a 12 fares is an extrapolation from them."
+)
+
+
+def person(user) -> str:
+    """A user as the pages name them: the full name where one is recorded, else the username."""
+    if user is None:
+        return ""
+    return user.get_full_name().strip() or user.get_username()
 
 
 def score_card_from_result(result: rules.ScoreResult) -> dict:

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-RULES_VERSION = "NASOVCF-2025"
+# Bumped when a rule changes how a saved assessment would score; a saved assessment keeps the
+# version it was scored under until it is saved again. 2025.2: the mean of two readers is no
+# longer rounded to 0.1 (spec §2, revised Decision).
+RULES_VERSION = "NASOVCF-2025.2"
 
 # spec §1, Decision (precision): measured values are recorded, and compared, to 0.1.
 TENTH = Decimal("0.1")
@@ -70,9 +73,29 @@ def round_to_tenth(value: Decimal) -> Decimal:
     return value.quantize(TENTH, rounding=ROUND_HALF_UP)
 
 
+HUNDREDTH = Decimal("0.01")
+
+
+def as_recorded(value: Decimal) -> Decimal:
+    """A mean of two readers as it is, not rounded (spec §2, revised Decision): each reading is to
+    0.1, so the mean falls on 0.05 steps. Written to 0.1 when its second decimal is 0 (16.70 →
+    16.7), else to 0.01 (14.95)."""
+    hundredths = value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+    tenths = hundredths.quantize(TENTH)
+    return tenths if tenths == hundredths else hundredths
+
+
+def film_value(value: Decimal, mean_of_two_readers: bool) -> Decimal:
+    """A film's VHL or kyphosis angle as scored: one reader's value rounded half-up to 0.1 (spec
+    §1), the mean of two readers kept as it is (spec §2): 14.95 % scores 0 as a mean, 2 as one
+    reader's typed 14.95."""
+    return as_recorded(value) if mean_of_two_readers else round_to_tenth(value)
+
+
 @dataclass(frozen=True)
 class ScoreInputs:
-    """What the score reads; measured values as Decimal, rounded to 0.1 by `score()`."""
+    """What the score reads; measured values as Decimal. `score()` rounds one reader's VHL and
+    angle, and the T-score, half-up to 0.1; a mean of two readers it keeps as it is."""
 
     fracture_type: FractureType
     vhl_percent: Decimal
@@ -84,6 +107,9 @@ class ScoreInputs:
     level: str | None = None
     low_energy_trauma: bool | None = None
     conservative_treatment: bool | None = None
+    # The VHL or angle is the mean of two readers (spec §2): kept as it is, not rounded to 0.1.
+    vhl_is_mean_of_readers: bool = False
+    kyphosis_is_mean_of_readers: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,8 +267,8 @@ def format_signed(value: Decimal) -> str:
 
 def score(inputs: ScoreInputs) -> ScoreResult:
     """Score one fracture: the five items, the total, the group and the population warnings."""
-    vhl = round_to_tenth(inputs.vhl_percent)
-    kyphosis = round_to_tenth(inputs.kyphosis_angle_deg)
+    vhl = film_value(inputs.vhl_percent, inputs.vhl_is_mean_of_readers)
+    kyphosis = film_value(inputs.kyphosis_angle_deg, inputs.kyphosis_is_mean_of_readers)
     t_score = round_to_tenth(inputs.bmd_t_score)
     fracture_type = FractureType(inputs.fracture_type)
     t2_signal = T2Signal(inputs.t2_signal)

@@ -90,20 +90,25 @@ def update_patient(*, form: PatientForm, user) -> Patient:
     return patient
 
 
-def set_archived(*, record: Patient | Fracture, archived: bool, user) -> Patient | Fracture:
+def set_archived(*, record: Patient | Fracture, archived: bool, user, reason: str = "") -> Patient | Fracture:
     """Archive (hide from the lists and the worklist, keep in full) or restore a patient or an
     assessment, under the row lock and with a new version, so an edit opened before is refused
-    instead of undoing the archive (or being undone by it)."""
+    instead of undoing the archive (or being undone by it). The reason is kept on the record and
+    in its history."""
     model = type(record)
     with transaction.atomic():
         record = model.objects.select_for_update().get(pk=record.pk)
         if archived:
-            record.archive(user)
+            record.archive(user, reason)
+            record._change_reason = f"Archived: {reason}" if reason else "Archived"
         else:
             record.restore()
+            record._change_reason = "Restored"
         record.updated_by = user
         record.version += 1
-        record.save(update_fields=["archived_at", "archived_by", "updated_by", "updated_at", "version"])
+        record.save(
+            update_fields=["archived_at", "archived_by", "archive_reason", "updated_by", "updated_at", "version"]
+        )
         fractures = record.fractures.all() if isinstance(record, Patient) else [record]
         for fracture in Fracture.objects.select_related("patient").filter(pk__in=[f.pk for f in fractures]):
             sync_expected_visits(fracture)

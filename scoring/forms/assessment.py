@@ -222,7 +222,10 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         inputs = super().score_inputs(cleaned)
         treatment = cleaned.get("treatment")
         return dataclasses.replace(
-            inputs, conservative_treatment=(treatment == Treatment.CONSERVATIVE) if treatment else None
+            inputs,
+            conservative_treatment=(treatment == Treatment.CONSERVATIVE) if treatment else None,
+            vhl_is_mean_of_readers=cleaned.get("second_vhl_percent") is not None,
+            kyphosis_is_mean_of_readers=cleaned.get("second_kyphosis_angle_deg") is not None,
         )
 
     def clean(self):

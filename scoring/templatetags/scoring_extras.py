@@ -6,6 +6,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from scoring import presenters
 from scoring.presenters import GROUP_LABELS
 from scoring.rules import format_signed
 
@@ -18,6 +19,12 @@ def signed(value):
     if value is None or value == "":
         return value
     return format_signed(Decimal(str(value)))
+
+
+@register.filter
+def person(user):
+    """A user by their full name where one is recorded, else the username ("Dr Anna Smith")."""
+    return presenters.person(user)
 
 
 @register.filter
