@@ -25,6 +25,7 @@ GROUPS = tuple(group.value for group in rules.RiskGroup)
 MIN_EVENTS_PER_VARIABLE = 10  # below this a logistic fit is not reported (Peduzzi et al. 1996)
 MIN_EXPECTED_FOR_CHI2 = 5  # below this, Fisher's exact test instead of χ²
 Z_95 = paper.Z_95
+MIN_PAIRS = 3  # fewer fractures measured by both readers: no ICC or kappa is computed
 
 OUTCOMES = {"non_union": "Non-union at 6 months", "progressive_kyphosis": "Progressive kyphosis (> 10°)"}
 MEASURES = {
@@ -383,7 +384,7 @@ def icc_2_1(long: pd.DataFrame) -> Icc | None:
     counts = complete.groupby("target")["rater"].nunique()
     complete = complete[complete["target"].isin(counts[counts == complete["rater"].nunique()].index)]
     targets = complete["target"].nunique()
-    if targets < 3 or complete["rater"].nunique() < 2 or complete["value"].nunique() < 2:
+    if targets < MIN_PAIRS or complete["rater"].nunique() < 2 or complete["value"].nunique() < 2:
         return None
     table = pingouin.intraclass_corr(data=complete, targets="target", raters="rater", ratings="value")
     table = table.set_index("Type")
@@ -404,7 +405,7 @@ def cohen_kappa(first: list, second: list) -> Kappa | None:
     """Cohen's kappa between two raters' categories (scikit-learn)."""
     from sklearn.metrics import cohen_kappa_score
 
-    if len(first) < 3:
+    if len(first) < MIN_PAIRS:
         return None
     agreement = float(np.mean([a == b for a, b in zip(first, second, strict=True)]))
     if len(set(first) | set(second)) < 2:
@@ -413,24 +414,32 @@ def cohen_kappa(first: list, second: list) -> Kappa | None:
 
 
 def reader_groups(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The risk group each reader's own VHL and kyphosis angle would give, the other items as
-    recorded: scored by the rules themselves, not here."""
+    """The risk group each reader's own VHL and kyphosis angle give, on the fractures both readers
+    measured: the saved total with the points of the film's VHL and angle (the readers' mean,
+    as the saved score gave them) replaced by the points the rules give each reader's reading.
+
+    What the readers did not measure is read from the saved score, not scored again, so a reader
+    whose values score as the mean did gets the recorded group, whatever rules version recorded
+    it. A reader's value is one reading: scored as one (rules.film_value, rounded to 0.1), never
+    as a mean of two, whose 14.95 % would score 0. Each distinct reading goes through the rules
+    once (readings fall on 0.1 steps: a few hundred values, however many fractures)."""
     from decimal import Decimal
 
-    def group(row, vhl, ka) -> str:
-        inputs = rules.ScoreInputs(
-            rules.FractureType(row.fracture_type),
-            Decimal(str(vhl)),
-            Decimal(str(ka)),
-            rules.T2Signal(row.t2_signal),
-            Decimal(str(row.bmd_t_score)),
-        )
-        return rules.score(inputs).group.value
+    both = frame.dropna(subset=["first_vhl", "second_vhl", "first_ka", "second_ka", "score", "vhl_points", "ka_points"])
+    unmeasured = both["score"].astype(int) - both["vhl_points"].astype(int) - both["ka_points"].astype(int)
 
-    both = frame.dropna(subset=["first_vhl", "second_vhl", "first_ka", "second_ka"])
-    first = [group(row, row.first_vhl, row.first_ka) for row in both.itertuples()]
-    second = [group(row, row.second_vhl, row.second_ka) for row in both.itertuples()]
-    return first, second
+    def points(readings: pd.Series, rule) -> pd.Series:
+        scored = {
+            value: rule(rules.film_value(Decimal(str(value)), mean_of_two_readers=False)) for value in readings.unique()
+        }
+        return readings.map(scored).astype(int)
+
+    def groups(vhl: str, ka: str) -> list[str]:
+        totals = unmeasured + points(both[vhl], rules.height_loss_points) + points(both[ka], rules.kyphosis_points)
+        group_of = {total: rules.risk_group(int(total)).value for total in totals.unique()}
+        return totals.map(group_of).tolist()
+
+    return groups("first_vhl", "first_ka"), groups("second_vhl", "second_ka")
 
 
 @dataclass
@@ -438,6 +447,10 @@ class ReaderAgreement:
     vhl: Icc | None
     kyphosis: Icc | None
     group_kappa: Kappa | None
+    # Fractures both readers measured, counted whether or not a statistic could be computed.
+    vhl_pairs: int = 0
+    kyphosis_pairs: int = 0
+    group_pairs: int = 0
 
 
 def reader_agreement(frame: pd.DataFrame) -> ReaderAgreement:
@@ -450,11 +463,17 @@ def reader_agreement(frame: pd.DataFrame) -> ReaderAgreement:
             ]
         )
 
+    def pairs(first: str, second: str) -> int:
+        return int((frame[first].notna() & frame[second].notna()).sum())
+
     first_groups, second_groups = reader_groups(frame)
     return ReaderAgreement(
         vhl=icc_2_1(long("first_vhl", "second_vhl")),
         kyphosis=icc_2_1(long("first_ka", "second_ka")),
         group_kappa=cohen_kappa(first_groups, second_groups),
+        vhl_pairs=pairs("first_vhl", "second_vhl"),
+        kyphosis_pairs=pairs("first_ka", "second_ka"),
+        group_pairs=len(first_groups),
     )
 
 

@@ -58,7 +58,14 @@ COLUMNS = {
     "first_ka": "first_kyphosis_angle_deg",
     "second_ka": "second_kyphosis_angle_deg",
     "genant_grade": "genant_grade",
+    "genant_reduction": "genant_reduction_percent",
     "of_class": "of_class",
+    "first_reader": "first_reader_name",
+    "second_reader": "second_reader_name",
+    # The points the saved score gave the film's VHL and angle (the readers' mean where two read):
+    # a reader's own group is the saved total with these two items scored on that reader's values.
+    "vhl_points": "score_components__vertebral_height_loss__points",
+    "ka_points": "score_components__kyphosis_angle__points",
 }
 NUMERIC = [
     "vhl_pre",
@@ -74,6 +81,7 @@ NUMERIC = [
     "second_vhl",
     "first_ka",
     "second_ka",
+    "genant_reduction",
 ]
 # What the cohort page needs: fewer columns, the decimals read as floats by the database, so a
 # page over 20,000 fractures does not build 100,000 Decimal objects it would turn into floats.
@@ -105,12 +113,14 @@ ANALYSIS_COLUMNS = [
     "second_ka",
     "genant_grade",
     "of_class",
+    "vhl_points",
+    "ka_points",
 ]
 
 EXCLUSIONS = [
     ("archived", "archived"),
-    ("not_conservative", "treatment other than conservative"),
-    ("changed", "conservative care abandoned before the 6-month outcome"),
+    ("not_conservative", "not conservative care"),
+    ("changed", "treatment changed"),
     ("no_union", "no union assessment at 6 months yet"),
     ("no_film", "no film at 6 months yet"),
 ]
@@ -154,21 +164,30 @@ def read(cohort_filter: CohortFilter, columns: list[str] | None = None) -> pd.Da
 
 def exclusion_reasons(frame: pd.DataFrame) -> pd.Series:
     """Why a fracture is not analysed (the first reason that applies), or "" when it is."""
-    changed_on = pd.to_datetime(frame["treatment_changed_on"])
-    # A change after both 6-month outcomes were seen (e.g. augmentation for a non-union) leaves them
-    # outcomes of conservative care; a change before either one does not.
-    changed_before = changed_on.notna() & (
-        (changed_on <= pd.to_datetime(frame["non_union_on"])).fillna(True)
-        | (changed_on <= pd.to_datetime(frame["progressive_kyphosis_on"])).fillna(True)
-    )
     conditions = [
         frame["archived_at"].notna() | frame["patient_archived_at"].notna(),
         frame["treatment"] != Treatment.CONSERVATIVE,
-        (frame["treatment_changed_to"].fillna("") != "") & changed_before,
+        changed_before_outcome(frame),
         frame["non_union"].isna(),
         frame["progressive_kyphosis"].isna(),
     ]
     return pd.Series(np.select(conditions, [key for key, _ in EXCLUSIONS], default=""), index=frame.index)
+
+
+def changed_before_outcome(frame: pd.DataFrame) -> pd.Series:
+    """Conservative care abandoned before its 6-month outcome was complete: checked before the
+    missing-outcome reasons, as a changed treatment is why that outcome is missing (or is not
+    conservative care's). A change after both outcomes were seen (e.g. augmentation for a
+    non-union) leaves them outcomes of conservative care. An outcome not seen yet counts as seen
+    after the change (a comparison with a missing date is False, never unknown, in pandas)."""
+    changed_on = pd.to_datetime(frame["treatment_changed_on"])
+    changed = (frame["treatment_changed_to"].fillna("") != "") | changed_on.notna()
+
+    def not_before(column: str) -> pd.Series:
+        seen_on = pd.to_datetime(frame[column])
+        return seen_on.isna() | (changed_on <= seen_on)
+
+    return changed & (changed_on.isna() | not_before("non_union_on") | not_before("progressive_kyphosis_on"))
 
 
 def included(frame: pd.DataFrame) -> pd.DataFrame:

@@ -24,6 +24,66 @@ VISIT_FIELDS = {
     "vhl": "vhl_percent",
     "union": "bone_union",
 }
+# Each reader of a film: export column part → model field (the fracture's and the visit's alike).
+READER_FIELDS = {
+    "first_reader_name": "first_reader_name",
+    "first_reader_vhl": "first_vhl_percent",
+    "first_reader_ka": "first_kyphosis_angle_deg",
+    "second_reader_name": "second_reader_name",
+    "second_reader_vhl": "second_vhl_percent",
+    "second_reader_ka": "second_kyphosis_angle_deg",
+}
+# The same, read from the cohort's frame (cohort/data.py) for the pretreatment film.
+BASELINE_READERS = {
+    "first_reader_name": "first_reader",
+    "first_reader_vhl": "first_vhl",
+    "first_reader_ka": "first_ka",
+    "second_reader_name": "second_reader",
+    "second_reader_vhl": "second_vhl",
+    "second_reader_ka": "second_ka",
+}
+READER_FILM = "6m"  # the follow-up film whose readers are exported: the 6-month outcome's
+GENANT_LABEL = "Genant grade (height-based approximation)"
+# Why reader names are in the identified export only (the data dictionary says so).
+READER_NAME_NOTE = (
+    "staff, not patient data, yet left out of the de-identified export: the analyses need each "
+    "reader's values (in both exports), not their names, which would name the clinic and its staff"
+)
+
+
+def _reader_rows(film: str, prefix: str, suffix: str) -> list[tuple[str, str, str, str, bool]]:
+    """The dictionary rows of a film's two readers: names (identified only), their own VHL and KA."""
+    rows = []
+    for ordinal, empty in (("first", "empty if not recorded per reader"), ("second", "empty without a second reader")):
+        rows += [
+            (
+                f"{prefix}{ordinal}_reader_name",
+                f"{ordinal.capitalize()} reader of the {film} film, by name ({READER_NAME_NOTE})",
+                "",
+                f"text, {empty}",
+                True,
+            ),
+            (
+                f"{prefix}{ordinal}_reader_vhl{suffix}_percent",
+                f"{ordinal.capitalize()} reader's own vertebral height loss, {film} film (one reading)",
+                "%",
+                f"−50 to 100, to 0.1; {empty}",
+                False,
+            ),
+            (
+                f"{prefix}{ordinal}_reader_ka{suffix}_deg",
+                f"{ordinal.capitalize()} reader's own kyphosis angle, {film} film (one reading)",
+                "°",
+                f"−45 to 90, to 0.1; {empty}",
+                False,
+            ),
+        ]
+    return rows
+
+
+SCORED_MEAN = "one reader's value, or the mean of two readers kept as it is, not rounded (14.95)"
+SCORED_ALLOWED = "to 0.1, or to 0.05 for a mean of two readers"
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 # (column, meaning, unit, allowed values, identified only)
@@ -52,8 +112,42 @@ DICTIONARY = [
     ("level", "Fractured vertebra", "", "T1–T12, L1–L5", False),
     ("low_energy_trauma", "Low-energy trauma", "", "1 yes, 0 no", False),
     ("fracture_type", "Fracture type", "", "compression, burst", False),
-    ("vhl_pre_percent", "Vertebral height loss, pretreatment (spec §2)", "%", "−50 to 100", False),
-    ("ka_pre_deg", "Local kyphosis angle, pretreatment", "°", "−45 to 90", False),
+    (
+        "vhl_pre_percent",
+        f"Vertebral height loss, pretreatment, as scored (spec §2): {SCORED_MEAN}",
+        "%",
+        f"−50 to 100, {SCORED_ALLOWED}",
+        False,
+    ),
+    (
+        "ka_pre_deg",
+        f"Local kyphosis angle, pretreatment, as scored: {SCORED_MEAN}",
+        "°",
+        f"−45 to 90, {SCORED_ALLOWED}",
+        False,
+    ),
+    *_reader_rows("pretreatment", "", "_pre"),
+    (
+        "genant_grade",
+        f"{GENANT_LABEL}, from the first reader's six heights (spec §8)",
+        "",
+        "0, 1, 2, 3; empty without the six heights",
+        False,
+    ),
+    (
+        "genant_reduction_percent",
+        f"{GENANT_LABEL}: the larger of the anterior and posterior height reductions it grades",
+        "%",
+        "to 0.1 (negative: taller than its neighbours); empty without the six heights",
+        False,
+    ),
+    (
+        "of_class",
+        "AO Spine-DGOU osteoporotic fracture class (Schnake et al. 2018, spec §8), recorded by the clinician",
+        "",
+        "OF1, OF2, OF3, OF4, OF5; empty if not recorded",
+        False,
+    ),
     ("t2_signal", "MRI T2 signal pattern", "", "diffuse_low, confined_low, diffuse_high, confined_high", False),
     ("bmd_t_score", "BMD T-score (DXA, L1–L4 without the fractured vertebra)", "SD", "−7.0 to 4.0", False),
     ("vas_pre", "VAS pain, pretreatment", "0–10", "0 to 10, empty if not recorded", False),
@@ -87,11 +181,18 @@ DICTIONARY = [
             ("day", "days from the assessment", "days", "integer, empty if not recorded", False),
             ("vas", "VAS pain", "0–10", "0 to 10, empty if not recorded", False),
             ("odi_percent", "ODI", "%", "0 to 100, empty if not recorded", False),
-            ("ka_deg", "kyphosis angle", "°", "−45 to 90, empty if no film", False),
-            ("vhl_percent", "vertebral height loss", "%", "−50 to 100, empty if no film", False),
+            ("ka_deg", f"kyphosis angle: {SCORED_MEAN}", "°", f"−45 to 90, {SCORED_ALLOWED}; empty if no film", False),
+            (
+                "vhl_percent",
+                f"vertebral height loss: {SCORED_MEAN}",
+                "%",
+                f"−50 to 100, {SCORED_ALLOWED}; empty if no film",
+                False,
+            ),
             ("union", "bone union", "", "united, non_union, not_assessed, empty", False),
         )
     ],
+    *_reader_rows("6-month", f"visit_{READER_FILM}_", ""),
     ("unscheduled_visits", "Number of unscheduled visits (not in the columns above)", "", "integer ≥ 0", False),
     ("ka_difference_6m_deg", "KA at 6 months − KA pretreatment (spec §3)", "°", "empty if no film at 6 months", False),
     ("vhl_difference_6m_percent", "VHL at 6 months − VHL pretreatment", "%", "empty if no film at 6 months", False),
@@ -104,7 +205,13 @@ DICTIONARY = [
         "1, 0",
         False,
     ),
-    ("exclusion_reason", "Why not counted", "", "empty when included; see the cohort page", False),
+    (
+        "exclusion_reason",
+        "Why not counted (the first that applies, in this order)",
+        "",
+        "empty when included; " + ", ".join(label for key, label in data.EXCLUSIONS if key != "archived"),
+        False,
+    ),
 ]
 
 
@@ -169,6 +276,10 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     out["fracture_type"] = frame["fracture_type"]
     out["vhl_pre_percent"] = frame["vhl_pre"]
     out["ka_pre_deg"] = frame["ka_pre"]
+    _add_readers(out, identified, "", "_pre", lambda part: frame[BASELINE_READERS[part]])
+    out["genant_grade"] = frame["genant_grade"].astype("Int64")
+    out["genant_reduction_percent"] = frame["genant_reduction"]
+    out["of_class"] = frame["of_class"].replace("", pd.NA)
     out["t2_signal"] = frame["t2_signal"]
     out["bmd_t_score"] = frame["bmd_t_score"]
     out["vas_pre"] = frame["vas_pre"]
@@ -189,13 +300,7 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
         out["treatment_changed_on"] = frame["treatment_changed_on"]
     out["treatment_change_day"] = _days(frame["treatment_changed_on"], frame["assessment_date"])
     for kind in SCHEDULED_KINDS:
-        scheduled = visits[visits["kind"] == kind].set_index("fracture_id") if not visits.empty else pd.DataFrame()
-
-        def column(field, scheduled=scheduled):
-            if scheduled.empty:
-                return pd.Series(pd.NA, index=frame.index)
-            return frame["id"].map(scheduled[field])
-
+        column = _visit_column(frame, visits, kind)
         if identified:
             out[f"visit_{kind}_date"] = column("visit_date")
         out[f"visit_{kind}_day"] = _days(column("visit_date"), frame["assessment_date"])
@@ -204,6 +309,8 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
         out[f"visit_{kind}_ka_deg"] = pd.to_numeric(column("kyphosis_angle_deg"), errors="coerce")
         out[f"visit_{kind}_vhl_percent"] = pd.to_numeric(column("vhl_percent"), errors="coerce")
         out[f"visit_{kind}_union"] = column("bone_union").replace("", pd.NA)
+    film = _visit_column(frame, visits, READER_FILM)
+    _add_readers(out, identified, f"visit_{READER_FILM}_", "", lambda part: film(READER_FIELDS[part]))
     unscheduled = (
         visits[visits["kind"] == "unscheduled"].groupby("fracture_id").size()
         if not visits.empty
@@ -222,9 +329,34 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     return _defuse_formulas(out.reset_index(drop=True))
 
 
+def _visit_column(frame: pd.DataFrame, visits: pd.DataFrame, kind: str):
+    """A function giving a field of each fracture's scheduled visit of this kind, in the frame's
+    rows (empty where the fracture has none)."""
+    scheduled = visits[visits["kind"] == kind].set_index("fracture_id") if not visits.empty else pd.DataFrame()
+
+    def column(field: str) -> pd.Series:
+        if scheduled.empty:
+            return pd.Series(pd.NA, index=frame.index)
+        return frame["id"].map(scheduled[field])
+
+    return column
+
+
+def _add_readers(out: pd.DataFrame, identified: bool, prefix: str, suffix: str, value) -> None:
+    """A film's two readers as columns (named as in the dictionary, _reader_rows): names in the
+    identified export only; each reader's own VHL and KA as recorded, to 0.1. `value(part)` gives
+    the column of a READER_FIELDS part."""
+    for ordinal in ("first", "second"):
+        if identified:
+            out[f"{prefix}{ordinal}_reader_name"] = value(f"{ordinal}_reader_name").replace("", pd.NA)
+        for measure, unit in (("vhl", "percent"), ("ka", "deg")):
+            readings = value(f"{ordinal}_reader_{measure}")
+            out[f"{prefix}{ordinal}_reader_{measure}{suffix}_{unit}"] = pd.to_numeric(readings, errors="coerce")
+
+
 def _visits(fracture_ids: list[int]) -> pd.DataFrame:
     """The scheduled visits (one per kind) and unscheduled ones of these fractures, in one query."""
-    fields = ["fracture_id", "kind", *VISIT_FIELDS.values()]
+    fields = ["fracture_id", "kind", *VISIT_FIELDS.values(), *READER_FIELDS.values()]
     rows = Visit.objects.filter(fracture_id__in=fracture_ids).order_by("visit_date").values_list(*fields)
     return pd.DataFrame.from_records(list(rows), columns=fields)
 
@@ -260,14 +392,18 @@ def to_csv(table: pd.DataFrame) -> bytes:
 
 def to_xlsx(table: pd.DataFrame, identified: bool) -> bytes:
     """Two sheets, fractures and dictionary, written row by row (openpyxl's write-only mode: a
-    fraction of the time and memory of a full workbook)."""
+    fraction of the time and memory of a full workbook). Each is a table: its header row stays
+    in view as one scrolls (frozen) and carries a filter over every column."""
     import tempfile
 
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     for title, sheet_table in (("fractures", table), ("dictionary", dictionary(identified))):
         sheet = book.create_sheet(title)
+        sheet.freeze_panes = "A2"  # set before the first row is written (write-only mode)
+        sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(sheet_table.columns), 1))}{len(sheet_table) + 1}"
         sheet.append(list(sheet_table.columns))
         for row in sheet_table.itertuples(index=False, name=None):
             sheet.append([_cell(value) for value in row])

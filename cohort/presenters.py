@@ -154,37 +154,44 @@ def model_rows(result) -> list[dict]:
     return rows
 
 
+def _too_few(pairs: int) -> str:
+    return f"too few to compute: {pairs or 'none'} measured by both, {analysis.MIN_PAIRS} needed"
+
+
 def agreement_rows(agreement) -> list[dict]:
-    """Inter-reader agreement on the cohort page: ICC(2,1) for VHL and KA, kappa for the group."""
+    """Inter-reader agreement on the cohort page: ICC(2,1) for VHL and KA, kappa for the group.
+    n is the fractures both readers measured, shown also when they are too few for a statistic."""
 
-    def icc(value):
-        return f"{value.icc:.3f} ({value.ci_low:.2f}–{value.ci_high:.2f})" if value else "—"
+    def icc(value, pairs: int) -> str:
+        if value:
+            return f"{value.icc:.3f} ({value.ci_low:.2f}–{value.ci_high:.2f})"
+        return _too_few(pairs) if pairs < analysis.MIN_PAIRS else "not computable: the readings do not vary"
 
-    kappa = agreement.group_kappa
+    def kappa(value, pairs: int) -> str:
+        if not value:
+            return _too_few(pairs)
+        if value.kappa is None:
+            return f"undefined: one group only ({value.agreement * 100:.0f} % agree)"
+        return f"{value.kappa:.3f} ({value.agreement * 100:.0f} % agree)"
+
     return [
         {
             "measure": "VHL",
             "statistic": "ICC(2,1), 95 % CI",
-            "value": icc(agreement.vhl),
-            "n": agreement.vhl.n if agreement.vhl else 0,
+            "value": icc(agreement.vhl, agreement.vhl_pairs),
+            "n": agreement.vhl_pairs,
         },
         {
             "measure": "Kyphosis angle",
             "statistic": "ICC(2,1), 95 % CI",
-            "value": icc(agreement.kyphosis),
-            "n": agreement.kyphosis.n if agreement.kyphosis else 0,
+            "value": icc(agreement.kyphosis, agreement.kyphosis_pairs),
+            "n": agreement.kyphosis_pairs,
         },
         {
             "measure": "Risk group each reader's values give",
             "statistic": "Cohen's κ (raw agreement)",
-            "value": (
-                f"{kappa.kappa:.3f} ({kappa.agreement * 100:.0f} % agree)"
-                if kappa.kappa is not None
-                else f"undefined: one group only ({kappa.agreement * 100:.0f} % agree)"
-            )
-            if kappa
-            else "—",
-            "n": kappa.n if kappa else 0,
+            "value": kappa(agreement.group_kappa, agreement.group_pairs),
+            "n": agreement.group_pairs,
         },
     ]
 

@@ -218,19 +218,53 @@ def test_cohen_kappa_on_a_hand_computable_table():
     assert (result.n, result.agreement) == (10, 0.8)
 
 
-def test_reader_groups_are_scored_by_the_rules():
-    frame = pd.DataFrame(
-        [
-            {
-                "fracture_type": "compression",
-                "t2_signal": "diffuse_low",
-                "bmd_t_score": -3.0,
-                "first_vhl": 14.9,
-                "second_vhl": 15.0,
-                "first_ka": 10.0,
-                "second_ka": 10.0,
-            }
-        ]
-    )
+def reader_row(**fields) -> dict:
+    """A two-reader fracture as the cohort frame holds it: each reader's own readings, and the
+    saved score (compression 0, diffuse low T2 2, T-score −3.0 2) with the points the film's
+    VHL and angle got."""
+    return {
+        "fracture_type": "compression",
+        "t2_signal": "diffuse_low",
+        "bmd_t_score": -3.0,
+        "first_vhl": 14.9,
+        "second_vhl": 15.0,
+        "first_ka": 10.0,
+        "second_ka": 10.0,
+        **fields,
+    }
+
+
+def test_reader_groups_score_each_reading_by_the_rules():
+    # Saved under NASOVCF-2025.2: the mean 14.95 % kept as it is, 0 points; total 4.
+    frame = pd.DataFrame([reader_row(score=4, vhl_points=0, ka_points=0)])
     first, second = analysis.reader_groups(frame)
     assert (first, second) == (["medium"], ["high"])  # 0+0+0+2+2 = 4 and 0+2+0+2+2 = 6
+
+
+def test_a_reader_reading_is_one_reading_never_a_mean():
+    """14.95 scores 0 only as a mean of two readers: one reader's 14.95 (never stored: readings are
+    to 0.1, but a float may carry it) is rounded half-up to 15.0 and scores 2, as rules.score does."""
+    frame = pd.DataFrame([reader_row(first_vhl=14.95, second_vhl=14.94, score=4, vhl_points=0, ka_points=0)])
+    assert analysis.reader_groups(frame) == (["high"], ["medium"])
+
+
+def test_reader_groups_keep_what_the_readers_did_not_measure_as_saved():
+    """Saved under NASOVCF-2025 (the mean rounded: 14.95 → 15.0, 2 points, total 6): the other
+    items keep their saved points, so each reader's group differs from the saved one only by
+    their own VHL and angle, and a T-score the rules would now score otherwise is not rescored."""
+    legacy = reader_row(score=6, vhl_points=2, ka_points=0)
+    recorded_otherwise = reader_row(bmd_t_score=-1.0, score=4, vhl_points=0, ka_points=0)  # saved bmd 2 points
+    frame = pd.DataFrame([legacy, recorded_otherwise])
+    first, second = analysis.reader_groups(frame)
+    assert (first, second) == (["medium", "medium"], ["high", "high"])
+
+
+def test_reader_groups_need_both_readers_on_both_measures():
+    frame = pd.DataFrame(
+        [reader_row(score=4, vhl_points=0, ka_points=0), reader_row(second_ka=None, score=4, vhl_points=0, ka_points=0)]
+    )
+    first, second = analysis.reader_groups(frame)
+    assert (len(first), len(second)) == (1, 1)
+    agreement = analysis.reader_agreement(frame.assign(id=[1, 2]))
+    assert (agreement.vhl_pairs, agreement.kyphosis_pairs, agreement.group_pairs) == (2, 1, 1)
+    assert agreement.vhl is agreement.kyphosis is agreement.group_kappa is None  # fewer than 3

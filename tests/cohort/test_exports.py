@@ -6,6 +6,7 @@ import logging
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from cohort import exports
 from cohort.models import ExportLog
@@ -88,3 +89,157 @@ def test_pseudonym_depends_on_its_own_key_not_the_secret_key(settings, monkeypat
     assert exports.pseudonym("MRN1") == first == exports.pseudonym(" mrn1 ")
     monkeypatch.setenv("NASOVCF_PSEUDONYM_KEY", "another key")
     assert exports.pseudonym("MRN1") != first
+
+
+# -- readers, Genant and the OF class (issue 11) ----------------------------------------------------
+
+READER_COLUMNS = [
+    "first_reader_name",
+    "first_reader_vhl_pre_percent",
+    "first_reader_ka_pre_deg",
+    "second_reader_name",
+    "second_reader_vhl_pre_percent",
+    "second_reader_ka_pre_deg",
+]
+SIX_MONTH_READER_COLUMNS = [f"visit_6m_{column.replace('_pre', '')}" for column in READER_COLUMNS]
+
+
+@pytest.fixture
+def read_twice(make_patient, make_fracture, user):
+    """A fracture whose pretreatment and 6-month films were each read by two readers, the means
+    not rounded (14.95 %), with the six heights (a Genant grade) and an OF class."""
+    import datetime
+    from decimal import Decimal as D
+
+    from scoring import services
+    from scoring.models import Visit
+
+    fracture = make_fracture(
+        make_patient(mrn="TWO1", name="Reader Case"),
+        first_reader_name="Dr Ahn",
+        second_reader_name="Dr Baker",
+        first_vhl_percent=D("14.9"),
+        second_vhl_percent=D("15.0"),
+        vhl_percent=D("14.95"),
+        first_kyphosis_angle_deg=D("10.1"),
+        second_kyphosis_angle_deg=D("10.2"),
+        kyphosis_angle_deg=D("10.15"),
+        of_class="OF3",
+        genant_grade=2,
+        genant_reduction_percent=D("33.3"),
+    )
+    Visit.objects.create(
+        fracture=fracture,
+        kind="6m",
+        visit_date=datetime.date(2025, 9, 10),
+        first_reader_name="Dr Ahn",
+        second_reader_name="Dr Chen",
+        first_vhl_percent=D("20.1"),
+        second_vhl_percent=D("20.2"),
+        vhl_percent=D("20.15"),
+        first_kyphosis_angle_deg=D("12.0"),
+        second_kyphosis_angle_deg=D("13.1"),
+        kyphosis_angle_deg=D("12.55"),
+        bone_union="united",
+        created_by=user,
+        updated_by=user,
+    )
+    services.refresh_course(fracture)
+    fracture.refresh_from_db()
+    return fracture
+
+
+def row_of(response) -> dict[str, str]:
+    header, row = rows_of(response)
+    return dict(zip(header, row, strict=True))
+
+
+def test_the_identified_export_has_both_readers_genant_and_the_of_class(signed_in, read_twice):
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=1"))
+    assert read_twice.score_components["vertebral_height_loss"]["points"] == 0  # the mean 14.95 scored as it is
+    assert [row[c] for c in ("vhl_pre_percent", "ka_pre_deg")] == ["14.95", "10.15"]  # the scored mean, unrounded
+    assert [row[c] for c in READER_COLUMNS] == ["Dr Ahn", "14.9", "10.1", "Dr Baker", "15.0", "10.2"]
+    assert [row[c] for c in ("visit_6m_vhl_percent", "visit_6m_ka_deg")] == ["20.15", "12.55"]
+    assert [row[c] for c in SIX_MONTH_READER_COLUMNS] == ["Dr Ahn", "20.1", "12.0", "Dr Chen", "20.2", "13.1"]
+    assert (row["ka_difference_6m_deg"], row["vhl_difference_6m_percent"]) == ("2.4", "5.2")
+    assert (row["genant_grade"], row["genant_reduction_percent"], row["of_class"]) == ("2", "33.3", "OF3")
+
+
+def test_the_de_identified_export_has_the_readings_but_not_the_reader_names(signed_in, read_twice):
+    response = signed_in.get("/cohort/export/?format=csv&identified=0")
+    row = row_of(response)
+    assert "Dr Ahn" not in response.content.decode()
+    assert not {c for c in READER_COLUMNS + SIX_MONTH_READER_COLUMNS if c.endswith("_name")} & set(row)
+    assert [row[c] for c in READER_COLUMNS if not c.endswith("_name")] == ["14.9", "10.1", "15.0", "10.2"]
+    assert [row[c] for c in SIX_MONTH_READER_COLUMNS if not c.endswith("_name")] == ["20.1", "12.0", "20.2", "13.1"]
+    assert (row["vhl_pre_percent"], row["genant_grade"], row["of_class"]) == ("14.95", "2", "OF3")
+
+
+def test_one_reader_and_no_heights_leave_the_new_columns_empty(signed_in, make_patient, make_fracture):
+    make_fracture(make_patient(mrn="ONE1"))
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=1"))
+    empty = [*READER_COLUMNS, *SIX_MONTH_READER_COLUMNS, "genant_grade", "genant_reduction_percent", "of_class"]
+    assert {row[c] for c in empty} == {""}
+    assert row["vhl_pre_percent"] == "17.8"
+
+
+def test_the_new_columns_keep_one_row_per_fracture_and_the_existing_columns(signed_in, demo, read_twice):
+    header, *rows = rows_of(signed_in.get("/cohort/export/?format=csv&identified=1"))
+    assert len(rows) == Fracture.objects.count()
+    existing = [
+        "patient", "name", "date_of_birth", "sex", "age_years", "fracture_id", "assessment_date", "injury_date",
+        "injury_day", "level", "low_energy_trauma", "fracture_type", "vhl_pre_percent", "ka_pre_deg", "t2_signal",
+        "bmd_t_score", "vas_pre", "odi_pre_percent", "height_cm", "weight_kg", "points_fracture_type",
+        "points_vertebral_height_loss", "points_kyphosis_angle", "points_t2_signal", "points_bmd", "nasovcf_total",
+        "nasovcf_group", "rules_version", "treatment", "treatment_start_date", "treatment_start_day",
+        "treatment_changed_to", "treatment_changed_on", "treatment_change_day",
+        *[f"visit_{k}_{i}" for k in ("1m", "3m", "6m") for i in ("date", "day", "vas", "odi_percent", "ka_deg", "vhl_percent", "union")],
+        "unscheduled_visits", "ka_difference_6m_deg", "vhl_difference_6m_percent", "progressive_kyphosis",
+        "non_union", "included_in_cohort", "exclusion_reason",
+    ]  # fmt: skip
+    assert [c for c in header if c in existing] == existing  # none renamed, none reordered
+    assert set(READER_COLUMNS + SIX_MONTH_READER_COLUMNS) <= set(header)
+
+
+def test_every_new_column_has_its_meaning_unit_and_allowed_values(signed_in, read_twice):
+    described = {row[0]: row for row in rows_of(signed_in.get("/cohort/dictionary.csv"))[1:]}
+    for column in (*READER_COLUMNS, *SIX_MONTH_READER_COLUMNS, "genant_grade", "genant_reduction_percent", "of_class"):
+        _, meaning, unit, allowed, where = described[column]
+        assert meaning and allowed, column
+        assert where == ("identified export only" if column.endswith("_name") else "both exports"), column
+        if column.endswith("_percent"):
+            assert unit == "%"
+        if column.endswith("_deg"):
+            assert unit == "°"
+    assert "Genant grade (height-based approximation)" in described["genant_grade"][1]
+    assert "staff, not patient data" in described["first_reader_name"][1]
+    assert "not rounded (14.95)" in described["vhl_pre_percent"][1]
+    assert described["of_class"][3].startswith("OF1, OF2, OF3, OF4, OF5")
+    assert "treatment changed" in described["exclusion_reason"][3]
+
+
+def test_a_treatment_change_is_the_exported_reason(signed_in, make_patient, make_fracture):
+    fracture = make_fracture(make_patient(mrn="CHG1"))
+    signed_in.post(
+        f"/assessments/{fracture.pk}/treatment-change/",
+        {"treatment": "kyphoplasty", "changed_on": "2025-04-01", "version": "1"},
+    )
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=0"))
+    assert (row["included_in_cohort"], row["exclusion_reason"]) == ("0", "treatment changed")
+
+
+@pytest.mark.parametrize("identified", ["0", "1"])
+def test_the_xlsx_sheets_freeze_their_header_and_filter_the_whole_table(signed_in, read_twice, identified):
+    response = signed_in.get(f"/cohort/export/?format=xlsx&identified={identified}")
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    for title, last in (("fractures", "2"), ("dictionary", str(len(exports.dictionary(identified == "1")) + 1))):
+        sheet = book[title]
+        header = [cell.value for cell in sheet[1]]
+        assert header[-1] and None not in header
+        assert sheet.freeze_panes == "A2", title
+        assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(header))}{last}", title
+    fractures = book["fractures"]
+    assert fractures.max_row == 2  # the header and the one fracture
+    header = [cell.value for cell in fractures[1]]
+    row = dict(zip(header, [cell.value for cell in fractures[2]], strict=True))
+    assert (row["vhl_pre_percent"], row["second_reader_vhl_pre_percent"], row["genant_grade"]) == (14.95, 15.0, 2)

@@ -45,7 +45,7 @@ def test_cohort_page_filters_and_counts_the_exclusions(signed_in, demo):
     female = Fracture.objects.filter(patient__sex="F").count()
     assert f"of {total} fractures included" in everyone
     assert f"of {female} fractures included" in women
-    assert "treatment other than conservative" in everyone
+    assert "not conservative care" in everyone
     assert "The end comes before the start." in text(signed_in.get("/cohort/?date_from=2025-02-01&date_to=2025-01-01"))
 
 
@@ -92,3 +92,63 @@ def test_cohort_page_shows_reader_agreement_and_the_head_to_head(signed_in, demo
     assert f'<td class="text-end">{with_both}</td>' in page
     assert "Genant grade (height-based approximation)" in page and "AO Spine-DGOU class (OF 1–5)" in page
     assert page.count("too few patients") < 6
+
+
+def two_reader_fracture(make_patient, make_fracture, mrn, first_vhl, second_vhl, first_ka, second_ka):
+    """A fracture both readers measured, saved as the assessment page saves it: the film's values
+    the readers' mean, not rounded."""
+    return make_fracture(
+        make_patient(mrn=mrn),
+        first_reader_name="Dr Ahn",
+        second_reader_name="Dr Baker",
+        first_vhl_percent=first_vhl,
+        second_vhl_percent=second_vhl,
+        vhl_percent=(first_vhl + second_vhl) / 2,
+        first_kyphosis_angle_deg=first_ka,
+        second_kyphosis_angle_deg=second_ka,
+        kyphosis_angle_deg=(first_ka + second_ka) / 2,
+    )
+
+
+def agreement_cells(page: str) -> list[tuple[str, str]]:
+    import re
+
+    table = page[page.index('class="table table-sm w-auto cohort-agreement"') :]
+    table = table[: table.index("</table>")]
+    return re.findall(r'<td data-testid="agreement">([^<]*)</td><td class="text-end">(\d+)</td>', table)
+
+
+def test_two_fractures_read_twice_count_two_even_if_too_few_for_a_statistic(signed_in, make_patient, make_fracture):
+    from decimal import Decimal as D
+
+    two_reader_fracture(make_patient, make_fracture, "R1", D("14.9"), D("15.0"), D("10.0"), D("12.0"))
+    two_reader_fracture(make_patient, make_fracture, "R2", D("20.0"), D("22.0"), D("16.0"), D("15.0"))
+    make_fracture(make_patient(mrn="R3"), first_vhl_percent=D("17.8"), first_kyphosis_angle_deg=D("19.6"))  # one reader
+    cells = agreement_cells(text(signed_in.get("/cohort/")))
+    too_few = "too few to compute: 2 measured by both, 3 needed"
+    assert cells == [(too_few, "2"), (too_few, "2"), (too_few, "2")]
+
+
+def test_a_third_two_reader_fracture_gives_the_statistics(signed_in, make_patient, make_fracture):
+    from decimal import Decimal as D
+
+    two_reader_fracture(make_patient, make_fracture, "R1", D("14.9"), D("15.0"), D("10.0"), D("12.0"))
+    two_reader_fracture(make_patient, make_fracture, "R2", D("20.0"), D("22.0"), D("16.0"), D("15.0"))
+    two_reader_fracture(make_patient, make_fracture, "R3", D("5.0"), D("6.0"), D("3.0"), D("4.0"))
+    cells = agreement_cells(text(signed_in.get("/cohort/")))
+    assert [n for _, n in cells] == ["3", "3", "3"]
+    assert all(value[0].isdigit() or value.startswith("-") for value, _ in cells[:2])  # ICCs, not a message
+    assert "% agree" in cells[2][0]
+
+
+def test_the_cohort_page_gives_a_treatment_change_as_the_reason(signed_in, make_patient, make_fracture):
+    fracture = make_fracture(make_patient(mrn="CHG1"))
+    signed_in.post(
+        f"/assessments/{fracture.pk}/treatment-change/",
+        {"treatment": "kyphoplasty", "changed_on": "2025-04-01", "version": "1"},
+    )
+    make_fracture(make_patient(mrn="VP1"), treatment="vertebroplasty")
+    page = text(signed_in.get("/cohort/"))
+    assert "<li>1 excluded: treatment changed</li>" in page
+    assert "<li>1 excluded: not conservative care</li>" in page
+    assert "no union assessment at 6 months yet" not in page
