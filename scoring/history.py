@@ -1,7 +1,11 @@
 """The audit trail in plain words: what changed in each saved version of a record, and by whom.
 
 django-simple-history keeps a full copy of every version (HistoricalPatient, HistoricalFracture,
-HistoricalVisit); this module compares consecutive copies and says what changed.
+HistoricalVisit); this module compares consecutive copies and says what changed, in the words a
+clinician uses: each field by its name on the page, with its unit, choices by their labels,
+booleans as yes/no, empty as "—", the stored breakdowns (score items, population warnings, ODI
+sections) summarised. Every field of the three models has an entry in FIELDS (a test walks them),
+so no line ever shows a column name.
 """
 
 from __future__ import annotations
@@ -10,9 +14,144 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import dateformat, timezone
+
+from . import measurements, presenters
 from .rules import format_signed
 
-# Fields a person does not need to read about: bookkeeping, or shown through another field.
+EMPTY = "—"
+TIME_FORMAT = "Y-m-d H:i T"  # 2026-12-01 09:14 CET: the clinic's zone (settings.TIME_ZONE), named
+
+
+@dataclass(frozen=True)
+class FieldText:
+    """How the history names and writes one field."""
+
+    label: str
+    unit: str = ""  # appended to a number: " %", "°", " mm"
+    computed: bool = False  # derived by the app from other fields: its line says "(computed)"
+    signed: bool = False  # a difference: +8.5° rather than 8.5°
+    empty: str = EMPTY  # what an empty value reads as
+
+
+def _computed(label: str, unit: str = "", **extra) -> FieldText:
+    return FieldText(label, unit, computed=True, **extra)
+
+
+# Every field of Patient, Fracture and Visit (and of their historical copies), in the order a
+# clinician reads a record: the history lists changes in this order.
+FIELDS: dict[str, FieldText] = {
+    # The patient.
+    "mrn": FieldText("MRN"),
+    "name": FieldText("Name"),
+    "sex": FieldText("Sex"),
+    "date_of_birth": FieldText("Date of birth"),
+    # What a fracture or a visit belongs to.
+    "patient": FieldText("Patient"),
+    "fracture": FieldText("Fracture"),
+    # The fracture episode.
+    "assessment_date": FieldText("Assessment date"),
+    "level": FieldText("Level"),
+    "injury_date": FieldText("Injury date"),
+    "low_energy_trauma": FieldText("Low-energy trauma"),
+    "fracture_type": FieldText("Fracture type"),
+    # The visit.
+    "kind": FieldText("Visit"),
+    "visit_date": FieldText("Visit date"),
+    # The lateral film: the value scored or compared, then each reader's own.
+    "vhl_percent": FieldText("VHL", " %"),
+    "vhl_entered_percent": FieldText("VHL (typed)", " %"),
+    "kyphosis_angle_deg": FieldText("Kyphosis angle", "°"),
+    "first_reader_name": FieldText("First reader"),
+    "first_vhl_percent": FieldText("First reader's VHL", " %"),
+    "first_kyphosis_angle_deg": FieldText("First reader's kyphosis angle", "°"),
+    "fractured_anterior_mm": FieldText("Height a, fractured vertebra, anterior", " mm"),
+    "fractured_posterior_mm": FieldText("Height b, fractured vertebra, posterior", " mm"),
+    "cranial_anterior_mm": FieldText("Height c, vertebra above, anterior", " mm"),
+    "cranial_posterior_mm": FieldText("Height d, vertebra above, posterior", " mm"),
+    "caudal_anterior_mm": FieldText("Height e, vertebra below, anterior", " mm"),
+    "caudal_posterior_mm": FieldText("Height f, vertebra below, posterior", " mm"),
+    "second_reader_name": FieldText("Second reader"),
+    "second_vhl_percent": FieldText("Second reader's VHL", " %"),
+    "second_vhl_entered_percent": FieldText("Second reader's VHL (typed)", " %"),
+    "second_kyphosis_angle_deg": FieldText("Second reader's kyphosis angle", "°"),
+    "second_fractured_anterior_mm": FieldText("Second reader's height a, fractured vertebra, anterior", " mm"),
+    "second_fractured_posterior_mm": FieldText("Second reader's height b, fractured vertebra, posterior", " mm"),
+    "second_cranial_anterior_mm": FieldText("Second reader's height c, vertebra above, anterior", " mm"),
+    "second_cranial_posterior_mm": FieldText("Second reader's height d, vertebra above, posterior", " mm"),
+    "second_caudal_anterior_mm": FieldText("Second reader's height e, vertebra below, anterior", " mm"),
+    "second_caudal_posterior_mm": FieldText("Second reader's height f, vertebra below, posterior", " mm"),
+    # The rest of the assessment.
+    "t2_signal": FieldText("MRI T2 signal"),
+    "bmd_t_score": FieldText("BMD T-score"),
+    "vas_pain": FieldText("VAS pain"),
+    "odi_percent": FieldText("ODI", " %"),
+    "odi_sections": FieldText("ODI sections", empty="not recorded"),
+    "height_cm": FieldText("Height", " cm"),
+    "weight_kg": FieldText("Weight", " kg"),
+    "treatment": FieldText("Treatment"),
+    "treatment_start_date": FieldText("Treatment start"),
+    "of_class": FieldText("AO Spine-DGOU class", empty="not recorded"),
+    "treatment_changed_to": FieldText("Treatment changed to"),
+    "treatment_changed_on": FieldText("Treatment changed on"),
+    "treatment_change_reason": FieldText("Reason for the treatment change"),
+    # The follow-up visit's findings.
+    "bone_union": FieldText("Bone union", empty="not recorded"),
+    "vacuum_cleft_mri": FieldText("Intravertebral vacuum cleft on MRI"),
+    "vacuum_cleft_ct": FieldText("Intravertebral vacuum cleft on CT"),
+    "anterior_height_change": FieldText("Anterior height change between standing and supine films"),
+    "notes": FieldText("Notes"),
+    # What the app computed from the inputs.
+    "age_at_assessment": _computed("Age at assessment", " years"),
+    "score_components": _computed("Score items"),
+    "total_score": _computed("Total score"),
+    "risk_group": _computed("Risk group"),
+    "population_warnings": _computed("Population warnings"),
+    "rules_version": _computed("Scoring rules"),
+    "genant_reduction_percent": _computed("Genant height reduction", " %"),
+    "genant_grade": _computed("Genant grade"),
+    "kyphosis_difference_deg": _computed("Kyphosis angle change since pretreatment", "°", signed=True),
+    "vhl_difference_percent": _computed("VHL change since pretreatment", " %", signed=True),
+    "kyphosis_difference_six_months_deg": _computed("Kyphosis angle change at 6 months", "°", signed=True),
+    "vhl_difference_six_months_percent": _computed("VHL change at 6 months", " %", signed=True),
+    "progressive_kyphosis": _computed("Progressive kyphosis", empty="not known yet"),
+    "progressive_kyphosis_on": _computed("Progressive kyphosis found on"),
+    "non_union": _computed("Non-union", empty="not known yet"),
+    "non_union_on": _computed("Non-union found on"),
+    # Archiving (one line: "Archived: reason" or "Restored", see _archive_line).
+    "archived_at": FieldText("Archived"),
+    "archived_by": FieldText("Archived by"),
+    "archive_reason": FieldText("Reason for archiving"),
+    # Bookkeeping: named, not listed as changes (who and when head each line).
+    "id": FieldText("Record number"),
+    "version": FieldText("Version"),
+    "created_at": FieldText("Entered at"),
+    "created_by": FieldText("Entered by"),
+    "updated_at": FieldText("Last saved at"),
+    "updated_by": FieldText("Last saved by"),
+    # The historical copies' own columns.
+    "history_id": FieldText("History entry"),
+    "history_date": FieldText("Saved at"),
+    "history_change_reason": FieldText("Reason given"),
+    "history_type": FieldText("Kind of change"),
+    "history_user": FieldText("Saved by"),
+}
+
+# Where a field means something else on one kind of record.
+MODEL_FIELDS: dict[str, dict[str, FieldText]] = {
+    "fracture": {
+        "vhl_percent": FieldText("VHL (pretreatment, scored)", " %"),
+        "kyphosis_angle_deg": FieldText("Kyphosis angle (pretreatment, scored)", "°"),
+        "progressive_kyphosis": _computed("Progressive kyphosis (course)", empty="not known yet"),
+        "non_union": _computed("Non-union (course)", empty="not known yet"),
+    },
+    "visit": {
+        "progressive_kyphosis": _computed("Progressive kyphosis at this visit", empty="not known yet"),
+    },
+}
+
+# Fields a person does not need to read about: bookkeeping (who and when head each line), or
+# said by another field's line (the archive's who and reason: _archive_line).
 HIDDEN_FIELDS = {
     "id",
     "updated_at",
@@ -20,80 +159,217 @@ HIDDEN_FIELDS = {
     "created_at",
     "created_by",
     "version",
-    "score_components",
-    "odi_sections",
-    "vhl_entered_percent",
-    "rules_version",
     "archived_by",
-    "age_at_assessment",
+    "archive_reason",
 }
-LABELS = {
-    "bmd_t_score": "T-score",
-    "total_score": "score",
-    "risk_group": "group",
-    "vhl_percent": "VHL (%)",
-    "kyphosis_angle_deg": "kyphosis angle (°)",
-    "population_warnings": "warnings",
-    "kyphosis_difference_deg": "KA difference (°)",
-    "vhl_difference_percent": "VHL difference (%)",
-    "archived_at": "archived",
+
+# A reading that moved exactly as another field already listed says nothing new: one reader's
+# typed VHL is also the first reader's VHL and the film's VHL. Left out when it changed from and
+# to the same values as one of these.
+SAME_AS = {
+    "first_vhl_percent": ("vhl_entered_percent", "vhl_percent"),
+    "vhl_entered_percent": ("vhl_percent",),
+    "first_kyphosis_angle_deg": ("kyphosis_angle_deg",),
+    "second_vhl_percent": ("second_vhl_entered_percent",),
 }
-KINDS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+
+# Population warnings (rules.population_warnings) in a few words each.
+WARNING_WORDS = {
+    "bmd_above_inclusion": "T-score above −1.0",
+    "age_below_inclusion": "age under 60",
+    "level_outside_validated": "level outside T11–L2",
+    "high_energy_trauma": "high-energy trauma",
+    "treatment_not_conservative": "treatment not conservative",
+}
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One saved version: when, who, why (the reason given, if any) and what changed."""
+
     when: datetime.datetime
     who: str
-    kind: str
-    changes: str
+    changes: tuple[str, ...]
+    reason: str = ""
+
+    @property
+    def text(self) -> str:
+        return "; ".join(self.changes)
+
+
+def _live_model(model):
+    """A historical model's record model (HistoricalFracture → Fracture), else the model itself."""
+    return getattr(model, "instance_type", model)
+
+
+def field_text(model, field_name: str) -> FieldText | None:
+    """How the history names `field_name` of `model` (or of its historical copy); None if unnamed."""
+    own = MODEL_FIELDS.get(_live_model(model)._meta.model_name, {})
+    return own.get(field_name) or FIELDS.get(field_name)
 
 
 def _label(model, field_name: str) -> str:
-    if field_name in LABELS:
-        return LABELS[field_name]
-    field = model._meta.get_field(field_name)
-    return str(field.verbose_name).replace("_", " ")
+    text = field_text(model, field_name)
+    if text is not None:
+        return text.label
+    # Not named here yet: the model's own verbose name, never the column's name.
+    return str(model._meta.get_field(field_name).verbose_name).capitalize()
+
+
+def local_time(moment: datetime.datetime) -> str:
+    """'2026-12-01 09:14 CET': a stored (UTC) moment in the clinic's time zone, with its name."""
+    return dateformat.format(timezone.localtime(moment), TIME_FORMAT)
+
+
+def _choice(label: str) -> str:
+    """A choice's label inside a sentence: 'Non-union' → 'non-union', but 'OF 2: …', 'T11' stay."""
+    if len(label) > 1 and label[0].isupper() and not (label[1].isupper() or label[1].isdigit()):
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _number(value, text: FieldText) -> str:
+    written = format_signed(value)
+    if text.signed and value > 0:
+        written = f"+{written}"
+    return f"{written}{text.unit}"
+
+
+def _components(value) -> str:
+    if not isinstance(value, dict):
+        return str(value)
+    items = [
+        f"{_choice(label)} {value[name].get('points', '?')}"
+        for name, label in presenters.COMPONENT_LABELS.items()
+        if isinstance(value.get(name), dict)
+    ]
+    return " · ".join(items) + " points" if items else EMPTY
+
+
+def _warnings(value) -> str:
+    if not value:
+        return "none"
+    return ", ".join(
+        WARNING_WORDS.get(item.get("code"), item.get("message") or str(item.get("code", "?"))) for item in value
+    )
+
+
+def _odi_sections(value) -> str:
+    if not isinstance(value, list):
+        return str(value)
+    answered = sum(score is not None for score in value)
+    return f"{answered} of {len(measurements.ODI_SECTIONS)} sections answered"
 
 
 def _value(model, field_name: str, value) -> str:
+    """One stored value as a page prints it: its label, unit, yes/no, date or summary."""
+    text = field_text(model, field_name) or FieldText(field_name)
     if value is None or value == "":
-        return "—"
+        return text.empty
+    if field_name == "score_components":
+        return _components(value)
+    if field_name == "population_warnings":
+        return _warnings(value)
+    if field_name == "odi_sections":
+        return _odi_sections(value)
     field = model._meta.get_field(field_name)
     if field.choices:
-        return str(dict(field.flatchoices).get(value, value))
+        return _choice(str(dict(field.flatchoices).get(value, value)))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return format_signed(value)
+        return _number(value, text)
     if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC")
+        return local_time(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if field_name == "population_warnings":
-        return ", ".join(item.get("code", "?") for item in value) or "none"
     if field.is_relation:
         return f"#{value}"
-    return str(value)
+    return f"{value}{text.unit}"
+
+
+def _archive_line(new) -> str:
+    """The words services.set_archived gives as the change's reason, so the two read as one."""
+    if new.archived_at is None:
+        return "Restored"
+    return f"Archived: {new.archive_reason}" if new.archive_reason else "Archived"
+
+
+def _component_lines(before, after) -> list[str]:
+    """'Points for vertebral height loss (pretreatment) 0 → 2 (computed)' for each item whose
+    points changed (a value that moved within its category is said by its own field's line)."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [f"Score items {_components(before)} → {_components(after)} (computed)"]
+    lines = []
+    for name, label in presenters.COMPONENT_LABELS.items():
+        old, new = (before.get(name) or {}).get("points"), (after.get(name) or {}).get("points")
+        if old != new:
+            lines.append(f"Points for {_choice(label)} {EMPTY if old is None else old} → {new} (computed)")
+    return lines
+
+
+def _odi_lines(before, after) -> list[str]:
+    """'ODI section walking 2 → 3' for each section answered differently."""
+    if not isinstance(before, list) or not isinstance(after, list):
+        empty = FIELDS["odi_sections"].empty
+        return [f"ODI sections {_value_or(before, empty, _odi_sections)} → {_value_or(after, empty, _odi_sections)}"]
+    lines = []
+    for number, name in enumerate(measurements.ODI_SECTIONS):
+        old = before[number] if number < len(before) else None
+        new = after[number] if number < len(after) else None
+        if old != new:
+            lines.append(
+                f"ODI section {name.lower()} {EMPTY if old is None else old} → {EMPTY if new is None else new}"
+            )
+    return lines
+
+
+def _value_or(value, empty: str, summary) -> str:
+    return empty if value is None else summary(value)
+
+
+def _field_order(model) -> list:
+    """The model's fields in FIELDS' order (a field not named there comes last)."""
+    order = {name: number for number, name in enumerate(FIELDS)}
+    return sorted(model._meta.concrete_fields, key=lambda field: order.get(field.name, len(order)))
+
+
+def changes(model, new, old) -> list[str]:
+    """Each change between two historical records of one row, in words: 'BMD T-score −2.4 → −2.6',
+    'Total score 4 → 6 (computed)'. Only the model's current fields are compared, so a column
+    an old version kept and the model has since dropped is never named. (simple-history's
+    diff_against skips non-editable fields, and the computed score is one of those, so the
+    comparison is made here.)"""
+    fields = _field_order(model)
+    moved = {
+        field.name: (getattr(old, field.attname, None), getattr(new, field.attname, None))
+        for field in fields
+        if getattr(old, field.attname, None) != getattr(new, field.attname, None)
+    }
+    lines = []
+    for field in fields:
+        name = field.name
+        if name not in moved or name in HIDDEN_FIELDS:
+            continue
+        if any(moved.get(other) == moved[name] for other in SAME_AS.get(name, ())):
+            continue
+        before, after = moved[name]
+        if name == "archived_at":
+            lines.append(_archive_line(new))
+        elif name == "score_components":
+            lines.extend(_component_lines(before, after))
+        elif name == "odi_sections":
+            lines.extend(_odi_lines(before, after))
+        else:
+            text = field_text(model, name)
+            line = f"{_label(model, name)} {_value(model, name, before)} → {_value(model, name, after)}"
+            lines.append(f"{line} (computed)" if text and text.computed else line)
+    return lines
 
 
 def describe(model, new, old) -> str:
-    """'T-score −2.4 → −2.6; score 4 → 6' between two historical records of one row, in the
-    model's field order. (simple-history's diff_against skips non-editable fields, and the
-    computed score is one of those, so the comparison is made here.)"""
-    parts = []
-    for field in model._meta.concrete_fields:
-        name = field.name
-        if name in HIDDEN_FIELDS:
-            continue
-        before, after = getattr(old, field.attname), getattr(new, field.attname)
-        if before == after:
-            continue
-        if name == "archived_at":
-            parts.append("archived" if after else "restored from the archive")
-            continue
-        parts.append(f"{_label(model, name)} {_value(model, name, before)} → {_value(model, name, after)}")
-    return "; ".join(parts)
+    """The changes between two versions as one sentence: 'BMD T-score −2.4 → −2.6; Total score 4 → 6 (computed)'."""
+    return "; ".join(changes(model, new, old))
 
 
 def entries(model, records) -> list[Entry]:
@@ -102,22 +378,24 @@ def entries(model, records) -> list[Entry]:
     previous = None
     for record in records:
         if record.history_type == "+" or previous is None:
-            changes = "recorded"
+            lines = ["Recorded"]
         elif record.history_type == "-":
-            changes = "deleted in the admin"
+            lines = ["Deleted in the admin"]
         else:
-            changes = describe(model, record, previous) or "saved again with no change a person would see"
+            lines = changes(model, record, previous) or ["Saved again with no change a person would see"]
+        reason = (getattr(record, "history_change_reason", None) or "").strip()
+        if reason:
+            lines = [line for line in lines if line != reason]  # "Archived: duplicate record" once
         user = record.history_user
-        result.append(
-            Entry(record.history_date, user.get_username() if user else "system", KINDS[record.history_type], changes)
-        )
+        result.append(Entry(record.history_date, presenters.person(user) if user else "system", tuple(lines), reason))
         previous = record
     result.reverse()
     return result
 
 
 def changes_since(instance, seen_version: int) -> tuple[str, str, datetime.datetime] | None:
-    """What others saved after `seen_version`: (changes, who, when), for a refused stale save."""
+    """What others saved after `seen_version`: (changes, who by full name, when), for a refused
+    stale save."""
     records = list(instance.history.select_related("history_user").order_by("history_date", "history_id"))
     seen = [record for record in records if record.version == seen_version]
     if not seen or not records:
@@ -126,6 +404,6 @@ def changes_since(instance, seen_version: int) -> tuple[str, str, datetime.datet
     user = latest.history_user
     return (
         describe(type(instance), latest, base) or "no visible change",
-        user.get_username() if user else "system",
+        presenters.person(user) if user else "system",
         latest.history_date,
     )

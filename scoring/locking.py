@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
-from .history import changes_since
+from .history import changes_since, local_time
 
 
 class StaleEdit(Exception):
@@ -60,7 +60,7 @@ class VersionedForm(forms.Form):
             changes, who, when = found
             what = f"changed it ({changes})" if changes != "no visible change" else "saved it, with no visible change"
             message = (
-                f"Not saved: {who} {what} at {when:%Y-%m-%d %H:%M} UTC, after you opened this record. "
+                f"Not saved: {who} {what} at {local_time(when)}, after you opened this record. "
                 "Your entries are still below: check them against that change, then save again to replace "
                 "it, or leave this page to keep it."
             )
