@@ -1,7 +1,8 @@
-"""`POST /api/score/`: score without saving, through the same form as the assessment page (spec §7).
+"""`POST /api/score/`: score without saving, through the same form as the assessment page (spec §7);
+`POST /api/odi/`: the ODI of the sections answered so far, for the forms' running ODI.
 
 The JSON layer checks only what JSON itself can get wrong (types, unknown or nested keys); every
-range, choice and rule is `ScoreForm`'s, so the page and the API answer alike.
+range, choice and rule is the forms' (`ScoreForm`, `OdiFields`), so the page and the API answer alike.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from django.forms.forms import NON_FIELD_ERRORS
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from . import measurements
+from . import measurements, presenters, rules
 from .forms import VHL_BOTH, VHL_COMPUTED_OUT_OF_RANGE, VHL_MISSING, ScoreForm
+from .forms.readings import ODI_SECTION_FIELDS, OdiFields
 
-VHL_BOTH_MESSAGE = "Give either vhl_percent or heights_mm, not both."
-VHL_MISSING_MESSAGE = "Give vhl_percent, or heights_mm with the six heights to compute it."
+VHL_BOTH_MESSAGE = "Give either the VHL percentage (vhl_percent) or the six heights (heights_mm), not both."
+VHL_MISSING_MESSAGE = "Give the VHL percentage (vhl_percent), or the six heights (heights_mm) to compute it."
 
 MAX_BODY_BYTES = 64 * 1024
 REQUIRED = "This field is required."
@@ -128,26 +130,67 @@ def _form_errors(form: ScoreForm) -> dict[str, list[str]]:
 
 
 def _json_value(value: object) -> object:
-    return float(value) if isinstance(value, Decimal) else value
+    """A Decimal as a JSON number; a zero is 0.0, never −0.0 (a VHL of −0.04 is recorded as 0.0)."""
+    if isinstance(value, Decimal):
+        return 0.0 if value.is_zero() else float(value)
+    return value
+
+
+def _unsigned_zero(value: object) -> object:
+    return abs(value) if isinstance(value, Decimal) and value.is_zero() else value
+
+
+def _component_display(name: str, component: rules.Component) -> str:
+    """The item in words with its unit and category, as the live result prints it: "26.9 % (≥ 15 %)",
+    "Burst fracture", "Confined low signal (not diffuse low)", "−3.6 (T ≤ −3.5)"."""
+    if name == "fracture_type":
+        return component.category.capitalize()
+    if name == "t2_signal":
+        signal = rules.T2Signal(str(component.value)).label
+        if component.category == signal:
+            return signal.capitalize()
+        return f"{signal.capitalize()} ({component.category})"
+    return f"{presenters.display_value(name, _unsigned_zero(component.value))} ({component.category})"
+
+
+def _component(name: str, component: rules.Component) -> dict[str, object]:
+    """One item of the answer: spec §7's `value` and `points`, with its `label`, `category` and
+    `display` in words added (additive keys: a client reading only the contract's keys is unaffected)."""
+    return {
+        "value": _json_value(component.value),
+        "points": component.points,
+        "label": presenters.COMPONENT_LABELS[name],
+        "category": component.category,
+        "display": _component_display(name, component),
+    }
+
+
+def _json_body(request) -> tuple[object, JsonResponse | None]:
+    """The request's JSON body, or the error answer: POST only, at most 64 KiB, JSON numbers only."""
+    if request.method != "POST":
+        response = _errors({"__all__": ["Use POST with a JSON object."]}, status=405)
+        response["Allow"] = "POST"
+        return None, response
+    if len(request.body) > MAX_BODY_BYTES:
+        return None, _errors({"__all__": ["The body is too large."]}, status=413)
+    try:
+        body = json.loads(request.body, parse_float=Decimal, parse_constant=_reject_constant)
+    except _NotJSONConstant as error:
+        return None, _errors({"__all__": [f"{error} is not a JSON number."]})
+    except (ValueError, RecursionError):  # also bad UTF-8 and over-long integers
+        return None, _errors({"__all__": ["The body must be a JSON object."]})
+    if not isinstance(body, dict):
+        return None, _errors({"__all__": ["The body must be a JSON object."]})
+    return body, None
 
 
 @never_cache
 @permission_required("scoring.view_fracture", raise_exception=True)
 def score(request):
-    if request.method != "POST":
-        response = _errors({"__all__": ["Use POST with a JSON object."]}, status=405)
-        response["Allow"] = "POST"
-        return response
-    if len(request.body) > MAX_BODY_BYTES:
-        return _errors({"__all__": ["The body is too large."]}, status=413)
-    try:
-        body = json.loads(request.body, parse_float=Decimal, parse_constant=_reject_constant)
-    except _NotJSONConstant as error:
-        return _errors({"__all__": [f"{error} is not a JSON number."]})
-    except (ValueError, RecursionError):  # also bad UTF-8 and over-long integers
-        return _errors({"__all__": ["The body must be a JSON object."]})
-    if not isinstance(body, dict):
-        return _errors({"__all__": ["The body must be a JSON object."]})
+    body, refusal = _json_body(request)
+    if refusal is not None:
+        return refusal
+    assert isinstance(body, dict)
 
     data, type_errors = _read_body(body)
     form = ScoreForm(data)
@@ -169,11 +212,62 @@ def score(request):
         {
             "total": result.total,
             "group": result.group.value,
-            "components": {
-                name: {"value": _json_value(component.value), "points": component.points}
-                for name, component in result.components.items()
-            },
+            "components": {name: _component(name, component) for name, component in result.components.items()},
             "warnings": result.warnings_record(),
             "rules_version": result.rules_version,
         }
     )
+
+
+class _OdiForm(OdiFields):
+    """The ten sections alone, validated as the assessment and visit forms validate them."""
+
+    def clean(self):
+        cleaned = super().clean()
+        self._resolve_odi(cleaned)
+        return cleaned
+
+
+ODI_SECTIONS_SHAPE = f"Must be a list of {len(ODI_SECTION_FIELDS)} answers, each a whole number 0–5 or null."
+
+
+def _odi_section_data(sections: list) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The form's data from the JSON list; a wrong JSON type is named by its index (sections.0 …)."""
+    data: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for index, (name, answer) in enumerate(zip(ODI_SECTION_FIELDS, sections, strict=True)):
+        if answer is None:
+            continue
+        if isinstance(answer, int) and not isinstance(answer, bool):
+            data[name] = str(answer)
+        else:
+            errors[f"sections.{index}"] = ["Must be a whole number 0–5 or null."]
+    return data, errors
+
+
+@never_cache
+@permission_required("scoring.view_fracture", raise_exception=True)
+def odi(request):
+    """`{"sections": [10 answers, each 0–5 or null]}` → `{"odi_percent": 42.0, "answered": 6}`: the
+    forms' running ODI (spec §2's formula, `measurements.odi_from_sections`); `odi_percent` is null
+    while no section is answered. Errors as `/api/score/` gives them."""
+    body, refusal = _json_body(request)
+    if refusal is not None:
+        return refusal
+    assert isinstance(body, dict)
+    unknown = {key: ["Unknown field."] for key in body if key != "sections"}
+    sections = body.get("sections")
+    if not isinstance(sections, list) or len(sections) != len(ODI_SECTION_FIELDS):
+        return _errors({**unknown, "sections": [ODI_SECTIONS_SHAPE]})
+    data, errors = _odi_section_data(sections)
+    form = _OdiForm(data)
+    if not form.is_valid():
+        for field, messages in form.errors.items():
+            if field in ODI_SECTION_FIELDS:
+                errors[f"sections.{ODI_SECTION_FIELDS.index(field)}"] = list(messages)
+            else:
+                errors.setdefault("sections", []).extend(messages)
+    if errors or unknown:
+        return _errors({**unknown, **errors})
+    answered = sum(answer is not None for answer in form.odi_sections or ())
+    return JsonResponse({"odi_percent": _json_value(form.cleaned_data.get("odi_percent")), "answered": answered})

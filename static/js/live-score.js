@@ -1,5 +1,6 @@
 // Live NASOVCF result beside a form marked data-live-score. No scoring rule lives here: the values
-// typed so far are sent (debounced) to POST /api/score/, and its answer is shown. A field not yet
+// typed so far are sent (debounced) to POST /api/score/, and its answer is shown in its own words
+// (each item's `display` and points; a refused value with the API's message). A field not yet
 // filled shows as "incomplete", never as zero points. Without JavaScript the form still scores on
 // submit.
 (function () {
@@ -116,16 +117,51 @@
     });
   }
 
+  // The API names a height "heights_mm.cranial_anterior"; the page's own label says which one it is.
+  function fieldLabel(apiName) {
+    var parts = apiName.split(".");
+    var element = parts.length === 2 ? field(parts[1] + "_mm") : null;
+    var label = element && element.labels && element.labels[0];
+    return label ? label.textContent.trim() : "";
+  }
+
+  function cells(row, value, points) {
+    row.querySelector("[data-live-value]").textContent = value;
+    row.querySelector("[data-live-points]").textContent = points;
+  }
+
+  function pointsText(points) { return points + (points === 1 ? " point" : " points"); }
+
+  function showReaderNote() {
+    setText("[data-live-reader-note]", secondReaderTyped()
+      ? "Live result from the first reader only. Saved with the second reader, the mean of the two " +
+        "readers is scored: use “Calculate score” to see it."
+      : "");
+  }
+
   function unavailable(reason) {
     setText("[data-live-summary] [data-testid=live-total]", "unavailable");
     showGroup(null);
     showWarnings([]);
-    panel.querySelectorAll("[data-live-points]").forEach(function (cell) { cell.textContent = "—"; });
+    panel.querySelectorAll("[data-live-component]").forEach(function (row) { cells(row, "—", "—"); });
     setText("[data-live-note]", reason);
+  }
+
+  // The first message the API gave for a field of this item that was sent, with the height named.
+  function refusal(names, errors, sent) {
+    for (var i = 0; i < names.length; i += 1) {
+      var name = names[i];
+      if (errors[name] && name.split(".")[0] in sent) {
+        var label = fieldLabel(name);
+        return (label ? label + ": " : "") + errors[name][0];
+      }
+    }
+    return "";
   }
 
   function render(status, answer, sent) {
     var components = panel.querySelectorAll("[data-live-component]");
+    showReaderNote();
     if (status === 401 || status === 403) {
       unavailable("Signed out: the live result stopped. Save what you typed after signing in again.");
       return;
@@ -135,12 +171,11 @@
       showGroup(answer.group);
       components.forEach(function (row) {
         var part = answer.components[row.dataset.liveComponent];
-        row.querySelector("[data-live-points]").textContent = part.points + " (" + part.value + ")";
+        cells(row, part.display, pointsText(part.points));
+        row.classList.remove("live-refused");
       });
       showWarnings(answer.warnings);
-      setText("[data-live-note]", secondReaderTyped()
-        ? "Live result from the first reader's values; the mean of both readers is scored on Calculate and Save."
-        : "");
+      setText("[data-live-note]", "");
       return;
     }
     var errors = (answer && answer.errors) || {};
@@ -149,14 +184,26 @@
     showWarnings([]);
     components.forEach(function (row) {
       var names = FIELDS[row.dataset.liveComponent];
-      var wrong = names.filter(function (name) { return errors[name]; });
+      var message = refusal(names, errors, sent);
+      var wrong = names.some(function (name) { return errors[name]; });
       var given = names.some(function (name) { return name.split(".")[0] in sent; });
-      row.querySelector("[data-live-points]").textContent =
-        wrong.length ? (given ? "check value" : "incomplete") : "ready";
+      cells(row, message || (wrong || !given ? "incomplete" : "entered"), "—");
+      row.classList.toggle("live-refused", message !== "");
     });
     var other = (errors.__all__ || []).concat(errors.age_years ? ["Age: " + errors.age_years[0]] : []);
     setText("[data-live-note]", other.length ? other.join(" ")
       : "The total appears when every item is filled in and valid.");
+  }
+
+  // Below desktop width the panel is a bar stuck to the bottom of the window (app.css): the page
+  // keeps that much room below a field it scrolls to, so the bar never covers the field typed into.
+  // At desktop width it is stuck to the top: what the page jumps to (#carry-over) lands below it.
+  function keepRoomForBar() {
+    var style = window.getComputedStyle(panel);
+    var bar = style.position === "sticky" && style.bottom !== "auto";
+    var root = document.documentElement.style;
+    root.setProperty("--live-bar-height", bar ? panel.offsetHeight + "px" : "0px");
+    root.setProperty("--live-panel-height", panel.offsetHeight + "px");
   }
 
   function update() {
@@ -185,5 +232,8 @@
 
   form.addEventListener("input", schedule);
   form.addEventListener("change", schedule);
+  if (window.ResizeObserver) { new ResizeObserver(keepRoomForBar).observe(panel); }
+  window.addEventListener("resize", keepRoomForBar);
+  keepRoomForBar();
   update();
 })();

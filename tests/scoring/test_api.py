@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from scoring import rules
 from scoring.models import Fracture, Patient
 
 URL = "/api/score/"
@@ -39,10 +40,17 @@ def without(body, *keys):
     return {k: v for k, v in body.items() if k not in keys}
 
 
+def contract(answer):
+    """The answer as spec §7 writes it: each component's `value` and `points` (the `label`,
+    `category` and `display` the live result prints are additive keys)."""
+    components = {name: {"value": c["value"], "points": c["points"]} for name, c in answer["components"].items()}
+    return {**answer, "components": components}
+
+
 def test_second_worked_case_scores_10_high_with_the_contracts_shape(signed_in):
     response = post(signed_in, SECOND_CASE)
     assert response.status_code == 200
-    assert response.json() == {
+    assert contract(response.json()) == {
         "total": 10,
         "group": "high",
         "components": {
@@ -53,7 +61,7 @@ def test_second_worked_case_scores_10_high_with_the_contracts_shape(signed_in):
             "bmd": {"value": -3.6, "points": 4},
         },
         "warnings": [],
-        "rules_version": "NASOVCF-2025",
+        "rules_version": rules.RULES_VERSION,
     }
 
 
@@ -70,12 +78,12 @@ def test_api_computes_and_saves_nothing(signed_in):
 def test_vhl_from_heights_is_computed_and_returned_rounded(signed_in):
     response = post(signed_in, {**without(SECOND_CASE, "vhl_percent"), "heights_mm": HEIGHTS})
     assert response.status_code == 200
-    assert response.json()["components"]["vertebral_height_loss"] == {"value": 16.7, "points": 2}
+    assert contract(response.json())["components"]["vertebral_height_loss"] == {"value": 16.7, "points": 2}
 
 
 def test_given_vhl_of_14_96_is_returned_as_15_0_and_scores_2(signed_in):
     response = post(signed_in, {**SECOND_CASE, "vhl_percent": 14.96})
-    assert response.json()["components"]["vertebral_height_loss"] == {"value": 15.0, "points": 2}
+    assert contract(response.json())["components"]["vertebral_height_loss"] == {"value": 15.0, "points": 2}
 
 
 def test_optional_fields_may_be_left_out(signed_in):
@@ -321,3 +329,95 @@ def test_an_empty_level_is_refused_not_taken_as_unknown(signed_in):
     response = post(signed_in, {**SECOND_CASE, "level": ""})
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["level"]
+
+
+# -- issue 11: words and units for the live result, no negative zero, the running ODI --------------
+
+
+def test_each_component_carries_its_label_category_and_display_in_words_and_units(signed_in):
+    body = {**SECOND_CASE, "fracture_type": "burst", "vhl_percent": 26.9, "t2_signal": "confined_low"}
+    components = post(signed_in, body).json()["components"]
+    assert components["fracture_type"] == {
+        "value": "burst",
+        "points": 2,
+        "label": "Fracture type",
+        "category": "burst fracture",
+        "display": "Burst fracture",
+    }
+    assert components["vertebral_height_loss"]["category"] == "≥ 15 %"
+    assert components["vertebral_height_loss"]["display"] == "26.9 % (≥ 15 %)"
+    assert components["kyphosis_angle"]["display"] == "19.6° (≥ 15°)"
+    assert components["t2_signal"]["display"] == "Confined low signal (not diffuse low)"
+    assert components["bmd"]["display"] == "−3.6 (T ≤ −3.5)"
+    assert components["bmd"]["label"] == "Bone mineral density, T-score"
+    diffuse = post(signed_in, SECOND_CASE).json()["components"]["t2_signal"]
+    assert diffuse["display"] == "Diffuse low signal" and diffuse["points"] == 2
+
+
+def test_a_vhl_that_rounds_to_minus_zero_is_returned_as_zero(signed_in):
+    response = post(signed_in, {**SECOND_CASE, "vhl_percent": -0.04})
+    assert response.status_code == 200
+    raw = response.content.decode()
+    assert '"value": -0.0' not in raw
+    vhl = response.json()["components"]["vertebral_height_loss"]
+    assert vhl["value"] == 0.0 and str(vhl["value"]) == "0.0"
+    assert vhl["points"] == 0 and vhl["display"] == "0.0 % (< 15 %)"
+
+
+def test_a_negative_vhl_keeps_its_sign(signed_in):
+    response = post(signed_in, {**SECOND_CASE, "vhl_percent": -5.8})
+    assert response.json()["components"]["vertebral_height_loss"]["value"] == -5.8
+
+
+ODI_URL = "/api/odi/"
+
+
+def post_odi(client, body):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(ODI_URL, data=data, content_type="application/json")
+
+
+def test_odi_from_the_sections_answered_so_far(signed_in):
+    response = post_odi(signed_in, {"sections": [3, 2, None, None, 1, 0, 5, None, 4, None]})
+    assert response.status_code == 200
+    assert response.json() == {"odi_percent": 50.0, "answered": 6}
+
+
+def test_odi_with_every_section_answered_and_with_none(signed_in):
+    assert post_odi(signed_in, {"sections": [5] * 10}).json() == {"odi_percent": 100.0, "answered": 10}
+    assert post_odi(signed_in, {"sections": [None] * 10}).json() == {"odi_percent": None, "answered": 0}
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ({"sections": [6] + [None] * 9}, "sections.0"),
+        ({"sections": [None, -1] + [None] * 8}, "sections.1"),
+        ({"sections": [None, None, 2.5] + [None] * 7}, "sections.2"),
+        ({"sections": [None, None, None, True] + [None] * 6}, "sections.3"),
+        ({"sections": [None] * 9 + ["3"]}, "sections.9"),
+        ({"sections": [1, 2, 3]}, "sections"),
+        ({"sections": "1,2"}, "sections"),
+        ({}, "sections"),
+        ({"sections": [None] * 10, "odi_percent": 40}, "odi_percent"),
+    ],
+)
+def test_odi_refuses_what_is_not_ten_answers_of_0_to_5_naming_where(signed_in, body, key):
+    response = post_odi(signed_in, body)
+    assert response.status_code == 400
+    assert key in response.json()["errors"]
+
+
+@pytest.mark.parametrize("raw", ["[1, 2]", "not json", '{"sections": [NaN]}', "{" * 100_000])
+def test_odi_refuses_a_body_that_is_not_a_json_object_never_a_500(signed_in, raw):
+    response = post_odi(signed_in, raw)
+    assert response.status_code in (400, 413)
+    assert "__all__" in response.json()["errors"]
+
+
+def test_odi_takes_post_only_and_a_signed_in_user(signed_in, client):
+    response = signed_in.get(ODI_URL)
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    client.logout()
+    refused = client.post(ODI_URL, json.dumps({"sections": [None] * 10}), content_type="application/json")
+    assert refused.status_code in (401, 403) and refused["Content-Type"].startswith("application/json")
