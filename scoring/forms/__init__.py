@@ -6,6 +6,7 @@ page's `AssessmentForm` is the same form with the fracture's own details added, 
 the API can never disagree (spec §7).
 """
 
+from .archive import ArchiveForm as ArchiveForm
 from .assessment import AssessmentForm
 from .fields import HEIGHT_FORM_FIELDS, HEIGHT_LABELS, VHL_BOTH, VHL_COMPUTED_OUT_OF_RANGE, VHL_MISSING
 from .patient import PatientForm, PatientSearchForm

@@ -48,7 +48,7 @@ def write_requests(patient, fracture, visit):
             f"/patients/{patient.pk}/edit/",
             {"mrn": patient.mrn, "name": "Renamed", "sex": "F", "date_of_birth": "1953-06-01", "version": "1"},
         ),
-        (f"/patients/{patient.pk}/assessments/new/", ASSESSMENT),
+        (f"/patients/{patient.pk}/assessments/new/", {**ASSESSMENT, "level": "L3"}),  # not a likely duplicate
         (f"/assessments/{fracture.pk}/edit/", {**ASSESSMENT, "version": "1"}),
         (
             f"/assessments/{fracture.pk}/visits/new/",
@@ -92,7 +92,9 @@ def test_the_write_requests_save_when_nothing_is_archived(signed_in, records, pa
 def test_a_change_to_an_archived_record_is_refused_with_409_and_saves_nothing(signed_in, records, archived, page):
     patient, fracture, visit = records
     target = patient if archived == "patient" else fracture
-    signed_in.post(f"/{'patients' if archived == 'patient' else 'assessments'}/{target.pk}/archive/")
+    signed_in.post(
+        f"/{'patients' if archived == 'patient' else 'assessments'}/{target.pk}/archive/", {"reason": "Entered twice"}
+    )
     url, data = write_requests(patient, fracture, visit)[page]
     if archived == "fracture" and url.startswith("/patients/"):
         pytest.skip("the patient's own pages do not belong to one assessment")
@@ -113,9 +115,9 @@ def test_a_change_to_an_archived_record_is_refused_with_409_and_saves_nothing(si
 
 def test_the_refusal_names_the_archived_record(signed_in, records):
     patient, fracture, _visit = records
-    signed_in.post(f"/assessments/{fracture.pk}/archive/")
+    signed_in.post(f"/assessments/{fracture.pk}/archive/", {"reason": "Entered twice"})
     assert "The assessment of 2025-03-10 (T11) is archived" in text(signed_in.get(f"/assessments/{fracture.pk}/edit/"))
-    signed_in.post(f"/patients/{patient.pk}/archive/")
+    signed_in.post(f"/patients/{patient.pk}/archive/", {"reason": "Registered twice"})
     # The patient is named first: restoring the patient is the first step.
     assert "Patient MRN001 is archived" in text(signed_in.get(f"/assessments/{fracture.pk}/edit/"))
 
@@ -123,7 +125,7 @@ def test_the_refusal_names_the_archived_record(signed_in, records):
 def test_a_viewer_still_gets_403_on_an_archived_record(client, make_user, records, user):
     patient, fracture, _visit = records
     client.force_login(user)
-    client.post(f"/patients/{patient.pk}/archive/")
+    client.post(f"/patients/{patient.pk}/archive/", {"reason": "Registered twice"})
     client.force_login(make_user("reader", role="viewer"))
     assert client.get(f"/patients/{patient.pk}/edit/").status_code == 403
     assert client.post(f"/assessments/{fracture.pk}/visits/new/", {}).status_code == 403
@@ -131,8 +133,8 @@ def test_a_viewer_still_gets_403_on_an_archived_record(client, make_user, record
 
 def test_restoring_stays_possible_and_then_the_record_takes_changes(signed_in, records):
     patient, fracture, visit = records
-    signed_in.post(f"/patients/{patient.pk}/archive/")
-    signed_in.post(f"/assessments/{fracture.pk}/archive/")
+    signed_in.post(f"/patients/{patient.pk}/archive/", {"reason": "Registered twice"})
+    signed_in.post(f"/assessments/{fracture.pk}/archive/", {"reason": "Entered twice"})
     assert signed_in.post(f"/patients/{patient.pk}/archive/", {"restore": "1"}).status_code == 302
     assert signed_in.post(f"/assessments/{fracture.pk}/archive/", {"restore": "1"}).status_code == 302
     response = signed_in.post(
@@ -144,7 +146,7 @@ def test_restoring_stays_possible_and_then_the_record_takes_changes(signed_in, r
 
 def test_the_pages_of_an_archived_record_offer_no_change_but_restore(signed_in, records):
     patient, fracture, visit = records
-    signed_in.post(f"/patients/{patient.pk}/archive/")
+    signed_in.post(f"/patients/{patient.pk}/archive/", {"reason": "Registered twice"})
     patient_page = text(signed_in.get(patient.get_absolute_url()))
     fracture_page = text(signed_in.get(fracture.get_absolute_url()))
     assert "Restore from archive" in patient_page

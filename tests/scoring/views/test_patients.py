@@ -210,7 +210,7 @@ def test_the_patient_count_follows_new_and_archived_patients(signed_in, make_pat
     signed_in.post("/patients/new/", {"mrn": "NEW1", "sex": "F", "date_of_birth": "1950-01-01"})
     assert "Page 1 of 2 · 7 patients" in text(signed_in.get("/patients/"))
     archived = Patient.objects.get(mrn="P000")
-    signed_in.post(f"/patients/{archived.pk}/archive/")
+    signed_in.post(f"/patients/{archived.pk}/archive/", {"reason": "Registered twice"})
     assert "Page 1 of 2 · 6 patients" in text(signed_in.get("/patients/"))
     assert "Page 2 of 2 · 6 patients" in text(signed_in.get("/patients/?page=2"))  # every page: the kept count
     assert "1 patients" not in text(signed_in.get("/patients/?archived=1"))

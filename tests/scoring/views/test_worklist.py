@@ -222,7 +222,7 @@ def test_a_visit_never_recorded_moves_to_missed(signed_in, make_patient, make_fr
     assert rows(signed_in.get("/worklist/")) == ["SIX-6m"]
     page = text(signed_in.get("/worklist/?status=missed"))
     assert rows(signed_in.get("/worklist/?status=missed")) == ["GONE-1m", "GONE-3m", "GONE-6m", "SIX-1m", "SIX-3m"]
-    assert 'class="badge status-missed">Missed<' in page
+    assert 'class="badge status-missed">Missed · ' in page
     assert 'data-status="missed">Missed <span class="badge text-bg-light">5</span>' in page
 
 
@@ -242,7 +242,7 @@ def test_expected_visits_follow_the_treatment_start_the_visits_and_the_archive(s
     ]
     signed_in.post(visit_url(fracture), {"kind": "1m", "visit_date": timezone.localdate().isoformat(), "vas_pain": "5"})
     assert rows_of()[0][2] == fracture.visits.get().pk
-    signed_in.post(f"/assessments/{fracture.pk}/archive/")
+    signed_in.post(f"/assessments/{fracture.pk}/archive/", {"reason": "Entered twice"})
     assert rows_of() == []
     signed_in.post(f"/assessments/{fracture.pk}/archive/", {"restore": "1"})
     assert len(rows_of()) == 3 and rows_of()[0][2] == fracture.visits.get().pk
