@@ -1,5 +1,5 @@
 """Root URLs. Every view needs a signed-in user (LoginRequiredMiddleware) except those marked
-@login_not_required: sign-in, the health check, and the static files whitenoise serves."""
+@login_not_required: sign-in, the health check, the favicon, and the static files whitenoise serves."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -19,7 +19,9 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/keepalive/", health.keepalive, name="keepalive"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", health.favicon, name="favicon"),
     path("api/score/", api.score, name="api_score"),
+    path("api/odi/", api.odi, name="api_odi"),
     path("admin/", admin.site.urls),
     path("", include("scoring.urls")),
     path("", include("cohort.urls")),

@@ -505,6 +505,16 @@ class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
     def six_month_assessment_from(self) -> datetime.date:
         return followup.six_month_assessment_from(self.treatment_start_date, visit_schedule())
 
+    def visit_kind_due(self, today: datetime.date) -> str:
+        """The visit a visit today is recorded as: the first scheduled visit not yet recorded whose
+        window has opened and whose listing has not lapsed (the one the worklist lists as due or
+        overdue), else an unscheduled visit (none due yet, all recorded or missed, or not under
+        conservative care: no expected visits are stored then)."""
+        for expected in self.expected_visits.all():  # in due order
+            if expected.visit_id is None and expected.window_opens <= today <= expected.listed_until:
+                return expected.kind
+        return VisitKind.UNSCHEDULED
+
     OUTCOME_FIELDS = [
         "progressive_kyphosis",
         "progressive_kyphosis_on",
@@ -577,7 +587,8 @@ class Visit(Tracked, SixHeights, TwoReaders):
         return f"{self.fracture} · {self.get_kind_display()} visit {self.visit_date:%Y-%m-%d}"
 
     def get_absolute_url(self) -> str:
-        return reverse("scoring:visit_edit", args=[self.pk])
+        """A visit is read on its fracture's page (editing it is a change, for who may change)."""
+        return f"{reverse('scoring:fracture_detail', args=[self.fracture_id])}#visit-{self.pk}"
 
     @property
     def non_union_evidence(self) -> list[str]:

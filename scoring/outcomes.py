@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from .rules import round_to_tenth
+from .rules import as_recorded, round_to_tenth
 
 PROGRESSIVE_KYPHOSIS_THRESHOLD_DEG = Decimal("10.0")  # spec §3: strictly greater than 10°
 
@@ -21,13 +21,14 @@ class BoneUnion(StrEnum):
 
 
 def kyphosis_difference(kyphosis_at_visit_deg: Decimal, kyphosis_pretreatment_deg: Decimal) -> Decimal:
-    """KA difference = KA at the visit − KA at pretreatment, to 0.1° (spec §3)."""
-    return round_to_tenth(kyphosis_at_visit_deg - kyphosis_pretreatment_deg)
+    """KA difference = KA at the visit − KA at pretreatment (spec §3), exact: each is one reader's
+    value to 0.1° or the mean of two on 0.05° steps (spec §2), so is their difference."""
+    return as_recorded(kyphosis_at_visit_deg - kyphosis_pretreatment_deg)
 
 
 def height_loss_difference(vhl_at_visit_percent: Decimal, vhl_pretreatment_percent: Decimal) -> Decimal:
-    """VHL difference = VHL at the visit − VHL at pretreatment, to 0.1 % (spec §3)."""
-    return round_to_tenth(vhl_at_visit_percent - vhl_pretreatment_percent)
+    """VHL difference = VHL at the visit − VHL at pretreatment (spec §3), exact as the KA's."""
+    return as_recorded(vhl_at_visit_percent - vhl_pretreatment_percent)
 
 
 def is_progressive_kyphosis(kyphosis_difference_deg: Decimal) -> bool:
@@ -89,3 +90,40 @@ def fracture_outcome(visits: Iterable[VisitOutcome]) -> FractureOutcome:
         if status is not None and non_union is None:  # spec §3: assessed at 6 months: the first assessment
             non_union, non_union_on = status, visit.visit_date
     return FractureOutcome(progressive, progressive_on, non_union, non_union_on, ka_difference, vhl_difference)
+
+
+class CourseOutcome(StrEnum):
+    PROGRESSIVE_KYPHOSIS = "progressive_kyphosis"
+    NON_UNION = "non_union"
+
+
+@dataclass(frozen=True)
+class CourseChange:
+    """An outcome of the fracture's course that a change would move (spec §2: a new or changed
+    reader of a film the outcome depends on is announced before it is saved)."""
+
+    outcome: CourseOutcome
+    before: bool | None
+    after: bool | None
+    # For progressive kyphosis, the KA difference at 6 months it was decided on.
+    difference_before_deg: Decimal | None = None
+    difference_after_deg: Decimal | None = None
+
+
+def course_changes(before: FractureOutcome, after: FractureOutcome) -> tuple[CourseChange, ...]:
+    """The outcomes that differ between two states of a course (a difference that moves without
+    changing the outcome is not a change of outcome)."""
+    changes = []
+    if before.progressive_kyphosis != after.progressive_kyphosis:
+        changes.append(
+            CourseChange(
+                CourseOutcome.PROGRESSIVE_KYPHOSIS,
+                before.progressive_kyphosis,
+                after.progressive_kyphosis,
+                before.kyphosis_difference_six_months_deg,
+                after.kyphosis_difference_six_months_deg,
+            )
+        )
+    if before.non_union != after.non_union:
+        changes.append(CourseChange(CourseOutcome.NON_UNION, before.non_union, after.non_union))
+    return tuple(changes)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from . import charts, followup, measurements, paper, rules
+from . import charts, followup, measurements, outcomes, paper, rules
 
 COMPONENT_LABELS = {
     "fracture_type": "Fracture type",
@@ -302,7 +302,7 @@ class WorklistRow:
     window_opens: datetime.date
     window_closes: datetime.date
     status: str
-    status_label: str
+    status_label: str  # "Overdue · 8 days" for a visit past its window (days_overdue)
     mrn: str
     name: str
     patient_url: str
@@ -312,6 +312,26 @@ class WorklistRow:
     risk_group: str
     record_url: str
     badge: str  # the risk badge's HTML (PartialsOnce.badge)
+    days_overdue: int | None = None  # overdue and missed rows: days since the window closed
+    # A visit is recorded once its window has opened (VisitForm refuses an earlier date): until
+    # then the row says when it opens instead of offering Record.
+    recordable: bool = True
+
+
+def days_overdue(window_closes: datetime.date, today: datetime.date) -> int | None:
+    """Days since a visit's window closed (1 on the first day it is overdue); None while it is open.
+
+    Counted from the window's close, not the due date: a visit inside its window is on time, so
+    the figure starts when the worklist first calls it overdue."""
+    days = (today - window_closes).days
+    return days if days > 0 else None
+
+
+def status_label(status: followup.DueStatus, overdue_days: int | None) -> str:
+    """The worklist row's status in words, with the days overdue where it is late."""
+    if overdue_days is None:
+        return STATUS_LABELS[status]
+    return f"{STATUS_LABELS[status]} · {overdue_days} day{'' if overdue_days == 1 else 's'}"
 
 
 def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[WorklistRow]:
@@ -329,6 +349,7 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
             status = followup.DueStatus.MISSED
         else:
             status = followup.window_status(expected.window_opens, expected.window_closes, today, soon_days)
+        late = days_overdue(expected.window_closes, today)
         rows.append(
             WorklistRow(
                 kind=expected.kind,
@@ -337,7 +358,9 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
                 window_opens=expected.window_opens,
                 window_closes=expected.window_closes,
                 status=status.value,
-                status_label=STATUS_LABELS[status],
+                status_label=status_label(status, late),
+                days_overdue=late,
+                recordable=expected.window_opens <= today,
                 mrn=patient.mrn,
                 name=patient.name,
                 patient_url=patient_url.format(patient.pk),
@@ -350,6 +373,125 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
             )
         )
     return rows
+
+
+@dataclass(frozen=True)
+class OutcomePart:
+    text: str
+    adverse: bool  # progressive kyphosis or non-union: shown as a flag
+
+
+@dataclass(frozen=True)
+class FractureSummary:
+    """One fracture on its patient's page: where its care stands, in words."""
+
+    fracture: object  # the Fracture, for its links and details
+    course: str
+    course_kind: str  # "conservative", "changed" or "not_conservative"
+    outcome: tuple[OutcomePart, ...]
+    next_visit: str
+
+
+def fracture_course(fracture) -> tuple[str, str]:
+    """Under conservative care, treatment changed, or not conservative from the start (spec §3)."""
+    if fracture.treatment_changed_to:
+        changed_to = fracture.get_treatment_changed_to_display().lower()
+        return "changed", f"Treatment changed to {changed_to} on {fracture.treatment_changed_on:%Y-%m-%d}"
+    if fracture.under_conservative_care:
+        return "conservative", f"Under conservative care since {fracture.treatment_start_date:%Y-%m-%d}"
+    return (
+        "not_conservative",
+        f"Not conservative: {fracture.get_treatment_display().lower()} from {fracture.treatment_start_date:%Y-%m-%d}",
+    )
+
+
+def fracture_outcome_parts(fracture) -> tuple[OutcomePart, ...]:
+    """The outcome so far (spec §3): progressive kyphosis and bone union, each with its date, or
+    "Not known yet" while neither has been assessed at 6 months or later."""
+    parts = []
+    after_change = " (after the treatment change)"
+    if fracture.progressive_kyphosis is not None:
+        seen = fracture.progressive_kyphosis
+        text = "Progressive kyphosis" if seen else "No progressive kyphosis"
+        note = after_change if fracture.progressive_kyphosis_after_change else ""
+        parts.append(OutcomePart(f"{text} (film of {fracture.progressive_kyphosis_on:%Y-%m-%d}){note}", seen))
+    if fracture.non_union is not None:
+        text = "Non-union" if fracture.non_union else "United"
+        note = after_change if fracture.non_union_after_change else ""
+        parts.append(OutcomePart(f"{text} ({fracture.non_union_on:%Y-%m-%d}){note}", fracture.non_union))
+    if not parts:
+        return (OutcomePart("Not known yet", False),)
+    if fracture.progressive_kyphosis is None:
+        parts.append(OutcomePart("kyphosis not known yet", False))
+    if fracture.non_union is None:
+        parts.append(OutcomePart("union not known yet", False))
+    return tuple(parts)
+
+
+def next_visit_text(fracture, expected, today: datetime.date, soon_days: int) -> str:
+    """The visit the fracture expects next (an ExpectedVisit or None), with its due date."""
+    if expected is None:
+        return "None due" if fracture.under_conservative_care else "None due (not under conservative care)"
+    text = f"{VISIT_KIND_LABELS[expected.kind]} visit, due {expected.due_date:%Y-%m-%d}"
+    late = days_overdue(expected.window_closes, today)
+    if late is not None:
+        return f"{text}: overdue by {late} day{'' if late == 1 else 's'}"
+    if followup.window_status(expected.window_opens, expected.window_closes, today, soon_days) is (
+        followup.DueStatus.DUE_SOON
+    ):
+        return f"{text}: due now or this week"
+    return text
+
+
+def fracture_summaries(fractures, next_visits: dict, today: datetime.date, soon_days: int) -> list[FractureSummary]:
+    """A summary of each fracture (newest first, as given); next_visits: fracture pk → ExpectedVisit."""
+    summaries = []
+    for fracture in fractures:
+        kind, course = fracture_course(fracture)
+        summaries.append(
+            FractureSummary(
+                fracture=fracture,
+                course=course,
+                course_kind=kind,
+                outcome=fracture_outcome_parts(fracture),
+                next_visit=next_visit_text(fracture, next_visits.get(fracture.pk), today, soon_days),
+            )
+        )
+    return summaries
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    fracture: object
+    interval: str  # "first fracture", "13 months after the previous one (T12)"
+
+
+def interval_in_words(days: int) -> str:
+    """A gap between two fractures as a clinician says it: days under two months, else months."""
+    if days < 60:
+        return "the same day" if days == 0 else f"{days} day{'' if days == 1 else 's'}"
+    months = round(days / 30.44)
+    return f"{months} months" if months < 24 else f"{days / 365.25:.1f} years"
+
+
+def fracture_timeline_entries(fractures) -> list[TimelineEntry]:
+    """The patient's fractures in the order they were assessed, each with the time since the one
+    before: a second fracture a year after the first stands out."""
+    entries = []
+    previous = None
+    for fracture in sorted(fractures, key=lambda f: (f.assessment_date, f.pk)):
+        if previous is None:
+            interval = "First fracture assessed"
+        else:
+            gap = interval_in_words((fracture.assessment_date - previous.assessment_date).days)
+            interval = (
+                f"Same day as the {previous.level} fracture"
+                if gap == "the same day"
+                else f"{gap} after the {previous.level} fracture"
+            )
+        entries.append(TimelineEntry(fracture, interval))
+        previous = fracture
+    return entries
 
 
 def path_with_pk(name: str) -> str:
@@ -396,3 +538,212 @@ def reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:
     ) or measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
         text += " The readers differ by more than 5 % or 5°: take a second look at the film."
     return text
+
+
+# -- a fracture's page and its print report (issue 11) ---------------------------------------------
+
+# A visit's name inside a sentence or on a button: "Record 6-month visit".
+VISIT_KIND_ADJECTIVES = {"1m": "1-month", "3m": "3-month", "6m": "6-month", "unscheduled": "unscheduled"}
+UNSCHEDULED = "unscheduled"
+# models.Treatment.CONSERVATIVE (the models import this module, so it cannot import them).
+CONSERVATIVE = "conservative"
+
+
+@dataclass(frozen=True)
+class NextVisit:
+    """The visit the fracture page's "Record visit" button opens."""
+
+    kind: str
+    label: str  # "Record 6-month visit"
+
+
+def next_visit(kind: str) -> NextVisit:
+    """The fracture page's button for the visit to record today (Fracture.visit_kind_due)."""
+    if kind == UNSCHEDULED:
+        return NextVisit(UNSCHEDULED, "Record unscheduled visit")
+    return NextVisit(kind, f"Record {VISIT_KIND_ADJECTIVES[kind]} visit")
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One scheduled visit of a fracture's course and what became of it."""
+
+    kind: str
+    label: str
+    due: datetime.date
+    status: str  # recorded, missed, not_expected, or a followup.DueStatus of a visit still listed
+    text: str  # "recorded 2026-06-24", "missed", "due now or this week", "not expected (treatment changed)"
+
+
+def schedule_rows(
+    fracture, visits, schedule, today: datetime.date, *, soon_days: int, overdue_days: int
+) -> list[ScheduleRow]:
+    """The scheduled visits of a fracture whose treatment started as conservative care, each with
+    its fate: recorded; missed once the worklist no longer lists it (the next visit's window
+    opened, or it lapsed, before any treatment change); not expected when conservative care was
+    abandoned while it was still to come; else its worklist status. Empty when the treatment
+    chosen was not conservative care: no schedule ever applied (schedule_note says so).
+    ScheduleOutOfRange for an impossible start."""
+    if fracture.treatment != CONSERVATIVE:
+        return []
+    recorded = {visit.kind: visit for visit in visits}
+    changed_on = fracture.treatment_changed_on
+    rows = []
+    for dates in followup.expected_visits(fracture.treatment_start_date, schedule, overdue_days=overdue_days):
+        kind = dates.kind.value
+        if kind in recorded:
+            status, text = "recorded", f"recorded {recorded[kind].visit_date:%Y-%m-%d}"
+        elif changed_on and dates.listed_until >= changed_on:
+            status, text = "not_expected", "not expected (treatment changed)"
+        elif dates.listed_until < today:
+            status, text = followup.DueStatus.MISSED.value, "missed"
+        else:
+            due_status = followup.window_status(dates.window_opens, dates.window_closes, today, soon_days)
+            status, text = due_status.value, STATUS_LABELS[due_status].lower()
+        rows.append(ScheduleRow(kind, VISIT_KIND_LABELS[kind], dates.due, status, text))
+    return rows
+
+
+def timeline_rows(visits, schedule: list[ScheduleRow]) -> list[dict]:
+    """The visits table's rows after pretreatment: each visit ({"visit": …}) and each missed
+    scheduled visit ({"missed": ScheduleRow}), in date order (a missed one at its due date)."""
+    rows = [(visit.visit_date, 0, {"visit": visit}) for visit in visits]
+    rows += [(row.due, 1, {"missed": row}) for row in schedule if row.status == followup.DueStatus.MISSED]
+    return [row for _, _, row in sorted(rows, key=lambda row: row[:2])]
+
+
+def schedule_note(fracture) -> str:
+    """Why a fracture has no visit schedule: the treatment chosen at the assessment was not
+    conservative care. (A later change keeps the schedule, its visits marked not expected.)"""
+    if fracture.treatment == CONSERVATIVE:
+        return ""
+    return (
+        f"No follow-up schedule applies: the treatment chosen at the assessment, "
+        f"{fracture.get_treatment_display().lower()}, is not conservative care, and the 1-, 3- and "
+        f"6-month visits and the worklist follow conservative care only. Record its visits as unscheduled."
+    )
+
+
+# What changed from one rules version to the next, for a page showing a score saved under an older one.
+EARLIER_RULES = {
+    "NASOVCF-2025": "the mean of two readers was rounded to 0.1 before it was scored",
+}
+
+
+def rules_note(rules_version: str) -> str:
+    """A note for an assessment scored under rules older than rules.RULES_VERSION; "" when current."""
+    if rules_version == rules.RULES_VERSION:
+        return ""
+    change = EARLIER_RULES.get(rules_version)
+    how = f" ({change})" if change else ""
+    return (
+        f"Scored under the earlier rules {rules_version}{how}; the score shown is the one recorded then. "
+        f"Saving the assessment again scores it anew under {rules.RULES_VERSION}."
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reader's values of one film, with how each came about."""
+
+    reader: str  # "Reader 1: Dr A" or "Reader 1"
+    vhl: str  # "14.0 % from six heights", "15.9 % typed", or "" when this reader gave none
+    kyphosis: str  # "19.0°" or ""
+
+
+@dataclass(frozen=True)
+class FilmReading:
+    """A film's VHL and kyphosis angle as scored or compared, and how they came about: one
+    reader's values, or (`readers` holds two) the mean of two readers, not rounded."""
+
+    vhl: str  # "14.95 %" or "" (no VHL on this film)
+    vhl_how: str  # "from six heights", "typed", "the mean of two readers, not rounded: reader 1 …"
+    kyphosis: str  # "19.65°" or ""
+    kyphosis_how: str
+    readers: tuple[Reading, ...]  # both readers' own values when a second reader read the film
+    disagree: bool  # the readers differ by more than 5 % or 5°
+    vhl_mean: str = ""  # the VHL when it is the two readers' mean, else ""
+    kyphosis_mean: str = ""  # the same for the kyphosis angle
+
+
+def _vhl_source(heights, entered) -> str:
+    if heights is not None:
+        return "from six heights"
+    return "typed" if entered is not None else ""
+
+
+def _signed_unit(value, unit: str) -> str:
+    return "" if value is None else f"{rules.format_signed(Decimal(str(value)))}{unit}"
+
+
+def film_reading(film) -> FilmReading:
+    """How a film's (a Fracture's or a Visit's) VHL and kyphosis angle came about, per reader."""
+    first_source = _vhl_source(film.heights, film.vhl_entered_percent) or "typed"
+    second_source = _vhl_source(film.second_heights, film.second_vhl_entered_percent) or "typed"
+    two_vhl = film.second_vhl_percent is not None
+    two_ka = film.second_kyphosis_angle_deg is not None
+    if not (two_vhl or two_ka):
+        vhl_how = first_source if film.vhl_percent is not None else ""
+        return FilmReading(
+            _signed_unit(film.vhl_percent, " %"), vhl_how, _signed_unit(film.kyphosis_angle_deg, "°"), "", (), False
+        )
+    first_vhl = film.first_vhl_percent
+    if first_vhl is None and not two_vhl:
+        first_vhl = film.vhl_percent
+    first_ka = film.first_kyphosis_angle_deg
+    if first_ka is None and not two_ka:
+        first_ka = film.kyphosis_angle_deg
+    first_name, second_name = film.first_reader_name.strip(), film.second_reader_name.strip()
+    readers = (
+        Reading(
+            f"Reader 1: {first_name}" if first_name else "Reader 1",
+            f"{_signed_unit(first_vhl, ' %')} {first_source}" if first_vhl is not None else "",
+            _signed_unit(first_ka, "°"),
+        ),
+        Reading(
+            f"Reader 2: {second_name}" if second_name else "Reader 2",
+            f"{_signed_unit(film.second_vhl_percent, ' %')} {second_source}" if two_vhl else "",
+            _signed_unit(film.second_kyphosis_angle_deg, "°"),
+        ),
+    )
+    mean = "the mean of two readers, not rounded"
+    if two_vhl:
+        vhl_how = f"{mean}: reader 1 {first_source}, reader 2 {second_source}"
+    else:
+        vhl_how = f"reader 1 alone, {first_source}" if film.vhl_percent is not None else ""
+    kyphosis_how = "reader 1 alone" if film.kyphosis_angle_deg is not None else ""
+    return FilmReading(
+        vhl=_signed_unit(film.vhl_percent, " %"),
+        vhl_how=vhl_how,
+        kyphosis=_signed_unit(film.kyphosis_angle_deg, "°"),
+        kyphosis_how=mean if two_ka else kyphosis_how,
+        readers=readers,
+        disagree=film.readers_disagree,
+        vhl_mean=_signed_unit(film.vhl_percent, " %") if two_vhl else "",
+        kyphosis_mean=_signed_unit(film.kyphosis_angle_deg, "°") if two_ka else "",
+    )
+
+
+def _outcome_words(value: bool | None, difference) -> str:
+    words = "not known yet" if value is None else ("yes" if value else "no")
+    if difference is not None:
+        sign = "+" if difference > 0 else ""
+        words += f" ({sign}{rules.format_signed(difference)}°)"
+    return words
+
+
+COURSE_OUTCOME_LABELS = {
+    outcomes.CourseOutcome.PROGRESSIVE_KYPHOSIS: "progressive kyphosis at 6 months",
+    outcomes.CourseOutcome.NON_UNION: "non-union at 6 months",
+}
+
+
+def course_change_text(changes) -> str:
+    """'This changes the fracture's course: progressive kyphosis at 6 months yes (+12.0°) → no (+8.5°).'"""
+    parts = [
+        f"{COURSE_OUTCOME_LABELS[change.outcome]} "
+        f"{_outcome_words(change.before, change.difference_before_deg)} → "
+        f"{_outcome_words(change.after, change.difference_after_deg)}"
+        for change in changes
+    ]
+    return "This changes the fracture's course: " + "; ".join(parts) + "."

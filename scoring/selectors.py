@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Max, QuerySet
+from django.db.models import Case, F, Max, QuerySet, Value, When
 from django.urls import reverse
+from django.utils import timezone
 
 from . import followup, history, presenters
 from .models import (
@@ -20,6 +21,7 @@ from .models import (
     ExpectedVisit,
     Fracture,
     Patient,
+    RiskGroup,
     Sex,
     Visit,
     VisitKind,
@@ -53,13 +55,46 @@ def patient_list_page(*, search: dict | None, archived: bool, page_number: str |
     )
 
 
-def patient_page(patient: Patient) -> dict:
-    """A patient's page: their assessments, newest first, the archived ones apart (one query)."""
-    fractures = list(patient.fractures.order_by("-assessment_date", "-pk"))
+def patient_page(patient: Patient, today: datetime.date) -> dict:
+    """A patient's page: their age, their assessments newest first (each with its course, outcome
+    so far and next visit), the same fractures in time order, the archived ones apart, and who
+    archived the patient: three queries at most (the assessments with who archived them, their
+    next visits, and for an archived patient the user who archived them, read on first use)."""
+    fractures = list(patient.fractures.select_related("archived_by").order_by("-assessment_date", "-pk"))
+    active = [fracture for fracture in fractures if not fracture.is_archived]
+    # The first visit each fracture still expects that the worklist lists or will list (a missed
+    # one, past its listing, is not "next"); rows exist only under conservative care.
+    next_visits: dict[int, ExpectedVisit] = {}
+    upcoming = ExpectedVisit.objects.open().filter(
+        fracture__in=[fracture.pk for fracture in active], listed_until__gte=today
+    )
+    for expected in upcoming.order_by("due_date", "kind"):
+        next_visits.setdefault(expected.fracture_id, expected)
+    summaries = presenters.fracture_summaries(active, next_visits, today, settings.NASOVCF_WORKLIST_SOON_DAYS)
     return {
         "patient": patient,
-        "fractures": [fracture for fracture in fractures if not fracture.is_archived],
+        "age_today": patient.age_on(today),
+        "fractures": summaries,
+        "fracture_timeline": presenters.fracture_timeline_entries(active),
         "archived_fractures": [fracture for fracture in fractures if fracture.is_archived],
+    }
+
+
+def archive_scope(record: Patient | Fracture, today: datetime.date) -> dict:
+    """What archiving a patient or an assessment takes out of sight, for its confirmation page:
+    the assessments (of a patient), their recorded visits and the visits the worklist lists or
+    will list for them; one query a count."""
+    if isinstance(record, Patient):
+        fractures = record.fractures.filter(archived_at__isnull=True)
+        expected = ExpectedVisit.objects.filter(fracture__in=fractures)
+        assessments, visits = fractures.count(), Visit.objects.filter(fracture__in=fractures).count()
+    else:
+        expected = ExpectedVisit.objects.filter(fracture=record)
+        assessments, visits = None, record.visits.count()
+    return {
+        "assessments_count": assessments,
+        "visits_count": visits,
+        "worklist_count_hidden": expected.open().filter(listed_until__gte=today).count(),
     }
 
 
@@ -169,7 +204,7 @@ def _deleted(model, row, text: str, last_version=()) -> DeletedRecord:
         pk=row.id,
         text=text,
         deleted_at=row.history_date,
-        deleted_by=user.get_username() if user else "system",
+        deleted_by=presenters.person(user) if user else "system",
         history_url=reverse(HISTORY_PAGES[model], args=[row.id]),
         last_version=last_version,
     )
@@ -199,31 +234,41 @@ def deleted_records_page(model, page_number: str | None) -> Page:
 # -- a fracture's timeline -------------------------------------------------------------------------
 
 
-def fracture_timeline(fracture: Fracture) -> dict:
-    """What a fracture's page and its print report show: the score card, the visits, the schedule
-    and the course charts (two queries beside the fracture's own: its visits, the entering users)."""
+def fracture_timeline(fracture: Fracture, today: datetime.date | None = None) -> dict:
+    """What a fracture's page and its print report show: the score card, the visits (each film
+    with how its readers' values came about), the schedule and what became of each visit, the
+    visit "Record visit" opens, and the course charts (three queries beside the fracture's own:
+    its visits with the entering users, its expected visits). ScheduleOutOfRange for a treatment
+    start past the calendar's end."""
+    today = today or timezone.localdate()
     visits = list(fracture.visits.select_related("created_by", "updated_by"))
     for visit in visits:
         visit.fracture = fracture  # the timeline reads the baseline from the row already loaded
         visit.odi_answered = presenters.odi_answered(visit.odi_sections)
-    recorded = {visit.kind for visit in visits}
+        visit.reading = presenters.film_reading(visit)
+    schedule = presenters.schedule_rows(
+        fracture,
+        visits,
+        visit_schedule(),
+        today,
+        soon_days=settings.NASOVCF_WORKLIST_SOON_DAYS,
+        overdue_days=settings.NASOVCF_WORKLIST_OVERDUE_DAYS,
+    )
     return {
         "fracture": fracture,
         "patient": fracture.patient,
         "card": presenters.score_card_from_fracture(fracture),
         "classifications": presenters.other_classifications(fracture),
+        "reading": presenters.film_reading(fracture),
+        "rules_note": presenters.rules_note(fracture.rules_version),
         "visits": visits,
         "charts": presenters.timeline_charts(fracture, visits),
         "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),
-        "missing_kinds": [kind for kind in SCHEDULED_KINDS if kind not in recorded],
-        "schedule": [
-            {
-                "label": VisitKind(v.kind).label,
-                "due": v.due(fracture.treatment_start_date),
-                "recorded": v.kind in recorded,
-            }
-            for v in visit_schedule()
-        ],
+        # The worklist's rows, as stored (services.sync_expected_visits keeps them in step).
+        "next_visit": presenters.next_visit(fracture.visit_kind_due(today)),
+        "schedule": schedule,
+        "schedule_note": presenters.schedule_note(fracture),
+        "timeline_rows": presenters.timeline_rows(visits, schedule),
     }
 
 
@@ -235,7 +280,16 @@ WORKLIST_SORTS = {
     "mrn": ["fracture__patient__mrn", "due_date", "fracture_id", "kind"],
     "visit": ["kind", "due_date", "fracture__patient__mrn", "fracture_id"],
     "status": ["status_order", "due_date", "fracture__patient__mrn", "fracture_id", "kind"],
+    # High risk first, then medium, then low; within a group the earliest due first.
+    "group": ["group_order", "due_date", "fracture__patient__mrn", "fracture_id", "kind"],
 }
+# The risk groups' order for ?sort=group, highest risk first (a CASE on the joined fracture: the
+# sort cannot read the due-date index, but it stays one query whatever the number of rows).
+GROUP_ORDER = Case(
+    When(fracture__risk_group=RiskGroup.HIGH, then=Value(0)),
+    When(fracture__risk_group=RiskGroup.MEDIUM, then=Value(1)),
+    default=Value(2),
+)
 # The order of the scheduled kinds' codes ("1m" < "3m" < "6m") is the visits' order in time.
 assert sorted(SCHEDULED_KINDS) == SCHEDULED_KINDS, "sorting by kind must sort the visits in time"
 
@@ -287,6 +341,8 @@ def worklist(*, today: datetime.date, status: str, sort: str, page_number: str |
     rows = worklist_rows(today, status)
     if sort.lstrip("-") == "status":
         rows = rows.with_status_order(today, until, soon_days)
+    if sort.lstrip("-") == "group":
+        rows = rows.alias(group_order=GROUP_ORDER)
     keys = WORKLIST_SORTS[sort.lstrip("-")]
     ordering = [F(key).desc() if sort.startswith("-") else F(key).asc() for key in keys]
     rows = rows.select_related("fracture__patient").only(*WORKLIST_COLUMNS).order_by(*ordering)

@@ -10,15 +10,17 @@ one change an archived record takes.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from simple_history.utils import bulk_update_with_history
 
-from . import followup
+from . import followup, outcomes, presenters
 from .forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
-from .models import ExpectedVisit, Fracture, Patient, Visit, VisitKind, visit_schedule
+from .models import ExpectedVisit, Fracture, Patient, Submission, Visit, VisitKind, visit_schedule
 
 
 class ArchivedRecord(Exception):
@@ -38,6 +40,90 @@ def refuse_archived(record: Patient | Fracture) -> None:
     archived = record.archived_record
     if archived is not None:
         raise ArchivedRecord(archived)
+
+
+class AlreadySubmitted(Exception):
+    """This very form was saved before (a double-click, a resent request): nothing is saved
+    again; `url` is where the first submission went."""
+
+    def __init__(self, url: str):
+        self.url = url
+        super().__init__("This form was already saved.")
+
+
+class CourseChangeToConfirm(Exception):
+    """The save would move an outcome of the fracture's course that is already known (spec §2: a
+    new or changed reader of a film the outcome depends on): say what, and save only when the
+    person confirms (the form's confirmation `key`)."""
+
+    def __init__(self, key: str, text: str):
+        self.key, self.text = key, text
+        super().__init__(text)
+
+
+def _token(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def submitted_before(token, user) -> str | None:
+    """Where the first save of this form went, when it was saved before by this user, else None."""
+    token = _token(token)
+    if token is None:
+        return None
+    return Submission.objects.filter(token=token, user=user).values_list("result_url", flat=True).first()
+
+
+def claim_submission(token, user) -> Submission | None:
+    """Record that this form is being saved, in the caller's transaction; AlreadySubmitted if it
+    was saved before. Two submissions at once: the second waits on the unique token until the
+    first commits, then finds it."""
+    token = _token(token)
+    if token is None:
+        return None
+    try:
+        with transaction.atomic():
+            return Submission.objects.create(token=token, user=user)
+    except IntegrityError:
+        raise AlreadySubmitted(submitted_before(token, user) or "") from None
+
+
+def complete_submission(submission: Submission | None, url: str) -> None:
+    if submission is not None:
+        submission.result_url = url
+        submission.save(update_fields=["result_url"])
+
+
+def _course_of(fracture: Fracture) -> outcomes.FractureOutcome:
+    """The course as stored on the fracture."""
+    return outcomes.FractureOutcome(
+        fracture.progressive_kyphosis,
+        fracture.progressive_kyphosis_on,
+        fracture.non_union,
+        fracture.non_union_on,
+        fracture.kyphosis_difference_six_months_deg,
+        fracture.vhl_difference_six_months_percent,
+    )
+
+
+def _confirm_course_change(form, stored: Fracture, fracture: Fracture, visits: list[Visit], records: list) -> None:
+    """Compare the course `stored` has with the one `fracture` (as edited) and `visits` give; a
+    known outcome that would change is announced (CourseChangeToConfirm) unless the person has
+    confirmed exactly that, and is then written into the records' history."""
+    for visit in visits:
+        visit.compute_outcomes(fracture)
+    after = outcomes.fracture_outcome(visit.outcome_input(fracture) for visit in visits)
+    changes = [change for change in outcomes.course_changes(_course_of(stored), after) if change.before is not None]
+    if not changes:
+        return
+    text = presenters.course_change_text(changes)
+    key = form.confirmation_key("course", text)
+    if not form.is_confirmed(key):
+        raise CourseChangeToConfirm(key, text)
+    for record in records:
+        record._change_reason = text
 
 
 def lock_fracture(fracture_pk: int) -> Fracture:
@@ -66,8 +152,11 @@ RESCORED_FIELDS = [
 
 
 def register_patient(*, form: PatientForm, user) -> Patient:
-    patient = form.save(commit=False)
-    save_versioned(patient, None, user)
+    with transaction.atomic():
+        submission = claim_submission(form.submission_token(), user)
+        patient = form.save(commit=False)
+        save_versioned(patient, None, user)
+        complete_submission(submission, patient.get_absolute_url())
     return patient
 
 
@@ -77,6 +166,7 @@ def update_patient(*, form: PatientForm, user) -> Patient:
     assessment edit opened before the correction is refused rather than saved over it."""
     with transaction.atomic():
         refuse_archived(Patient.objects.select_for_update().get(pk=form.instance.pk))
+        submission = claim_submission(form.submission_token(), user)
         patient = form.save(commit=False)
         save_versioned(patient, form.seen_version(), user)
         if "date_of_birth" in form.changed_data:
@@ -87,6 +177,7 @@ def update_patient(*, form: PatientForm, user) -> Patient:
                 fracture.updated_by = user
                 fracture.version += 1
             bulk_update_with_history(fractures, Fracture, RESCORED_FIELDS, default_user=user)
+        complete_submission(submission, patient.get_absolute_url())
     return patient
 
 
@@ -120,21 +211,27 @@ def set_archived(*, record: Patient | Fracture, archived: bool, user, reason: st
 
 def save_assessment(*, form: AssessmentForm, user) -> Fracture:
     """Score and save a new or edited baseline assessment, then refresh its course (the visits
-    compare against the baseline just saved)."""
+    compare against the baseline just saved). An edit that would move a known outcome of the
+    course raises CourseChangeToConfirm until the person confirms it; a form saved before raises
+    AlreadySubmitted. Either way nothing is written."""
     with transaction.atomic():
         # Scored against the patient as stored now (locked): a date of birth corrected while the
         # form was open changes the age the warnings use.
         patient = Patient.objects.select_for_update().get(pk=form.patient.pk)
+        submission = claim_submission(form.submission_token(), user)
         refuse_archived(patient)
+        stored = None
         if form.instance.pk is not None:
-            refuse_archived(
-                Fracture.objects.select_related("patient").select_for_update(of=("self",)).get(pk=form.instance.pk)
-            )
+            stored = Fracture.objects.select_related("patient").select_for_update(of=("self",)).get(pk=form.instance.pk)
+            refuse_archived(stored)
         fracture = form.save()
         fracture.patient = patient
         fracture.rescore()
+        if stored is not None:
+            _confirm_course_change(form, stored, fracture, list(stored.visits.all()), [fracture])
         save_versioned(fracture, form.seen_version(), user)
         refresh_course(fracture)
+        complete_submission(submission, fracture.get_absolute_url())
     return fracture
 
 
@@ -143,11 +240,13 @@ def change_treatment(*, form: TreatmentChangeForm, user) -> Fracture:
     fracture = form.fracture
     with transaction.atomic():
         refuse_archived(lock_fracture(fracture.pk))
+        submission = claim_submission(form.submission_token(), user)
         fracture.treatment_changed_to = form.cleaned_data["treatment"]
         fracture.treatment_changed_on = form.cleaned_data["changed_on"]
         fracture.treatment_change_reason = form.cleaned_data["reason"]
         save_versioned(fracture, form.seen_version(), user, update_fields=TreatmentChangeForm.FIELDS)
         sync_expected_visits(fracture)
+        complete_submission(submission, fracture.get_absolute_url())
     return fracture
 
 
@@ -166,17 +265,26 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
     try:
         with transaction.atomic():
             fracture = lock_fracture(fracture_id)
+            # Before validating: a second click must not be told its visit already exists.
+            submission = claim_submission(data.get("submission"), user)
             refuse_archived(fracture)
             if visit is not None:
                 visit.fracture = fracture
             form = VisitForm(data, instance=visit, fracture=fracture)
             if not form.is_valid():
+                transaction.set_rollback(True)  # nor the claim: nothing was saved
                 return form, None
             saved = form.save()
+            others = [other for other in fracture.visits.all() if other.pk != saved.pk]
+            _confirm_course_change(form, fracture, fracture, [*others, saved], [saved, fracture])
             saved.compute_outcomes(fracture)
             save_versioned(saved, form.seen_version(), user)
             refresh_course(fracture)
+            complete_submission(submission, fracture.get_absolute_url())
             return form, saved
+    except CourseChangeToConfirm as change:
+        form.ask_to_confirm(change.key, f"Not saved yet: {change.text} Save again to confirm, or correct the values.")
+        return form, None
     except StaleEdit:
         form.refuse_stale()
         return form, None

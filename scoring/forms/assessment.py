@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .. import measurements, presenters, rules
+from .. import measurements, rules
 from ..locking import VersionedForm
 from ..models import (
     SPINE_LEVEL_CHOICES,
@@ -22,18 +21,16 @@ from ..models import (
     Treatment,
 )
 from . import layouts
+from .confirm import ConfirmingForm
 from .fields import (
     HEIGHT_FORM_FIELDS,
-    HEIGHT_LABELS,
     YES_NO,
     DateInput,
-    HeightField,
     TenthDecimalField,
     not_before_1900,
     not_in_future,
-    visible_name,
 )
-from .readings import OdiFields
+from .readings import OdiFields, TwoReaderFields
 from .score import ScoreForm
 
 # Conservative care starts at the assessment; another treatment is planned there and given within
@@ -42,7 +39,7 @@ from .score import ScoreForm
 TREATMENT_START_MAX_DAYS_AFTER_ASSESSMENT = 365
 
 
-class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
+class AssessmentForm(TwoReaderFields, ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.ModelForm):
     """The baseline assessment of one fracture: the score's inputs plus the episode's details."""
 
     assessment_date = forms.DateField(
@@ -79,34 +76,6 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
     )
     age_years = None  # the page takes age from the patient's date of birth
 
-    # A second reader (spec §2): the mean of the two readers is what is scored.
-    first_reader_name = forms.CharField(
-        label="First reader (name)", max_length=100, required=False, validators=[visible_name]
-    )
-    second_reader_name = forms.CharField(
-        label="Second reader (name)", max_length=100, required=False, validators=[visible_name]
-    )
-    second_vhl_percent = TenthDecimalField(
-        label="Second reader: VHL (%)",
-        unit=" %",
-        required=False,
-        min_value=measurements.VHL_MIN_PERCENT,
-        max_value=measurements.VHL_MAX_PERCENT,
-        help_text="Or the second reader's six heights below.",
-    )
-    second_fractured_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_anterior_mm"])
-    second_fractured_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_posterior_mm"])
-    second_cranial_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_anterior_mm"])
-    second_cranial_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_posterior_mm"])
-    second_caudal_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_anterior_mm"])
-    second_caudal_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_posterior_mm"])
-    second_kyphosis_angle_deg = TenthDecimalField(
-        label="Second reader: kyphosis angle (°)",
-        unit="°",
-        required=False,
-        min_value=measurements.KYPHOSIS_MIN_DEG,
-        max_value=measurements.KYPHOSIS_MAX_DEG,
-    )
     of_class = forms.ChoiceField(
         label="AO Spine-DGOU class (optional)",
         required=False,
@@ -144,21 +113,17 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         self.patient = patient
         super().__init__(*args, **kwargs)
         self._init_version()
+        self._init_submission()
         # No item preselected: a forgotten T2 pattern must not score "diffuse low" unnoticed.
         self.fields["fracture_type"].choices = [("", "—")] + FractureType.choices
         self.fields["t2_signal"].choices = [("", "—")] + T2Signal.choices
         if self.instance.pk:
             # The percentage as typed; a row without heights (made outside the form) shows its VHL.
             if self.instance.heights is None:
-                # The first reader's own percentage, never the readers' mean that was scored.
-                own = self.instance.first_vhl_percent
-                self.initial["vhl_percent"] = (
-                    own if own is not None else (self.instance.vhl_entered_percent or self.instance.vhl_percent)
-                )
+                entered = self.instance.vhl_entered_percent
+                self.initial["vhl_percent"] = entered if entered is not None else self.instance.vhl_percent
+            self._initial_readers(self.instance)
             self.initial["low_energy_trauma"] = "yes" if self.instance.low_energy_trauma else "no"
-            if self.instance.first_kyphosis_angle_deg is not None:  # the first reader's own angle
-                self.initial["kyphosis_angle_deg"] = self.instance.first_kyphosis_angle_deg
-            self.initial["second_vhl_percent"] = self.instance.second_vhl_entered_percent
             self._initial_odi_sections(self.instance.odi_sections)
             if self.instance.odi_sections:
                 self.initial["odi_percent"] = None
@@ -181,42 +146,6 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
         "level",
         "low_energy_trauma",
     )
-
-    SECOND_READER_FIELDS = (
-        "second_vhl_percent",
-        "second_kyphosis_angle_deg",
-        *(f"second_{name}" for name in HEIGHT_FORM_FIELDS),
-    )
-    first_vhl: Decimal | None = None
-    first_kyphosis: Decimal | None = None
-    reader_summary = ""
-
-    @property
-    def second_reader_given(self) -> bool:
-        return any(self[name].value() not in (None, "") for name in (*self.SECOND_READER_FIELDS, "second_reader_name"))
-
-    def combine_readers(self, cleaned: dict) -> None:
-        """The first reader's values as given; with a second reader, the mean is scored (spec §2)."""
-        self.first_vhl = cleaned.get("vhl_percent")
-        self.first_kyphosis = cleaned.get("kyphosis_angle_deg")
-        self._resolve_vhl(cleaned, prefix="second_", required=False)
-        second_vhl = cleaned.get("second_vhl_percent")
-        second_kyphosis = cleaned.get("second_kyphosis_angle_deg")
-        if (second_vhl is not None or second_kyphosis is not None) and not cleaned.get("second_reader_name"):
-            self.add_error("second_reader_name", ValidationError("Name the second reader.", code="required"))
-        if self.first_vhl is not None and second_vhl is not None:
-            cleaned["vhl_percent"] = measurements.mean_of_readers(self.first_vhl, second_vhl)
-        if self.first_kyphosis is not None and second_kyphosis is not None:
-            cleaned["kyphosis_angle_deg"] = measurements.mean_of_readers(self.first_kyphosis, second_kyphosis)
-        if second_vhl is not None or second_kyphosis is not None:
-            self.reader_summary = presenters.reader_summary(
-                self.first_vhl,
-                second_vhl,
-                cleaned.get("vhl_percent"),
-                self.first_kyphosis,
-                second_kyphosis,
-                cleaned.get("kyphosis_angle_deg"),
-            )
 
     def score_inputs(self, cleaned: dict) -> rules.ScoreInputs:
         inputs = super().score_inputs(cleaned)
@@ -315,7 +244,34 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
                     ),
                 )
         self._resolve_odi(cleaned)
-        return super().clean()
+        cleaned = super().clean()
+        self._confirm_not_a_duplicate(cleaned)
+        return cleaned
+
+    def _confirm_not_a_duplicate(self, cleaned: dict) -> None:
+        """A second assessment of the same patient, level and date is most likely the first one
+        entered twice: ask before saving it."""
+        level, assessment_date = cleaned.get("level"), cleaned.get("assessment_date")
+        if self.errors or not level or not assessment_date:
+            return
+        twin = (
+            Fracture.objects.filter(
+                patient=self.patient, level=level, assessment_date=assessment_date, archived_at__isnull=True
+            )
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        if twin is None:
+            return
+        key = self.confirmation_key("duplicate", str(twin.pk))
+        if not self.is_confirmed(key):
+            self.ask_to_confirm(
+                key,
+                f"Not saved yet: this patient already has an assessment of {level} dated "
+                f"{assessment_date.isoformat()} (NASOVCF {twin.total_score}, entered "
+                f"{timezone.localtime(twin.created_at):%Y-%m-%d %H:%M}). If this is that fracture, leave this "
+                "page and open it instead; if it is a different one, save again to record it.",
+            )
 
     def save(self, commit: bool = False) -> Fracture:
         """The fracture with the inputs as validated, not yet scored nor saved: scoring and saving
@@ -324,15 +280,7 @@ class AssessmentForm(ScoreForm, OdiFields, VersionedForm, forms.ModelForm):
             raise ValueError("Save an assessment through services.save_assessment.")
         fracture = super().save(commit=False)
         fracture.patient = self.patient
-        fracture.vhl_percent = self.cleaned_data["vhl_percent"]  # the readers' mean where two measured
-        # The percentage the first reader typed (cleaned_data now holds the readers' mean).
-        fracture.vhl_entered_percent = None if self.vhl_from_heights else self.first_vhl
+        self.apply_readers(fracture)
         fracture.odi_sections = self.odi_sections
-        fracture.first_vhl_percent = self.first_vhl
-        fracture.first_kyphosis_angle_deg = self.first_kyphosis
-        fracture.second_vhl_percent = self.cleaned_data.get("second_vhl_percent")
-        fracture.second_vhl_entered_percent = (
-            self.cleaned_data.get("second_vhl_percent") if fracture.second_fractured_anterior_mm is None else None
-        )
         fracture.apply_genant()
         return fracture

@@ -70,6 +70,26 @@ class TenthDecimalField(MeasuredDecimalField):
         return value
 
 
+class OneDecimalField(MeasuredDecimalField):
+    """A value its instrument reports to 0.1 (a densitometer's T-score, spec §2): at most one
+    decimal is accepted, never rounded: −2.55 is refused, not read as −2.6 or −2.5."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and value.is_finite() and value == value.quantize(rules.TENTH):
+            value = value.quantize(rules.TENTH)  # −2.50 is −2.5
+        return value
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and value.is_finite() and value != value.quantize(rules.TENTH):
+            raise ValidationError(
+                "Enter at most one decimal (e.g. −2.5): %(value)s has more; a T-score is reported to 0.1.",
+                code="too_many_decimals",
+                params={"value": rules.format_signed(value.normalize())},
+            )
+
+
 class HeightField(MeasuredDecimalField):
     """One of the six vertebral heights: over 0 and at most 100 mm (spec §2, Decision)."""
 

@@ -16,7 +16,7 @@ def odi_layout() -> list:
         "odi_percent",
         HTML(
             '<details class="odi-sections mb-3"{% if form.odi_sections_given %} open{% endif %}>'
-            "<summary>Score the ten ODI sections instead (0–5 each; leave unanswered ones empty)</summary>"
+            "<summary>Score the ten ODI sections instead (choose each answer; leave unanswered ones empty)</summary>"
             '<div class="row mt-2">'
         ),
         *(Column(name, css_class="col-sm-6 col-lg-4") for name in ODI_SECTION_FIELDS),
@@ -39,13 +39,43 @@ def vhl_layout(legend: str) -> Fieldset:
             "{% endif %}{% for error in form.vhl_group_errors %}"
             '<div class="invalid-feedback d-block" role="alert">{{ error }}</div>{% endfor %}'
         ),
+        notices_layout(),
         css_class="vhl-fieldset",
+    )
+
+
+def readers_layout(summary: str) -> list:
+    """The film's readers: a second reader's VHL and angle, folded away unless used."""
+    return [
+        HTML(
+            '<details class="second-reader mb-3"{% if form.second_reader_given %} open{% endif %}>'
+            f'<summary>{summary}</summary><div class="mt-2">'
+        ),
+        Row(Column("first_reader_name", css_class="col-md-6"), Column("second_reader_name", css_class="col-md-6")),
+        Row(
+            Column("second_vhl_percent", css_class="col-md-6"),
+            Column("second_kyphosis_angle_deg", css_class="col-md-6"),
+        ),
+        Row(*(Column(f"second_{name}", css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
+        HTML(
+            '{% if form.reader_summary %}<p class="small" id="reader-summary">{{ form.reader_summary }}</p>{% endif %}'
+            "</div></details>"
+        ),
+    ]
+
+
+def notices_layout() -> HTML:
+    """What is worth a second look but not an error (a negative VHL): said, and saved anyway."""
+    return HTML(
+        '{% for notice in form.notices %}<div class="alert alert-warning py-2" role="status" data-notice>'
+        "{{ notice }}</div>{% endfor %}"
     )
 
 
 def calculator(form) -> FormHelper:
     helper = FormHelper(form)
     helper.form_tag = False
+    helper.disable_csrf = True  # the page's <form> carries the token once
     helper.layout = Layout(
         Row(
             Column("fracture_type", css_class="col-md-4"),
@@ -70,8 +100,11 @@ def calculator(form) -> FormHelper:
 def assessment(form) -> FormHelper:
     helper = FormHelper(form)
     helper.form_tag = False
+    helper.disable_csrf = True  # the page's <form> carries the token once
     helper.layout = Layout(
         "version",
+        "submission",
+        "confirmed",
         Fieldset(
             "Fracture",
             Row(
@@ -95,20 +128,7 @@ def assessment(form) -> FormHelper:
                 Column("bmd_t_score", css_class="col-md-4"),
             ),
         ),
-        HTML(
-            '<details class="second-reader mb-3"{% if form.second_reader_given %} open{% endif %}>'
-            '<summary>A second reader measured the film too (the mean is scored)</summary><div class="mt-2">'
-        ),
-        Row(Column("first_reader_name", css_class="col-md-6"), Column("second_reader_name", css_class="col-md-6")),
-        Row(
-            Column("second_vhl_percent", css_class="col-md-6"),
-            Column("second_kyphosis_angle_deg", css_class="col-md-6"),
-        ),
-        Row(*(Column(f"second_{name}", css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
-        HTML(
-            '{% if form.reader_summary %}<p class="small" id="reader-summary">{{ form.reader_summary }}</p>{% endif %}'
-            "</div></details>"
-        ),
+        *readers_layout("A second reader measured the film too (the mean of the two is scored)"),
         Fieldset("AO Spine-DGOU osteoporotic fracture classification", "of_class"),
         Fieldset(
             "Pain, disability and body size (pretreatment)",
@@ -133,8 +153,11 @@ def assessment(form) -> FormHelper:
 def visit(form) -> FormHelper:
     helper = FormHelper(form)
     helper.form_tag = False
+    helper.disable_csrf = True  # the page's <form> carries the token once
     helper.layout = Layout(
         "version",
+        "submission",
+        "confirmed",
         Fieldset(
             "Visit",
             Row(Column("kind", css_class="col-md-6"), Column("visit_date", css_class="col-md-6")),
@@ -142,6 +165,7 @@ def visit(form) -> FormHelper:
         Fieldset("Pain and disability", "vas_pain", *odi_layout()),
         Fieldset("Films (where taken)", "kyphosis_angle_deg"),
         vhl_layout("Vertebral height loss (where films were taken)"),
+        *readers_layout("A second reader measured this film too (the mean of the two is compared)"),
         Fieldset(
             "Bone union (6 months or later)",
             "bone_union",
@@ -162,8 +186,11 @@ def visit(form) -> FormHelper:
 def treatment_change(form) -> FormHelper:
     helper = FormHelper(form)
     helper.form_tag = False
+    helper.disable_csrf = True  # the page's <form> carries the token once
     helper.layout = Layout(
         "version",
+        "submission",
+        "confirmed",
         Row(Column("treatment", css_class="col-md-6"), Column("changed_on", css_class="col-md-6")),
         "reason",
         Div(
@@ -177,8 +204,11 @@ def treatment_change(form) -> FormHelper:
 def patient(form) -> FormHelper:
     helper = FormHelper(form)
     helper.form_tag = False
+    helper.disable_csrf = True  # the page's <form> carries the token once
     helper.layout = Layout(
         "version",
+        "submission",
+        "confirmed",
         Row(Column("mrn", css_class="col-md-6"), Column("name", css_class="col-md-6")),
         Row(Column("sex", css_class="col-md-6"), Column("date_of_birth", css_class="col-md-6")),
         Div(Submit("save", "Save patient", css_class="btn-primary"), css_class="d-flex justify-content-end"),

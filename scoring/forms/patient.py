@@ -13,10 +13,11 @@ from ..models import (
     RiskGroup,
 )
 from . import layouts
+from .confirm import ConfirmingForm
 from .fields import DateInput, not_before_1900, not_in_future, visible_name
 
 
-class PatientForm(VersionedForm, forms.ModelForm):
+class PatientForm(ConfirmingForm, VersionedForm, forms.ModelForm):
     date_of_birth = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900])
 
     class Meta:
@@ -26,6 +27,7 @@ class PatientForm(VersionedForm, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._init_version()
+        self._init_submission()
         self.fields["name"].help_text = "Optional."
         self.fields["name"].validators.append(visible_name)
         self.helper = layouts.patient(self)

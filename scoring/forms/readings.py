@@ -8,7 +8,7 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from .. import measurements, rules
+from .. import measurements, presenters, rules
 from .fields import (
     HEIGHT_FORM_FIELDS,
     HEIGHT_LABELS,
@@ -17,6 +17,7 @@ from .fields import (
     VHL_MISSING,
     HeightField,
     TenthDecimalField,
+    visible_name,
 )
 
 
@@ -44,6 +45,11 @@ class VhlFields(forms.Form):
     caudal_posterior_mm = HeightField(label=HEIGHT_LABELS["caudal_posterior_mm"])
 
     computed_vhl: Decimal | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Things worth a second look that are not errors (a negative VHL): shown, saved anyway.
+        self.notices: list[str] = []
 
     def _resolve_vhl(self, cleaned: dict, prefix: str = "", required: bool | None = None) -> Decimal | None:
         """Exactly one of the VHL percentage and the six heights; compute VHL from heights.
@@ -93,6 +99,13 @@ class VhlFields(forms.Form):
                 ),
             )
             return None
+        if vhl < 0:
+            whose = "the second reader's" if prefix else "the"
+            self.notices.append(
+                f"The VHL from {whose} six heights is {rules.format_signed(vhl)} %: the fractured vertebra "
+                "measures taller than its neighbours' mean. It is kept as measured and scores 0; check the "
+                "heights if that is not so."
+            )
         cleaned[percent_field] = vhl
         return vhl
 
@@ -115,14 +128,214 @@ class VhlFields(forms.Form):
         return None if self.vhl_from_heights else self.cleaned_data.get("vhl_percent")
 
 
-ODI_SECTION_CHOICES = [("", "not answered")] + [(str(n), str(n)) for n in range(measurements.ODI_SECTION_MAX + 1)]
+SECOND_PREFIX = "second_"
+SECOND_HEIGHT_FIELDS = tuple(f"{SECOND_PREFIX}{name}" for name in HEIGHT_FORM_FIELDS)
+
+
+class TwoReaderFields(VhlFields):
+    """A second reader of the same lateral film (spec §2): their VHL (typed, or from their own six
+    heights) and kyphosis angle. The film's value is then the mean of the two readers, kept as it
+    is (not rounded: 14.95 % stays 14.95 %); each reader's own value is kept beside it. Shared by
+    the baseline assessment and the follow-up visit."""
+
+    first_reader_name = forms.CharField(
+        label="First reader (name)", max_length=100, required=False, validators=[visible_name]
+    )
+    second_reader_name = forms.CharField(
+        label="Second reader (name)", max_length=100, required=False, validators=[visible_name]
+    )
+    second_vhl_percent = TenthDecimalField(
+        label="Second reader: VHL (%)",
+        unit=" %",
+        required=False,
+        min_value=measurements.VHL_MIN_PERCENT,
+        max_value=measurements.VHL_MAX_PERCENT,
+        help_text="Or the second reader's six heights below.",
+    )
+    second_fractured_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_anterior_mm"])
+    second_fractured_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_posterior_mm"])
+    second_cranial_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_anterior_mm"])
+    second_cranial_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_posterior_mm"])
+    second_caudal_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_anterior_mm"])
+    second_caudal_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_posterior_mm"])
+    second_kyphosis_angle_deg = TenthDecimalField(
+        label="Second reader: kyphosis angle (°)",
+        unit="°",
+        required=False,
+        min_value=measurements.KYPHOSIS_MIN_DEG,
+        max_value=measurements.KYPHOSIS_MAX_DEG,
+    )
+
+    # The model fields the readers' part of a ModelForm saves as they are.
+    READER_MODEL_FIELDS = (
+        "first_reader_name",
+        "second_reader_name",
+        *SECOND_HEIGHT_FIELDS,
+        "second_kyphosis_angle_deg",
+    )
+    SECOND_READER_FIELDS = ("second_vhl_percent", "second_kyphosis_angle_deg", *SECOND_HEIGHT_FIELDS)
+
+    first_vhl: Decimal | None = None
+    first_kyphosis: Decimal | None = None
+    reader_summary = ""
+
+    def _initial_readers(self, record) -> None:
+        """An edit shows each reader's own values, never the mean that was scored or compared."""
+        if record.first_vhl_percent is not None and record.heights is None:
+            self.initial["vhl_percent"] = record.first_vhl_percent
+        if record.first_kyphosis_angle_deg is not None:
+            self.initial["kyphosis_angle_deg"] = record.first_kyphosis_angle_deg
+        self.initial["second_vhl_percent"] = record.second_vhl_entered_percent
+
+    @property
+    def second_reader_given(self) -> bool:
+        return any(self[name].value() not in (None, "") for name in (*self.SECOND_READER_FIELDS, "second_reader_name"))
+
+    def combine_readers(self, cleaned: dict) -> None:
+        """The first reader's values as given; with a second reader, the film's value is the mean
+        of the two, not rounded (spec §2, revised Decision)."""
+        self.first_vhl = cleaned.get("vhl_percent")
+        self.first_kyphosis = cleaned.get("kyphosis_angle_deg")
+        self._resolve_vhl(cleaned, prefix=SECOND_PREFIX, required=False)
+        second_vhl = cleaned.get("second_vhl_percent")
+        second_kyphosis = cleaned.get("second_kyphosis_angle_deg")
+        if (second_vhl is not None or second_kyphosis is not None) and not cleaned.get("second_reader_name"):
+            self.add_error("second_reader_name", ValidationError("Name the second reader.", code="required"))
+        for first, second, field, what in (
+            (self.first_vhl, second_vhl, "second_vhl_percent", "VHL"),
+            (self.first_kyphosis, second_kyphosis, "second_kyphosis_angle_deg", "kyphosis angle"),
+        ):
+            if second is not None and first is None and not self.has_error(field.removeprefix(SECOND_PREFIX)):
+                self.add_error(
+                    field,
+                    ValidationError(
+                        "Enter the first reader's %(what)s too: the film's value is the mean of the two readers.",
+                        code="second_without_first",
+                        params={"what": what},
+                    ),
+                )
+        if self.first_vhl is not None and second_vhl is not None:
+            cleaned["vhl_percent"] = measurements.mean_of_readers(self.first_vhl, second_vhl)
+        if self.first_kyphosis is not None and second_kyphosis is not None:
+            cleaned["kyphosis_angle_deg"] = measurements.mean_of_readers(self.first_kyphosis, second_kyphosis)
+        if second_vhl is not None or second_kyphosis is not None:
+            self.reader_summary = presenters.reader_summary(
+                self.first_vhl,
+                second_vhl,
+                cleaned.get("vhl_percent"),
+                self.first_kyphosis,
+                second_kyphosis,
+                cleaned.get("kyphosis_angle_deg"),
+            )
+
+    def apply_readers(self, record) -> None:
+        """Put each reader's own values and the film's value (their mean) on the record."""
+        cleaned = self.cleaned_data
+        record.vhl_percent = cleaned.get("vhl_percent")  # the readers' mean where two measured
+        # The percentage the first reader typed (cleaned_data holds the readers' mean).
+        record.vhl_entered_percent = None if self.vhl_from_heights else self.first_vhl
+        record.first_vhl_percent = self.first_vhl
+        record.first_kyphosis_angle_deg = self.first_kyphosis
+        record.second_vhl_percent = cleaned.get("second_vhl_percent")
+        record.second_vhl_entered_percent = (
+            cleaned.get("second_vhl_percent") if record.second_fractured_anterior_mm is None else None
+        )
+
+
 ODI_SECTION_FIELDS = tuple(f"odi_section_{n}" for n in range(1, len(measurements.ODI_SECTIONS) + 1))
+
+# The six answers of each ODI section (version 2.1a), shortened, from 0 (no problem) to 5 (worst):
+# the clinician picks the patient's answer in words, not a bare number.
+ODI_ANSWERS = {
+    "Pain intensity": (
+        "no pain at the moment",
+        "very mild pain",
+        "moderate pain",
+        "fairly severe pain",
+        "very severe pain",
+        "the worst imaginable pain",
+    ),
+    "Personal care": (
+        "looks after self normally, no extra pain",
+        "normally, but very painful",
+        "painful: slow and careful",
+        "needs some help, manages most",
+        "needs help every day in most care",
+        "cannot dress, washes with difficulty, stays in bed",
+    ),
+    "Lifting": (
+        "heavy weights, no extra pain",
+        "heavy weights, with extra pain",
+        "not heavy weights off the floor; can if conveniently placed",
+        "light to medium weights if conveniently placed",
+        "only very light weights",
+        "cannot lift or carry anything",
+    ),
+    "Walking": (
+        "pain does not limit walking",
+        "not more than 1 km",
+        "not more than 500 m",
+        "not more than 100 m",
+        "only with a stick or crutches",
+        "in bed most of the time",
+    ),
+    "Sitting": (
+        "any chair, as long as liked",
+        "favourite chair only, as long as liked",
+        "not more than 1 hour",
+        "not more than 30 minutes",
+        "not more than 10 minutes",
+        "cannot sit at all",
+    ),
+    "Standing": (
+        "as long as liked, no extra pain",
+        "as long as liked, with extra pain",
+        "not more than 1 hour",
+        "not more than 30 minutes",
+        "not more than 10 minutes",
+        "cannot stand at all",
+    ),
+    "Sleeping": (
+        "never disturbed by pain",
+        "occasionally disturbed by pain",
+        "less than 6 hours' sleep",
+        "less than 4 hours' sleep",
+        "less than 2 hours' sleep",
+        "pain prevents sleep altogether",
+    ),
+    "Sex life": (
+        "normal, no extra pain",
+        "normal, some extra pain",
+        "nearly normal, very painful",
+        "severely restricted by pain",
+        "nearly absent because of pain",
+        "prevented by pain",
+    ),
+    "Social life": (
+        "normal, no extra pain",
+        "normal, but increases pain",
+        "only energetic interests limited",
+        "restricted: does not go out as often",
+        "restricted to home",
+        "no social life because of pain",
+    ),
+    "Travelling": (
+        "anywhere, no pain",
+        "anywhere, with extra pain",
+        "manages journeys over 2 hours",
+        "less than 1 hour",
+        "short necessary journeys under 30 minutes",
+        "only to receive treatment",
+    ),
+}
 
 
 def _odi_section_field(number: int) -> forms.TypedChoiceField:
+    section = measurements.ODI_SECTIONS[number - 1]
     return forms.TypedChoiceField(
-        label=f"{number} · {measurements.ODI_SECTIONS[number - 1]}",
-        choices=ODI_SECTION_CHOICES,
+        label=f"{number} · {section}",
+        choices=[("", "not answered")]
+        + [(str(score), f"{score} · {answer}") for score, answer in enumerate(ODI_ANSWERS[section])],
         coerce=int,
         empty_value=None,
         required=False,

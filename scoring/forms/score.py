@@ -11,7 +11,7 @@ from ..models import (
     T2Signal,
 )
 from . import layouts
-from .fields import HEIGHT_FORM_FIELDS, TenthDecimalField
+from .fields import HEIGHT_FORM_FIELDS, OneDecimalField, TenthDecimalField
 from .readings import VhlFields
 
 
@@ -27,7 +27,7 @@ class ScoreForm(VhlFields):
         help_text="Inferior endplate above to superior endplate below; positive is kyphotic.",
     )
     t2_signal = forms.ChoiceField(label="MRI T2 signal (mid-sagittal)", choices=T2Signal.choices)
-    bmd_t_score = TenthDecimalField(
+    bmd_t_score = OneDecimalField(
         label="BMD T-score",
         min_value=measurements.T_SCORE_MIN,
         max_value=measurements.T_SCORE_MAX,

@@ -13,10 +13,11 @@ from ..models import (
     Treatment,
 )
 from . import layouts
+from .confirm import ConfirmingForm
 from .fields import DateInput, not_before_1900, not_in_future, visible_notes
 
 
-class TreatmentChangeForm(VersionedForm):
+class TreatmentChangeForm(ConfirmingForm, VersionedForm):
     """Conservative care abandoned: the new treatment and when (spec §3)."""
 
     FIELDS = ["treatment_changed_to", "treatment_changed_on", "treatment_change_reason"]
@@ -37,6 +38,7 @@ class TreatmentChangeForm(VersionedForm):
         self.instance = fracture
         super().__init__(*args, **kwargs)
         self._init_version()
+        self._init_submission()
         self.helper = layouts.treatment_change(self)
 
     def clean_changed_on(self) -> datetime.date:

@@ -11,13 +11,16 @@ from django.utils import timezone
 from .. import followup, measurements
 from ..locking import VersionedForm
 from ..models import (
+    SCHEDULED_KINDS,
     BoneUnion,
     Fracture,
     Visit,
     VisitKind,
+    visit_by_kind,
     visit_schedule,
 )
 from . import layouts
+from .confirm import ConfirmingForm
 from .fields import (
     HEIGHT_FORM_FIELDS,
     DateInput,
@@ -26,12 +29,33 @@ from .fields import (
     not_in_future,
     visible_notes,
 )
-from .readings import OdiFields, VhlFields
+from .readings import OdiFields, TwoReaderFields
+
+
+def scheduled_date_range(start: datetime.date, kind: str) -> tuple[datetime.date, datetime.date | None]:
+    """The dates a scheduled visit may carry: from its window's opening until the day before the
+    next scheduled visit's window opens (the 6-month visit: from its opening on)."""
+    schedule = visit_schedule()
+    kinds = [visit.kind for visit in schedule]
+    order = kinds.index(kind)
+    following = schedule[order + 1] if order + 1 < len(schedule) else None
+    last = following.window_opens(start) - datetime.timedelta(days=1) if following else None
+    return schedule[order].window_opens(start), last
+
+
+def scheduled_kind_on(start: datetime.date, day: datetime.date) -> str | None:
+    """The scheduled visit a visit on `day` may be recorded as, or None before the first window."""
+    for kind in SCHEDULED_KINDS:
+        first, last = scheduled_date_range(start, kind)
+        if first <= day and (last is None or day <= last):
+            return kind
+    return None
+
 
 BONE_UNION_CHOICES = [("", "not recorded at this visit")] + BoneUnion.choices
 
 
-class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
+class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms.ModelForm):
     """A follow-up visit: VAS, ODI, films where taken, bone union from 6 months on (spec §3)."""
 
     vhl_required = False  # films are not taken at every visit
@@ -70,6 +94,7 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
             "vacuum_cleft_ct",
             "anterior_height_change",
             "notes",
+            *TwoReaderFields.READER_MODEL_FIELDS,
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
@@ -77,21 +102,38 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         self.fracture = fracture
         super().__init__(*args, **kwargs)
         self._init_version()
+        self._init_submission()
         self.fields["notes"].validators.append(visible_notes)
         if self.instance.pk:
             self.initial["vhl_percent"] = self.instance.vhl_entered_percent
+            self._initial_readers(self.instance)
             self._initial_odi_sections(self.instance.odi_sections)
             if self.instance.odi_sections:
                 self.initial["odi_percent"] = None
         else:
-            self.initial.setdefault("visit_date", timezone.localdate())
+            kind = self.initial.get("kind")
+            self.initial.setdefault("visit_date", self.default_date(kind))
         self.helper = layouts.visit(self)
+
+    def default_date(self, kind: str | None) -> datetime.date:
+        """Today, for a visit recorded as it happens; for a scheduled visit whose dates have all
+        passed (recorded late, from notes), the last day that visit may be dated."""
+        today = timezone.localdate()
+        if kind and kind != VisitKind.UNSCHEDULED:
+            try:
+                _, last = scheduled_date_range(self.fracture.treatment_start_date, kind)
+            except followup.ScheduleOutOfRange:
+                return today
+            if last is not None and last < today:
+                return last
+        return today
 
     EVIDENCE_FIELDS = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
 
     def clean(self):
         cleaned = super().clean()
         self._resolve_vhl(cleaned)
+        self.combine_readers(cleaned)
         self._resolve_odi(cleaned)
         fracture = self.fracture
         try:
@@ -167,6 +209,20 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
                         "Evidence of non-union goes with a non-union only.", code="evidence_without_non_union"
                     ),
                 )
+        if kind == VisitKind.UNSCHEDULED and visit_date and not self.errors:
+            twin = (
+                fracture.visits.filter(kind=VisitKind.UNSCHEDULED, visit_date=visit_date)
+                .exclude(pk=self.instance.pk)
+                .first()
+            )
+            key = self.confirmation_key("duplicate", str(twin.pk)) if twin else ""
+            if twin and not self.is_confirmed(key):
+                self.ask_to_confirm(
+                    key,
+                    f"Not saved yet: this fracture already has an unscheduled visit on {visit_date.isoformat()}. "
+                    "If this is that visit, leave this page and edit it instead; if it is another visit the same "
+                    "day, save again to record it.",
+                )
         if (
             not any(
                 cleaned.get(name) is not None
@@ -181,35 +237,36 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
         return cleaned
 
     def _check_scheduled_date(self, kind: str, visit_date: datetime.date) -> None:
-        """A scheduled visit is dated from its window's opening until the next one's opens."""
-        schedule = visit_schedule()
-        kinds = [visit.kind for visit in schedule]
-        visit = schedule[kinds.index(kind)]
+        """A scheduled visit is dated from its window's opening until the next one's opens; a date
+        outside that is refused with the visit that date would fit."""
         start = self.fracture.treatment_start_date
-        following = schedule[kinds.index(kind) + 1] if kinds.index(kind) + 1 < len(schedule) else None
-        too_early = visit_date < visit.window_opens(start)
-        too_late = following is not None and visit_date >= following.window_opens(start)
-        if too_early or too_late:
-            until = (
-                f" to {(following.window_opens(start) - datetime.timedelta(days=1)).isoformat()}"
-                if following
-                else " on"
-            )
-            self.add_error(
-                "visit_date",
-                ValidationError(
-                    "A %(label)s visit is dated from %(opens)s%(until)s (due %(due)s, ±%(window)s days from the "
-                    "treatment start): record this visit as the visit it is, or as unscheduled.",
-                    code="outside_window",
-                    params={
-                        "label": VisitKind(kind).label,
-                        "opens": visit.window_opens(start).isoformat(),
-                        "until": until,
-                        "due": visit.due(start).isoformat(),
-                        "window": visit.window_days,
-                    },
-                ),
-            )
+        fits = scheduled_kind_on(start, visit_date)
+        if fits == kind:
+            return
+        first, last = scheduled_date_range(start, kind)
+        visit = visit_by_kind(kind)
+        fit = (
+            f"{visit_date.isoformat()} fits the {VisitKind(fits).label} visit: choose that visit, or record this one "
+            "as unscheduled."
+            if fits
+            else f"{visit_date.isoformat()} is before the 1-month visit's window opens: record it as unscheduled."
+        )
+        self.add_error(
+            "visit_date",
+            ValidationError(
+                "A %(label)s visit is dated from %(opens)s%(until)s (due %(due)s, ±%(window)s days from the "
+                "treatment start). %(fit)s",
+                code="outside_window",
+                params={
+                    "label": VisitKind(kind).label,
+                    "opens": first.isoformat(),
+                    "until": f" to {last.isoformat()}" if last else " on",
+                    "due": visit.due(start).isoformat(),
+                    "window": visit.window_days,
+                    "fit": fit,
+                },
+            ),
+        )
 
     def save(self, commit: bool = False) -> Visit:
         """The visit with the inputs as validated, not yet saved: services.save_visit saves it."""
@@ -217,7 +274,6 @@ class VisitForm(VhlFields, OdiFields, VersionedForm, forms.ModelForm):
             raise ValueError("Save a visit through services.save_visit.")
         visit = super().save(commit=False)
         visit.fracture = self.fracture
-        visit.vhl_entered_percent = self.vhl_entered()
-        visit.vhl_percent = self.cleaned_data.get("vhl_percent")
+        self.apply_readers(visit)
         visit.odi_sections = self.odi_sections
         return visit

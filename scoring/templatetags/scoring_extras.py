@@ -109,7 +109,9 @@ WORKLIST_ROW = (
 def _worklist_row(row, can_record: bool) -> tuple:
     name = format_html('<br><span class="small">{}</span>', row.name) if row.name else ""
     record = ""
-    if can_record:
+    if can_record and not row.recordable:
+        record = format_html('<span class="small text-body-secondary">opens {}</span>', f"{row.window_opens:%Y-%m-%d}")
+    elif can_record:
         record = format_html(
             '<a class="btn btn-sm btn-primary" href="{}">Record<span class="visually-hidden"> the {} visit of {}</span></a>',
             row.record_url,

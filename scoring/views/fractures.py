@@ -11,7 +11,7 @@ from .. import followup, presenters, selectors, services
 from ..forms import AssessmentForm
 from ..locking import StaleEdit
 from ..models import Fracture, Patient
-from .base import requires
+from .base import already_saved, requires, sent_before
 from .patients import archived_refusal, refusal_if_archived
 
 
@@ -21,6 +21,8 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
     initial = {}
     if fracture is None and request.method == "GET":
         initial = {name: value for name, value in request.GET.items() if name in AssessmentForm.CARRIED_FIELDS}
+    if "preview" not in request.POST and (resent := sent_before(request, fracture or patient)):
+        return resent
     form = AssessmentForm(request.POST or None, instance=fracture, patient=patient, initial=initial)
     card = None
     if request.method == "POST" and form.is_valid():
@@ -31,12 +33,20 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
                 fracture = services.save_assessment(form=form, user=request.user)
             except StaleEdit:
                 form.refuse_stale()
+            except services.CourseChangeToConfirm as change:
+                form.ask_to_confirm(
+                    change.key, f"Not saved yet: {change.text} Save again to confirm, or correct the values."
+                )
+            except services.AlreadySubmitted as first:
+                return already_saved(request, first.url, fracture or patient)
             except services.ArchivedRecord as refused:
                 return archived_refusal(request, refused)
             else:
                 messages.success(
                     request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk."
                 )
+                for notice in form.notices:
+                    messages.warning(request, notice)
                 return redirect(fracture)
     return render(
         request,
@@ -60,7 +70,9 @@ def fracture_edit(request, pk: int):
 
 
 def _fracture(pk: int) -> Fracture:
-    return get_object_or_404(Fracture.objects.select_related("patient", "created_by", "updated_by"), pk=pk)
+    return get_object_or_404(
+        Fracture.objects.select_related("patient", "created_by", "updated_by", "archived_by"), pk=pk
+    )
 
 
 def _unschedulable(request, fracture: Fracture):

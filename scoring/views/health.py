@@ -1,4 +1,4 @@
-"""The public health check, the idle timer's keep-alive, and the benchmark's floor page."""
+"""The public health check, the favicon, the idle timer's keep-alive, and the benchmark's floor page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import logging
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,6 +28,14 @@ def healthz(request):
         logger.exception("health check: the database did not answer")
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own: the icon whitenoise serves (the pages name
+    it too), so no page's request ends in a 404."""
+    return redirect(static("favicon.ico"), permanent=True)
 
 
 @require_POST

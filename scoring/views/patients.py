@@ -5,13 +5,16 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import selectors, services
-from ..forms import PatientForm, PatientSearchForm
+from ..forms import ArchiveForm, PatientForm, PatientSearchForm
 from ..locking import StaleEdit
 from ..models import Fracture, Patient
-from .base import requires
+from .base import already_saved, requires, sent_before
 
 
 def archived_refusal(request, refusal: services.ArchivedRecord) -> HttpResponse:
@@ -61,11 +64,16 @@ def patient_list(request):
 @requires("scoring.add_patient")
 @require_http_methods(["GET", "POST"])
 def patient_create(request):
+    if resent := sent_before(request, reverse("scoring:patient_list")):
+        return resent
     form = PatientForm(request.POST or None)
     # Values carried from the quick calculator go on to the new assessment once the patient exists.
     carry = (request.POST.get("carry") or request.GET.get("carry") or "")[:2000]
     if request.method == "POST" and form.is_valid():
-        patient = services.register_patient(form=form, user=request.user)
+        try:
+            patient = services.register_patient(form=form, user=request.user)
+        except services.AlreadySubmitted as first:
+            return already_saved(request, first.url, reverse("scoring:patient_list"))
         messages.success(request, f"Patient {patient.mrn} registered.")
         if carry:
             return redirect(f"{patient.get_absolute_url()}assessments/new/?{QueryDict(carry).urlencode()}")
@@ -79,10 +87,14 @@ def patient_edit(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
     if refusal := refusal_if_archived(request, patient):
         return refusal
+    if resent := sent_before(request, patient):
+        return resent
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:
             patient = services.update_patient(form=form, user=request.user)
+        except services.AlreadySubmitted as first:
+            return already_saved(request, first.url, patient)
         except StaleEdit:
             form.refuse_stale()
         except services.ArchivedRecord as refused:
@@ -97,25 +109,62 @@ def patient_edit(request, pk: int):
 @require_GET
 def patient_detail(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
-    return render(request, "scoring/patient_detail.html", selectors.patient_page(patient))
+    return render(request, "scoring/patient_detail.html", selectors.patient_page(patient, timezone.localdate()))
 
 
 @requires("scoring.change_patient")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def patient_archive(request, pk: int):
+    """Archive a patient (asking why) or restore one, each after a confirmation page."""
     patient = get_object_or_404(Patient, pk=pk)
-    patient = services.set_archived(record=patient, archived=request.POST.get("restore") != "1", user=request.user)
-    messages.success(
-        request,
-        f"Patient {patient.mrn} {'archived: hidden from the lists, kept in full' if patient.is_archived else 'restored'}.",
+    return archive_or_restore(
+        request, patient, noun=f"patient {patient.mrn}", hidden=selectors.archive_scope(patient, timezone.localdate())
     )
-    return redirect(patient)
 
 
 @requires("scoring.change_fracture")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def fracture_archive(request, pk: int):
-    fracture = get_object_or_404(Fracture, pk=pk)
-    fracture = services.set_archived(record=fracture, archived=request.POST.get("restore") != "1", user=request.user)
-    messages.success(request, f"Assessment {'archived' if fracture.is_archived else 'restored'}.")
-    return redirect(fracture.patient if fracture.is_archived else fracture)
+    """Archive an assessment (asking why) or restore one, each after a confirmation page."""
+    fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=pk)
+    return archive_or_restore(
+        request,
+        fracture,
+        noun=f"the {fracture.level} assessment of {fracture.assessment_date:%Y-%m-%d} ({fracture.patient.mrn})",
+        hidden=selectors.archive_scope(fracture, timezone.localdate()),
+    )
+
+
+def archive_or_restore(request, record: Patient | Fracture, *, noun: str, hidden: dict) -> HttpResponse:
+    """GET: what archiving hides (or restoring brings back), and for archiving a required reason.
+    POST: do it (services.set_archived keeps the reason on the record and in its history).
+
+    What is done follows the record as stored, not the button: a second click after the first
+    went through finds the work done and changes nothing."""
+    restoring = record.is_archived
+    # A POST without the reason field is a bare "Archive" button: it opens the question unasked.
+    answered = request.method == "POST" and "reason" in request.POST
+    form = None if restoring else ArchiveForm(request.POST if answered else None)
+    if request.method == "POST":
+        if request.POST.get("restore") == "1" and not restoring:
+            messages.info(request, f"{capfirst(noun)} is not archived: nothing to restore.")
+            return redirect(record)
+        if request.POST.get("restore") != "1" and restoring:
+            messages.info(request, f"{capfirst(noun)} is already archived.")
+            return redirect(record)
+        if restoring or (answered and form.is_valid()):
+            reason = "" if restoring else form.cleaned_data["reason"]
+            record = services.set_archived(record=record, archived=not restoring, user=request.user, reason=reason)
+            if restoring:
+                messages.success(request, f"{capfirst(noun)} restored.")
+                return redirect(record)
+            messages.success(
+                request, f"{capfirst(noun)} archived: hidden from the lists and the worklist, kept in full."
+            )
+            # An archived assessment's patient is where the clinician goes on from.
+            return redirect(record.patient if isinstance(record, Fracture) else record)
+    return render(
+        request,
+        "scoring/archive_confirm.html",
+        {"record": record, "noun": noun, "form": form, "restoring": restoring, **hidden},
+    )

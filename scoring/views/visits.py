@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from .. import services
 from ..forms import TreatmentChangeForm, VisitForm
 from ..locking import StaleEdit
 from ..models import Fracture, Visit, VisitKind
-from .base import requires
+from .base import already_saved, requires, sent_before
 from .patients import archived_refusal, refusal_if_archived
 
 
@@ -19,20 +20,29 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
     if refusal := refusal_if_archived(request, fracture):
         return refusal
     if request.method == "POST":
+        if resent := sent_before(request, fracture):
+            return resent
         try:
             form, saved = services.save_visit(
                 fracture_id=fracture.pk, visit=visit, data=request.POST, user=request.user
             )
+        except services.AlreadySubmitted as first_save:
+            return already_saved(request, first_save.url, fracture)
         except services.ArchivedRecord as refused:
             return archived_refusal(request, refused)
         if saved is not None:
             messages.success(request, f"{saved.get_kind_display()} visit of {saved.visit_date:%Y-%m-%d} saved.")
+            for notice in form.notices:
+                messages.warning(request, notice)
             return redirect(saved.fracture)
         fracture = form.fracture
     else:
         initial = {}
-        if visit is None and request.GET.get("kind") in VisitKind.values:
-            initial["kind"] = request.GET["kind"]
+        if visit is None:
+            # The visit asked for (the worklist's and the fracture page's links name it), else the
+            # one that is due: never the 1-month visit of a fracture at six months.
+            kind = request.GET.get("kind")
+            initial["kind"] = kind if kind in VisitKind.values else fracture.visit_kind_due(timezone.localdate())
         form = VisitForm(instance=visit, fracture=fracture, initial=initial)
     return render(
         request,
@@ -69,10 +79,14 @@ def treatment_change(request, fracture_pk: int):
         raise Http404("Only conservative care can be recorded as abandoned.")
     if refusal := refusal_if_archived(request, fracture):
         return refusal
+    if resent := sent_before(request, fracture):
+        return resent
     form = TreatmentChangeForm(request.POST or None, fracture=fracture)
     if request.method == "POST" and form.is_valid():
         try:
             fracture = services.change_treatment(form=form, user=request.user)
+        except services.AlreadySubmitted as first_save:
+            return already_saved(request, first_save.url, fracture)
         except StaleEdit:
             form.refuse_stale()
         except services.ArchivedRecord as refused:

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"login", "logout", "healthz", "admin:login", "admin:logout"}
+PUBLIC = {"login", "logout", "healthz", "favicon", "admin:login", "admin:logout"}
 
 pytestmark = pytest.mark.django_db
 

@@ -43,9 +43,21 @@ def test_vhl_outside_minus_50_to_100_is_a_measurement_error(vhl, accepted):
     assert measurements.vhl_in_accepted_range(D(vhl)) is accepted
 
 
-def test_mean_of_two_readers_is_rounded_half_up():
-    assert measurements.mean_of_readers(D("14.9"), D("15.0")) == D("15.0")  # 14.95 → 15.0
-    assert measurements.mean_of_readers(D("12.3"), None) == D("12.3")
+def test_mean_of_two_readers_is_not_rounded():
+    """spec §2, revised Decision: each reading to 0.1, their mean kept on 0.05 steps."""
+    assert measurements.mean_of_readers(D("14.9"), D("15.0")) == D("14.95")
+    assert measurements.mean_of_readers(D("14.0"), D("16.2")) == D("15.1")
+    assert measurements.mean_of_readers(D("-2.4"), D("-2.5")) == D("-2.45")
+
+
+def test_one_readers_value_is_rounded_half_up_to_a_tenth():
+    assert measurements.mean_of_readers(D("12.34"), None) == D("12.3")
+    assert measurements.mean_of_readers(D("14.95"), None) == D("15.0")
+
+
+def test_a_mean_is_written_to_a_tenth_when_its_second_decimal_is_0():
+    assert str(measurements.mean_of_readers(D("16.6"), D("16.8"))) == "16.7"
+    assert str(measurements.mean_of_readers(D("16.6"), D("16.7"))) == "16.65"
 
 
 @pytest.mark.parametrize(

@@ -136,3 +136,55 @@ def test_expected_visits_are_filled_for_existing_fractures_and_nothing_is_lost()
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_readers_migration_keeps_every_saved_score_and_its_rules_version():
+    """0014 widens the film values to 0.01 (an unrounded two-reader mean) and adds the follow-up
+    films' readers: a saved assessment keeps its values, its score and its rules version (spec §2,
+    revised Decision: it is scored anew only when saved again)."""
+    before, after = ("scoring", "0013_expected_visits"), ("scoring", "0014_two_readers_on_every_film")
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([before])
+        old = executor.loader.project_state([before]).apps
+        user = old.get_model("auth", "User").objects.create(username="entered")
+        patient = old.get_model("scoring", "Patient").objects.create(
+            mrn="MIG-2", sex="F", date_of_birth=datetime.date(1953, 6, 1), created_by_id=user.pk, updated_by_id=user.pk
+        )
+        # Two readers, 14.9 % and 15.0 %: the old rules scored their mean rounded, 15.0 %, 2 points.
+        fracture = _fracture(
+            old,
+            patient,
+            user,
+            vhl_percent=Decimal("15.0"),
+            first_vhl_percent=Decimal("14.9"),
+            second_vhl_percent=Decimal("15.0"),
+            second_reader_name="Dr B",
+            total_score=10,
+        )
+        visit = old.get_model("scoring", "Visit").objects.create(
+            fracture_id=fracture.pk,
+            kind="6m",
+            visit_date=datetime.date(2026, 7, 4),
+            kyphosis_angle_deg=Decimal("26.0"),
+            kyphosis_difference_deg=Decimal("6.4"),
+            created_by_id=user.pk,
+            updated_by_id=user.pk,
+        )
+        executor = MigrationExecutor(connection)
+        executor.migrate([after])
+        new = executor.loader.project_state([after]).apps
+        kept = new.get_model("scoring", "Fracture").objects.get(pk=fracture.pk)
+        assert (kept.vhl_percent, kept.total_score, kept.rules_version, kept.archive_reason) == (
+            Decimal("15.0"),
+            10,
+            "NASOVCF-2025",
+            "",
+        )
+        kept_visit = new.get_model("scoring", "Visit").objects.get(pk=visit.pk)
+        assert (kept_visit.kyphosis_angle_deg, kept_visit.kyphosis_difference_deg) == (Decimal("26.0"), Decimal("6.4"))
+        assert (kept_visit.second_reader_name, kept_visit.second_kyphosis_angle_deg) == ("", None)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

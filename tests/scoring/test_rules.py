@@ -189,7 +189,7 @@ def test_second_worked_case_scores_10_high():
     assert [c.points for c in result.components.values()] == [0, 2, 2, 2, 4]
     assert result.total == 10
     assert result.group is RiskGroup.HIGH
-    assert result.rules_version == "NASOVCF-2025"
+    assert result.rules_version == "NASOVCF-2025.2"
 
 
 def test_second_worked_case_as_a_burst_fracture_scores_12_the_maximum():
@@ -288,3 +288,19 @@ def test_rounding_is_idempotent_and_within_half_a_tenth(value):
     rounded = rules.round_to_tenth(value)
     assert rules.round_to_tenth(rounded) == rounded
     assert abs(rounded - value) <= D("0.05")
+
+
+def test_a_mean_of_two_readers_of_14_95_is_kept_and_scores_0():
+    """spec §2, revised Decision: the mean of two readers is compared as it is."""
+    result = rules.score(inputs(vhl_percent=D("14.95"), vhl_is_mean_of_readers=True))
+    assert result.vertebral_height_loss.value == D("14.95")
+    assert result.vertebral_height_loss.points == 0
+    result = rules.score(inputs(kyphosis_angle_deg=D("14.95"), kyphosis_is_mean_of_readers=True))
+    assert result.kyphosis_angle.value == D("14.95")
+    assert result.kyphosis_angle.points == 0
+
+
+def test_a_mean_of_two_readers_of_15_00_scores_2():
+    result = rules.score(inputs(vhl_percent=D("15.00"), vhl_is_mean_of_readers=True))
+    assert str(result.vertebral_height_loss.value) == "15.0"
+    assert result.vertebral_height_loss.points == 2

@@ -156,9 +156,51 @@ def test_with_a_second_reader_the_mean_is_scored_and_the_first_readers_values_ke
     }
     form = AssessmentForm(data, patient=patient)
     assert form.is_valid(), form.errors
-    assert (form.cleaned_data["vhl_percent"], form.cleaned_data["kyphosis_angle_deg"]) == (D("15.0"), D("15.1"))
+    # spec §2, revised Decision: the mean is kept as it is, on 0.05 steps (15.05, not 15.1).
+    assert (form.cleaned_data["vhl_percent"], form.cleaned_data["kyphosis_angle_deg"]) == (D("15.0"), D("15.05"))
     assert (form.first_vhl, form.first_kyphosis) == (D("12.0"), D("12.0"))
     assert form.result.vertebral_height_loss.points == 2  # the mean, 15.0, is what is scored
+    assert form.result.kyphosis_angle.value == D("15.05")
+
+
+def test_two_readers_mean_of_14_95_is_not_rounded_and_scores_0(patient, second_case):
+    """spec §2, revised Decision: 14.9 % and 15.0 % give 14.95 %, shown and scored as 14.95 (0 points)."""
+    data = {
+        **second_case,
+        "vhl_percent": "14.9",
+        "kyphosis_angle_deg": "14.9",
+        "second_reader_name": "Dr B",
+        "second_vhl_percent": "15.0",
+        "second_kyphosis_angle_deg": "15.0",
+    }
+    form = AssessmentForm(data, patient=patient)
+    assert form.is_valid(), form.errors
+    assert form.result.vertebral_height_loss.value == D("14.95")
+    assert form.result.vertebral_height_loss.points == 0
+    assert form.result.kyphosis_angle.value == D("14.95")
+    assert form.result.kyphosis_angle.points == 0
+
+
+def test_one_readers_typed_14_95_is_rounded_to_15_0_and_scores_2(patient, second_case):
+    """spec §1: a single reader's value is rounded half-up to 0.1 before it is compared."""
+    form = AssessmentForm({**second_case, "vhl_percent": "14.95", "kyphosis_angle_deg": "14.95"}, patient=patient)
+    assert form.is_valid(), form.errors
+    assert form.result.vertebral_height_loss.value == D("15.0")
+    assert form.result.vertebral_height_loss.points == 2
+    assert form.result.kyphosis_angle.points == 2
+
+
+@pytest.mark.parametrize("typed", ["-2.55", "-3.45", "-1.05"])
+def test_a_t_score_with_two_decimals_is_refused_not_rounded(patient, second_case, typed):
+    """spec §2, revised Decision: a T-score takes at most one decimal."""
+    form = AssessmentForm({**second_case, "bmd_t_score": typed}, patient=patient)
+    assert error_codes(form) == {"bmd_t_score": ["too_many_decimals"]}
+
+
+def test_a_t_score_written_with_a_trailing_zero_is_one_decimal(patient, second_case):
+    form = AssessmentForm({**second_case, "bmd_t_score": "-2.50"}, patient=patient)
+    assert form.is_valid(), form.errors
+    assert form.result.bmd.points == 2
 
 
 def test_a_second_readers_percentage_and_heights_both_given_is_refused(patient, second_case):

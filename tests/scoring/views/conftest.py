@@ -13,6 +13,17 @@ def text(response) -> str:
     return response.content.decode()
 
 
+def confirmed_post(client, url, data):
+    """POST, and where the page asks to confirm (a change of outcome, a likely duplicate), POST
+    again as the person would by saving again: the second response."""
+    response = client.post(url, data)
+    if response.status_code == 200 and "form" in (response.context or {}):
+        confirmed = response.context["form"].data.get("confirmed")
+        if confirmed:
+            return client.post(url, {**data, "confirmed": confirmed})
+    return response
+
+
 def new_assessment_url(patient):
     return f"/patients/{patient.pk}/assessments/new/"
 

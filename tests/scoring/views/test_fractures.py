@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from scoring.models import Fracture, Visit
-from tests.scoring.views.conftest import new_assessment_url, text, visit_url
+from tests.scoring.views.conftest import confirmed_post, new_assessment_url, text, visit_url
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def test_second_worked_case_saves_exactly_one_row_scoring_10_high(signed_in, use
     assert response.status_code == 302 and response["Location"] == f"/assessments/{fracture.pk}/"
     assert fracture.total_score == 10
     assert fracture.risk_group == "high"
-    assert fracture.rules_version == "NASOVCF-2025"
+    assert fracture.rules_version == "NASOVCF-2025.2"
     assert fracture.age_at_assessment == 71
     assert fracture.vhl_percent == Decimal("17.8") and fracture.vhl_entered_percent == Decimal("17.8")
     assert {name: c["points"] for name, c in fracture.score_components.items()} == {
@@ -244,7 +244,7 @@ def test_a_second_readers_mean_is_scored_and_a_large_disagreement_flagged(signed
         Decimal("15.0"),
     )
     assert (fracture.first_kyphosis_angle_deg, fracture.second_kyphosis_angle_deg) == (Decimal("12.0"), Decimal("18.1"))
-    assert fracture.kyphosis_angle_deg == Decimal("15.1")  # 15.05 rounded half-up
+    assert fracture.kyphosis_angle_deg == Decimal("15.05")  # spec §2, revised: the mean is not rounded
     assert fracture.score_components["vertebral_height_loss"]["points"] == 2  # the mean, 15.0, is scored
     assert fracture.readers_disagree
     page = text(signed_in.get(fracture.get_absolute_url()))
@@ -310,7 +310,15 @@ def test_odi_at_baseline_from_sections_is_saved_and_shown_with_what_was_answered
 
 def test_editing_the_baseline_recomputes_the_visits_differences(signed_in, case_two, second_case):
     signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "26.0"})
-    signed_in.post(f"/assessments/{case_two.pk}/edit/", {**second_case, "kyphosis_angle_deg": "15.0", "version": "1"})
+    edit = {**second_case, "kyphosis_angle_deg": "15.0", "version": "1"}
+    response = signed_in.post(f"/assessments/{case_two.pk}/edit/", edit)
+    # The edit moves a known outcome (no progressive kyphosis at +6.4° → yes at +11.0°): asked first.
+    assert (
+        "Not saved yet: This changes the fracture&#x27;s course: progressive kyphosis at 6 months no (+6.4°) → yes (+11.0°)."
+        in text(response)
+    )
+    assert Visit.objects.get().kyphosis_difference_deg == D("6.4")
+    confirmed_post(signed_in, f"/assessments/{case_two.pk}/edit/", edit)
     visit = Visit.objects.get()
     assert visit.kyphosis_difference_deg == D("11.0") and visit.progressive_kyphosis is True
     case_two.refresh_from_db()
@@ -370,7 +378,8 @@ def test_the_charts_show_a_new_or_edited_visit_at_once(signed_in, case_two):
     signed_in.post(visit_url(case_two), {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "26.0"})
     assert "6 months (2025-09-10): 26°" in text(signed_in.get(case_two.get_absolute_url()))
     visit = case_two.visits.get()
-    signed_in.post(
+    confirmed_post(  # +6.4° → +10.4°: progressive kyphosis no → yes, confirmed
+        signed_in,
         f"/visits/{visit.pk}/edit/",
         {"kind": "6m", "visit_date": "2025-09-10", "kyphosis_angle_deg": "30.0", "version": visit.version},
     )

@@ -88,9 +88,8 @@ NOT_MET_NOTES = {
     ),
     "cohort page": (
         "Every fracture read into pandas (one query), the paper's analyses, two matplotlib plots, and "
-        "the inter-reader agreement, which scores each two-reader fracture once per reader through "
-        "the rules in Python (cohort.analysis.reader_groups: about half of the time at 50,000). Next: "
-        "score each distinct set of inputs once."
+        "the inter-reader agreement (each reader's group from the saved points, each distinct reading "
+        "scored once). Next: the plots, drawn on every load."
     ),
     "save a visit": (
         "A write transaction, constant in N: the fracture locked and read, the visit and its audit "
