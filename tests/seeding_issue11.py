@@ -1,0 +1,207 @@
+"""The records a clinic morning leaves behind, for the whole-app guards of issue 11 (the viewer's
+crawl in tests/test_viewer_crawl.py, every page at three widths in tests/browser/test_every_page.py).
+
+Made through the models as the app saves them (scored, outcomes and expected visits refreshed), with
+what stretches a page: long patient names (with spaces, and one word without), reader names of the
+full 100 characters, two readers that disagree, four visits on one fracture, a treatment change,
+an archived patient and an archived assessment, and a worklist row in every status.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.utils import timezone
+
+from scoring import measurements, services
+from scoring.models import Fracture, Patient, Visit
+from scoring.roles import ensure_roles
+
+PASSWORD = "correct-horse-battery-staple"
+
+# 80+ characters with spaces, and one word of 90 characters with nowhere to wrap.
+LONG_NAME = "Maria-Fernanda Alexandrina Konstantinopoulou-Vanderbilt de la Cruz y Montenegro-Ashworth"
+LONG_WORD = "Wolfeschlegelsteinhausenbergerdorffwelchevoralternwarengewissenhaftschaferswessenschafewar"
+# Reader names at the field's limit (100 characters): one with spaces, one without.
+LONG_READER = ("Dr Bartholomew Maximilian Featherstonehaugh-Cholmondeley of the Royal Infirmary Radiology Dept")[
+    :100
+].ljust(100, "x")
+LONG_READER_WORD = ("Radiologistwithaverylongunbrokenname" * 3)[:100]
+LONG_MRN = "LONGMRN-2026-0000000000000000001"  # 32 characters, the field's limit
+
+
+@dataclass
+class Seeded:
+    """What was made: the users and the records the guards open."""
+
+    clinician: object
+    viewer: object
+    long_name: Patient
+    long_word: Patient
+    archived_patient: Patient
+    disagreement: Fracture  # two readers that disagree, four visits, long reader names
+    treatment_changed: Fracture
+    archived_fracture: Fracture
+    overdue: Fracture
+    visits: dict[str, Visit] = field(default_factory=dict)  # the disagreement fracture's, by kind
+
+    def patients(self) -> list[Patient]:
+        return [self.long_name, self.long_word, self.archived_patient, self.overdue.patient]
+
+    def fractures(self) -> list[Fracture]:
+        return [self.disagreement, self.treatment_changed, self.archived_fracture, self.overdue]
+
+
+def _user(username: str, role: str, **names):
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, **names)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def _patient(user, mrn: str, name: str, born=datetime.date(1950, 2, 2)) -> Patient:
+    return Patient.objects.create(mrn=mrn, name=name, sex="F", date_of_birth=born, created_by=user, updated_by=user)
+
+
+def _fracture(user, patient: Patient, start: datetime.date, **fields) -> Fracture:
+    values = {
+        "assessment_date": start,
+        "treatment_start_date": start,
+        "level": "T12",
+        "low_energy_trauma": True,
+        "fracture_type": "compression",
+        "vhl_percent": Decimal("17.8"),
+        "kyphosis_angle_deg": Decimal("19.6"),
+        "t2_signal": "diffuse_low",
+        "bmd_t_score": Decimal("-3.1"),
+        "vas_pain": Decimal("7"),
+        "odi_percent": Decimal("48"),
+        "treatment": "conservative",
+        "of_class": "OF3",
+    }
+    values.update(fields)
+    fracture = Fracture(patient=patient, created_by=user, updated_by=user, **values)
+    fracture.rescore()
+    fracture.save()
+    services.refresh_course(fracture)  # its expected visits, as a save through the app makes them
+    return fracture
+
+
+def _two_readers(first_vhl: str, second_vhl: str, first_ka: str, second_ka: str) -> dict:
+    """A film read twice, as the form keeps it: each reader's values and their (scored) mean."""
+    first_vhl, second_vhl, first_ka, second_ka = map(Decimal, (first_vhl, second_vhl, first_ka, second_ka))
+    return {
+        "first_reader_name": LONG_READER,
+        "second_reader_name": LONG_READER_WORD,
+        "vhl_entered_percent": first_vhl,
+        "first_vhl_percent": first_vhl,
+        "first_kyphosis_angle_deg": first_ka,
+        "second_vhl_entered_percent": second_vhl,
+        "second_vhl_percent": second_vhl,
+        "second_kyphosis_angle_deg": second_ka,
+        "vhl_percent": measurements.mean_of_readers(first_vhl, second_vhl),
+        "kyphosis_angle_deg": measurements.mean_of_readers(first_ka, second_ka),
+    }
+
+
+def _visit(user, fracture: Fracture, kind: str, day: datetime.date, **fields) -> Visit:
+    visit = Visit(fracture=fracture, kind=kind, visit_date=day, created_by=user, updated_by=user, **fields)
+    visit.compute_outcomes(fracture)
+    visit.save()
+    return visit
+
+
+def seed(*, extra_patients: int = 0) -> Seeded:
+    """Make the users (a clinician with a long full name, a viewer) and the records; `extra_patients`
+    more plain patients give the patient list a second page."""
+    ensure_roles(Group, Permission)  # a transactional test flushed the groups the migration made
+    clinician = _user(
+        "dr.morning",
+        "clinician",
+        first_name="Alexandrina Konstantinopoulou",
+        last_name="Featherstonehaugh-Cholmondeley-Vanderbilt",
+    )
+    viewer = _user("viewer.morning", "viewer", first_name="Vera", last_name="Viewer")
+    today = timezone.localdate()
+
+    def ago(days: int) -> datetime.date:
+        return today - datetime.timedelta(days=days)
+
+    long_name = _patient(clinician, LONG_MRN, LONG_NAME)
+    long_word = _patient(clinician, "LONGWORD-1", LONG_WORD)
+
+    # Four visits (1, 3, 6 months and one unscheduled) on a fracture read twice, the readers apart.
+    start = ago(200)
+    disagreement = _fracture(clinician, long_name, start, **_two_readers("17.8", "25.0", "19.6", "26.0"))
+
+    def day(days: int) -> datetime.date:
+        return start + datetime.timedelta(days=days)
+
+    visits = {
+        "1m": _visit(clinician, disagreement, "1m", day(30), vas_pain=Decimal(6), odi_percent=Decimal(40)),
+        "3m": _visit(
+            clinician,
+            disagreement,
+            "3m",
+            day(90),
+            vas_pain=Decimal(4),
+            odi_percent=Decimal(30),
+            **_two_readers("20.0", "27.0", "24.0", "31.0"),
+        ),
+        "unscheduled": _visit(
+            clinician, disagreement, "unscheduled", day(120), vas_pain=Decimal(5), notes="Fell at home. " * 20
+        ),
+        "6m": _visit(
+            clinician,
+            disagreement,
+            "6m",
+            day(185),
+            vas_pain=Decimal(2),
+            odi_percent=Decimal(18),
+            bone_union="united",
+            **_two_readers("22.0", "23.0", "30.0", "33.0"),
+        ),
+    }
+    services.refresh_course(disagreement)
+
+    # Vertebroplasty at week 3 of conservative care, a visit after it.
+    treatment_changed = _fracture(clinician, long_word, ago(120), level="L1")
+    treatment_changed.treatment_changed_to = "vertebroplasty"
+    treatment_changed.treatment_changed_on = ago(99)
+    treatment_changed.treatment_change_reason = "Pain not controlled after three weeks of bracing. " * 5
+    treatment_changed.save()
+    _visit(clinician, treatment_changed, "1m", ago(90), vas_pain=Decimal(2), kyphosis_angle_deg=Decimal("20.5"))
+    services.refresh_course(treatment_changed)
+
+    # An archived assessment beside the active ones, and an archived patient.
+    archived_fracture = _fracture(clinician, long_name, ago(60), level="L2")
+    services.set_archived(record=archived_fracture, archived=True, user=clinician, reason="Entered twice by mistake.")
+    archived_patient = _patient(clinician, "ARCHIVED-1", "Archie Archived")
+    _fracture(clinician, archived_patient, ago(40))
+    services.set_archived(record=archived_patient, archived=True, user=clinician, reason="Moved to another clinic.")
+
+    # A worklist row in every status: 1-month overdue, due today, upcoming, and missed (with the
+    # 3-month visit then due).
+    overdue = _fracture(clinician, _patient(clinician, "OVERDUE-1", f"Overdue {LONG_NAME}"), ago(45))
+    _fracture(clinician, _patient(clinician, "DUE-1", "Dora Due-Today"), ago(30))
+    _fracture(clinician, _patient(clinician, "UPCOMING-1", "Uma Upcoming"), ago(10))
+    _fracture(clinician, _patient(clinician, "MISSED-1", "Milo Missed"), ago(100), level="L3")
+
+    for number in range(extra_patients):
+        _patient(clinician, f"EXTRA-{number:03d}", f"Extra Patient {number:03d}")
+
+    return Seeded(
+        clinician=clinician,
+        viewer=viewer,
+        long_name=Patient.objects.get(pk=long_name.pk),
+        long_word=long_word,
+        archived_patient=Patient.objects.get(pk=archived_patient.pk),
+        disagreement=Fracture.objects.get(pk=disagreement.pk),
+        treatment_changed=Fracture.objects.get(pk=treatment_changed.pk),
+        archived_fracture=Fracture.objects.get(pk=archived_fracture.pk),
+        overdue=overdue,
+        visits=visits,
+    )
