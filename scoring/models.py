@@ -476,9 +476,17 @@ class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
         )
 
     def rescore(self) -> None:
-        """Score the saved inputs again, e.g. after the patient's date of birth was corrected."""
+        """Score the inputs (as the form or a save leaves them) under the current rules."""
         inputs = self.score_inputs()
         self.apply_score(rules.score(inputs), inputs.age_years)
+
+    def refresh_age(self) -> None:
+        """After the patient's date of birth was corrected: the age at the assessment and the
+        population warnings it feeds (spec §4), the score as it was recorded (its points, total,
+        group and rules version: it is scored anew only when the assessment is saved again)."""
+        inputs = self.score_inputs()
+        self.age_at_assessment = inputs.age_years
+        self.population_warnings = rules.score(inputs).warnings_record()
 
     @property
     def current_treatment(self) -> str:
@@ -748,7 +756,10 @@ class Submission(models.Model):
     token = models.UUIDField(unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    result_url = models.CharField(max_length=200, blank=True)
+    result_url = models.CharField(max_length=2200, blank=True)
+    # What was sent (a hash): the same form sent again with other values (restored by the browser's
+    # Back button and changed) is refused with a message, not silently dropped.
+    data_digest = models.CharField(max_length=64, blank=True)
 
     def __str__(self) -> str:
         return str(self.token)

@@ -630,9 +630,11 @@ EARLIER_RULES = {
 }
 
 
-def rules_note(rules_version: str) -> str:
-    """A note for an assessment scored under rules older than rules.RULES_VERSION; "" when current."""
-    if rules_version == rules.RULES_VERSION:
+def rules_note(fracture) -> str:
+    """A note for an assessment scored under rules older than rules.RULES_VERSION whose score the
+    change could move (NASOVCF-2025 differs only for a film read twice); "" otherwise."""
+    rules_version = fracture.rules_version
+    if rules_version == rules.RULES_VERSION or (rules_version in EARLIER_RULES and not fracture.has_second_reader):
         return ""
     change = EARLIER_RULES.get(rules_version)
     how = f" ({change})" if change else ""
@@ -664,6 +666,8 @@ class FilmReading:
     disagree: bool  # the readers differ by more than 5 % or 5°
     vhl_mean: str = ""  # the VHL when it is the two readers' mean, else ""
     kyphosis_mean: str = ""  # the same for the kyphosis angle
+    # "not rounded", or for a film saved under the earlier rules, "rounded to 0.1 under NASOVCF-2025"
+    mean_rounding: str = "not rounded"
 
 
 def _vhl_source(heights, entered) -> str:
@@ -706,9 +710,12 @@ def film_reading(film) -> FilmReading:
             _signed_unit(film.second_kyphosis_angle_deg, "°"),
         ),
     )
-    mean = "the mean of two readers, not rounded"
+    vhl_rounding = _mean_rounding(film.vhl_percent, first_vhl, film.second_vhl_percent, " %") if two_vhl else ""
+    ka_rounding = (
+        _mean_rounding(film.kyphosis_angle_deg, first_ka, film.second_kyphosis_angle_deg, "°") if two_ka else ""
+    )
     if two_vhl:
-        vhl_how = f"{mean}: reader 1 {first_source}, reader 2 {second_source}"
+        vhl_how = f"the mean of two readers, {vhl_rounding}: reader 1 {first_source}, reader 2 {second_source}"
     else:
         vhl_how = f"reader 1 alone, {first_source}" if film.vhl_percent is not None else ""
     kyphosis_how = "reader 1 alone" if film.kyphosis_angle_deg is not None else ""
@@ -716,12 +723,24 @@ def film_reading(film) -> FilmReading:
         vhl=_signed_unit(film.vhl_percent, " %"),
         vhl_how=vhl_how,
         kyphosis=_signed_unit(film.kyphosis_angle_deg, "°"),
-        kyphosis_how=mean if two_ka else kyphosis_how,
+        kyphosis_how=f"the mean of two readers, {ka_rounding}" if two_ka else kyphosis_how,
         readers=readers,
         disagree=film.readers_disagree,
         vhl_mean=_signed_unit(film.vhl_percent, " %") if two_vhl else "",
         kyphosis_mean=_signed_unit(film.kyphosis_angle_deg, "°") if two_ka else "",
+        mean_rounding=vhl_rounding if vhl_rounding != "not rounded" else (ka_rounding or vhl_rounding),
     )
+
+
+def _mean_rounding(stored, first, second, unit: str) -> str:
+    """'not rounded' (spec §2, revised Decision); for a film saved under the earlier rules, whose
+    stored mean was rounded to 0.1, say so and give the mean as it is."""
+    if stored is None or first is None or second is None:
+        return "not rounded"
+    exact = measurements.mean_of_readers(first, second)
+    if exact == stored:
+        return "not rounded"
+    return f"rounded to 0.1 under the earlier rules ({rules.format_signed(exact)}{unit} unrounded)"
 
 
 def _outcome_words(value: bool | None, difference) -> str:

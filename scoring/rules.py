@@ -69,8 +69,9 @@ class RiskGroup(StrEnum):
 
 
 def round_to_tenth(value: Decimal) -> Decimal:
-    """Round half-up to 0.1, so the value shown is the value scored (spec §1, Decision)."""
-    return value.quantize(TENTH, rounding=ROUND_HALF_UP)
+    """Round half-up to 0.1, so the value shown is the value scored (spec §1, Decision). A value
+    that rounds to zero is 0.0, never −0.0."""
+    return value.quantize(TENTH, rounding=ROUND_HALF_UP) + 0
 
 
 HUNDREDTH = Decimal("0.01")
@@ -80,7 +81,7 @@ def as_recorded(value: Decimal) -> Decimal:
     """A mean of two readers as it is, not rounded (spec §2, revised Decision): each reading is to
     0.1, so the mean falls on 0.05 steps. Written to 0.1 when its second decimal is 0 (16.70 →
     16.7), else to 0.01 (14.95)."""
-    hundredths = value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+    hundredths = value.quantize(HUNDREDTH, rounding=ROUND_HALF_UP) + 0  # never −0.00
     tenths = hundredths.quantize(TENTH)
     return tenths if tenths == hundredths else hundredths
 

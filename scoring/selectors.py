@@ -260,7 +260,7 @@ def fracture_timeline(fracture: Fracture, today: datetime.date | None = None) ->
         "card": presenters.score_card_from_fracture(fracture),
         "classifications": presenters.other_classifications(fracture),
         "reading": presenters.film_reading(fracture),
-        "rules_note": presenters.rules_note(fracture.rules_version),
+        "rules_note": presenters.rules_note(fracture),
         "visits": visits,
         "charts": presenters.timeline_charts(fracture, visits),
         "baseline_odi_answered": presenters.odi_answered(fracture.odi_sections),

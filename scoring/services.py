@@ -10,7 +10,9 @@ one change an archived record takes.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -68,15 +70,32 @@ def _token(value) -> uuid.UUID | None:
         return None
 
 
-def submitted_before(token, user) -> str | None:
-    """Where the first save of this form went, when it was saved before by this user, else None."""
+def data_digest(data) -> str:
+    """A hash of what a form sent (its fields but the CSRF token), to tell a resent form from the
+    same form changed and sent again."""
+    items = sorted((key, value) for key in data if key != "csrfmiddlewaretoken" for value in data.getlist(key))
+    return hashlib.sha256(repr(items).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FirstSubmission:
+    url: str  # where the first save went
+    same_data: bool  # the same values sent again (a double-click), or other values
+
+
+def submitted_before(token, user, data=None) -> FirstSubmission | None:
+    """The first save of this form, when this user saved it before; else None."""
     token = _token(token)
     if token is None:
         return None
-    return Submission.objects.filter(token=token, user=user).values_list("result_url", flat=True).first()
+    first = Submission.objects.filter(token=token, user=user).values_list("result_url", "data_digest").first()
+    if first is None:
+        return None
+    url, digest = first
+    return FirstSubmission(url, data is None or not digest or digest == data_digest(data))
 
 
-def claim_submission(token, user) -> Submission | None:
+def claim_submission(token, user, data=None) -> Submission | None:
     """Record that this form is being saved, in the caller's transaction; AlreadySubmitted if it
     was saved before. Two submissions at once: the second waits on the unique token until the
     first commits, then finds it."""
@@ -85,15 +104,22 @@ def claim_submission(token, user) -> Submission | None:
         return None
     try:
         with transaction.atomic():
-            return Submission.objects.create(token=token, user=user)
+            return Submission.objects.create(token=token, user=user, data_digest=data_digest(data) if data else "")
     except IntegrityError:
-        raise AlreadySubmitted(submitted_before(token, user) or "") from None
+        first = submitted_before(token, user)
+        raise AlreadySubmitted(first.url if first else "") from None
 
 
 def complete_submission(submission: Submission | None, url: str) -> None:
     if submission is not None:
         submission.result_url = url
         submission.save(update_fields=["result_url"])
+
+
+def note_result(token, user, url: str) -> None:
+    """Where a saved form finally led (the view's redirect, when it is more than the record)."""
+    if (token := _token(token)) is not None:
+        Submission.objects.filter(token=token, user=user).update(result_url=url)
 
 
 def _course_of(fracture: Fracture) -> outcomes.FractureOutcome:
@@ -108,22 +134,24 @@ def _course_of(fracture: Fracture) -> outcomes.FractureOutcome:
     )
 
 
-def _confirm_course_change(form, stored: Fracture, fracture: Fracture, visits: list[Visit], records: list) -> None:
+def _confirm_course_change(form, stored: Fracture, fracture: Fracture, visits: list[Visit], records: list) -> str:
     """Compare the course `stored` has with the one `fracture` (as edited) and `visits` give; a
     known outcome that would change is announced (CourseChangeToConfirm) unless the person has
-    confirmed exactly that, and is then written into the records' history."""
+    confirmed exactly that, and is then the reason in the records' history; returns it ("" when
+    no outcome changes)."""
     for visit in visits:
         visit.compute_outcomes(fracture)
     after = outcomes.fracture_outcome(visit.outcome_input(fracture) for visit in visits)
     changes = [change for change in outcomes.course_changes(_course_of(stored), after) if change.before is not None]
     if not changes:
-        return
+        return ""
     text = presenters.course_change_text(changes)
     key = form.confirmation_key("course", text)
     if not form.is_confirmed(key):
         raise CourseChangeToConfirm(key, text)
     for record in records:
         record._change_reason = text
+    return text
 
 
 def lock_fracture(fracture_pk: int) -> Fracture:
@@ -136,16 +164,7 @@ def lock_fracture(fracture_pk: int) -> Fracture:
 
 VISIT_OUTCOME_FIELDS = ["kyphosis_difference_deg", "vhl_difference_percent", "progressive_kyphosis"]
 # What a patient's date of birth feeds in a saved score (the age and its warning).
-RESCORED_FIELDS = [
-    "age_at_assessment",
-    "population_warnings",
-    "score_components",
-    "total_score",
-    "risk_group",
-    "rules_version",
-    "updated_by",
-    "version",
-]
+RESCORED_FIELDS = ["age_at_assessment", "population_warnings", "updated_by", "version"]
 
 
 # -- patients ----------------------------------------------------------------------------------------
@@ -153,7 +172,7 @@ RESCORED_FIELDS = [
 
 def register_patient(*, form: PatientForm, user) -> Patient:
     with transaction.atomic():
-        submission = claim_submission(form.submission_token(), user)
+        submission = claim_submission(form.submission_token(), user, form.data)
         patient = form.save(commit=False)
         save_versioned(patient, None, user)
         complete_submission(submission, patient.get_absolute_url())
@@ -161,19 +180,20 @@ def register_patient(*, form: PatientForm, user) -> Patient:
 
 
 def update_patient(*, form: PatientForm, user) -> Patient:
-    """Save the patient's edit; a corrected date of birth scores their assessments again (age
-    feeds the population warnings), under the fractures' locks and with new versions, so an
-    assessment edit opened before the correction is refused rather than saved over it."""
+    """Save the patient's edit; a corrected date of birth updates their assessments' age and
+    population warnings (their recorded scores stay as they are), under the fractures' locks and
+    with new versions, so an assessment edit opened before the correction is refused rather than
+    saved over it."""
     with transaction.atomic():
         refuse_archived(Patient.objects.select_for_update().get(pk=form.instance.pk))
-        submission = claim_submission(form.submission_token(), user)
+        submission = claim_submission(form.submission_token(), user, form.data)
         patient = form.save(commit=False)
         save_versioned(patient, form.seen_version(), user)
         if "date_of_birth" in form.changed_data:
             fractures = list(patient.fractures.select_for_update())
             for fracture in fractures:
                 fracture.patient = patient
-                fracture.rescore()
+                fracture.refresh_age()
                 fracture.updated_by = user
                 fracture.version += 1
             bulk_update_with_history(fractures, Fracture, RESCORED_FIELDS, default_user=user)
@@ -189,6 +209,8 @@ def set_archived(*, record: Patient | Fracture, archived: bool, user, reason: st
     model = type(record)
     with transaction.atomic():
         record = model.objects.select_for_update().get(pk=record.pk)
+        if record.is_archived == archived:
+            return record  # a second click, or somebody else was first: nothing to change
         if archived:
             record.archive(user, reason)
             record._change_reason = f"Archived: {reason}" if reason else "Archived"
@@ -218,7 +240,7 @@ def save_assessment(*, form: AssessmentForm, user) -> Fracture:
         # Scored against the patient as stored now (locked): a date of birth corrected while the
         # form was open changes the age the warnings use.
         patient = Patient.objects.select_for_update().get(pk=form.patient.pk)
-        submission = claim_submission(form.submission_token(), user)
+        submission = claim_submission(form.submission_token(), user, form.data)
         refuse_archived(patient)
         stored = None
         if form.instance.pk is not None:
@@ -227,10 +249,13 @@ def save_assessment(*, form: AssessmentForm, user) -> Fracture:
         fracture = form.save()
         fracture.patient = patient
         fracture.rescore()
+        reason = ""
         if stored is not None:
-            _confirm_course_change(form, stored, fracture, list(stored.visits.all()), [fracture])
+            visits = list(stored.visits.all())
+            reason = _confirm_course_change(form, stored, fracture, visits, [fracture])
+            fracture.refresh_outcomes(visits)  # saved with the edit: one history row, its course included
         save_versioned(fracture, form.seen_version(), user)
-        refresh_course(fracture)
+        refresh_course(fracture, reason=reason)
         complete_submission(submission, fracture.get_absolute_url())
     return fracture
 
@@ -240,7 +265,7 @@ def change_treatment(*, form: TreatmentChangeForm, user) -> Fracture:
     fracture = form.fracture
     with transaction.atomic():
         refuse_archived(lock_fracture(fracture.pk))
-        submission = claim_submission(form.submission_token(), user)
+        submission = claim_submission(form.submission_token(), user, form.data)
         fracture.treatment_changed_to = form.cleaned_data["treatment"]
         fracture.treatment_changed_on = form.cleaned_data["changed_on"]
         fracture.treatment_change_reason = form.cleaned_data["reason"]
@@ -266,7 +291,7 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
         with transaction.atomic():
             fracture = lock_fracture(fracture_id)
             # Before validating: a second click must not be told its visit already exists.
-            submission = claim_submission(data.get("submission"), user)
+            submission = claim_submission(data.get("submission"), user, data)
             refuse_archived(fracture)
             if visit is not None:
                 visit.fracture = fracture
@@ -276,10 +301,10 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
                 return form, None
             saved = form.save()
             others = [other for other in fracture.visits.all() if other.pk != saved.pk]
-            _confirm_course_change(form, fracture, fracture, [*others, saved], [saved, fracture])
+            reason = _confirm_course_change(form, fracture, fracture, [*others, saved], [saved, fracture])
             saved.compute_outcomes(fracture)
             save_versioned(saved, form.seen_version(), user)
-            refresh_course(fracture)
+            refresh_course(fracture, reason=reason)
             complete_submission(submission, fracture.get_absolute_url())
             return form, saved
     except CourseChangeToConfirm as change:
@@ -302,12 +327,15 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
 # -- what is derived -------------------------------------------------------------------------------
 
 
-def refresh_course(fracture: Fracture) -> None:
+def refresh_course(fracture: Fracture, reason: str = "") -> None:
     """Recompute every visit's differences against the baseline, the fracture's course and its
-    expected visits, and save what changed (through save(), so the audit trail records it)."""
+    expected visits, and save what changed (through save(), so the audit trail records it, with
+    `reason` where a change turned an outcome around)."""
     visits = list(fracture.visits.all())
     before = [getattr(fracture, name) for name in Fracture.OUTCOME_FIELDS]
     for visit in fracture.refresh_outcomes(visits):
+        if reason:
+            visit._change_reason = reason
         visit.save(update_fields=VISIT_OUTCOME_FIELDS)
     if [getattr(fracture, name) for name in Fracture.OUTCOME_FIELDS] != before:
         fracture.save(update_fields=Fracture.OUTCOME_FIELDS)

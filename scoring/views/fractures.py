@@ -16,13 +16,13 @@ from .patients import archived_refusal, refusal_if_archived
 
 
 def _assessment_page(request, patient: Patient, fracture: Fracture | None):
+    if "preview" not in request.POST and (resent := sent_before(request, fracture or patient)):
+        return resent
     if refusal := refusal_if_archived(request, fracture or patient):
         return refusal
     initial = {}
     if fracture is None and request.method == "GET":
         initial = {name: value for name, value in request.GET.items() if name in AssessmentForm.CARRIED_FIELDS}
-    if "preview" not in request.POST and (resent := sent_before(request, fracture or patient)):
-        return resent
     form = AssessmentForm(request.POST or None, instance=fracture, patient=patient, initial=initial)
     card = None
     if request.method == "POST" and form.is_valid():
@@ -48,6 +48,8 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
                 for notice in form.notices:
                     messages.warning(request, notice)
                 return redirect(fracture)
+    if form.errors and "preview" not in request.POST and (resent := sent_before(request, fracture or patient)):
+        return resent  # the first click committed while this one was being checked
     return render(
         request,
         "scoring/fracture_form.html",

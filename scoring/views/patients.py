@@ -76,8 +76,12 @@ def patient_create(request):
             return already_saved(request, first.url, reverse("scoring:patient_list"))
         messages.success(request, f"Patient {patient.mrn} registered.")
         if carry:
-            return redirect(f"{patient.get_absolute_url()}assessments/new/?{QueryDict(carry).urlencode()}")
+            then = f"{patient.get_absolute_url()}assessments/new/?{QueryDict(carry).urlencode()}"
+            services.note_result(request.POST.get("submission"), request.user, then)  # a resend goes there too
+            return redirect(then)
         return redirect(patient)
+    if form.errors and (resent := sent_before(request, reverse("scoring:patient_list"))):
+        return resent  # the first click committed while this one was being checked (its MRN now taken)
     return render(request, "scoring/patient_form.html", {"form": form, "patient": None, "carry": carry})
 
 
@@ -85,10 +89,10 @@ def patient_create(request):
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk: int):
     patient = get_object_or_404(Patient, pk=pk)
-    if refusal := refusal_if_archived(request, patient):
-        return refusal
     if resent := sent_before(request, patient):
         return resent
+    if refusal := refusal_if_archived(request, patient):
+        return refusal
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         try:

@@ -17,11 +17,11 @@ from .patients import archived_refusal, refusal_if_archived
 
 
 def _visit_page(request, fracture: Fracture, visit: Visit | None):
+    if resent := sent_before(request, fracture):
+        return resent
     if refusal := refusal_if_archived(request, fracture):
         return refusal
     if request.method == "POST":
-        if resent := sent_before(request, fracture):
-            return resent
         try:
             form, saved = services.save_visit(
                 fracture_id=fracture.pk, visit=visit, data=request.POST, user=request.user
@@ -75,12 +75,12 @@ def visit_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def treatment_change(request, fracture_pk: int):
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=fracture_pk)
+    if resent := sent_before(request, fracture):
+        return resent  # before the checks the first click's save changed (no longer conservative care)
     if not fracture.under_conservative_care:
         raise Http404("Only conservative care can be recorded as abandoned.")
     if refusal := refusal_if_archived(request, fracture):
         return refusal
-    if resent := sent_before(request, fracture):
-        return resent
     form = TreatmentChangeForm(request.POST or None, fracture=fracture)
     if request.method == "POST" and form.is_valid():
         try:

@@ -346,3 +346,88 @@ def test_the_worklist_offers_record_only_once_a_visits_window_has_opened(signed_
     assert f"opens {opens.isoformat()}" in row and "Record" not in row
     row = page[page.index('data-row="OPEN-1m"') :]
     assert f'href="/assessments/{open_now.pk}/visits/new/?kind=1m"' in row[: row.index("</tr>")]
+
+
+# -- found in review ---------------------------------------------------------------------------------
+
+
+def test_a_treatment_change_sent_twice_goes_where_the_first_went(signed_in, case_two):
+    url = f"/assessments/{case_two.pk}/treatment-change/"
+    token = token_of(signed_in.get(url))
+    data = {"treatment": "vertebroplasty", "changed_on": "2025-04-01", "version": "1", "submission": token}
+    assert signed_in.post(url, data).status_code == 302
+    second = signed_in.post(url, data)
+    assert second.status_code == 302 and second.url == case_two.get_absolute_url()
+
+
+def test_a_form_sent_again_with_other_values_says_they_were_not_applied(signed_in, patient, second_case):
+    token = token_of(signed_in.get(new_assessment_url(patient)))
+    signed_in.post(new_assessment_url(patient), {**second_case, "submission": token})
+    changed = signed_in.post(
+        new_assessment_url(patient), {**second_case, "bmd_t_score": "-2.0", "submission": token}, follow=True
+    )
+    assert "Not saved: this form had already been saved, and the changes made to it since were not applied." in (
+        text(changed)
+    )
+    assert Fracture.objects.get().bmd_t_score == D("-3.6")
+
+
+def test_a_registration_from_the_calculator_sent_twice_lands_on_the_assessment_both_times(signed_in):
+    token = token_of(signed_in.get("/patients/new/?carry=fracture_type%3Dburst"))
+    data = {
+        "mrn": "CARRY-2",
+        "sex": "F",
+        "date_of_birth": "1950-01-01",
+        "carry": "fracture_type=burst",
+        "submission": token,
+    }
+    first, second = signed_in.post("/patients/new/", data), signed_in.post("/patients/new/", data)
+    assert first.url == second.url and first.url.endswith("/assessments/new/?fracture_type=burst")
+
+
+def test_a_corrected_date_of_birth_keeps_an_old_score_and_its_rules_version(signed_in, patient, make_fracture):
+    """A DOB correction updates the age and its warnings; the score recorded under the earlier rules
+    (a two-reader mean rounded: 14.9 and 15.0 → 15.0, 2 points) stays until the assessment is saved."""
+    fracture = make_fracture(
+        patient, vhl_percent=D("15.0"), first_vhl_percent=D("14.9"), second_vhl_percent=D("15.0"), second_reader_name="B"
+    )
+    Fracture.objects.filter(pk=fracture.pk).update(rules_version="NASOVCF-2025", total_score=10)
+    signed_in.post(
+        f"/patients/{patient.pk}/edit/",
+        {"mrn": patient.mrn, "name": patient.name, "sex": "F", "date_of_birth": "1970-06-01", "version": "1"},
+    )
+    fracture.refresh_from_db()
+    assert (fracture.total_score, fracture.rules_version) == (10, "NASOVCF-2025")
+    assert fracture.age_at_assessment == 54
+    assert [warning["code"] for warning in fracture.population_warnings] == ["age_below_inclusion"]
+    page = text(signed_in.get(fracture.get_absolute_url()))
+    assert "rounded to 0.1 under the earlier rules (14.95 % unrounded)" in page
+    assert "Scored under the earlier rules NASOVCF-2025" in page
+
+
+def test_an_old_one_reader_assessment_has_no_earlier_rules_note(signed_in, case_two):
+    Fracture.objects.filter(pk=case_two.pk).update(rules_version="NASOVCF-2025")
+    assert "Scored under the earlier rules" not in text(signed_in.get(case_two.get_absolute_url()))
+
+
+def test_a_confirmed_outcome_change_is_the_reason_on_the_visit_it_turned_too(signed_in, progressive, second_case):
+    edit = {**second_case, "version": progressive.version, "second_reader_name": "B", "second_kyphosis_angle_deg": "26.6"}
+    confirmed_post(signed_in, f"/assessments/{progressive.pk}/edit/", edit)
+    visit = progressive.visits.get()
+    assert visit.progressive_kyphosis is False
+    assert visit.history.first().history_change_reason.startswith("This changes the fracture's course")
+    latest = progressive.history.first()
+    assert latest.progressive_kyphosis is False  # the edit and its course in one history row
+    assert progressive.history.filter(history_change_reason__startswith="This changes").count() == 1
+
+
+def test_archiving_twice_writes_once(signed_in, case_two, user):
+    services.set_archived(record=case_two, archived=True, user=user, reason="Entered twice")
+    services.set_archived(record=case_two, archived=True, user=user, reason="Entered twice")
+    assert case_two.history.filter(history_change_reason__startswith="Archived").count() == 1
+
+
+def test_a_vhl_that_rounds_to_zero_is_shown_as_0_0_not_minus_0_0(signed_in, patient, make_fracture):
+    fracture = make_fracture(patient, vhl_percent=D("-0.04"))
+    assert fracture.score_components["vertebral_height_loss"]["value"] == D("0.0")
+    assert "−0.0" not in text(signed_in.get(fracture.get_absolute_url()))
