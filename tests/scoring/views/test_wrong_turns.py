@@ -389,7 +389,11 @@ def test_a_corrected_date_of_birth_keeps_an_old_score_and_its_rules_version(sign
     """A DOB correction updates the age and its warnings; the score recorded under the earlier rules
     (a two-reader mean rounded: 14.9 and 15.0 → 15.0, 2 points) stays until the assessment is saved."""
     fracture = make_fracture(
-        patient, vhl_percent=D("15.0"), first_vhl_percent=D("14.9"), second_vhl_percent=D("15.0"), second_reader_name="B"
+        patient,
+        vhl_percent=D("15.0"),
+        first_vhl_percent=D("14.9"),
+        second_vhl_percent=D("15.0"),
+        second_reader_name="B",
     )
     Fracture.objects.filter(pk=fracture.pk).update(rules_version="NASOVCF-2025", total_score=10)
     signed_in.post(
@@ -411,7 +415,12 @@ def test_an_old_one_reader_assessment_has_no_earlier_rules_note(signed_in, case_
 
 
 def test_a_confirmed_outcome_change_is_the_reason_on_the_visit_it_turned_too(signed_in, progressive, second_case):
-    edit = {**second_case, "version": progressive.version, "second_reader_name": "B", "second_kyphosis_angle_deg": "26.6"}
+    edit = {
+        **second_case,
+        "version": progressive.version,
+        "second_reader_name": "B",
+        "second_kyphosis_angle_deg": "26.6",
+    }
     confirmed_post(signed_in, f"/assessments/{progressive.pk}/edit/", edit)
     visit = progressive.visits.get()
     assert visit.progressive_kyphosis is False
