@@ -25,9 +25,12 @@ VHL_MISSING_MESSAGE = "Give the VHL percentage (vhl_percent), or the six heights
 MAX_BODY_BYTES = 64 * 1024
 REQUIRED = "This field is required."
 
-NUMBER_FIELDS = ("vhl_percent", "kyphosis_angle_deg", "bmd_t_score")
+# Beyond spec §7's fields, optional: a second reader's VHL (or heights) and angle, whose mean with
+# the first reader's is then scored (spec §2), as the assessment page saves it.
+NUMBER_FIELDS = ("vhl_percent", "kyphosis_angle_deg", "bmd_t_score", "second_vhl_percent", "second_kyphosis_angle_deg")
 STRING_FIELDS = ("fracture_type", "t2_signal", "level")
-KNOWN_FIELDS = {*NUMBER_FIELDS, *STRING_FIELDS, "heights_mm", "age_years", "low_energy_trauma"}
+HEIGHT_OBJECTS = {"heights_mm": "", "second_heights_mm": "second_"}  # the object → the form's field prefix
+KNOWN_FIELDS = {*NUMBER_FIELDS, *STRING_FIELDS, *HEIGHT_OBJECTS, "age_years", "low_energy_trauma"}
 
 
 class _NotJSONConstant(ValueError):
@@ -85,28 +88,32 @@ def _read_body(body: dict) -> tuple[dict, dict[str, list[str]]]:
             data["low_energy_trauma"] = trauma
         else:
             errors["low_energy_trauma"] = ["Must be true or false."]
-    heights = body.get("heights_mm")
-    if heights is not None:
+    for key, prefix in HEIGHT_OBJECTS.items():
+        heights = body.get(key)
+        if heights is None:
+            continue
         if not isinstance(heights, dict):
-            errors["heights_mm"] = ["Must be an object with the six heights in millimetres."]
-        else:
-            for key in heights:
-                if key not in measurements.HEIGHT_FIELDS:
-                    errors[f"heights_mm.{key}"] = ["Unknown height."]
-            for name in measurements.HEIGHT_FIELDS:
-                value = heights.get(name)
-                if value is None:
-                    errors[f"heights_mm.{name}"] = [REQUIRED]
-                elif _is_number(value):
-                    data[f"{name}_mm"] = value
-                else:
-                    errors[f"heights_mm.{name}"] = ["Must be a JSON number."]
+            errors[key] = ["Must be an object with the six heights in millimetres."]
+            continue
+        for name in heights:
+            if name not in measurements.HEIGHT_FIELDS:
+                errors[f"{key}.{name}"] = ["Unknown height."]
+        for name in measurements.HEIGHT_FIELDS:
+            value = heights.get(name)
+            if value is None:
+                errors[f"{key}.{name}"] = [REQUIRED]
+            elif _is_number(value):
+                data[f"{prefix}{name}_mm"] = value
+            else:
+                errors[f"{key}.{name}"] = ["Must be a JSON number."]
     return data, errors
 
 
 def _api_key(form_field: str) -> str:
+    """The API's name of a form field: "second_cranial_anterior_mm" → "second_heights_mm.cranial_anterior"."""
     if form_field.endswith("_mm"):
-        return f"heights_mm.{form_field.removesuffix('_mm')}"
+        prefix = "second_" if form_field.startswith("second_") else ""
+        return f"{prefix}heights_mm.{form_field.removeprefix(prefix).removesuffix('_mm')}"
     return form_field
 
 
@@ -116,9 +123,10 @@ def _form_errors(form: ScoreForm) -> dict[str, list[str]]:
     for field, field_errors in form.errors.as_data().items():
         for error in field_errors:
             message = error.messages[0]
+            second = field.startswith("second_")
             if error.code == VHL_COMPUTED_OUT_OF_RANGE:
-                keys = ["heights_mm"]
-            elif error.code in (VHL_BOTH, VHL_MISSING):
+                keys = ["second_heights_mm" if second else "heights_mm"]
+            elif error.code in (VHL_BOTH, VHL_MISSING) and not second:
                 continue  # said from the body itself, where a mistyped value still counts as given
             elif field == NON_FIELD_ERRORS:
                 keys = ["__all__"]

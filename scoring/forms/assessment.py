@@ -30,7 +30,7 @@ from .fields import (
     not_before_1900,
     not_in_future,
 )
-from .readings import OdiFields, TwoReaderFields
+from .readings import OdiFields
 from .score import ScoreForm
 
 # Conservative care starts at the assessment; another treatment is planned there and given within
@@ -39,8 +39,10 @@ from .score import ScoreForm
 TREATMENT_START_MAX_DAYS_AFTER_ASSESSMENT = 365
 
 
-class AssessmentForm(TwoReaderFields, ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.ModelForm):
+class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.ModelForm):
     """The baseline assessment of one fracture: the score's inputs plus the episode's details."""
+
+    reader_names_required = True  # the assessment keeps who read the film
 
     assessment_date = forms.DateField(
         widget=DateInput(), validators=[not_in_future, not_before_1900], label="Assessment date"
@@ -153,8 +155,6 @@ class AssessmentForm(TwoReaderFields, ScoreForm, OdiFields, ConfirmingForm, Vers
         return dataclasses.replace(
             inputs,
             conservative_treatment=(treatment == Treatment.CONSERVATIVE) if treatment else None,
-            vhl_is_mean_of_readers=cleaned.get("second_vhl_percent") is not None,
-            kyphosis_is_mean_of_readers=cleaned.get("second_kyphosis_angle_deg") is not None,
         )
 
     def clean(self):

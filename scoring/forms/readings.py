@@ -166,6 +166,9 @@ class TwoReaderFields(VhlFields):
         max_value=measurements.KYPHOSIS_MAX_DEG,
     )
 
+    # The pages keep who read the film; the scoring API (and the calculator) only the values.
+    reader_names_required = True
+
     # The model fields the readers' part of a ModelForm saves as they are.
     READER_MODEL_FIELDS = (
         "first_reader_name",
@@ -199,7 +202,11 @@ class TwoReaderFields(VhlFields):
         self._resolve_vhl(cleaned, prefix=SECOND_PREFIX, required=False)
         second_vhl = cleaned.get("second_vhl_percent")
         second_kyphosis = cleaned.get("second_kyphosis_angle_deg")
-        if (second_vhl is not None or second_kyphosis is not None) and not cleaned.get("second_reader_name"):
+        if (
+            self.reader_names_required
+            and (second_vhl is not None or second_kyphosis is not None)
+            and not cleaned.get("second_reader_name")
+        ):
             self.add_error("second_reader_name", ValidationError("Name the second reader.", code="required"))
         for first, second, field, what in (
             (self.first_vhl, second_vhl, "second_vhl_percent", "VHL"),

@@ -12,11 +12,14 @@ from ..models import (
 )
 from . import layouts
 from .fields import HEIGHT_FORM_FIELDS, OneDecimalField, TenthDecimalField
-from .readings import VhlFields
+from .readings import TwoReaderFields
 
 
-class ScoreForm(VhlFields):
-    """What the NASOVCF score reads, validated once for every caller (spec §1, §2, §7)."""
+class ScoreForm(TwoReaderFields):
+    """What the NASOVCF score reads, validated once for every caller (spec §1, §2, §7): with a
+    second reader's VHL or angle, the mean of the two readers is scored (spec §2)."""
+
+    reader_names_required = False
 
     fracture_type = forms.ChoiceField(choices=FractureType.choices)
     kyphosis_angle_deg = TenthDecimalField(
@@ -55,9 +58,6 @@ class ScoreForm(VhlFields):
         assert self.inputs is not None, "score a valid form only"
         return rules.score(self.inputs)
 
-    def combine_readers(self, cleaned: dict) -> None:
-        """Where a second reader measured too, the scored value is the mean (AssessmentForm)."""
-
     def age_for_warnings(self, cleaned: dict) -> int | None:
         return cleaned.get("age_years")
 
@@ -71,6 +71,8 @@ class ScoreForm(VhlFields):
             age_years=self.age_for_warnings(cleaned),
             level=cleaned.get("level") or None,
             low_energy_trauma=cleaned.get("low_energy_trauma"),
+            vhl_is_mean_of_readers=cleaned.get("second_vhl_percent") is not None,
+            kyphosis_is_mean_of_readers=cleaned.get("second_kyphosis_angle_deg") is not None,
         )
 
 

@@ -15,8 +15,11 @@
   // Which request fields each component of the answer depends on.
   var FIELDS = {
     fracture_type: ["fracture_type"],
-    vertebral_height_loss: ["vhl_percent", "heights_mm"].concat(HEIGHTS.map(function (h) { return "heights_mm." + h; })),
-    kyphosis_angle: ["kyphosis_angle_deg"],
+    vertebral_height_loss: ["vhl_percent", "heights_mm"]
+      .concat(HEIGHTS.map(function (h) { return "heights_mm." + h; }))
+      .concat(["second_vhl_percent", "second_heights_mm"])
+      .concat(HEIGHTS.map(function (h) { return "second_heights_mm." + h; })),
+    kyphosis_angle: ["kyphosis_angle_deg", "second_kyphosis_angle_deg"],
     t2_signal: ["t2_signal"],
     bmd: ["bmd_t_score"]
   };
@@ -68,6 +71,16 @@
       if (value(h + "_mm") !== "") { heights[h] = number(value(h + "_mm")); any = true; }
     });
     if (any) { body.heights_mm = heights; }
+    // A second reader's values, where the form has them: the API scores the readers' mean, as a save does.
+    ["second_vhl_percent", "second_kyphosis_angle_deg"].forEach(function (name) {
+      if (value(name) !== "") { body[name] = number(value(name)); }
+    });
+    var second = {};
+    var anySecond = false;
+    HEIGHTS.forEach(function (h) {
+      if (value("second_" + h + "_mm") !== "") { second[h] = number(value("second_" + h + "_mm")); anySecond = true; }
+    });
+    if (anySecond) { body.second_heights_mm = second; }
     var trauma = value("low_energy_trauma");
     if (trauma === "yes" || trauma === "true") { body.low_energy_trauma = true; }
     if (trauma === "no" || trauma === "false") { body.low_energy_trauma = false; }
@@ -120,7 +133,9 @@
   // The API names a height "heights_mm.cranial_anterior"; the page's own label says which one it is.
   function fieldLabel(apiName) {
     var parts = apiName.split(".");
-    var element = parts.length === 2 ? field(parts[1] + "_mm") : null;
+    var prefix = parts[0] === "second_heights_mm" ? "second_" : "";
+    var element = parts.length === 2 ? field(prefix + parts[1] + "_mm")
+      : (apiName.indexOf("second_") === 0 ? field(apiName) : null);
     var label = element && element.labels && element.labels[0];
     return label ? label.textContent.trim() : "";
   }
@@ -134,8 +149,7 @@
 
   function showReaderNote() {
     setText("[data-live-reader-note]", secondReaderTyped()
-      ? "Live result from the first reader only. Saved with the second reader, the mean of the two " +
-        "readers is scored: use “Calculate score” to see it."
+      ? "With the second reader: the mean of the two readers (not rounded) is scored, as it will be saved."
       : "");
   }
 

@@ -147,7 +147,9 @@ def test_the_live_breakdown_speaks_words_and_units_and_the_apis_own_message(sign
     expect(page.locator("[data-live-result]")).not_to_contain_text("check value")
 
 
-def test_a_second_readers_values_are_announced_as_not_in_the_live_result(signed_in_page, patient):
+def test_a_second_readers_values_are_in_the_live_result_as_their_mean(signed_in_page, patient):
+    """spec §2, revised Decision: the live result scores the two readers' mean, unrounded, as the
+    save will: VHL 26.9 and 3.0 → 14.95 %, 0 points; the total drops from 12 to 10."""
     page = signed_in_page
     page.goto(f"/patients/{patient.pk}/assessments/new/")
     fill_worked_case(page)
@@ -156,8 +158,11 @@ def test_a_second_readers_values_are_announced_as_not_in_the_live_result(signed_
     page.locator("details.second-reader > summary").click()
     page.get_by_label("Second reader: VHL (%)").fill("3.0")
     expect(note).to_be_visible()
-    expect(note).to_contain_text("the mean of the two readers is scored")
-    expect(note).to_contain_text("Calculate score")
+    expect(note).to_contain_text("the mean of the two readers (not rounded) is scored")
+    expect(page.get_by_test_id("live-total")).to_have_text("10")
+    vhl = page.locator('[data-live-component="vertebral_height_loss"]')
+    expect(vhl.locator("[data-live-value]")).to_contain_text("14.95 %")
+    expect(vhl.locator("[data-live-points]")).to_have_text("0 points")
 
 
 def test_the_running_odi_follows_the_sections_chosen_on_the_assessment(signed_in_page, patient):

@@ -421,3 +421,30 @@ def test_odi_takes_post_only_and_a_signed_in_user(signed_in, client):
     client.logout()
     refused = client.post(ODI_URL, json.dumps({"sections": [None] * 10}), content_type="application/json")
     assert refused.status_code in (401, 403) and refused["Content-Type"].startswith("application/json")
+
+
+def test_a_second_readers_values_are_averaged_unrounded_as_the_page_saves_them(signed_in):
+    """spec §2, revised Decision: the live score (this API) scores the readers' mean as a save does:
+    VHL 14.9 and 15.0 → 14.95, 0 points; the API needs no reader names."""
+    response = post(
+        signed_in,
+        {**SECOND_CASE, "vhl_percent": 14.9, "second_vhl_percent": 15.0, "second_kyphosis_angle_deg": 19.0},
+    )
+    assert response.status_code == 200, response.json()
+    components = response.json()["components"]
+    assert components["vertebral_height_loss"]["value"] == 14.95
+    assert components["vertebral_height_loss"]["points"] == 0
+    assert components["kyphosis_angle"]["value"] == 19.3  # (19.6 + 19.0) / 2
+    assert response.json()["total"] == 8
+
+
+def test_a_second_readers_heights_are_checked_under_their_own_names(signed_in):
+    heights = {name: 30 for name in ("cranial_anterior", "cranial_posterior", "caudal_anterior", "caudal_posterior")}
+    response = post(
+        signed_in,
+        {**SECOND_CASE, "second_heights_mm": {**heights, "fractured_anterior": 0, "fractured_posterior": 20}},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"second_heights_mm.fractured_anterior": ["Must be greater than 0 mm."]}
+    response = post(signed_in, {**SECOND_CASE, "second_heights_mm": {"fractured_anterior": 20}})
+    assert response.json()["errors"]["second_heights_mm.caudal_posterior"] == ["This field is required."]
