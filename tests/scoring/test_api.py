@@ -439,7 +439,7 @@ def test_a_second_readers_values_are_averaged_unrounded_as_the_page_saves_them(s
 
 
 def test_a_second_readers_heights_are_checked_under_their_own_names(signed_in):
-    heights = {name: 30 for name in ("cranial_anterior", "cranial_posterior", "caudal_anterior", "caudal_posterior")}
+    heights = dict.fromkeys(("cranial_anterior", "cranial_posterior", "caudal_anterior", "caudal_posterior"), 30)
     response = post(
         signed_in,
         {**SECOND_CASE, "second_heights_mm": {**heights, "fractured_anterior": 0, "fractured_posterior": 20}},
