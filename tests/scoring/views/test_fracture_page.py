@@ -230,7 +230,8 @@ def test_a_follow_up_films_second_reader_shows_with_the_mean_and_the_flag(signed
 
 
 def test_an_assessment_scored_under_earlier_rules_says_so(signed_in, make_patient, make_fracture):
-    fracture = make_fracture(make_patient())
+    """Only where the change could move its score: a film read by two readers."""
+    fracture = make_fracture(make_patient(), second_kyphosis_angle_deg=D("19.0"), second_reader_name="B")
     assert 'data-testid="rules-note"' not in text(signed_in.get(fracture.get_absolute_url()))
     Fracture.objects.filter(pk=fracture.pk).update(rules_version="NASOVCF-2025")
     for url in (fracture.get_absolute_url(), f"/assessments/{fracture.pk}/print/"):
