@@ -428,10 +428,13 @@ def fracture_outcome_parts(fracture) -> tuple[OutcomePart, ...]:
     return tuple(parts)
 
 
-def next_visit_text(fracture, expected, today: datetime.date, soon_days: int) -> str:
-    """The visit the fracture expects next (an ExpectedVisit or None), with its due date."""
+def next_visit_text(fracture, expected, today: datetime.date, soon_days: int, missed: bool = False) -> str:
+    """The visit the fracture expects next (an ExpectedVisit or None), with its due date; with none
+    left, whether a scheduled visit was missed on the way."""
     if expected is None:
-        return "None due" if fracture.under_conservative_care else "None due (not under conservative care)"
+        if not fracture.under_conservative_care:
+            return "None due (not under conservative care)"
+        return "None due (a scheduled visit was missed: see the fracture's schedule)" if missed else "None due"
     text = f"{VISIT_KIND_LABELS[expected.kind]} visit, due {expected.due_date:%Y-%m-%d}"
     late = days_overdue(expected.window_closes, today)
     if late is not None:
@@ -443,8 +446,11 @@ def next_visit_text(fracture, expected, today: datetime.date, soon_days: int) ->
     return text
 
 
-def fracture_summaries(fractures, next_visits: dict, today: datetime.date, soon_days: int) -> list[FractureSummary]:
-    """A summary of each fracture (newest first, as given); next_visits: fracture pk → ExpectedVisit."""
+def fracture_summaries(
+    fractures, next_visits: dict, today: datetime.date, soon_days: int, missed: set | frozenset = frozenset()
+) -> list[FractureSummary]:
+    """A summary of each fracture (newest first, as given); next_visits: fracture pk → ExpectedVisit;
+    missed: the pks of fractures with a scheduled visit missed."""
     summaries = []
     for fracture in fractures:
         kind, course = fracture_course(fracture)
@@ -454,7 +460,9 @@ def fracture_summaries(fractures, next_visits: dict, today: datetime.date, soon_
                 course=course,
                 course_kind=kind,
                 outcome=fracture_outcome_parts(fracture),
-                next_visit=next_visit_text(fracture, next_visits.get(fracture.pk), today, soon_days),
+                next_visit=next_visit_text(
+                    fracture, next_visits.get(fracture.pk), today, soon_days, missed=fracture.pk in missed
+                ),
             )
         )
     return summaries

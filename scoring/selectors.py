@@ -65,12 +65,16 @@ def patient_page(patient: Patient, today: datetime.date) -> dict:
     # The first visit each fracture still expects that the worklist lists or will list (a missed
     # one, past its listing, is not "next"); rows exist only under conservative care.
     next_visits: dict[int, ExpectedVisit] = {}
-    upcoming = ExpectedVisit.objects.open().filter(
-        fracture__in=[fracture.pk for fracture in active], listed_until__gte=today
+    missed: set[int] = set()  # fractures with a scheduled visit never recorded and no longer listed
+    not_recorded = ExpectedVisit.objects.open().filter(fracture__in=[fracture.pk for fracture in active])
+    for expected in not_recorded.order_by("due_date", "kind"):
+        if expected.listed_until >= today:
+            next_visits.setdefault(expected.fracture_id, expected)
+        else:
+            missed.add(expected.fracture_id)
+    summaries = presenters.fracture_summaries(
+        active, next_visits, today, settings.NASOVCF_WORKLIST_SOON_DAYS, missed=missed
     )
-    for expected in upcoming.order_by("due_date", "kind"):
-        next_visits.setdefault(expected.fracture_id, expected)
-    summaries = presenters.fracture_summaries(active, next_visits, today, settings.NASOVCF_WORKLIST_SOON_DAYS)
     return {
         "patient": patient,
         "age_today": patient.age_on(today),

@@ -440,3 +440,9 @@ def test_a_vhl_that_rounds_to_zero_is_shown_as_0_0_not_minus_0_0(signed_in, pati
     fracture = make_fracture(patient, vhl_percent=D("-0.04"))
     assert fracture.score_components["vertebral_height_loss"]["value"] == D("0.0")
     assert "−0.0" not in text(signed_in.get(fracture.get_absolute_url()))
+
+
+def test_the_patient_page_says_when_no_visit_is_due_because_they_were_missed(signed_in, make_patient, make_fracture):
+    fracture = started(make_patient, make_fracture, "ALLMISSED", 400)
+    page = text(signed_in.get(fracture.patient.get_absolute_url()))
+    assert "None due (a scheduled visit was missed: see the fracture&#x27;s schedule)" in page
