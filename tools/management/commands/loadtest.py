@@ -11,9 +11,11 @@ rows written equals the number of saves the server confirmed. Run it on a scratc
 from __future__ import annotations
 
 import datetime
+import html
 import http.client
 import http.cookiejar
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -37,6 +39,8 @@ from django.utils import timezone
 from scoring.models import Fracture, Patient, Visit
 
 HOST = "127.0.0.1"  # loopback only
+# The confirmation a form asks for and carries to its next submission (scoring.forms.confirm).
+CONFIRMATION = re.compile(r'name="confirmed" value="([^"]+)"')
 PASSWORD = "load-test-password-not-for-real-use"
 USER_PREFIX = "loadtest-"
 MRN_PREFIX = "LOADTEST-"
@@ -81,16 +85,18 @@ class Client:
         return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
 
     def request(self, path: str, data: dict | None = None) -> int:
+        return self.exchange(path, data)[0]
+
+    def exchange(self, path: str, data: dict | None = None) -> tuple[int, str]:
+        """The status and the body of a request (a redirect is not followed)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         headers = {"Referer": self.base + path}
         request = urllib.request.Request(self.base + path, data=body, headers=headers)
         try:
             with self.opener.open(request, timeout=REQUEST_TIMEOUT_S) as response:
-                response.read()
-                return response.status
+                return response.status, response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
-            error.read()
-            return error.code
+            return error.code, error.read().decode(errors="replace")
 
     def sign_in(self, username: str) -> bool:
         self.request("/accounts/login/")
@@ -100,16 +106,21 @@ class Client:
         return status == 302
 
     def save_visit(self, fracture_id: int, day: datetime.date, vas: int) -> int:
-        return self.request(
-            f"/assessments/{fracture_id}/visits/new/",
-            {
-                "csrfmiddlewaretoken": self.csrf(),
-                "kind": "unscheduled",
-                "visit_date": day.isoformat(),
-                "vas_pain": str(vas),
-                "save": "1",
-            },
-        )
+        """Record an unscheduled visit, as a person does: a second visit the same day is asked about
+        (a likely duplicate), and saved by sending the form again with its confirmation."""
+        path = f"/assessments/{fracture_id}/visits/new/"
+        data = {
+            "csrfmiddlewaretoken": self.csrf(),
+            "kind": "unscheduled",
+            "visit_date": day.isoformat(),
+            "vas_pain": str(vas),
+            "save": "1",
+        }
+        status, page = self.exchange(path, data)
+        confirmed = CONFIRMATION.search(page) if status == 200 else None
+        if confirmed:
+            status = self.request(path, {**data, "confirmed": html.unescape(confirmed.group(1))})
+        return status
 
 
 class Command(BaseCommand):
