@@ -168,7 +168,8 @@ def morning(django_db_setup, django_db_blocker, live_server):
 
     with django_db_blocker.unblock():
         # The test database, never the clinic's own (a test using `live_server` has it set up).
-        assert connection.is_in_memory_db() or connection.settings_dict["NAME"].startswith("test_")
+        in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()  # SQLite's test database
+        assert in_memory or str(connection.settings_dict["NAME"]).startswith("test_")
         try:
             with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
                 seeded = seed()
