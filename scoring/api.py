@@ -144,10 +144,6 @@ def _json_value(value: object) -> object:
     return value
 
 
-def _unsigned_zero(value: object) -> object:
-    return abs(value) if isinstance(value, Decimal) and value.is_zero() else value
-
-
 def _component_display(name: str, component: rules.Component) -> str:
     """The item in words with its unit and category, as the live result prints it: "26.9 % (≥ 15 %)",
     "Burst fracture", "Confined low signal (not diffuse low)", "−3.6 (T ≤ −3.5)"."""
@@ -158,7 +154,7 @@ def _component_display(name: str, component: rules.Component) -> str:
         if component.category == signal:
             return signal.capitalize()
         return f"{signal.capitalize()} ({component.category})"
-    return f"{presenters.display_value(name, _unsigned_zero(component.value))} ({component.category})"
+    return f"{presenters.display_value(name, component.value)} ({component.category})"
 
 
 def _component(name: str, component: rules.Component) -> dict[str, object]:

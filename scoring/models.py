@@ -160,7 +160,11 @@ class SixHeights(models.Model):
 
     @property
     def heights(self) -> measurements.VertebralHeights | None:
-        values = [getattr(self, f"{name}_mm") for name in measurements.HEIGHT_FIELDS]
+        return self.heights_of("")
+
+    def heights_of(self, prefix: str) -> measurements.VertebralHeights | None:
+        """One reader's six heights ("" the first reader's, "second_" the second's), or None."""
+        values = [getattr(self, f"{prefix}{name}_mm") for name in measurements.HEIGHT_FIELDS]
         if any(value is None for value in values):
             return None
         return measurements.VertebralHeights(*values)
@@ -341,10 +345,7 @@ class TwoReaders(models.Model):
 
     @property
     def second_heights(self) -> measurements.VertebralHeights | None:
-        values = [getattr(self, f"second_{name}_mm") for name in measurements.HEIGHT_FIELDS]
-        if any(value is None for value in values):
-            return None
-        return measurements.VertebralHeights(*values)
+        return self.heights_of("second_")  # Fracture and Visit have SixHeights too
 
     @property
     def readers_disagree(self) -> bool:
