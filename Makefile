@@ -1,5 +1,6 @@
 # NASOVCF Clinic. Needs only Python 3.11+ and make: everything else installs into .venv.
-#   make run    install, migrate, create the first admin, serve at http://127.0.0.1:8000
+#   make run    install, migrate, create the first admin, serve at http://127.0.0.1:8000, with the
+#               background worker (manage.py db_worker: the cohort import) beside gunicorn
 #   make test   install, check migrations, run the whole test suite
 #   make lint   install, then ruff (lint and format check) and mypy --strict on the pure core
 PYTHON ?= python3
@@ -29,11 +30,19 @@ install: $(VENV)/.installed
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# The background worker (manage.py db_worker) runs the tasks the app queues in its database; it
+# stops when gunicorn does: on Ctrl-C at once (a task it was running is marked failed), on a TERM
+# to make or gunicorn exiting by itself after finishing the task it is running. gunicorn runs in
+# the background and the shell waits on it, so the trap runs at once (a shell defers a trap until
+# a foreground command ends). Every queue; --no-reload, as the worker's default follows DEBUG.
 run: migrate
 	$(PY) manage.py ensure_admin
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@echo "NASOVCF Clinic at http://127.0.0.1:8000 (Ctrl-C stops it)"
-	$(VENV)/bin/gunicorn --config gunicorn.conf.py nasovcf_site.wsgi:application
+	@echo "NASOVCF Clinic at http://127.0.0.1:8000 with its background worker (Ctrl-C stops both)"
+	trap 'kill -TERM $$web 2>/dev/null' INT TERM; \
+	$(PY) manage.py db_worker --no-reload --queue-name='*' & worker=$$!; \
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py nasovcf_site.wsgi:application & web=$$!; \
+	wait $$web; status=$$?; wait $$web; kill -TERM $$worker 2>/dev/null; wait $$worker; exit $$status
 
 test: install
 	$(PY) manage.py makemigrations --check --dry-run

@@ -9,6 +9,8 @@ NASOVCF_TRUSTED_PROXIES  how many reverse proxies in front of gunicorn append to
 DJANGO_TIME_ZONE      the clinic's time zone for dates shown and "today" (default: UTC)
 DJANGO_STATIC_ROOT    where collectstatic writes the static files (default: staticfiles/, not var/)
 NASOVCF_VAR_DIR       the app's data directory, mode 0700 (default: var/)
+NASOVCF_IMPORT_MAX_MB the largest table the import page takes, in MB (default 25)
+NASOVCF_IMPORT_PROCESSES  at most this many processes check a large import (default 4; one per core)
 """
 
 import datetime
@@ -75,6 +77,8 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
     "scoring",
     "cohort",
     "tools",
@@ -284,6 +288,19 @@ NASOVCF_VISIT_WINDOW_DAYS = {"1m": 7, "3m": 14, "6m": 30}
 NASOVCF_WORKLIST_OVERDUE_DAYS = 90
 NASOVCF_WORKLIST_SOON_DAYS = 7
 NASOVCF_WORKLIST_AHEAD_DAYS = 28
+
+# Background work (the cohort import), through Django's tasks framework (the django-tasks backport):
+# queued in the app's own database and run by `manage.py db_worker`, which `make run` starts beside
+# gunicorn and deploy/nasovcf-worker.service runs in production. No other service to install.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# The import of past patients (cohort/importing.py): the largest file the page takes (a larger
+# one goes through `manage.py import_cohort`; nginx's limit for the upload follows it), and how
+# many processes check a large file's rows (one per core, up to this; a file of fewer rows than
+# NASOVCF_IMPORT_PARALLEL_ROWS is checked in the worker's own process).
+NASOVCF_IMPORT_MAX_MB = int(os.environ.get("NASOVCF_IMPORT_MAX_MB", "25"))
+NASOVCF_IMPORT_PROCESSES = int(os.environ.get("NASOVCF_IMPORT_PROCESSES", "4"))
+NASOVCF_IMPORT_PARALLEL_ROWS = 5000
 
 # Flash messages name patients (MRNs): keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

@@ -35,12 +35,15 @@ SECOND_CASE = {
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     """Tests do not run collectstatic: serve static files by name (production uses the manifest).
-    A fast password hasher: the production one is slow on purpose."""
+    A fast password hasher: the production one is slow on purpose. Background tasks run at once,
+    in the test's own process and transaction, when enqueued: no worker to start, nothing to wait
+    for (django_tasks drops its cached backends when TASKS changes, on Django's setting_changed)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 @pytest.fixture
