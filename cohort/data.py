@@ -14,6 +14,7 @@ import pandas as pd
 from django.db.models import FloatField
 from django.db.models.functions import Cast
 
+from scoring import measurements
 from scoring.models import Fracture, Treatment
 
 COLUMNS = {
@@ -47,6 +48,7 @@ COLUMNS = {
     "treatment_start_date": "treatment_start_date",
     "treatment_changed_to": "treatment_changed_to",
     "treatment_changed_on": "treatment_changed_on",
+    "treatment_change_reason": "treatment_change_reason",
     "progressive_kyphosis": "progressive_kyphosis",
     "progressive_kyphosis_on": "progressive_kyphosis_on",
     "non_union": "non_union",
@@ -62,6 +64,9 @@ COLUMNS = {
     "of_class": "of_class",
     "first_reader": "first_reader_name",
     "second_reader": "second_reader_name",
+    # Each reader's six heights of the pretreatment film (spec §2 a–f), empty where the VHL was typed.
+    **{f"first_{name}_mm": f"{name}_mm" for name in measurements.HEIGHT_FIELDS},
+    **{f"second_{name}_mm": f"second_{name}_mm" for name in measurements.HEIGHT_FIELDS},
     # The points the saved score gave the film's VHL and angle (the readers' mean where two read):
     # a reader's own group is the saved total with these two items scored on that reader's values.
     "vhl_points": "score_components__vertebral_height_loss__points",
@@ -82,6 +87,7 @@ NUMERIC = [
     "first_ka",
     "second_ka",
     "genant_reduction",
+    *(f"{reader}_{name}_mm" for reader in ("first", "second") for name in measurements.HEIGHT_FIELDS),
 ]
 # What the cohort page needs: fewer columns, the decimals read as floats by the database, so a
 # page over 20,000 fractures does not build 100,000 Decimal objects it would turn into floats.

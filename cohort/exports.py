@@ -3,15 +3,18 @@ statistician), as CSV or XLSX, with a data dictionary."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 import os
 import secrets
+from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
 
-from scoring.models import SCHEDULED_KINDS, Visit
+from scoring import measurements
+from scoring.models import SCHEDULED_KINDS, Fracture, Patient, Treatment, Visit, visit_by_kind
 
 from . import data
 
@@ -23,7 +26,13 @@ VISIT_FIELDS = {
     "ka": "kyphosis_angle_deg",
     "vhl": "vhl_percent",
     "union": "bone_union",
+    # The evidence the visit form asks for with a non-union (spec §3).
+    "vacuum_cleft_mri": "vacuum_cleft_mri",
+    "vacuum_cleft_ct": "vacuum_cleft_ct",
+    "anterior_height_change": "anterior_height_change",
 }
+EVIDENCE = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+VISITS = (("1m", "1-month"), ("3m", "3-month"), ("6m", "6-month"))
 # Each reader of a film: export column part → model field (the fracture's and the visit's alike).
 READER_FIELDS = {
     "first_reader_name": "first_reader_name",
@@ -42,7 +51,6 @@ BASELINE_READERS = {
     "second_reader_vhl": "second_vhl",
     "second_reader_ka": "second_ka",
 }
-READER_FILM = "6m"  # the follow-up film whose readers are exported: the 6-month outcome's
 GENANT_LABEL = "Genant grade (height-based approximation)"
 # Why reader names are in the identified export only (the data dictionary says so).
 READER_NAME_NOTE = (
@@ -81,9 +89,37 @@ def _reader_rows(film: str, prefix: str, suffix: str) -> list[tuple[str, str, st
     return rows
 
 
+# The six heights of a film (spec §2 a–f), as the dictionary describes them.
+HEIGHT_MEANINGS = {
+    "fractured_anterior": "a, the fractured vertebra's anterior height",
+    "fractured_posterior": "b, the fractured vertebra's posterior height",
+    "cranial_anterior": "c, the vertebra above: anterior height",
+    "cranial_posterior": "d, the vertebra above: posterior height",
+    "caudal_anterior": "e, the vertebra below: anterior height",
+    "caudal_posterior": "f, the vertebra below: posterior height",
+}
+HEIGHTS_ALLOWED = "over 0 to 100, to 0.01; empty when the VHL was typed"
+
+
+def _height_rows() -> list[tuple[str, str, str, str, bool]]:
+    """The dictionary rows of each reader's six heights of the pretreatment film."""
+    return [
+        (
+            f"{ordinal}_reader_{name}_pre_mm",
+            f"{ordinal.capitalize()} reader's height {HEIGHT_MEANINGS[name]}, pretreatment film (spec §2)",
+            "mm",
+            HEIGHTS_ALLOWED + empty,
+            False,
+        )
+        for ordinal, empty in (("first", ""), ("second", " or without a second reader"))
+        for name in measurements.HEIGHT_FIELDS
+    ]
+
+
 SCORED_MEAN = "one reader's value, or the mean of two readers kept as it is, not rounded (14.95)"
 SCORED_ALLOWED = "to 0.1, or to 0.05 for a mean of two readers"
 
+NO_SUCH_VISIT = "1 yes, 0 no; empty if there is no such visit"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
 
 # (column, meaning, unit, allowed values, identified only)
@@ -127,6 +163,7 @@ DICTIONARY = [
         False,
     ),
     *_reader_rows("pretreatment", "", "_pre"),
+    *_height_rows(),
     (
         "genant_grade",
         f"{GENANT_LABEL}, from the first reader's six heights (spec §8)",
@@ -168,16 +205,29 @@ DICTIONARY = [
         "conservative, vertebroplasty, kyphoplasty, open_surgery, other",
         False,
     ),
-    ("treatment_start_date", "Start of treatment", "date", "YYYY-MM-DD", True),
+    (
+        "treatment_start_date",
+        "Start of treatment",
+        "date",
+        "YYYY-MM-DD; empty on import: the assessment date",
+        True,
+    ),
     ("treatment_start_day", "Start of treatment, in days from the assessment", "days", "integer ≥ 0", False),
     ("treatment_changed_to", "Treatment conservative care was abandoned for", "", "as treatment, empty if none", False),
     ("treatment_changed_on", "Date of that change", "date", "YYYY-MM-DD, empty if none", True),
+    ("treatment_change_reason", "Why conservative care was abandoned, as recorded", "", "text, empty if none", True),
     ("treatment_change_day", "That change, in days from the assessment", "days", "integer, empty if none", False),
     *[
         (f"visit_{kind}_{item}", f"{label} visit: {meaning}", unit, allowed, identified_only)
-        for kind, label in (("1m", "1-month"), ("3m", "3-month"), ("6m", "6-month"))
+        for kind, label in VISITS
         for item, meaning, unit, allowed, identified_only in (
-            ("date", "date", "date", "YYYY-MM-DD, empty if not recorded", True),
+            (
+                "date",
+                "date",
+                "date",
+                "YYYY-MM-DD, empty if not recorded (the import reads a visit only when its date is filled)",
+                True,
+            ),
             ("day", "days from the assessment", "days", "integer, empty if not recorded", False),
             ("vas", "VAS pain", "0–10", "0 to 10, empty if not recorded", False),
             ("odi_percent", "ODI", "%", "0 to 100, empty if not recorded", False),
@@ -190,9 +240,19 @@ DICTIONARY = [
                 False,
             ),
             ("union", "bone union", "", "united, non_union, not_assessed, empty", False),
+            *(
+                (
+                    evidence,
+                    f"non-union evidence: {Visit._meta.get_field(evidence).verbose_name}",
+                    "",
+                    NO_SUCH_VISIT,
+                    False,
+                )
+                for evidence in EVIDENCE
+            ),
         )
     ],
-    *_reader_rows("6-month", f"visit_{READER_FILM}_", ""),
+    *[row for kind, label in VISITS for row in _reader_rows(label, f"visit_{kind}_", "")],
     ("unscheduled_visits", "Number of unscheduled visits (not in the columns above)", "", "integer ≥ 0", False),
     ("ka_difference_6m_deg", "KA at 6 months − KA pretreatment (spec §3)", "°", "empty if no film at 6 months", False),
     ("vhl_difference_6m_percent", "VHL at 6 months − VHL pretreatment", "%", "empty if no film at 6 months", False),
@@ -213,6 +273,86 @@ DICTIONARY = [
         False,
     ),
 ]
+
+
+def identified_columns() -> list[str]:
+    """The identified export's columns, in its order (the dictionary's), without building it."""
+    return [column for column, *_ in DICTIONARY]
+
+
+def _visit_columns(*items: str) -> list[str]:
+    return [f"visit_{kind}_{item}" for kind, _ in VISITS for item in items]
+
+
+# What the import (cohort/importing.py) does with each column: the words the dictionary shows.
+IMPORT_ROLE_WORDS = {
+    "required": "required",
+    "optional": "optional",
+    "film": "required unless the readers' own columns give it (then it is their mean, computed and compared)",
+    "film_optional": "optional; with the readers' own columns filled, it is their mean (computed and compared)",
+    "checked": (
+        "computed by the app: not read; where filled, compared with the app's value "
+        "(the preview lists every difference)"
+    ),
+    "ignored": "computed by the app: not read",
+}
+# Each column of the identified export under its one role (tests check: every column, once).
+IMPORT_ROLE_COLUMNS = {
+    "required": [
+        "patient",
+        "date_of_birth",
+        "sex",
+        "assessment_date",
+        "level",
+        "low_energy_trauma",
+        "fracture_type",
+        "t2_signal",
+        "bmd_t_score",
+        "treatment",
+    ],
+    "film": ["vhl_pre_percent", "ka_pre_deg"],
+    "film_optional": _visit_columns("ka_deg", "vhl_percent"),
+    "optional": [
+        "name",
+        "injury_date",
+        # Every reader's name, own VHL and KA, and six heights, of every film.
+        *(column for column in identified_columns() if "_reader_" in column),
+        "of_class",
+        "vas_pre",
+        "odi_pre_percent",
+        "height_cm",
+        "weight_kg",
+        "treatment_start_date",
+        "treatment_changed_to",
+        "treatment_changed_on",
+        "treatment_change_reason",
+        *_visit_columns("date", "vas", "odi_percent", "union", *EVIDENCE),
+    ],
+    "checked": [
+        "age_years",
+        "genant_grade",
+        "genant_reduction_percent",
+        *(f"points_{name}" for name in COMPONENTS),
+        "nasovcf_total",
+        "nasovcf_group",
+        "unscheduled_visits",
+        "ka_difference_6m_deg",
+        "vhl_difference_6m_percent",
+        "progressive_kyphosis",
+        "non_union",
+    ],
+    "ignored": [
+        "fracture_id",
+        "injury_day",
+        "rules_version",
+        "treatment_start_day",
+        "treatment_change_day",
+        *_visit_columns("day"),
+        "included_in_cohort",
+        "exclusion_reason",
+    ],
+}
+IMPORT_ROLES = {column: role for role, columns in IMPORT_ROLE_COLUMNS.items() for column in columns}
 
 
 def pseudonym_key() -> str:
@@ -252,10 +392,11 @@ def _flag(series: pd.Series) -> pd.Series:
     return series.map({True: 1, False: 0}).astype("Int64")
 
 
-def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
-    """The export table from data.read(): archived records left out."""
+def build(frame: pd.DataFrame, identified: bool, visits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The export table from data.read(): archived records left out. The fractures' visits are
+    read from the database unless given (`_visit_frame`)."""
     frame = frame[frame["archived_at"].isna() & frame["patient_archived_at"].isna()]
-    visits = _visits(frame["id"].tolist())
+    visits = _visits(frame["id"].tolist()) if visits is None else visits
     out = pd.DataFrame(index=frame.index)
     key = None if identified else pseudonym_key()
     out["patient"] = frame["mrn"] if identified else frame["mrn"].map(lambda mrn: pseudonym(mrn, key))
@@ -277,6 +418,9 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     out["vhl_pre_percent"] = frame["vhl_pre"]
     out["ka_pre_deg"] = frame["ka_pre"]
     _add_readers(out, identified, "", "_pre", lambda part: frame[BASELINE_READERS[part]])
+    for ordinal in ("first", "second"):
+        for name in measurements.HEIGHT_FIELDS:
+            out[f"{ordinal}_reader_{name}_pre_mm"] = frame[f"{ordinal}_{name}_mm"]
     out["genant_grade"] = frame["genant_grade"].astype("Int64")
     out["genant_reduction_percent"] = frame["genant_reduction"]
     out["of_class"] = frame["of_class"].replace("", pd.NA)
@@ -298,9 +442,10 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
     out["treatment_changed_to"] = frame["treatment_changed_to"]
     if identified:
         out["treatment_changed_on"] = frame["treatment_changed_on"]
+        out["treatment_change_reason"] = frame["treatment_change_reason"].replace("", pd.NA)
     out["treatment_change_day"] = _days(frame["treatment_changed_on"], frame["assessment_date"])
-    for kind in SCHEDULED_KINDS:
-        column = _visit_column(frame, visits, kind)
+    scheduled = {kind: _visit_column(frame, visits, kind) for kind in SCHEDULED_KINDS}
+    for kind, column in scheduled.items():
         if identified:
             out[f"visit_{kind}_date"] = column("visit_date")
         out[f"visit_{kind}_day"] = _days(column("visit_date"), frame["assessment_date"])
@@ -309,8 +454,10 @@ def build(frame: pd.DataFrame, identified: bool) -> pd.DataFrame:
         out[f"visit_{kind}_ka_deg"] = pd.to_numeric(column("kyphosis_angle_deg"), errors="coerce")
         out[f"visit_{kind}_vhl_percent"] = pd.to_numeric(column("vhl_percent"), errors="coerce")
         out[f"visit_{kind}_union"] = column("bone_union").replace("", pd.NA)
-    film = _visit_column(frame, visits, READER_FILM)
-    _add_readers(out, identified, f"visit_{READER_FILM}_", "", lambda part: film(READER_FIELDS[part]))
+        for evidence in EVIDENCE:  # 1 or 0 where the visit was recorded
+            out[f"visit_{kind}_{evidence}"] = _flag(column(evidence))
+    for kind, film in scheduled.items():  # each follow-up film's readers, after all the visits' columns
+        _add_readers(out, identified, f"visit_{kind}_", "", lambda part, film=film: film(READER_FIELDS[part]))
     unscheduled = (
         visits[visits["kind"] == "unscheduled"].groupby("fracture_id").size()
         if not visits.empty
@@ -354,11 +501,13 @@ def _add_readers(out: pd.DataFrame, identified: bool, prefix: str, suffix: str, 
             out[f"{prefix}{ordinal}_reader_{measure}{suffix}_{unit}"] = pd.to_numeric(readings, errors="coerce")
 
 
+VISIT_FRAME_FIELDS = ["fracture_id", "kind", *VISIT_FIELDS.values(), *READER_FIELDS.values()]
+
+
 def _visits(fracture_ids: list[int]) -> pd.DataFrame:
     """The scheduled visits (one per kind) and unscheduled ones of these fractures, in one query."""
-    fields = ["fracture_id", "kind", *VISIT_FIELDS.values(), *READER_FIELDS.values()]
-    rows = Visit.objects.filter(fracture_id__in=fracture_ids).order_by("visit_date").values_list(*fields)
-    return pd.DataFrame.from_records(list(rows), columns=fields)
+    rows = Visit.objects.filter(fracture_id__in=fracture_ids).order_by("visit_date").values_list(*VISIT_FRAME_FIELDS)
+    return pd.DataFrame.from_records(list(rows), columns=VISIT_FRAME_FIELDS)
 
 
 def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
@@ -372,6 +521,9 @@ def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def dictionary(identified: bool = True) -> pd.DataFrame:
+    """What each column means. The identified dictionary also says what the import does with
+    each column: the import takes the identified export back, never the de-identified one (it
+    has no MRN nor dates)."""
     rows = [
         {
             "column": column,
@@ -379,11 +531,165 @@ def dictionary(identified: bool = True) -> pd.DataFrame:
             "unit": unit,
             "allowed values": allowed,
             "in": "identified export only" if identified_only else "both exports",
+            **({"on import": IMPORT_ROLE_WORDS[IMPORT_ROLES[column]]} if identified else {}),
         }
         for column, meaning, unit, allowed, identified_only in DICTIONARY
         if identified or not identified_only
     ]
     return pd.DataFrame(rows)
+
+
+# -- the import template -----------------------------------------------------------------------------
+
+EXAMPLE_READER = "Dr Example"
+# Spec §6's two worked cases as a clinician would enter them, treated conservatively from the
+# assessment and seen at 6 months: the import template's example rows. Only what is typed is
+# here; every computed column comes from the app's own code (template_table).
+EXAMPLE_CASES = (
+    {
+        "patient": {
+            "mrn": "EXAMPLE-1",
+            "name": "Example Patient One",
+            "sex": "F",
+            "date_of_birth": datetime.date(1945, 6, 20),  # 79 at the assessment
+        },
+        "fracture": {
+            "assessment_date": datetime.date(2025, 1, 15),
+            "injury_date": datetime.date(2025, 1, 12),
+            "level": "L2",
+            "low_energy_trauma": True,  # a fall
+            "fracture_type": "compression",
+            "vhl_percent": Decimal("0.5"),
+            "kyphosis_angle_deg": Decimal("4.6"),
+            "t2_signal": "diffuse_high",
+            "bmd_t_score": Decimal("-1.5"),
+            "vas_pain": Decimal("6.0"),
+            "odi_percent": Decimal("40.0"),
+            "height_cm": Decimal("158.0"),
+            "weight_kg": Decimal("55.0"),
+        },
+        "six_months": {
+            "vas_pain": Decimal("1.0"),
+            "odi_percent": Decimal("8.0"),
+            "vhl_percent": Decimal("5.3"),
+            "kyphosis_angle_deg": Decimal("6.3"),
+            "bone_union": "united",
+        },
+    },
+    {
+        "patient": {
+            "mrn": "EXAMPLE-2",
+            "name": "Example Patient Two",
+            "sex": "F",
+            "date_of_birth": datetime.date(1953, 6, 1),  # 71 at the assessment
+        },
+        "fracture": {
+            "assessment_date": datetime.date(2025, 3, 10),
+            "injury_date": datetime.date(2025, 3, 2),
+            "level": "T11",
+            "low_energy_trauma": True,
+            "fracture_type": "compression",
+            "vhl_percent": Decimal("17.8"),
+            "kyphosis_angle_deg": Decimal("19.6"),
+            "t2_signal": "diffuse_low",
+            "bmd_t_score": Decimal("-3.6"),
+            "vas_pain": Decimal("8.0"),
+            "odi_percent": Decimal("62.0"),
+            "height_cm": Decimal("152.0"),
+            "weight_kg": Decimal("50.0"),
+        },
+        "six_months": {
+            "vas_pain": Decimal("5.0"),
+            "odi_percent": Decimal("44.0"),
+            "vhl_percent": Decimal("38.1"),
+            "kyphosis_angle_deg": Decimal("26.0"),
+            "bone_union": "non_union",
+            "vacuum_cleft_mri": True,  # the evidence the visit form asks for with a non-union
+        },
+    },
+)
+
+
+def example_records() -> tuple[list[Fracture], list[Visit]]:
+    """The worked cases as the assessment and visit forms would save them, scored and followed
+    by the models' own methods, in memory: the template touches no database."""
+    fractures, visits = [], []
+    for number, case in enumerate(EXAMPLE_CASES, start=1):
+        values = case["fracture"]
+        fracture = Fracture(
+            pk=number,  # links the visit in the frames; the template leaves fracture_id empty
+            patient=Patient(**case["patient"]),
+            treatment=Treatment.CONSERVATIVE,
+            treatment_start_date=values["assessment_date"],
+            first_reader_name=EXAMPLE_READER,
+            **values,
+        )
+        _one_reader(fracture)
+        fracture.apply_genant()
+        fracture.rescore()
+        start = fracture.treatment_start_date
+        visit = Visit(
+            fracture=fracture,
+            kind="6m",
+            visit_date=visit_by_kind("6m").due(start),  # inside the 6-month visit's window
+            first_reader_name=EXAMPLE_READER,
+            **case["six_months"],
+        )
+        _one_reader(visit)
+        fracture.refresh_outcomes([visit])
+        fractures.append(fracture)
+        visits.append(visit)
+    return fractures, visits
+
+
+def _one_reader(record: Fracture | Visit) -> None:
+    """A film one reader measured with a typed VHL, kept as TwoReaderFields.apply_readers keeps it."""
+    record.vhl_entered_percent = record.first_vhl_percent = record.vhl_percent
+    record.first_kyphosis_angle_deg = record.kyphosis_angle_deg
+
+
+def _field(record, lookup: str):
+    """A data.COLUMNS lookup ("patient__mrn", "score_components__bmd__points") on a record in memory."""
+    value = record
+    for part in lookup.split("__"):
+        value = value.get(part) if isinstance(value, dict) else getattr(value, part)
+        if value is None:
+            return None
+    return value
+
+
+def _record_frame(fractures: list[Fracture]) -> pd.DataFrame:
+    """The frame data.read() reads from the database, from fractures in memory."""
+    rows = [[_field(fracture, lookup) for lookup in data.COLUMNS.values()] for fracture in fractures]
+    frame = pd.DataFrame.from_records(rows, columns=list(data.COLUMNS))
+    for column in data.NUMERIC:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["exclusion"] = data.exclusion_reasons(frame)
+    return frame
+
+
+def _visit_frame(visits: list[Visit]) -> pd.DataFrame:
+    """The frame _visits() reads from the database, from visits in memory."""
+    rows = [[getattr(visit, field) for field in VISIT_FRAME_FIELDS] for visit in visits]
+    return pd.DataFrame.from_records(rows, columns=VISIT_FRAME_FIELDS)
+
+
+def template_table() -> pd.DataFrame:
+    """The import template: the identified export's columns, with the two worked cases as the
+    export would give them had they been saved through the forms."""
+    fractures, visits = example_records()
+    table = build(_record_frame(fractures), identified=True, visits=_visit_frame(visits))
+    table["fracture_id"] = pd.NA  # in no database: no record to link back to
+    return table
+
+
+def template_csv() -> bytes:
+    return to_csv(template_table())
+
+
+def template_xlsx() -> bytes:
+    """The template and the identified dictionary, with what the import does with each column."""
+    return to_xlsx(template_table(), identified=True)
 
 
 def to_csv(table: pd.DataFrame) -> bytes:

@@ -57,7 +57,7 @@ def test_xlsx_export_has_the_data_and_its_dictionary(signed_in, demo):
 
 def test_the_data_dictionary_describes_every_column_of_both_exports(signed_in, demo):
     dictionary = rows_of(signed_in.get("/cohort/dictionary.csv"))
-    assert dictionary[0] == ["column", "meaning", "unit", "allowed values", "in"]
+    assert dictionary[0] == ["column", "meaning", "unit", "allowed values", "in", "on import"]
     described = {row[0] for row in dictionary[1:]}
     for identified in ("0", "1"):
         header = rows_of(signed_in.get(f"/cohort/export/?format=csv&identified={identified}"))[0]
@@ -204,7 +204,7 @@ def test_the_new_columns_keep_one_row_per_fracture_and_the_existing_columns(sign
 def test_every_new_column_has_its_meaning_unit_and_allowed_values(signed_in, read_twice):
     described = {row[0]: row for row in rows_of(signed_in.get("/cohort/dictionary.csv"))[1:]}
     for column in (*READER_COLUMNS, *SIX_MONTH_READER_COLUMNS, "genant_grade", "genant_reduction_percent", "of_class"):
-        _, meaning, unit, allowed, where = described[column]
+        _, meaning, unit, allowed, where, _on_import = described[column]
         assert meaning and allowed, column
         assert where == ("identified export only" if column.endswith("_name") else "both exports"), column
         if column.endswith("_percent"):
@@ -243,3 +243,172 @@ def test_the_xlsx_sheets_freeze_their_header_and_filter_the_whole_table(signed_i
     header = [cell.value for cell in fractures[1]]
     row = dict(zip(header, [cell.value for cell in fractures[2]], strict=True))
     assert (row["vhl_pre_percent"], row["second_reader_vhl_pre_percent"], row["genant_grade"]) == (14.95, 15.0, 2)
+
+
+# -- what the import needs to rebuild a record (issue 13) -------------------------------------------
+
+HEIGHTS = ("fractured_anterior", "fractured_posterior", "cranial_anterior", "cranial_posterior", "caudal_anterior", "caudal_posterior")  # fmt: skip
+FIRST_HEIGHTS = ["20.0", "30.0", "30.0", "30.0", "30.0", "30.0"]  # spec §2's example: VHL 16.7 %
+SECOND_HEIGHTS = ["21.5", "29.75", "30.25", "30.0", "29.5", "30.1"]
+
+
+@pytest.fixture
+def whole_record(signed_in, make_patient, make_fracture, user):
+    """A fracture whose baseline film both readers measured by six heights, a 1-month film read
+    twice, a 6-month non-union with its evidence, and conservative care abandoned with a reason."""
+    import datetime
+    from decimal import Decimal as D
+
+    from scoring import measurements, services
+    from scoring.models import Visit
+
+    first = measurements.VertebralHeights(*(D(value) for value in FIRST_HEIGHTS))
+    second = measurements.VertebralHeights(*(D(value) for value in SECOND_HEIGHTS))
+    first_vhl, second_vhl = measurements.vhl_from_heights(first), measurements.vhl_from_heights(second)
+    fracture = make_fracture(
+        make_patient(mrn="WHOLE1", name="Whole Record"),
+        first_reader_name="Dr Ahn",
+        second_reader_name="Dr Baker",
+        **{f"{name}_mm": D(value) for name, value in zip(HEIGHTS, FIRST_HEIGHTS, strict=True)},
+        **{f"second_{name}_mm": D(value) for name, value in zip(HEIGHTS, SECOND_HEIGHTS, strict=True)},
+        first_vhl_percent=first_vhl,
+        second_vhl_percent=second_vhl,
+        vhl_percent=measurements.mean_of_readers(first_vhl, second_vhl),
+        first_kyphosis_angle_deg=D("19.6"),
+        second_kyphosis_angle_deg=D("19.8"),
+        kyphosis_angle_deg=D("19.7"),
+    )
+    response = signed_in.post(
+        f"/assessments/{fracture.pk}/treatment-change/",
+        {"treatment": "kyphoplasty", "changed_on": "2025-10-01", "reason": "Pain unbearable", "version": "1"},
+    )
+    assert response.status_code == 302
+    common = {"fracture": fracture, "created_by": user, "updated_by": user}
+    Visit.objects.create(
+        **common,
+        kind="1m",
+        visit_date=datetime.date(2025, 4, 9),
+        first_reader_name="Dr Chen",
+        second_reader_name="Dr Dos",
+        first_vhl_percent=D("16.9"),
+        second_vhl_percent=D("17.2"),
+        vhl_percent=D("17.05"),
+        first_kyphosis_angle_deg=D("20.1"),
+        second_kyphosis_angle_deg=D("20.4"),
+        kyphosis_angle_deg=D("20.25"),
+    )
+    Visit.objects.create(
+        **common,
+        kind="6m",
+        visit_date=datetime.date(2025, 9, 10),
+        first_reader_name="Dr Chen",
+        first_vhl_percent=D("30.1"),
+        vhl_percent=D("30.1"),
+        first_kyphosis_angle_deg=D("24.0"),
+        kyphosis_angle_deg=D("24.0"),
+        bone_union="non_union",
+        vacuum_cleft_ct=True,
+        anterior_height_change=True,
+    )
+    services.refresh_course(fracture)
+    return fracture
+
+
+def height_columns(ordinal: str) -> list[str]:
+    return [f"{ordinal}_reader_{name}_pre_mm" for name in HEIGHTS]
+
+
+def visit_reader_columns(kind: str) -> list[str]:
+    return [f"visit_{kind}_{column.replace('_pre', '')}" for column in READER_COLUMNS]
+
+
+def test_the_identified_export_carries_every_value_the_import_needs(signed_in, whole_record):
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=1"))
+    assert [row[c] for c in height_columns("first")] == FIRST_HEIGHTS
+    assert [row[c] for c in height_columns("second")] == SECOND_HEIGHTS
+    assert [row[c] for c in READER_COLUMNS] == ["Dr Ahn", "16.7", "19.6", "Dr Baker", "14.5", "19.8"]
+    assert (row["vhl_pre_percent"], row["ka_pre_deg"]) == ("15.6", "19.7")  # the two readers' means
+    assert [row[c] for c in visit_reader_columns("1m")] == ["Dr Chen", "16.9", "20.1", "Dr Dos", "17.2", "20.4"]
+    assert [row[c] for c in visit_reader_columns("3m")] == [""] * 6  # no 3-month visit
+    assert [row[c] for c in visit_reader_columns("6m")] == ["Dr Chen", "30.1", "24.0", "", "", ""]
+    evidence = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+    assert [row[f"visit_6m_{item}"] for item in evidence] == ["0", "1", "1"]
+    assert [row[f"visit_1m_{item}"] for item in evidence] == ["0", "0", "0"]  # a visit: recorded as no
+    assert [row[f"visit_3m_{item}"] for item in evidence] == ["", "", ""]  # no visit: empty
+    assert (row["visit_6m_union"], row["non_union"]) == ("non_union", "1")
+    assert [row[c] for c in ("treatment_changed_to", "treatment_changed_on", "treatment_change_reason")] == [
+        "kyphoplasty",
+        "2025-10-01",
+        "Pain unbearable",
+    ]
+
+
+def test_the_de_identified_export_has_the_heights_and_readings_but_no_names_nor_reason(signed_in, whole_record):
+    response = signed_in.get("/cohort/export/?format=csv&identified=0")
+    row = row_of(response)
+    body = response.content.decode()
+    assert not {"Dr Ahn", "Dr Baker", "Dr Chen", "Dr Dos", "Pain unbearable"} & set(row.values())
+    assert "Dr " not in body and "Pain unbearable" not in body
+    assert "treatment_change_reason" not in row and "visit_1m_first_reader_name" not in row
+    assert [row[c] for c in height_columns("first") + height_columns("second")] == FIRST_HEIGHTS + SECOND_HEIGHTS
+    numbers = [c for c in visit_reader_columns("1m") if not c.endswith("_name")]
+    assert [row[c] for c in numbers] == ["16.9", "20.1", "17.2", "20.4"]
+    assert [row[f"visit_6m_{item}"] for item in ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")] == [
+        "0",
+        "1",
+        "1",
+    ]
+
+
+def test_both_exports_have_the_dictionary_s_columns_in_its_order(signed_in, whole_record):
+    identified = rows_of(signed_in.get("/cohort/export/?format=csv&identified=1"))[0]
+    assert identified == exports.identified_columns()
+    both = [column for column, *_, identified_only in exports.DICTIONARY if not identified_only]
+    assert rows_of(signed_in.get("/cohort/export/?format=csv&identified=0"))[0] == both
+    # The new visit blocks: evidence right after each union, every film's readers where the 6m's were.
+    assert identified[identified.index("visit_1m_union") + 1 : identified.index("visit_3m_date")] == [
+        "visit_1m_vacuum_cleft_mri",
+        "visit_1m_vacuum_cleft_ct",
+        "visit_1m_anterior_height_change",
+    ]
+    readers_from = identified.index("visit_6m_anterior_height_change") + 1
+    expected = visit_reader_columns("1m") + visit_reader_columns("3m") + visit_reader_columns("6m")
+    assert identified[readers_from : readers_from + 18] == expected
+    assert identified[readers_from + 18] == "unscheduled_visits"
+    after_readers = identified.index("second_reader_ka_pre_deg") + 1
+    assert identified[after_readers : after_readers + 12] == height_columns("first") + height_columns("second")
+    assert identified[identified.index("treatment_changed_on") + 1] == "treatment_change_reason"
+
+
+def test_every_column_has_exactly_one_import_role_and_every_role_its_words():
+    columns = exports.identified_columns()
+    assert len(columns) == len(set(columns))
+    listed = [column for role_columns in exports.IMPORT_ROLE_COLUMNS.values() for column in role_columns]
+    assert len(listed) == len(set(listed)), "a column under two roles"
+    assert set(listed) == set(columns) == set(exports.IMPORT_ROLES)  # none without a role, none unknown
+    assert set(exports.IMPORT_ROLES.values()) == set(exports.IMPORT_ROLE_WORDS)
+    roles = exports.IMPORT_ROLES
+    assert {roles[c] for c in ("patient", "date_of_birth", "assessment_date", "bmd_t_score", "treatment")} == {
+        "required"
+    }
+    assert (roles["vhl_pre_percent"], roles["visit_3m_vhl_percent"]) == ("film", "film_optional")
+    assert {roles[c] for c in columns if "_reader_" in c} == {"optional"}
+    assert {roles[c] for c in ("nasovcf_total", "points_bmd", "non_union", "age_years")} == {"checked"}
+    assert {roles[c] for c in ("fracture_id", "visit_6m_day", "exclusion_reason")} == {"ignored"}
+
+
+def test_the_dictionary_says_what_the_import_does_with_each_column(signed_in):
+    described = {row[0]: row for row in rows_of(signed_in.get("/cohort/dictionary.csv"))[1:]}
+    assert list(described) == exports.identified_columns()
+    assert described["patient"][5] == "required"
+    assert described["ka_pre_deg"][5].startswith("required unless the readers' own columns give it")
+    assert described["visit_1m_ka_deg"][5].startswith("optional; with the readers' own columns filled")
+    assert described["nasovcf_total"][5].startswith("computed by the app: not read; where filled, compared")
+    assert described["injury_day"][5] == "computed by the app: not read"
+    assert described["treatment_change_reason"][4] == "identified export only"
+    _, meaning, unit, allowed, where, on_import = described["second_reader_caudal_posterior_pre_mm"]
+    assert (unit, where, on_import) == ("mm", "both exports", "optional")
+    assert "spec §2" in meaning and allowed.startswith("over 0 to 100, to 0.01; empty when the VHL was typed")
+    assert described["visit_6m_vacuum_cleft_ct"][3] == "1 yes, 0 no; empty if there is no such visit"
+    # The de-identified export cannot be imported (no MRN, no dates): its dictionary says nothing of it.
+    assert "on import" not in exports.dictionary(identified=False).columns

@@ -40,6 +40,13 @@ def tenth(value: float) -> Decimal:
     return rules.round_to_tenth(Decimal(repr(value)))
 
 
+def one_reader(record) -> None:
+    """A film one reader measured: their own values are the film's, kept beside it as the forms
+    keep them (TwoReaderFields.apply_readers), so a demo record reads like one saved through them."""
+    record.first_vhl_percent = record.vhl_percent
+    record.first_kyphosis_angle_deg = record.kyphosis_angle_deg
+
+
 class Command(BaseCommand):
     help = "Create a synthetic demo cohort (MRNs DEMO-…) that follows the paper's figures."
 
@@ -163,6 +170,8 @@ class Command(BaseCommand):
         fracture.apply_genant()
         if heights is None and rng.random() < 0.3:  # a second reader; the recorded value stays their mean
             self.second_reader(rng, fracture)
+        else:
+            one_reader(fracture)
         fracture.rescore()
         assert fracture.total_score == total, "the demo inputs must score as planned"
         visits = self.make_visits(rng, user, fracture, group, today) if conservative else []
@@ -232,6 +241,7 @@ class Command(BaseCommand):
                 vhl = min(99.0, float(fracture.vhl_percent) + vhl_diff_6m * share)
                 visit.kyphosis_angle_deg, visit.vhl_percent = tenth(ka), tenth(vhl)
                 visit.vhl_entered_percent = visit.vhl_percent
+                one_reader(visit)
             if kind == "6m":
                 visit.bone_union = "non_union" if non_union else "united"
                 visit.vacuum_cleft_mri = non_union

@@ -40,3 +40,25 @@ def test_seed_demo_refuses_to_mix_with_real_patients(make_patient, demo):
 def test_seed_demo_ages_are_60_or_over_and_rows_belong_to_a_demo_account(demo):
     assert Fracture.objects.filter(age_at_assessment__lt=60).count() == 0
     assert set(Fracture.objects.values_list("created_by__username", flat=True)) == {"demo-data"}
+
+
+def test_seed_demo_keeps_each_film_s_first_reader_as_the_forms_do(demo):
+    """The assessment and visit forms keep the first reader's own VHL and angle on every film
+    (TwoReaderFields.apply_readers): with one reader they are the film's values."""
+    from django.db.models import F
+
+    assert not Fracture.objects.filter(first_vhl_percent__isnull=True).exists()
+    assert not Fracture.objects.filter(first_kyphosis_angle_deg__isnull=True).exists()
+    one_reader = Fracture.objects.filter(second_vhl_percent__isnull=True)
+    assert one_reader.exists() and Fracture.objects.filter(second_vhl_percent__isnull=False).exists()
+    assert (
+        one_reader.filter(first_vhl_percent=F("vhl_percent"), first_kyphosis_angle_deg=F("kyphosis_angle_deg")).count()
+        == one_reader.count()
+    )
+    films = Visit.objects.filter(vhl_percent__isnull=False)
+    assert films.exists() and films.count() == Visit.objects.filter(kyphosis_angle_deg__isnull=False).count()
+    assert (
+        films.filter(first_vhl_percent=F("vhl_percent"), first_kyphosis_angle_deg=F("kyphosis_angle_deg")).count()
+        == films.count()
+    )
+    assert not Visit.objects.filter(vhl_percent__isnull=True, first_vhl_percent__isnull=False).exists()
