@@ -8,6 +8,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .. import measurements, rules
 from ..locking import VersionedForm
@@ -131,7 +132,11 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
                 self.initial["odi_percent"] = None
         else:
             self.initial.setdefault("assessment_date", timezone.localdate())
-        self.helper = layouts.assessment(self)
+
+    @cached_property
+    def helper(self):
+        """The crispy layout, built when the form is rendered (not for a form only validated)."""
+        return layouts.assessment(self)
 
     def age_for_warnings(self, cleaned: dict) -> int | None:
         assessment_date = cleaned.get("assessment_date")
@@ -252,8 +257,8 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
         """A second assessment of the same patient, level and date is most likely the first one
         entered twice: ask before saving it."""
         level, assessment_date = cleaned.get("level"), cleaned.get("assessment_date")
-        if self.errors or not level or not assessment_date:
-            return
+        if self.errors or not level or not assessment_date or self.patient.pk is None:
+            return  # a patient not yet saved (a new one being imported) has no assessments
         twin = (
             Fracture.objects.filter(
                 patient=self.patient, level=level, assessment_date=assessment_date, archived_at__isnull=True

@@ -6,6 +6,7 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 
 from ..locking import VersionedForm
 from ..models import (
@@ -30,7 +31,11 @@ class PatientForm(ConfirmingForm, VersionedForm, forms.ModelForm):
         self._init_submission()
         self.fields["name"].help_text = "Optional."
         self.fields["name"].validators.append(visible_name)
-        self.helper = layouts.patient(self)
+
+    @cached_property
+    def helper(self):
+        """The crispy layout, built when the form is rendered (not for a form only validated)."""
+        return layouts.patient(self)
 
     def clean_mrn(self) -> str:
         return self.cleaned_data["mrn"].strip().upper()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.functional import cached_property
 
 from .. import measurements, rules
 from ..models import (
@@ -93,7 +94,11 @@ class CalculatorForm(ScoreForm):
         super().__init__(*args, **kwargs)
         self.fields["fracture_type"].choices = [("", "—")] + FractureType.choices
         self.fields["t2_signal"].choices = [("", "—")] + T2Signal.choices
-        self.helper = layouts.calculator(self)
+
+    @cached_property
+    def helper(self):
+        """The crispy layout, built when the form is rendered (not for a form only validated)."""
+        return layouts.calculator(self)
 
     def carry_over(self) -> str:
         """The values as a query string for the new-assessment form, once a patient is registered."""

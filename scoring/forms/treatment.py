@@ -6,6 +6,7 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.functional import cached_property
 
 from ..locking import VersionedForm
 from ..models import (
@@ -39,7 +40,11 @@ class TreatmentChangeForm(ConfirmingForm, VersionedForm):
         super().__init__(*args, **kwargs)
         self._init_version()
         self._init_submission()
-        self.helper = layouts.treatment_change(self)
+
+    @cached_property
+    def helper(self):
+        """The crispy layout, built when the form is rendered (not for a form only validated)."""
+        return layouts.treatment_change(self)
 
     def clean_changed_on(self) -> datetime.date:
         changed_on = self.cleaned_data["changed_on"]

@@ -7,6 +7,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .. import followup, measurements
 from ..locking import VersionedForm
@@ -113,7 +114,11 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
         else:
             kind = self.initial.get("kind")
             self.initial.setdefault("visit_date", self.default_date(kind))
-        self.helper = layouts.visit(self)
+
+    @cached_property
+    def helper(self):
+        """The crispy layout, built when the form is rendered (not for a form only validated)."""
+        return layouts.visit(self)
 
     def default_date(self, kind: str | None) -> datetime.date:
         """Today, for a visit recorded as it happens; for a scheduled visit whose dates have all
@@ -168,7 +173,7 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
         if kind and kind != VisitKind.UNSCHEDULED and visit_date:
             self._check_scheduled_date(kind, visit_date)
         if kind and kind != VisitKind.UNSCHEDULED:
-            twin = fracture.visits.filter(kind=kind).exclude(pk=self.instance.pk).first()
+            twin = self._other_visit(kind=kind)
             if twin:
                 self.add_error(
                     "kind",
@@ -210,11 +215,7 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
                     ),
                 )
         if kind == VisitKind.UNSCHEDULED and visit_date and not self.errors:
-            twin = (
-                fracture.visits.filter(kind=VisitKind.UNSCHEDULED, visit_date=visit_date)
-                .exclude(pk=self.instance.pk)
-                .first()
-            )
+            twin = self._other_visit(kind=VisitKind.UNSCHEDULED, visit_date=visit_date)
             key = self.confirmation_key("duplicate", str(twin.pk)) if twin else ""
             if twin and not self.is_confirmed(key):
                 self.ask_to_confirm(
@@ -235,6 +236,13 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
                 "Record at least one finding: VAS, ODI, a film measurement or bone union.", code="empty_visit"
             )
         return cleaned
+
+    def _other_visit(self, **lookup) -> Visit | None:
+        """Another recorded visit of the fracture like this (none for a fracture not yet saved:
+        a new one being imported)."""
+        if self.fracture.pk is None:
+            return None
+        return self.fracture.visits.filter(**lookup).exclude(pk=self.instance.pk).first()
 
     def _check_scheduled_date(self, kind: str, visit_date: datetime.date) -> None:
         """A scheduled visit is dated from its window's opening until the next one's opens; a date
