@@ -32,3 +32,27 @@ class CohortFilterForm(forms.Form):
         if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
             self.add_error("date_to", ValidationError("The end comes before the start.", code="reversed"))
         return cleaned
+
+
+class ImportUploadForm(forms.Form):
+    """The table to import: its size checked here, its content by the import's check."""
+
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        help_text="The identified export's columns, or the template's. Nothing is written until you confirm the preview.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv", "class": "form-control"}),
+    )
+
+    def clean_file(self):
+        from django.conf import settings
+
+        file = self.cleaned_data["file"]
+        limit = settings.NASOVCF_IMPORT_MAX_MB
+        if file.size > limit * 1024 * 1024:
+            raise ValidationError(
+                "The file is %(size)s MB; this page takes up to %(limit)s MB. Split it, or import it with "
+                "`manage.py import_cohort FILE` (the README says how).",
+                code="too_large",
+                params={"size": f"{file.size / 1024 / 1024:.1f}", "limit": limit},
+            )
+        return file

@@ -1,8 +1,13 @@
-"""The log of research exports. Its table keeps the name it had in the scoring app."""
+"""The log of research exports (its table keeps the name it had in the scoring app), and the
+imports of past patients."""
+
+import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.urls import reverse
 
 
 class ExportLog(models.Model):
@@ -22,3 +27,58 @@ class ExportLog(models.Model):
     def __str__(self) -> str:
         kind = "identified" if self.identified else "de-identified"
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.user} {kind} {self.file_format} ({self.rows} rows)"
+
+
+class CohortImport(models.Model):
+    """A table a clinician uploaded to bring past patients in (cohort/importing.py): the file, kept
+    under var/imports/ (mode 600) until it is imported or discarded; its check (the preview) and
+    its import, each run as background work with its progress."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "checking the file"
+        CHECKED = "checked", "checked: ready to import"
+        REFUSED = "refused", "has problems: nothing imported"
+        IMPORTING = "importing", "importing"
+        IMPORTED = "imported", "imported"
+        FAILED = "failed", "stopped"
+        DISCARDED = "discarded", "discarded"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(max_length=255)  # as uploaded: shown, and named in the records' history
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CHECKING)
+    done_rows = models.PositiveIntegerField(default=0)
+    total_rows = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)  # the preview (importing.Report.as_dict)
+    plan = models.JSONField(default=list, blank=True)  # the records it updates, with their versions
+    result = models.JSONField(default=dict, blank=True)  # what the import wrote
+    message = models.TextField(blank=True)  # why it stopped
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("cohort:import_detail", args=[self.pk])
+
+    @property
+    def path(self) -> Path:
+        return Path(settings.VAR_DIR) / "imports" / str(self.pk)
+
+    @property
+    def working(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.IMPORTING)
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.done_rows // self.total_rows if self.total_rows else 0

@@ -1,4 +1,4 @@
-"""The cohort review page and its exports.
+"""The cohort review page, its exports, and the import of past patients.
 
 The statistics stack (pandas, SciPy, statsmodels, matplotlib) is imported by these views when they
 run, not when the URLs load: a worker that serves only the clinical pages never loads it.
@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scoring import paper
 from scoring.views.base import requires
 
 from .forms import CohortFilterForm
-from .models import ExportLog
+from .models import CohortImport, ExportLog
 
 logger = logging.getLogger("nasovcf.views")
 
@@ -81,6 +83,7 @@ def cohort(request):
             "head_to_head_n": comparison.n,
             "query": request.GET.urlencode(),
             "can_identify": request.user.has_perm("scoring.export_identified"),
+            "can_import": request.user.has_perms(IMPORT_PERMISSIONS),
         },
     )
 
@@ -142,4 +145,123 @@ def dictionary(request):
     identified = request.user.has_perm("scoring.export_identified")
     response = HttpResponse(exports.to_csv(exports.dictionary(identified)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="nasovcf-data-dictionary.csv"'
+    return response
+
+
+# -- importing past patients -------------------------------------------------------------------------
+
+# Importing writes patients, assessments and visits: the clinician's permissions, all of them.
+IMPORT_PERMISSIONS = (
+    "scoring.add_patient",
+    "scoring.change_patient",
+    "scoring.add_fracture",
+    "scoring.change_fracture",
+    "scoring.add_visit",
+    "scoring.change_visit",
+)
+
+
+@requires(*IMPORT_PERMISSIONS)
+@require_http_methods(["GET", "POST"])
+def import_start(request):
+    """Upload a table of past patients; the recent imports."""
+    from . import services
+    from .forms import ImportUploadForm
+
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = services.start_import(file=form.cleaned_data["file"], user=request.user)
+        logger.info("import uploaded id=%s user=%s bytes=%d", upload.pk, request.user.get_username(), upload.size_bytes)
+        return redirect(upload)
+    recent = CohortImport.objects.select_related("created_by")[:20]
+    return render(
+        request,
+        "cohort/import.html",
+        {"form": form, "recent": recent, "limit_mb": settings.NASOVCF_IMPORT_MAX_MB},
+        status=400 if form.errors else 200,
+    )
+
+
+def _upload(pk) -> CohortImport:
+    return get_object_or_404(CohortImport.objects.select_related("created_by", "imported_by"), pk=pk)
+
+
+@requires(*IMPORT_PERMISSIONS)
+@require_GET
+def import_detail(request, pk):
+    """An import's progress, its preview (with every problem and difference), or its result."""
+    from .importing import Report
+    from .presenters import import_summary
+
+    upload = _upload(pk)
+    report = Report.from_dict(upload.report) if upload.report else None
+    result = Report.from_dict(upload.result) if upload.result else None
+    return render(
+        request,
+        "cohort/import_detail.html",
+        {
+            "upload": upload,
+            "report": report,
+            "result": result,
+            "summary": import_summary(report) if report else "",
+            "result_summary": import_summary(result, done=True) if result else "",
+        },
+    )
+
+
+@requires(*IMPORT_PERMISSIONS)
+@require_GET
+def import_progress(request, pk):
+    """The progress the page's bar shows while the background work runs."""
+    upload = _upload(pk)
+    return JsonResponse(
+        {
+            "status": upload.status,
+            "working": upload.working,
+            "done": upload.done_rows,
+            "total": upload.total_rows,
+            "percent": upload.percent,
+        }
+    )
+
+
+@requires(*IMPORT_PERMISSIONS)
+@require_POST
+def import_confirm(request, pk):
+    from . import services
+
+    upload = _upload(pk)
+    if services.confirm_import(upload=upload, user=request.user):
+        logger.info("import confirmed id=%s user=%s", upload.pk, request.user.get_username())
+    else:
+        messages.info(request, "This file is not waiting to be imported (already importing, imported or discarded).")
+    return redirect(upload)
+
+
+@requires(*IMPORT_PERMISSIONS)
+@require_POST
+def import_discard(request, pk):
+    from . import services
+
+    upload = _upload(pk)
+    services.discard_import(upload=upload)
+    return redirect("cohort:import")
+
+
+@requires(*IMPORT_PERMISSIONS)
+@require_GET
+def import_template(request, file_format):
+    """The import template: the identified export's columns, two worked cases (spec §6) and, in
+    the workbook, the data dictionary."""
+    from . import exports
+
+    if file_format not in ("csv", "xlsx"):
+        raise Http404("Unknown format.")
+    if file_format == "csv":
+        response = HttpResponse(exports.template_csv(), content_type="text/csv; charset=utf-8")
+    else:
+        response = HttpResponse(
+            exports.template_xlsx(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+    response["Content-Disposition"] = f'attachment; filename="nasovcf-import-template.{file_format}"'
     return response

@@ -1,0 +1,1204 @@
+"""Import a retrospective cohort: the identified export's table (one row per fracture, its patient,
+its baseline assessment, its 1-, 3- and 6-month visits, a treatment change) back into the app.
+
+One path for every value: each row is checked by the pages' own forms (scoring/forms/imported.py),
+new records are built by those forms and scored by the same model methods a save uses, and a
+record the file changes is saved through the page's form and service, with its version checked
+(optimistic locking) and its history saying where it came from. Rows are matched on their keys:
+the MRN for a patient; the patient, level and assessment date for a fracture; the kind for a
+scheduled visit. So importing a file again changes nothing.
+
+`check(table)` reads nothing but the file and an index of the records the file names, writes
+nothing, and gives a Report: what would be created, updated or left unchanged, every problem with
+its row and column, and every row where the file's own computed columns (score, group, outcomes)
+disagree with the app's. `run(table, user, source)` checks again and writes, chunk by chunk, each
+chunk in its own transaction; it refuses to start on a file with any problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import hashlib
+import multiprocessing
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import connections, transaction
+from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
+
+from scoring import measurements, services
+from scoring.forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
+from scoring.forms.imported import (
+    ImportedAssessmentForm,
+    ImportedPatientForm,
+    ImportedTreatmentChangeForm,
+    ImportedVisitForm,
+    RowChecker,
+)
+from scoring.locking import StaleEdit
+from scoring.models import (
+    SCHEDULED_KINDS,
+    ExpectedVisit,
+    Fracture,
+    Patient,
+    PatientNameWord,
+    Treatment,
+    Visit,
+    VisitKind,
+)
+
+from . import exports
+from .tables import Table
+
+CHUNK_ROWS = 500  # rows checked (and written) together: one transaction each, and the progress step
+MAX_LISTED = 1000  # problems and differences kept for the page (the count is always exact)
+HEIGHTS = measurements.HEIGHT_FIELDS
+READERS = ("first", "second")
+FLAGS = {
+    "1": "true",
+    "yes": "true",
+    "true": "true",
+    "y": "true",
+    "0": "false",
+    "no": "false",
+    "false": "false",
+    "n": "false",
+    "": "false",
+}
+
+# -- what each column is for -------------------------------------------------------------------------
+
+PATIENT_COLUMNS = {"patient": "mrn", "name": "name", "sex": "sex", "date_of_birth": "date_of_birth"}
+ASSESSMENT_COLUMNS = {
+    "assessment_date": "assessment_date",
+    "injury_date": "injury_date",
+    "level": "level",
+    "fracture_type": "fracture_type",
+    "t2_signal": "t2_signal",
+    "bmd_t_score": "bmd_t_score",
+    "vas_pre": "vas_pain",
+    "odi_pre_percent": "odi_percent",
+    "height_cm": "height_cm",
+    "weight_kg": "weight_kg",
+    "treatment": "treatment",
+    "treatment_start_date": "treatment_start_date",
+    "of_class": "of_class",
+    "first_reader_name": "first_reader_name",
+    "second_reader_name": "second_reader_name",
+}
+CHANGE_COLUMNS = {
+    "treatment_changed_to": "treatment",
+    "treatment_changed_on": "changed_on",
+    "treatment_change_reason": "reason",
+}
+EVIDENCE = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+# The template's worked cases (spec §6): to copy, not to import.
+EXAMPLE_MRNS = frozenset(case["patient"]["mrn"] for case in exports.EXAMPLE_CASES)
+
+
+def visit_columns(kind: str) -> dict[str, str]:
+    """A scheduled visit's own columns → the visit form's fields (its film's in `film_columns`)."""
+    return {
+        f"visit_{kind}_date": "visit_date",
+        f"visit_{kind}_vas": "vas_pain",
+        f"visit_{kind}_odi_percent": "odi_percent",
+        f"visit_{kind}_union": "bone_union",
+        f"visit_{kind}_first_reader_name": "first_reader_name",
+        f"visit_{kind}_second_reader_name": "second_reader_name",
+        **{f"visit_{kind}_{name}": name for name in EVIDENCE},
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Film:
+    """Where a film's columns are: its value (the readers' mean where two read), each reader's
+    own value, and (the baseline only) each reader's six heights."""
+
+    vhl: str
+    ka: str
+    reader_vhl: dict[str, str]
+    reader_ka: dict[str, str]
+    reader_heights: dict[str, dict[str, str]]  # reader → height field → column
+
+
+BASELINE_FILM = Film(
+    vhl="vhl_pre_percent",
+    ka="ka_pre_deg",
+    reader_vhl={reader: f"{reader}_reader_vhl_pre_percent" for reader in READERS},
+    reader_ka={reader: f"{reader}_reader_ka_pre_deg" for reader in READERS},
+    reader_heights={reader: {name: f"{reader}_reader_{name}_pre_mm" for name in HEIGHTS} for reader in READERS},
+)
+
+
+def visit_film(kind: str) -> Film:
+    return Film(
+        vhl=f"visit_{kind}_vhl_percent",
+        ka=f"visit_{kind}_ka_deg",
+        reader_vhl={reader: f"visit_{kind}_{reader}_reader_vhl_percent" for reader in READERS},
+        reader_ka={reader: f"visit_{kind}_{reader}_reader_ka_deg" for reader in READERS},
+        reader_heights={},
+    )
+
+
+# -- the report --------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    row: int  # as the spreadsheet numbers it (1 is the header)
+    column: str  # "" for the row as a whole
+    message: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, {self.column}" if self.column else f"row {self.row}"
+        return f"{where}: {self.message}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """A computed column where the file says one thing and the app's rules another."""
+
+    row: int
+    column: str
+    in_file: str
+    in_app: str
+    reason: str = ""
+
+    def __str__(self) -> str:
+        text = f"row {self.row}, {self.column}: the file says {self.in_file}, the app gives {self.in_app}"
+        return f"{text}: {self.reason}" if self.reason else text
+
+
+RECORDS = ("patients", "fractures", "visits")
+ACTIONS = ("create", "update", "unchanged")
+
+
+@dataclasses.dataclass
+class Report:
+    rows: int = 0
+    counts: dict[str, Counter] = dataclasses.field(default_factory=lambda: {name: Counter() for name in RECORDS})
+    problems: list[Problem] = dataclasses.field(default_factory=list)
+    problem_count: int = 0
+    differences: list[Difference] = dataclasses.field(default_factory=list)
+    difference_count: int = 0
+    notes: list[str] = dataclasses.field(default_factory=list)
+    # What the check found to update, with each record's version: an import refuses to run if
+    # this changed since the preview (somebody edited a record the file changes).
+    plan: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    @property
+    def plan_digest(self) -> str:
+        return hashlib.sha256("\n".join(sorted(self.plan)).encode()).hexdigest()
+
+    def add_problem(self, problem: Problem) -> None:
+        self.problem_count += 1
+        if len(self.problems) < MAX_LISTED:
+            self.problems.append(problem)
+
+    def add_difference(self, difference: Difference) -> None:
+        self.difference_count += 1
+        if len(self.differences) < MAX_LISTED:
+            self.differences.append(difference)
+
+    def count(self, record: str, action: str) -> int:
+        return self.counts[record][action]
+
+    def as_dict(self) -> dict:
+        """For keeping with the import (JSON)."""
+        return {
+            "rows": self.rows,
+            "counts": {name: dict(counter) for name, counter in self.counts.items()},
+            "problems": [dataclasses.astuple(problem) for problem in self.problems],
+            "problem_count": self.problem_count,
+            "differences": [dataclasses.astuple(difference) for difference in self.differences],
+            "difference_count": self.difference_count,
+            "notes": self.notes,
+            "plan_digest": self.plan_digest,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        report = cls(
+            rows=data["rows"],
+            counts={name: Counter(data["counts"].get(name, {})) for name in RECORDS},
+            problems=[Problem(*item) for item in data["problems"]],
+            problem_count=data["problem_count"],
+            differences=[Difference(*item) for item in data["differences"]],
+            difference_count=data["difference_count"],
+            notes=data["notes"],
+        )
+        report.saved_digest = data.get("plan_digest", "")
+        return report
+
+    def merge(self, other: Report) -> None:
+        for name in RECORDS:
+            self.counts[name].update(other.counts[name])
+        for problem in other.problems:
+            self.add_problem(problem)
+        self.problem_count += other.problem_count - len(other.problems)
+        for difference in other.differences:
+            self.add_difference(difference)
+        self.difference_count += other.difference_count - len(other.differences)
+        self.plan += other.plan
+
+
+# -- the columns -------------------------------------------------------------------------------------
+
+
+def check_columns(table: Table) -> list[Problem]:
+    """The header against the import table's columns: none unknown, none required missing."""
+    known = set(exports.IMPORT_ROLES)
+    problems = []
+    columns = set(table.columns)
+    if "patient" in columns and "date_of_birth" not in columns and "assessment_date" not in columns:
+        return [
+            Problem(
+                1,
+                "",
+                "This looks like the de-identified export: it has no MRNs, dates of birth or dates, so its "
+                "rows cannot become patients. Import the identified export (or the template) instead.",
+            )
+        ]
+    for name in table.columns:
+        if name not in known:
+            problems.append(
+                Problem(
+                    1, name, "not a column of the import table (the data dictionary lists them): rename or remove it."
+                )
+            )
+    for name, role in exports.IMPORT_ROLES.items():
+        if role in ("required",) and name not in columns:
+            problems.append(Problem(1, name, "this required column is missing."))
+    for film in (BASELINE_FILM,):
+        if (
+            film.vhl not in columns
+            and film.reader_vhl["first"] not in columns
+            and not (set(film.reader_heights["first"].values()) <= columns)
+        ):
+            problems.append(
+                Problem(1, film.vhl, "this column is missing (or the first reader's VHL or six heights instead).")
+            )
+        if film.ka not in columns and film.reader_ka["first"] not in columns:
+            problems.append(Problem(1, film.ka, "this column is missing (or the first reader's angle instead)."))
+    return problems
+
+
+# -- one row -----------------------------------------------------------------------------------------
+
+
+class Row:
+    """One row's cells by column name, and which form field each column went to (to name the
+    column in a form's error)."""
+
+    def __init__(self, table_columns: list[str], cells: tuple[str, ...], number: int):
+        self.cells = dict(zip(table_columns, cells, strict=True))
+        self.number = number
+        self.used: dict[str, dict[str, str]] = defaultdict(dict)  # form → field → column
+        self.problems: list[Problem] = []
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+    def take(self, form: str, data: dict, columns: dict[str, str]) -> None:
+        for column, name in columns.items():
+            if column in self.cells:
+                data[name] = self.cells[column]
+                self.used[form][name] = column
+
+    def flag(self, form: str, data: dict, column: str, name: str, yes: str = "true", no: str = "false") -> None:
+        """A 1/0 column into a yes/no field (a checkbox or a choice)."""
+        if column not in self.cells:
+            return
+        value = FLAGS.get(self.cells[column].strip().lower())
+        if value is None:
+            self.problems.append(Problem(self.number, column, f"“{self.cells[column]}” is not 1 (yes) or 0 (no)."))
+            return
+        data[name] = yes if value == "true" else no
+        self.used[form][name] = column
+
+    def take_film(self, form: str, data: dict, film: Film) -> set[str]:
+        """A film's values into the form's fields: the six heights where a reader has them, else
+        the reader's own value, else (the first reader) the film's value. Returns the columns that
+        were computed from others rather than read (compared afterwards)."""
+        computed: set[str] = set()
+        for reader in READERS:
+            prefix = "" if reader == "first" else "second_"
+            heights = film.reader_heights.get(reader, {})
+            if any(self.get(column) for column in heights.values()):
+                for name, column in heights.items():
+                    data[f"{prefix}{name}_mm"] = self.get(column)
+                    self.used[form][f"{prefix}{name}_mm"] = column
+                computed.add(film.reader_vhl[reader])
+            elif self.get(film.reader_vhl[reader]):
+                data[f"{prefix}vhl_percent"] = self.get(film.reader_vhl[reader])
+                self.used[form][f"{prefix}vhl_percent"] = film.reader_vhl[reader]
+            if self.get(film.reader_ka[reader]):
+                name = "second_kyphosis_angle_deg" if prefix else "kyphosis_angle_deg"
+                data[name] = self.get(film.reader_ka[reader])
+                self.used[form][name] = film.reader_ka[reader]
+        if "vhl_percent" not in data and not any(f"{name}_mm" in data for name in HEIGHTS):
+            data["vhl_percent"] = self.get(film.vhl)
+            self.used[form]["vhl_percent"] = film.vhl
+        else:
+            computed.add(film.vhl)
+        if "kyphosis_angle_deg" not in data:
+            data["kyphosis_angle_deg"] = self.get(film.ka)
+            self.used[form]["kyphosis_angle_deg"] = film.ka
+        else:
+            computed.add(film.ka)
+        return computed
+
+    def refuse(self, form_name: str, form) -> None:
+        """A form's errors as problems on this row, each under the column it came from."""
+        used = self.used[form_name]
+        for field, errors in form.errors.as_data().items():
+            column = used.get(field, "") if field != NON_FIELD_ERRORS else ""
+            value = self.get(column) if column else ""
+            for error in errors:
+                for message in error.messages:
+                    text = f"“{value}”: {message}" if value else message
+                    self.problems.append(Problem(self.number, column, text))
+
+
+@dataclasses.dataclass
+class Built:
+    """A row as the forms built it: unsaved records with their values and computed fields."""
+
+    row: int
+    patient: Patient
+    fracture: Fracture
+    visits: list[Visit]
+    change: dict | None
+    data: dict  # the forms' data, for a page form when the record is saved as an update
+
+
+class Checkers:
+    """One RowChecker per form, made in the process that checks (see RowChecker)."""
+
+    def __init__(self):
+        probe_patient = Patient(date_of_birth=datetime.date(1950, 1, 1))
+        probe_fracture = Fracture(patient=probe_patient, assessment_date=datetime.date(2000, 1, 1))
+        probe_fracture.treatment_start_date = probe_fracture.assessment_date
+        self.patient = RowChecker(ImportedPatientForm)
+        self.assessment = RowChecker(ImportedAssessmentForm, patient=probe_patient)
+        self.visit = RowChecker(ImportedVisitForm, fracture=probe_fracture)
+        self.change = RowChecker(ImportedTreatmentChangeForm, fracture=probe_fracture)
+
+
+def build_row(row: Row, checkers: Checkers) -> tuple[Built | None, set[str]]:
+    """Check a row with the forms and build its records (None when it has a problem); also the
+    columns that were computed from others (to compare)."""
+    data: dict[str, dict] = {"patient": {}, "assessment": {}, "change": {}}
+    row.take("patient", data["patient"], PATIENT_COLUMNS)
+    if row.get("patient").strip().upper() in EXAMPLE_MRNS:
+        row.problems.append(
+            Problem(
+                row.number,
+                "patient",
+                f"{row.get('patient')} is the template's example: replace the row with one of your patients, or delete it.",
+            )
+        )
+    form = checkers.patient.check(data["patient"])
+    patient = None
+    if form.is_valid():
+        patient = form.save(commit=False)
+    else:
+        row.refuse("patient", form)
+
+    assessment = data["assessment"]
+    row.take("assessment", assessment, ASSESSMENT_COLUMNS)
+    row.flag("assessment", assessment, "low_energy_trauma", "low_energy_trauma", yes="yes", no="no")
+    computed = row.take_film("assessment", assessment, BASELINE_FILM)
+    fracture = None
+    if patient is not None:
+        form = checkers.assessment.check(assessment, patient=patient)
+        if form.is_valid():
+            fracture = form.save()
+            fracture.patient = patient
+            fracture.rescore()
+        else:
+            row.refuse("assessment", form)
+
+    visits = []
+    for kind in SCHEDULED_KINDS:
+        name = f"visit_{kind}"
+        visit_data = {"kind": kind}
+        row.take(name, visit_data, visit_columns(kind))
+        for evidence in EVIDENCE:
+            row.flag(name, visit_data, f"visit_{kind}_{evidence}", evidence)
+        film = visit_film(kind)
+        film_given = any(
+            row.get(column) for column in (film.vhl, film.ka, *film.reader_vhl.values(), *film.reader_ka.values())
+        )
+        if film_given:
+            computed |= row.take_film(name, visit_data, film)
+        data[name] = visit_data
+        findings = [
+            column
+            for column, field in visit_columns(kind).items()
+            if field != "visit_date" and row.get(column) and not (field in EVIDENCE and row.get(column) in ("0", "no"))
+        ]
+        if not row.get(f"visit_{kind}_date"):
+            if findings or film_given:
+                row.problems.append(
+                    Problem(
+                        row.number,
+                        f"visit_{kind}_date",
+                        f"the {VisitKind(kind).label} visit has findings but no date: give its date, or clear its columns.",
+                    )
+                )
+            continue
+        if fracture is None:
+            continue
+        form = checkers.visit.check(visit_data, fracture=fracture)
+        if form.is_valid():
+            visit = form.save()
+            visit.fracture = fracture
+            visits.append(visit)
+        else:
+            row.refuse(name, form)
+
+    change = None
+    if any(row.get(column) for column in CHANGE_COLUMNS):
+        row.take("change", data["change"], CHANGE_COLUMNS)
+        if fracture is not None and fracture.treatment != Treatment.CONSERVATIVE:
+            row.problems.append(
+                Problem(
+                    row.number, "treatment_changed_to", "a treatment change is recorded for conservative care only."
+                )
+            )
+        elif fracture is not None:
+            form = checkers.change.check(data["change"], fracture=fracture, instance=fracture)
+            if form.is_valid():
+                change = form.cleaned_data
+            else:
+                row.refuse("change", form)
+
+    if row.problems or fracture is None:
+        return None, computed
+    if change:
+        fracture.treatment_changed_to = change["treatment"]
+        fracture.treatment_changed_on = change["changed_on"]
+        fracture.treatment_change_reason = change["reason"]
+    fracture.refresh_outcomes(visits)  # each visit's differences and the course, as a save does
+    return Built(row.number, patient, fracture, visits, change, data), computed
+
+
+# -- the file's computed columns against the app's ----------------------------------------------------
+
+COMPONENT_WORDS = {
+    "fracture_type": ("fracture type", ""),
+    "vertebral_height_loss": ("VHL", " %"),
+    "kyphosis_angle": ("kyphosis angle", "°"),
+    "t2_signal": ("T2 signal", ""),
+    "bmd": ("T-score", ""),
+}
+
+
+def _flag_value(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def app_values(built: Built, unscheduled: int) -> dict[str, object]:
+    """The app's value of each computed column the file may carry ("checked" in the dictionary)."""
+    fracture = built.fracture
+    values: dict[str, object] = {
+        "age_years": fracture.age_at_assessment,
+        "genant_grade": fracture.genant_grade,
+        "genant_reduction_percent": fracture.genant_reduction_percent,
+        "nasovcf_total": fracture.total_score,
+        "nasovcf_group": fracture.risk_group,
+        "unscheduled_visits": unscheduled,
+        "ka_difference_6m_deg": fracture.kyphosis_difference_six_months_deg,
+        "vhl_difference_6m_percent": fracture.vhl_difference_six_months_percent,
+        "progressive_kyphosis": _flag_value(fracture.progressive_kyphosis),
+        "non_union": _flag_value(fracture.non_union),
+        BASELINE_FILM.vhl: fracture.vhl_percent,
+        BASELINE_FILM.ka: fracture.kyphosis_angle_deg,
+        BASELINE_FILM.reader_vhl["first"]: fracture.first_vhl_percent,
+        BASELINE_FILM.reader_vhl["second"]: fracture.second_vhl_percent,
+    }
+    for name, component in fracture.score_components.items():
+        values[f"points_{name}"] = component["points"]
+    for visit in built.visits:
+        film = visit_film(visit.kind)
+        values[film.vhl] = visit.vhl_percent
+        values[film.ka] = visit.kyphosis_angle_deg
+    return values
+
+
+def _same(in_file: str, in_app: object) -> bool:
+    if in_app is None:
+        return False
+    try:
+        return Decimal(in_file) == Decimal(str(in_app))
+    except InvalidOperation:
+        return in_file.strip().lower() == str(in_app).lower()
+
+
+def _score_reason(fracture: Fracture) -> str:
+    parts = []
+    for name, component in fracture.score_components.items():
+        label, unit = COMPONENT_WORDS.get(name, (name.replace("_", " "), ""))
+        value = component["value"]
+        parts.append(f"{label} {value}{unit if value not in (None, '') and unit else ''} scores {component['points']}")
+    return "; ".join(parts)
+
+
+def compare(row: Row, built: Built, computed: set[str], unscheduled: int) -> list[Difference]:
+    """Every computed column the file fills whose value is not the app's."""
+    checked = {name for name, role in exports.IMPORT_ROLES.items() if role == "checked"} | computed
+    app = app_values(built, unscheduled)
+    differences = []
+    for column in sorted(checked, key=lambda name: list(row.cells).index(name) if name in row.cells else 0):
+        in_file = row.get(column)
+        if not in_file or column not in app:
+            continue
+        in_app = app[column]
+        if _same(in_file, in_app):
+            continue
+        reason = ""
+        if column.startswith("points_") or column in ("nasovcf_total", "nasovcf_group"):
+            reason = _score_reason(built.fracture)
+        elif column == "unscheduled_visits":
+            reason = "unscheduled visits are not in the table, so they are not imported"
+        differences.append(Difference(row.number, column, in_file, "empty" if in_app is None else str(in_app), reason))
+    return differences
+
+
+# -- the records the file names, as stored -----------------------------------------------------------
+
+PATIENT_FIELDS = {"mrn": ("patient",), "name": ("name",), "sex": ("sex",), "date_of_birth": ("date_of_birth",)}
+
+
+def _film_fields(film: Film, heights: bool) -> dict[str, tuple[str, ...]]:
+    first_vhl = (film.vhl, film.reader_vhl["first"], *(film.reader_heights.get("first", {}).values()))
+    fields = {
+        "vhl_percent": (*first_vhl, film.reader_vhl["second"]),
+        "first_vhl_percent": first_vhl,
+        "kyphosis_angle_deg": (film.ka, film.reader_ka["first"], film.reader_ka["second"]),
+        "first_kyphosis_angle_deg": (film.ka, film.reader_ka["first"]),
+        "second_vhl_percent": (film.reader_vhl["second"], *(film.reader_heights.get("second", {}).values())),
+        "second_kyphosis_angle_deg": (film.reader_ka["second"],),
+    }
+    if heights:
+        for reader, prefix in (("first", ""), ("second", "second_")):
+            for name, column in film.reader_heights[reader].items():
+                fields[f"{prefix}{name}_mm"] = (column,)
+    return fields
+
+
+FRACTURE_FIELDS = {
+    **{field: (column,) for column, field in ASSESSMENT_COLUMNS.items()},
+    "low_energy_trauma": ("low_energy_trauma",),
+    **_film_fields(BASELINE_FILM, heights=True),
+    "treatment_changed_to": ("treatment_changed_to",),
+    "treatment_changed_on": ("treatment_changed_on",),
+    "treatment_change_reason": ("treatment_change_reason",),
+}
+
+
+def visit_fields(kind: str) -> dict[str, tuple[str, ...]]:
+    return {
+        **{field: (column,) for column, field in visit_columns(kind).items()},
+        **_film_fields(visit_film(kind), heights=False),
+    }
+
+
+def _plain(value) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value.normalize())
+    if value is None:
+        return ""
+    return str(value)
+
+
+def digest(record, fields: dict[str, tuple[str, ...]], columns: set[str]) -> str:
+    """What the table says of a record, as one value: the fields whose columns the file has
+    (a column the file leaves out leaves its field as stored)."""
+    names = [name for name, sources in fields.items() if columns.intersection(sources)]
+    return hashlib.sha1("\x1f".join(_plain(getattr(record, name)) for name in names).encode()).hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    pk: int
+    version: int
+    archived: bool
+    digest: str
+    treatment_changed: bool = False  # a fracture whose conservative care was abandoned
+
+
+@dataclasses.dataclass
+class Index:
+    """The stored records the file names (by their keys), compact: what the check compares."""
+
+    patients: dict[str, Stored] = dataclasses.field(default_factory=dict)  # MRN
+    fractures: dict[tuple[int, str, datetime.date], Stored] = dataclasses.field(default_factory=dict)
+    visits: dict[tuple[int, str], Stored] = dataclasses.field(default_factory=dict)
+    unscheduled: Counter = dataclasses.field(default_factory=Counter)
+
+
+def load_index(table: Table) -> Index:
+    columns = set(table.columns)
+    at = table.columns.index("patient") if "patient" in table.columns else None
+    index = Index()
+    if at is None:
+        return index
+    mrns = sorted({row[at].strip().upper() for row in table.rows if row[at].strip()})
+    fracture_fields = FRACTURE_FIELDS
+    for start in range(0, len(mrns), 500):
+        batch = mrns[start : start + 500]
+        for patient in Patient.objects.filter(mrn__in=batch).only("pk", "version", "archived_at", *PATIENT_FIELDS):
+            index.patients[patient.mrn] = Stored(
+                patient.pk, patient.version, patient.is_archived, digest(patient, PATIENT_FIELDS, columns)
+            )
+        fractures = Fracture.objects.filter(patient__mrn__in=batch).only(
+            "pk", "version", "archived_at", "patient_id", *fracture_fields
+        )
+        fracture_ids = []
+        for fracture in fractures:
+            fracture_ids.append(fracture.pk)
+            index.fractures[(fracture.patient_id, fracture.level, fracture.assessment_date)] = Stored(
+                fracture.pk,
+                fracture.version,
+                fracture.is_archived,
+                digest(fracture, fracture_fields, columns),
+                bool(fracture.treatment_changed_to),
+            )
+        for visit in Visit.objects.filter(fracture_id__in=fracture_ids):
+            if visit.kind == VisitKind.UNSCHEDULED:
+                index.unscheduled[visit.fracture_id] += 1
+            else:
+                index.visits[(visit.fracture_id, visit.kind)] = Stored(
+                    visit.pk, visit.version, False, digest(visit, visit_fields(visit.kind), columns)
+                )
+    return index
+
+
+# -- checking the table --------------------------------------------------------------------------------
+
+
+def whole_file_problems(table: Table) -> list[Problem]:
+    """What no single row shows: a fracture twice, a patient with two dates of birth (or sexes,
+    or names), a formula."""
+    problems = [
+        Problem(Table.row_number(index), table.columns[column], "a formula, not a value: paste the values only.")
+        for index, column in sorted(table.formulas)
+    ]
+    position = {name: at for at, name in enumerate(table.columns)}
+    if "patient" not in position:
+        return problems
+    seen_fractures: dict[tuple, int] = {}
+    patients: dict[str, dict[str, tuple[str, int]]] = {}
+    key_columns = [position.get(name) for name in ("level", "assessment_date")]
+    for index, row in enumerate(table.rows):
+        number = Table.row_number(index)
+        mrn = row[position["patient"]].strip().upper()
+        if not mrn:
+            continue
+        key = (mrn, *(row[at].strip().upper() if at is not None else "" for at in key_columns))
+        if key in seen_fractures:
+            problems.append(
+                Problem(
+                    number,
+                    "",
+                    f"the same patient, level and assessment date as row {seen_fractures[key]}: one row per fracture.",
+                )
+            )
+        else:
+            seen_fractures[key] = number
+        first = patients.setdefault(mrn, {})
+        for column in ("date_of_birth", "sex", "name"):
+            if column not in position:
+                continue
+            value = row[position[column]].strip()
+            if column in first and first[column][0].upper() != value.upper():
+                what = {"date_of_birth": "two dates of birth", "sex": "two sexes", "name": "two names"}[column]
+                problems.append(
+                    Problem(
+                        number,
+                        column,
+                        f"MRN {mrn} has {what}: “{first[column][0]}” (row {first[column][1]}) and “{value}”.",
+                    )
+                )
+            first.setdefault(column, (value, number))
+    return problems
+
+
+def check_rows(table: Table, index: Index, start: int, stop: int, checkers: Checkers | None = None):
+    """Check rows [start, stop): a report of them and the rows built (with their matches)."""
+    checkers = checkers or Checkers()
+    report = Report()
+    plans = []
+    for at in range(start, stop):
+        row = Row(table.columns, table.rows[at], Table.row_number(at))
+        built, computed = build_row(row, checkers)
+        for problem in row.problems:
+            report.add_problem(problem)
+        if built is None:
+            continue
+        plan = match(built, index, set(table.columns), report)
+        if plan is None:
+            continue
+        stored_fracture = plan.fracture[1]
+        unscheduled = index.unscheduled[stored_fracture.pk] if stored_fracture else 0
+        for difference in compare(row, built, computed, unscheduled):
+            report.add_difference(difference)
+        plans.append(plan)
+    return report, plans
+
+
+@dataclasses.dataclass
+class Plan:
+    """What to do with a row's records: (action, stored) for the patient, the fracture and each visit."""
+
+    built: Built
+    patient: tuple[str, Stored | None]
+    fracture: tuple[str, Stored | None]
+    visits: list[tuple[str, Stored | None]]
+
+
+def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan | None:
+    """Find the row's records among the stored ones: created, updated or unchanged."""
+    number = built.row
+    patient = index.patients.get(built.patient.mrn)
+    fracture = None
+    if patient is not None:
+        if patient.archived:
+            report.add_problem(
+                Problem(number, "patient", f"patient {built.patient.mrn} is archived: restore them in the app first.")
+            )
+            return None
+        fracture = index.fractures.get((patient.pk, built.fracture.level, built.fracture.assessment_date))
+        if fracture is not None and fracture.archived:
+            report.add_problem(
+                Problem(
+                    number,
+                    "assessment_date",
+                    "this assessment is archived: restore it in the app first, or leave the row out.",
+                )
+            )
+            return None
+
+    if (
+        fracture is not None
+        and fracture.treatment_changed
+        and "treatment_changed_to" in columns
+        and not built.fracture.treatment_changed_to
+    ):
+        report.add_problem(
+            Problem(
+                number,
+                "treatment_changed_to",
+                "the app records a treatment change for this fracture and the file has none: an import does not "
+                "remove a treatment change. Fill in the change as the app has it (its export shows it).",
+            )
+        )
+        return None
+
+    def action(stored: Stored | None, record, fields) -> str:
+        if stored is None:
+            return "create"
+        return "unchanged" if digest(record, fields, columns) == stored.digest else "update"
+
+    patient_action = action(patient, built.patient, PATIENT_FIELDS)
+    fracture_action = action(fracture, built.fracture, FRACTURE_FIELDS)
+    visits = []
+    for visit in built.visits:
+        stored = index.visits.get((fracture.pk, visit.kind)) if fracture else None
+        visits.append((action(stored, visit, visit_fields(visit.kind)), stored))
+    plan = Plan(built, (patient_action, patient), (fracture_action, fracture), visits)
+    for record, (what, stored) in (("patient", plan.patient), ("fracture", plan.fracture)):
+        if what == "update":
+            report.plan.append(f"{record}:{stored.pk}:{stored.version}")
+    for what, stored in visits:
+        if what == "update":
+            report.plan.append(f"visit:{stored.pk}:{stored.version}")
+    return plan
+
+
+def _count(report: Report, plans: list[Plan], patients_seen: set[str]) -> None:
+    for plan in plans:
+        mrn = plan.built.patient.mrn
+        if mrn not in patients_seen:
+            patients_seen.add(mrn)
+            report.counts["patients"][plan.patient[0]] += 1
+        report.counts["fractures"][plan.fracture[0]] += 1
+        for what, _ in plan.visits:
+            report.counts["visits"][what] += 1
+
+
+def _chunks(rows: int) -> list[tuple[int, int]]:
+    return [(start, min(start + CHUNK_ROWS, rows)) for start in range(0, rows, CHUNK_ROWS)]
+
+
+# The table and index a pool's processes check (inherited when they fork: nothing is copied).
+_SHARED: dict = {}
+
+
+def _check_chunk(bounds: tuple[int, int]):
+    if "checkers" not in _SHARED:
+        _SHARED["checkers"] = Checkers()
+    return check_rows(_SHARED["table"], _SHARED["index"], *bounds, checkers=_SHARED["checkers"])
+
+
+@contextlib.contextmanager
+def _checked_chunks(table: Table, index: Index) -> Iterator[Iterator[tuple[Report, list[Plan]]]]:
+    """Each chunk's check, in order: in worker processes (one per core) for a large table, in this
+    process for a small one or inside a transaction (a test's)."""
+    chunks = _chunks(len(table.rows))
+    processes = min(os.cpu_count() or 1, settings.NASOVCF_IMPORT_PROCESSES)
+    parallel = (
+        processes > 1
+        and len(table.rows) >= settings.NASOVCF_IMPORT_PARALLEL_ROWS
+        and not connections["default"].in_atomic_block
+    )
+    if not parallel:
+        checkers = Checkers()
+        yield (check_rows(table, index, start, stop, checkers) for start, stop in chunks)
+        return
+    _SHARED.update(table=table, index=index)
+    connections.close_all()  # a forked process must not share this one's database connection
+    try:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool.map(_check_chunk, chunks)
+    finally:
+        _SHARED.clear()
+
+
+def check(table: Table, progress: Callable[[int, int], None] | None = None) -> Report:
+    """The preview: what the import of `table` would do, and every problem. Writes nothing."""
+    report = Report(rows=len(table.rows), notes=list(table.notes))
+    for problem in check_columns(table):
+        report.add_problem(problem)
+    if not report.ok:
+        return report
+    if not table.rows:
+        report.add_problem(Problem(2, "", "the table has a header but no rows."))
+        return report
+    for problem in whole_file_problems(table):
+        report.add_problem(problem)
+    index = load_index(table)
+    patients_seen: set[str] = set()
+    with _checked_chunks(table, index) as results:
+        for (_, stop), (chunk_report, plans) in zip(_chunks(len(table.rows)), results, strict=True):
+            report.merge(chunk_report)
+            _count(report, plans, patients_seen)
+            if progress:
+                progress(stop, report.rows)
+    report.problems.sort(key=lambda problem: (problem.row, problem.column))
+    return report
+
+
+# -- writing -------------------------------------------------------------------------------------------
+
+
+class ImportRefused(Exception):
+    """The import did not start, or stopped (what was written before stays: see the message)."""
+
+
+@contextlib.contextmanager
+def attributed_to(user) -> Iterator[None]:
+    """History rows written here name `user` (outside a request, e.g. in the background worker)."""
+    context = HistoricalRecords.context
+    before = getattr(context, "request", None)
+    context.request = SimpleNamespace(user=user)
+    try:
+        yield
+    finally:
+        if before is None:
+            del context.request
+        else:
+            context.request = before
+
+
+def _as_data(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def page_data(form) -> dict[str, str]:
+    """What the record's edit page would send if saved untouched."""
+    data = {name: _as_data(form[name].value()) for name in form.fields if name not in ("submission", "confirmed")}
+    data["version"] = str(form.instance.version) if getattr(form, "instance", None) is not None else ""
+    return data
+
+
+def _overlay(page: dict[str, str], given: dict[str, str], stored) -> dict[str, str]:
+    """The edit page's data with the file's values in place of the record's. A value the table
+    keeps in one form and the page in two (a VHL typed or from six heights, an ODI typed or from
+    ten answers) keeps the record's way when the value did not change."""
+    data = dict(page)
+    for prefix in ("", "second_"):
+        heights = [f"{prefix}{name}_mm" for name in HEIGHTS]
+        percent = f"{prefix}vhl_percent"
+        if any(given.get(name) for name in heights):
+            data[percent] = ""
+        elif percent in given:
+            unchanged = _same(
+                given[percent], getattr(stored, f"{'first' if not prefix else 'second'}_vhl_percent", None)
+            )
+            if unchanged and any(page.get(name) for name in heights):
+                given = {key: value for key, value in given.items() if key != percent}
+            else:
+                for name in heights:
+                    data[name] = ""
+    if "odi_percent" in given:
+        if given["odi_percent"] and _same(given["odi_percent"], stored.odi_percent) and stored.odi_sections:
+            given = {key: value for key, value in given.items() if key != "odi_percent"}
+        else:
+            for name in data:
+                if name.startswith("odi_section_"):
+                    data[name] = ""
+    data.update(given)
+    return data
+
+
+def _confirmed_save(save: Callable[[dict], object], data: dict) -> object:
+    """Save, confirming what a page would ask once (an outcome the change moves): the person
+    confirmed the import on its preview."""
+    try:
+        return save(data)
+    except services.CourseChangeToConfirm as change:
+        data = {**data, "confirmed": f"{data.get('confirmed', '')} {change.key}".strip()}
+        return save(data)
+
+
+class _Writer:
+    def __init__(self, user, reason: str, expected_plan: set[str] | None):
+        self.user, self.reason, self.expected = user, reason, expected_plan
+        self.patients: dict[str, Patient] = {}  # MRN → the patient as saved by this import
+        self.written = Report()
+        self.patients_seen: set[str] = set()
+
+    def refuse_unexpected(self, entry: str) -> None:
+        if self.expected is not None and entry not in self.expected:
+            raise ImportRefused(
+                "A record the file changes was changed in the app after the preview: nothing more was written. "
+                "Check the file again to see the change, then import it."
+            )
+
+    def chunk(self, plans: list[Plan]) -> None:
+        with transaction.atomic():
+            self._patients(plans)
+            self._new_fractures([plan for plan in plans if plan.fracture[0] == "create"])
+            for plan in plans:
+                if plan.fracture[0] != "create":
+                    self._known_fracture(plan)
+        _count(self.written, plans, self.patients_seen)
+
+    # patients
+    def _patients(self, plans: list[Plan]) -> None:
+        new = []
+        for plan in plans:
+            built, (action, stored) = plan.built.patient, plan.patient
+            if built.mrn in self.patients:
+                continue
+            if action == "create":
+                built.created_by = built.updated_by = self.user
+                self.patients[built.mrn] = built
+                new.append(built)
+            elif action == "update":
+                self.refuse_unexpected(f"patient:{stored.pk}:{stored.version}")
+                self.patients[built.mrn] = self._update_patient(plan, stored)
+            else:
+                built.pk = stored.pk  # as stored: the file says the same of them
+                self.patients[built.mrn] = built
+        if new:
+            bulk_create_with_history(new, Patient, default_user=self.user, default_change_reason=self.reason)
+            PatientNameWord.objects.bulk_create([word for patient in new for word in PatientNameWord.rows_for(patient)])
+
+    def _update_patient(self, plan: Plan, stored: Stored) -> Patient:
+        patient = Patient.objects.get(pk=stored.pk)
+        data = page_data(PatientForm(instance=patient))
+        data.update(plan.built.data["patient"])
+        data["version"] = str(stored.version)
+        form = PatientForm(_QueryData(data), instance=patient)
+        self._valid(form, plan.built.row)
+        patient._change_reason = self.reason
+        return services.update_patient(form=form, user=self.user)
+
+    # fractures and their visits
+    def _new_fractures(self, plans: list[Plan]) -> None:
+        if not plans:
+            return
+        fractures, visits = [], []
+        for plan in plans:
+            fracture = plan.built.fracture
+            fracture.patient = self.patients[plan.built.patient.mrn]
+            fracture.created_by = fracture.updated_by = self.user
+            fractures.append(fracture)
+        bulk_create_with_history(fractures, Fracture, default_user=self.user, default_change_reason=self.reason)
+        for plan in plans:
+            for visit in plan.built.visits:
+                visit.fracture = plan.built.fracture
+                visit.created_by = visit.updated_by = self.user
+                visits.append(visit)
+        if visits:
+            bulk_create_with_history(visits, Visit, default_user=self.user, default_change_reason=self.reason)
+        expected = [
+            row for plan in plans for row in services.expected_visits_of(plan.built.fracture, plan.built.visits)
+        ]
+        ExpectedVisit.objects.bulk_create(expected)
+
+    def _known_fracture(self, plan: Plan) -> None:
+        action, stored = plan.fracture
+        built = plan.built
+        if action == "update":
+            self.refuse_unexpected(f"fracture:{stored.pk}:{stored.version}")
+            self._update_fracture(plan, stored)
+        for visit, (visit_action, stored_visit) in zip(built.visits, plan.visits, strict=True):
+            if visit_action == "unchanged":
+                continue
+            existing = None
+            if visit_action == "update":
+                self.refuse_unexpected(f"visit:{stored_visit.pk}:{stored_visit.version}")
+                existing = Visit.objects.get(pk=stored_visit.pk)
+                data = _overlay(
+                    page_data(VisitForm(instance=existing, fracture=existing.fracture)),
+                    built.data[f"visit_{visit.kind}"],
+                    existing,
+                )
+                data["version"] = str(stored_visit.version)
+            else:
+                existing = Visit()
+                data = dict(built.data[f"visit_{visit.kind}"])
+            existing._change_reason = self.reason
+
+            def save(data, existing=existing):
+                form, saved = services.save_visit(
+                    fracture_id=stored.pk, visit=existing, data=_QueryData(data), user=self.user
+                )
+                if saved is None:
+                    if form.asks_confirmation:
+                        key = form.data.get("confirmed", "").split()[-1]
+                        raise services.CourseChangeToConfirm(key, "")
+                    self._refuse_form(form, built.row)
+                return saved
+
+            _confirmed_save(save, data)
+        change = built.change
+        fracture = Fracture.objects.get(pk=stored.pk) if change else None
+        if change and (
+            fracture.treatment_changed_to,
+            fracture.treatment_changed_on,
+            fracture.treatment_change_reason,
+        ) != (
+            change["treatment"],
+            change["changed_on"],
+            change["reason"],
+        ):
+            data = {
+                "treatment": change["treatment"],
+                "changed_on": change["changed_on"].isoformat(),
+                "reason": change["reason"],
+                "version": str(fracture.version),
+            }
+            form = TreatmentChangeForm(_QueryData(data), fracture=fracture)
+            self._valid(form, built.row)
+            fracture._change_reason = self.reason
+            services.change_treatment(form=form, user=self.user)
+
+    def _update_fracture(self, plan: Plan, stored: Stored) -> None:
+        fracture = Fracture.objects.select_related("patient").get(pk=stored.pk)
+        patient = fracture.patient
+        page = page_data(AssessmentForm(instance=fracture, patient=patient))
+        data = _overlay(page, plan.built.data["assessment"], fracture)
+        data["version"] = str(stored.version)
+
+        def save(data):
+            form = AssessmentForm(_QueryData(data), instance=Fracture.objects.get(pk=stored.pk), patient=patient)
+            if not form.is_valid():
+                if form.asks_confirmation:
+                    key = form.data.get("confirmed", "").split()[-1]
+                    raise services.CourseChangeToConfirm(key, "")
+                self._refuse_form(form, plan.built.row)
+            form.instance._change_reason = self.reason
+            return services.save_assessment(form=form, user=self.user)
+
+        _confirmed_save(save, data)
+
+    def _valid(self, form, row: int) -> None:
+        if not form.is_valid():
+            self._refuse_form(form, row)
+
+    def _refuse_form(self, form, row: int) -> None:
+        messages = "; ".join(
+            f"{field}: {message}" if field != NON_FIELD_ERRORS else message
+            for field, errors in form.errors.items()
+            for message in errors
+        )
+        raise ImportRefused(f"Row {row} could not be saved: {messages}. Nothing from this row's chunk was written.")
+
+
+class _QueryData(dict):
+    """A dict with QueryDict's getlist, for a service that reads a form's data."""
+
+    def getlist(self, key):
+        return [self[key]] if key in self else []
+
+
+def run(
+    table: Table,
+    *,
+    user,
+    source: str,
+    expected_plan: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Write the table: new records in bulk (built and scored by the forms and model methods a
+    save uses), changed ones through the pages' forms and services. A table with any problem is
+    refused before anything is written. `expected_plan` is the preview's list of records to
+    update (with their versions): a record changed since is refused, not overwritten; without it
+    the whole table is checked first."""
+    if expected_plan is None:
+        report = check(table)
+        if not report.ok:
+            raise ImportRefused(f"The file has {report.problem_count} problem(s): nothing was written.")
+        expected_plan = report.plan
+    else:
+        problems = check_columns(table) + whole_file_problems(table)
+        if problems:
+            raise ImportRefused(f"The file has problems ({problems[0]}): nothing was written.")
+    from scoring.presenters import person
+
+    writer = _Writer(user, f"Imported from {source} by {person(user)}", set(expected_plan))
+    writer.written.rows = len(table.rows)
+    index = load_index(table)
+    chunks = _chunks(len(table.rows))
+    with attributed_to(user), _checked_chunks(table, index) as results:
+        for (start, stop), (chunk_report, plans) in zip(chunks, results, strict=True):
+            if not chunk_report.ok:
+                raise ImportRefused(
+                    f"{chunk_report.problems[0]}: the import stopped there; rows before row {start + 2} were written "
+                    "(importing the file again leaves them as they are)."
+                )
+            try:
+                writer.chunk(plans)
+            except StaleEdit:
+                raise ImportRefused(
+                    f"A record of rows {start + 2}–{stop + 1} was changed in the app during the import: rows before "
+                    f"row {start + 2} were written. Check the file again, then import it."
+                ) from None
+            if progress:
+                progress(stop, len(table.rows))
+    return writer.written

@@ -1,0 +1,94 @@
+"""The import's background work (Django's tasks framework, the django-tasks backport, run by
+`manage.py db_worker`): checking an uploaded file, and importing it once a clinician confirms the
+preview. Neither holds a web request; each keeps its progress on the CohortImport row, which the
+page reads."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.utils import timezone
+from django_tasks import task
+
+from . import importing, tables
+from .models import CohortImport
+
+logger = logging.getLogger("nasovcf.import")
+Status = CohortImport.Status
+
+
+def _progress(upload: CohortImport):
+    def show(done: int, total: int) -> None:
+        CohortImport.objects.filter(pk=upload.pk).update(done_rows=done, total_rows=total)
+
+    return show
+
+
+def _read(upload: CohortImport) -> tables.Table:
+    """The stored file, as uploaded (its digest checked): TableError if it cannot be read."""
+    data = upload.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != upload.sha256:
+        raise tables.TableError("The stored file is not the one uploaded: upload it again.")
+    return tables.read(upload.path)
+
+
+def _stop(upload: CohortImport, status: str, message: str) -> None:
+    CohortImport.objects.filter(pk=upload.pk).update(status=status, message=message)
+
+
+@task()
+def check_import(import_id: str) -> None:
+    """Check the file and keep the preview: ready to import, or refused with every problem."""
+    upload = CohortImport.objects.get(pk=import_id)
+    try:
+        table = _read(upload)
+        CohortImport.objects.filter(pk=upload.pk).update(total_rows=len(table.rows))
+        report = importing.check(table, progress=_progress(upload))
+    except tables.TableError as error:
+        _stop(upload, Status.REFUSED, str(error))
+        return
+    except Exception as error:
+        # Never the file's content in the log: its type and the import's id only.
+        logger.exception("import check failed id=%s error=%s", upload.pk, type(error).__name__)
+        _stop(upload, Status.FAILED, "The check stopped on an unexpected error: nothing was written.")
+        return
+    CohortImport.objects.filter(pk=upload.pk).update(
+        status=Status.CHECKED if report.ok else Status.REFUSED,
+        report=report.as_dict(),
+        plan=report.plan,
+        done_rows=report.rows,
+        total_rows=report.rows,
+    )
+    logger.info("import checked id=%s rows=%d problems=%d", upload.pk, report.rows, report.problem_count)
+
+
+@task()
+def run_import(import_id: str, user_id: int) -> None:
+    """Import the checked file, as the preview showed it."""
+    from django.contrib.auth import get_user_model
+
+    upload = CohortImport.objects.get(pk=import_id)
+    user = get_user_model().objects.get(pk=user_id)
+    try:
+        table = _read(upload)
+        written = importing.run(
+            table, user=user, source=upload.filename, expected_plan=upload.plan, progress=_progress(upload)
+        )
+    except (tables.TableError, importing.ImportRefused) as error:
+        _stop(upload, Status.FAILED, str(error))
+        return
+    except Exception as error:
+        logger.exception("import failed id=%s error=%s", upload.pk, type(error).__name__)
+        _stop(
+            upload,
+            Status.FAILED,
+            "The import stopped on an unexpected error. What was written before it stays; importing the "
+            "file again leaves those rows as they are and writes the rest.",
+        )
+        return
+    upload.path.unlink(missing_ok=True)  # the records hold it now: no second copy of patient data
+    CohortImport.objects.filter(pk=upload.pk).update(
+        status=Status.IMPORTED, result=written.as_dict(), imported_at=timezone.now(), done_rows=written.rows
+    )
+    logger.info("import done id=%s rows=%d user=%s", upload.pk, written.rows, user.get_username())

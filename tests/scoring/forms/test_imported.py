@@ -1,0 +1,129 @@
+"""The import's forms (scoring/forms/imported.py): the pages' rules for every value a table carries,
+and RowChecker, which checks row after row with one form, says what a new form would."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.forms import AssessmentForm, VisitForm
+from scoring.forms.imported import ImportedAssessmentForm, ImportedVisitForm, RowChecker
+from scoring.models import Fracture, Patient
+
+PATIENT = Patient(mrn="P1", sex="F", date_of_birth=datetime.date(1948, 5, 1))
+FRACTURE = Fracture(
+    patient=PATIENT,
+    assessment_date=datetime.date(2025, 1, 6),
+    treatment_start_date=datetime.date(2025, 1, 6),
+    kyphosis_angle_deg=14,
+    vhl_percent=20,
+)
+
+# Values a spreadsheet cell may hold for each field: valid ones, edge ones and wrong ones.
+NUMBERS = st.sampled_from(["", "0", "14.9", "14.95", "15", "-2.55", "-3.6", "101", "abc", "1e3", "-8.2", "7.04"])
+DATES = st.sampled_from(
+    ["", "2025-01-06", "2025-02-05", "2025-04-08", "2025-07-05", "31/12/2024", "2025-02-30", "1899-12-31"]
+)
+ASSESSMENTS = st.fixed_dictionaries(
+    {
+        "assessment_date": DATES,
+        "injury_date": DATES,
+        "level": st.sampled_from(["", "T11", "L1", "L6"]),
+        "low_energy_trauma": st.sampled_from(["", "yes", "no", "maybe"]),
+        "fracture_type": st.sampled_from(["", "compression", "burst", "wedge"]),
+        "vhl_percent": NUMBERS,
+        "kyphosis_angle_deg": NUMBERS,
+        "second_vhl_percent": NUMBERS,
+        "second_kyphosis_angle_deg": NUMBERS,
+        "t2_signal": st.sampled_from(["", "diffuse_low", "confined_high", "x"]),
+        "bmd_t_score": NUMBERS,
+        "treatment": st.sampled_from(["", "conservative", "kyphoplasty"]),
+        "first_reader_name": st.sampled_from(["", "Dr A"]),
+        "second_reader_name": st.sampled_from(["", "Dr B"]),
+    }
+)
+VISITS = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["1m", "3m", "6m", "unscheduled"]),
+        "visit_date": DATES,
+        "vas_pain": NUMBERS,
+        "odi_percent": NUMBERS,
+        "kyphosis_angle_deg": NUMBERS,
+        "vhl_percent": NUMBERS,
+        "bone_union": st.sampled_from(["", "united", "non_union"]),
+        "vacuum_cleft_mri": st.sampled_from(["true", "false"]),
+        "second_kyphosis_angle_deg": NUMBERS,
+        "second_reader_name": st.sampled_from(["", "Dr B"]),
+    }
+)
+
+
+def outcome(form) -> tuple:
+    """What a check says: the errors, and the record the form builds when valid."""
+    errors = {field: [str(error) for error in errors] for field, errors in form.errors.items()}
+    if errors:
+        return errors, None
+    record = form.save()
+    fields = [field.attname for field in record._meta.concrete_fields]
+    return errors, {name: getattr(record, name) for name in fields}
+
+
+ASSESSMENT_CHECKER = RowChecker(ImportedAssessmentForm, patient=PATIENT)
+VISIT_CHECKER = RowChecker(ImportedVisitForm, fracture=FRACTURE)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(ASSESSMENTS, min_size=1, max_size=4))
+def test_a_row_checker_says_what_a_new_assessment_form_says(rows):
+    for data in rows:
+        assert outcome(ASSESSMENT_CHECKER.check(data, patient=PATIENT)) == outcome(
+            ImportedAssessmentForm(data, patient=PATIENT)
+        )
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(VISITS, min_size=1, max_size=4))
+def test_a_row_checker_says_what_a_new_visit_form_says(rows):
+    for data in rows:
+        assert outcome(VISIT_CHECKER.check(data, fracture=FRACTURE)) == outcome(
+            ImportedVisitForm(data, fracture=FRACTURE)
+        )
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=ASSESSMENTS)
+def test_the_import_form_applies_the_page_forms_rules_to_every_value_it_carries(data):
+    """The page's form (with its hidden fields and the ODI's sections left empty) and the import's
+    form give the same errors and the same record."""
+    assert outcome(ImportedAssessmentForm(data, patient=PATIENT)) == outcome(AssessmentForm(data, patient=PATIENT))
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=VISITS)
+def test_the_import_visit_form_applies_the_page_forms_rules(data):
+    assert outcome(ImportedVisitForm(data, fracture=FRACTURE)) == outcome(VisitForm(data, fracture=FRACTURE))
+
+
+@pytest.mark.django_db
+def test_checking_new_records_reads_nothing_from_the_database():
+    data = {
+        "assessment_date": "2025-01-06",
+        "level": "T11",
+        "low_energy_trauma": "yes",
+        "fracture_type": "compression",
+        "vhl_percent": "17.8",
+        "kyphosis_angle_deg": "19.6",
+        "t2_signal": "diffuse_low",
+        "bmd_t_score": "-3.6",
+        "treatment": "conservative",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        form = ASSESSMENT_CHECKER.check(data, patient=PATIENT)
+        assert form.is_valid(), form.errors
+        fracture = form.save()
+        visit = VISIT_CHECKER.check({"kind": "1m", "visit_date": "2025-02-05", "vas_pain": "4"}, fracture=fracture)
+        assert visit.is_valid(), visit.errors
+    assert len(queries) == 0
