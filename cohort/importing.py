@@ -23,6 +23,7 @@ import datetime
 import hashlib
 import multiprocessing
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,7 @@ from simple_history.utils import bulk_create_with_history
 
 from scoring import measurements, services
 from scoring.forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
+from scoring.forms.fields import EARLIEST_DATE
 from scoring.forms.imported import (
     ImportedAssessmentForm,
     ImportedPatientForm,
@@ -101,6 +103,10 @@ CHANGE_COLUMNS = {
     "treatment_change_reason": "reason",
 }
 EVIDENCE = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
+# The form fields that take a date: the table writes them YYYY-MM-DD (the data dictionary) and
+# nothing else is read, not even the DD/MM/YYYY the pages' forms take (en-gb).
+DATE_FIELDS = {"date_of_birth", "assessment_date", "injury_date", "treatment_start_date", "changed_on", "visit_date"}
+ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 # The template's worked cases (spec §6): to copy, not to import.
 EXAMPLE_MRNS = frozenset(case["patient"]["mrn"] for case in exports.EXAMPLE_CASES)
 
@@ -261,12 +267,13 @@ class Report:
 def check_columns(table: Table) -> list[Problem]:
     """The header against the import table's columns: none unknown, none required missing."""
     known = set(exports.IMPORT_ROLES)
+    header = table.header_number
     problems = []
     columns = set(table.columns)
     if "patient" in columns and "date_of_birth" not in columns and "assessment_date" not in columns:
         return [
             Problem(
-                1,
+                header,
                 "",
                 "This looks like the de-identified export: it has no MRNs, dates of birth or dates, so its "
                 "rows cannot become patients. Import the identified export (or the template) instead.",
@@ -276,12 +283,14 @@ def check_columns(table: Table) -> list[Problem]:
         if name not in known:
             problems.append(
                 Problem(
-                    1, name, "not a column of the import table (the data dictionary lists them): rename or remove it."
+                    header,
+                    name,
+                    "not a column of the import table (the data dictionary lists them): rename or remove it.",
                 )
             )
     for name, role in exports.IMPORT_ROLES.items():
         if role in ("required",) and name not in columns:
-            problems.append(Problem(1, name, "this required column is missing."))
+            problems.append(Problem(header, name, "this required column is missing."))
     for film in (BASELINE_FILM,):
         if (
             film.vhl not in columns
@@ -289,10 +298,10 @@ def check_columns(table: Table) -> list[Problem]:
             and not (set(film.reader_heights["first"].values()) <= columns)
         ):
             problems.append(
-                Problem(1, film.vhl, "this column is missing (or the first reader's VHL or six heights instead).")
+                Problem(header, film.vhl, "this column is missing (or the first reader's VHL or six heights instead).")
             )
         if film.ka not in columns and film.reader_ka["first"] not in columns:
-            problems.append(Problem(1, film.ka, "this column is missing (or the first reader's angle instead)."))
+            problems.append(Problem(header, film.ka, "this column is missing (or the first reader's angle instead)."))
     return problems
 
 
@@ -315,8 +324,13 @@ class Row:
     def take(self, form: str, data: dict, columns: dict[str, str]) -> None:
         for column, name in columns.items():
             if column in self.cells:
-                data[name] = self.cells[column]
                 self.used[form][name] = column
+                value = self.cells[column]
+                if name in DATE_FIELDS and value and not ISO_DATE.fullmatch(value):
+                    # The forms also take DD/MM/YYYY (en-gb): a file's 03/04/2024 may be either.
+                    self.problems.append(Problem(self.number, column, f"“{value}”: Enter the date as YYYY-MM-DD."))
+                    continue
+                data[name] = value
 
     def flag(self, form: str, data: dict, column: str, name: str, yes: str = "true", no: str = "false") -> None:
         """A 1/0 column into a yes/no field (a checkbox or a choice)."""
@@ -325,6 +339,7 @@ class Row:
         value = FLAGS.get(self.cells[column].strip().lower())
         if value is None:
             self.problems.append(Problem(self.number, column, f"“{self.cells[column]}” is not 1 (yes) or 0 (no)."))
+            self.used[form][name] = column  # the form's own error on the field is then this one's
             return
         data[name] = yes if value == "true" else no
         self.used[form][name] = column
@@ -364,8 +379,11 @@ class Row:
     def refuse(self, form_name: str, form) -> None:
         """A form's errors as problems on this row, each under the column it came from."""
         used = self.used[form_name]
+        told = {problem.column for problem in self.problems}  # a cell refused before the form saw it
         for field, errors in form.errors.as_data().items():
             column = used.get(field, "") if field != NON_FIELD_ERRORS else ""
+            if column and column in told:
+                continue
             value = self.get(column) if column else ""
             for error in errors:
                 for message in error.messages:
@@ -423,14 +441,16 @@ def build_row(row: Row, checkers: Checkers) -> tuple[Built | None, set[str]]:
     row.flag("assessment", assessment, "low_energy_trauma", "low_energy_trauma", yes="yes", no="no")
     computed = row.take_film("assessment", assessment, BASELINE_FILM)
     fracture = None
-    if patient is not None:
-        form = checkers.assessment.check(assessment, patient=patient)
-        if form.is_valid():
-            fracture = form.save()
-            fracture.patient = patient
-            fracture.rescore()
-        else:
-            row.refuse("assessment", form)
+    # A row whose patient has a problem is still checked whole (against a stand-in born on the
+    # earliest date a form takes), so the file comes back with all its problems at once.
+    subject = patient or Patient(date_of_birth=EARLIEST_DATE)
+    form = checkers.assessment.check(assessment, patient=subject)
+    if form.is_valid():
+        fracture = form.save()
+        fracture.patient = subject
+        fracture.rescore()
+    else:
+        row.refuse("assessment", form)
 
     visits = []
     for kind in SCHEDULED_KINDS:
@@ -696,7 +716,7 @@ def whole_file_problems(table: Table) -> list[Problem]:
     """What no single row shows: a fracture twice, a patient with two dates of birth (or sexes,
     or names), a formula."""
     problems = [
-        Problem(Table.row_number(index), table.columns[column], "a formula, not a value: paste the values only.")
+        Problem(table.number(index), table.columns[column], "a formula, not a value: paste the values only.")
         for index, column in sorted(table.formulas)
     ]
     position = {name: at for at, name in enumerate(table.columns)}
@@ -706,7 +726,7 @@ def whole_file_problems(table: Table) -> list[Problem]:
     patients: dict[str, dict[str, tuple[str, int]]] = {}
     key_columns = [position.get(name) for name in ("level", "assessment_date")]
     for index, row in enumerate(table.rows):
-        number = Table.row_number(index)
+        number = table.number(index)
         mrn = row[position["patient"]].strip().upper()
         if not mrn:
             continue
@@ -744,11 +764,16 @@ def check_rows(table: Table, index: Index, start: int, stop: int, checkers: Chec
     checkers = checkers or Checkers()
     report = Report()
     plans = []
+    formulas = defaultdict(set)  # a formula's cell is reported as one (whole_file_problems), only
+    for place, column in table.formulas:
+        if start <= place < stop:
+            formulas[place].add(table.columns[column])
     for at in range(start, stop):
-        row = Row(table.columns, table.rows[at], Table.row_number(at))
+        row = Row(table.columns, table.rows[at], table.number(at))
         built, computed = build_row(row, checkers)
         for problem in row.problems:
-            report.add_problem(problem)
+            if problem.column not in formulas[at]:
+                report.add_problem(problem)
         if built is None:
             continue
         plan = match(built, index, set(table.columns), report)
@@ -888,7 +913,7 @@ def check(table: Table, progress: Callable[[int, int], None] | None = None) -> R
     if not report.ok:
         return report
     if not table.rows:
-        report.add_problem(Problem(2, "", "the table has a header but no rows."))
+        report.add_problem(Problem(table.header_number + 1, "", "the table has a header but no rows."))
         return report
     for problem in whole_file_problems(table):
         report.add_problem(problem)
@@ -1189,15 +1214,15 @@ def run(
         for (start, stop), (chunk_report, plans) in zip(chunks, results, strict=True):
             if not chunk_report.ok:
                 raise ImportRefused(
-                    f"{chunk_report.problems[0]}: the import stopped there; rows before row {start + 2} were written "
+                    f"{chunk_report.problems[0]}: the import stopped there; rows before row {table.number(start)} were written "
                     "(importing the file again leaves them as they are)."
                 )
             try:
                 writer.chunk(plans)
             except StaleEdit:
                 raise ImportRefused(
-                    f"A record of rows {start + 2}–{stop + 1} was changed in the app during the import: rows before "
-                    f"row {start + 2} were written. Check the file again, then import it."
+                    f"A record of rows {table.number(start)}–{table.number(stop - 1)} was changed in the app during the "
+                    f"import: rows before row {table.number(start)} were written. Check the file again, then import it."
                 ) from None
             if progress:
                 progress(stop, len(table.rows))

@@ -55,12 +55,6 @@ class Table:
     numbers: array = field(default_factory=lambda: array("I"))
     header_number: int = 1
 
-    @staticmethod
-    def row_number(index: int) -> int:
-        """The row's number in a table without blank rows (rows[0] is row 2): Table.number for
-        any table. Kept until cohort/importing.py asks the table itself."""
-        return index + 2
-
     def number(self, index: int) -> int:
         """rows[index]'s number as the spreadsheet shows it (the header and blank rows count)."""
         return self.numbers[index] if self.numbers else index + 2

@@ -264,3 +264,16 @@ def test_the_templates_example_rows_are_refused(tmp_path):
         "row 2, patient: EXAMPLE-1 is the template's example: replace the row with one of your patients, or delete it.",
         "row 3, patient: EXAMPLE-2 is the template's example: replace the row with one of your patients, or delete it.",
     ]
+
+
+def test_a_row_with_a_bad_patient_still_has_its_other_problems_listed(cohort, tmp_path):
+    rows = export_rows()
+    empty_the_database()
+    row = next(row for row in rows if row["visit_1m_date"])
+    row["sex"] = "Q"
+    row["visit_1m_vas"] = "11"
+    report = importing.check(write_csv(tmp_path / "cohort.csv", [row]))
+    assert [str(problem) for problem in report.problems] == [
+        "row 2, sex: “Q”: Select a valid choice. Q is not one of the available choices.",
+        "row 2, visit_1m_vas: “11”: Must be at most 10.",
+    ]
