@@ -48,6 +48,7 @@ class Seeded:
     archived_fracture: Fracture
     overdue: Fracture
     visits: dict[str, Visit] = field(default_factory=dict)  # the disagreement fracture's, by kind
+    imports: dict[str, object] = field(default_factory=dict)  # CohortImport rows, by status
 
     def patients(self) -> list[Patient]:
         return [self.long_name, self.long_word, self.archived_patient, self.overdue.patient]
@@ -204,4 +205,45 @@ def seed(*, extra_patients: int = 0) -> Seeded:
         archived_fracture=Fracture.objects.get(pk=archived_fracture.pk),
         overdue=overdue,
         visits=visits,
+        imports=_imports(clinician),
     )
+
+
+def _imports(clinician) -> dict:
+    """Imports waiting to be confirmed, refused and under way, with long file names and messages:
+    what the import's pages show at their widest."""
+    from cohort import importing
+    from cohort.models import CohortImport
+
+    checked = importing.Report(rows=1200)
+    checked.counts["patients"].update(create=1150, unchanged=50)
+    checked.counts["fractures"].update(create=1180, update=20)
+    checked.counts["visits"].update(create=3400, update=12, unchanged=100)
+    checked.notes.append("The file is not UTF-8: it was read as Windows-1252 (Latin-1), the encoding Excel uses.")
+    for row in range(2, 40):
+        checked.add_difference(
+            importing.Difference(
+                row,
+                "nasovcf_total",
+                "8",
+                "10",
+                "fracture type compression scores 0; VHL 17.8 % scores 2; "
+                "kyphosis angle 19.6° scores 2; T2 signal diffuse_low scores 2; T-score -3.6 scores 4",
+            )
+        )
+    refused = importing.Report(rows=40)
+    refused.counts["patients"].update(create=38)
+    for row in range(2, 30):
+        refused.add_problem(importing.Problem(row, "bmd_t_score", "“-8.2”: Must be at least -7.0."))
+    refused.add_problem(
+        importing.Problem(31, "", "the same patient, level and assessment date as row 4: one row per fracture.")
+    )
+    name = "cohort-2016-2021-spine-centre-shaoxing-retrospective-conservative-care-final-v3.xlsx"
+    common = {"created_by": clinician, "filename": name, "size_bytes": 1_234_567, "sha256": "0" * 64}
+    return {
+        "checked": CohortImport.objects.create(
+            **common, status="checked", report=checked.as_dict(), done_rows=1200, total_rows=1200
+        ),
+        "refused": CohortImport.objects.create(**common, status="refused", report=refused.as_dict()),
+        "importing": CohortImport.objects.create(**common, status="importing", done_rows=300, total_rows=1200),
+    }
