@@ -57,6 +57,8 @@ lint: install
 clean:
 	rm -rf $(VENV) staticfiles
 
-# The benchmark: pages at 1,000, 10,000 and 50,000 demo patients; writes bench/report.md.
+# The benchmark: pages at 1,000, 10,000 and 50,000 demo patients (bench/report.md), and the import
+# of 50,000 fractures with three visits each (bench/import.md).
 bench: install
 	$(PY) manage.py bench
+	$(PY) manage.py bench_import

@@ -261,6 +261,26 @@ class Report:
         self.plan += other.plan
 
 
+def summary(report: Report, done: bool = False) -> str:
+    """An import's counts in words: "3 rows. patients: 3 to create; …" ("created" once done)."""
+    verbs = (
+        {"create": "created", "update": "updated", "unchanged": "unchanged"}
+        if done
+        else {"create": "to create", "update": "to update", "unchanged": "unchanged"}
+    )
+    parts = []
+    for record in RECORDS:
+        counts = report.counts[record]
+        words = [f"{counts[action]:,} {verbs[action]}" for action in ACTIONS if counts[action]]
+        parts.append(f"{record}: {', '.join(words) if words else 'none'}")
+    text = f"{report.rows:,} rows. " + "; ".join(parts) + "."
+    if report.problem_count:
+        text += f" {report.problem_count:,} problem(s)."
+    if report.difference_count:
+        text += f" {report.difference_count:,} value(s) where the file's computed columns differ from the app's."
+    return text
+
+
 # -- the columns -------------------------------------------------------------------------------------
 
 
@@ -791,7 +811,8 @@ def check_rows(table: Table, index: Index, start: int, stop: int, checkers: Chec
 class Plan:
     """What to do with a row's records: (action, stored) for the patient, the fracture and each visit."""
 
-    built: Built
+    built: Built | None  # None once only its counts are wanted (a preview's, from a worker process)
+    mrn: str
     patient: tuple[str, Stored | None]
     fracture: tuple[str, Stored | None]
     visits: list[tuple[str, Stored | None]]
@@ -846,7 +867,7 @@ def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan
     for visit in built.visits:
         stored = index.visits.get((fracture.pk, visit.kind)) if fracture else None
         visits.append((action(stored, visit, visit_fields(visit.kind)), stored))
-    plan = Plan(built, (patient_action, patient), (fracture_action, fracture), visits)
+    plan = Plan(built, built.patient.mrn, (patient_action, patient), (fracture_action, fracture), visits)
     for record, (what, stored) in (("patient", plan.patient), ("fracture", plan.fracture)):
         if what == "update":
             report.plan.append(f"{record}:{stored.pk}:{stored.version}")
@@ -858,7 +879,7 @@ def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan
 
 def _count(report: Report, plans: list[Plan], patients_seen: set[str]) -> None:
     for plan in plans:
-        mrn = plan.built.patient.mrn
+        mrn = plan.mrn
         if mrn not in patients_seen:
             patients_seen.add(mrn)
             report.counts["patients"][plan.patient[0]] += 1
@@ -878,11 +899,15 @@ _SHARED: dict = {}
 def _check_chunk(bounds: tuple[int, int]):
     if "checkers" not in _SHARED:
         _SHARED["checkers"] = Checkers()
-    return check_rows(_SHARED["table"], _SHARED["index"], *bounds, checkers=_SHARED["checkers"])
+    report, plans = check_rows(_SHARED["table"], _SHARED["index"], *bounds, checkers=_SHARED["checkers"])
+    if not _SHARED["records"]:
+        for plan in plans:
+            plan.built = None  # a preview counts them: no need to send the records back
+    return report, plans
 
 
 @contextlib.contextmanager
-def _checked_chunks(table: Table, index: Index) -> Iterator[Iterator[tuple[Report, list[Plan]]]]:
+def _checked_chunks(table: Table, index: Index, records: bool = True) -> Iterator[Iterator[tuple[Report, list[Plan]]]]:
     """Each chunk's check, in order: in worker processes (one per core) for a large table, in this
     process for a small one or inside a transaction (a test's)."""
     chunks = _chunks(len(table.rows))
@@ -896,7 +921,7 @@ def _checked_chunks(table: Table, index: Index) -> Iterator[Iterator[tuple[Repor
         checkers = Checkers()
         yield (check_rows(table, index, start, stop, checkers) for start, stop in chunks)
         return
-    _SHARED.update(table=table, index=index)
+    _SHARED.update(table=table, index=index, records=records)
     connections.close_all()  # a forked process must not share this one's database connection
     try:
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -919,7 +944,7 @@ def check(table: Table, progress: Callable[[int, int], None] | None = None) -> R
         report.add_problem(problem)
     index = load_index(table)
     patients_seen: set[str] = set()
-    with _checked_chunks(table, index) as results:
+    with _checked_chunks(table, index, records=False) as results:
         for (_, stop), (chunk_report, plans) in zip(_chunks(len(table.rows)), results, strict=True):
             report.merge(chunk_report)
             _count(report, plans, patients_seen)

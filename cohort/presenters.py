@@ -209,29 +209,3 @@ def head_to_head_rows(comparison) -> list[dict]:
                 }
             )
     return rows
-
-
-def import_summary(report, done: bool = False) -> str:
-    """An import's counts in words: "2 patients to create, 1 unchanged; …" (or "created" once done)."""
-    verbs = (
-        {"create": "created", "update": "updated", "unchanged": "unchanged"}
-        if done
-        else {
-            "create": "to create",
-            "update": "to update",
-            "unchanged": "unchanged",
-        }
-    )
-    parts = []
-    for record in ("patients", "fractures", "visits"):
-        counts = report.counts[record]
-        words = [
-            f"{counts[action]:,} {verbs[action]}" for action in ("create", "update", "unchanged") if counts[action]
-        ]
-        parts.append(f"{record}: {', '.join(words) if words else 'none'}")
-    text = f"{report.rows:,} rows. " + "; ".join(parts) + "."
-    if report.problem_count:
-        text += f" {report.problem_count:,} problem(s)."
-    if report.difference_count:
-        text += f" {report.difference_count:,} value(s) where the file's computed columns differ from the app's."
-    return text

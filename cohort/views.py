@@ -190,8 +190,8 @@ def _upload(pk) -> CohortImport:
 @require_GET
 def import_detail(request, pk):
     """An import's progress, its preview (with every problem and difference), or its result."""
+    from . import importing
     from .importing import Report
-    from .presenters import import_summary
 
     upload = _upload(pk)
     report = Report.from_dict(upload.report) if upload.report else None
@@ -203,8 +203,8 @@ def import_detail(request, pk):
             "upload": upload,
             "report": report,
             "result": result,
-            "summary": import_summary(report) if report else "",
-            "result_summary": import_summary(result, done=True) if result else "",
+            "summary": importing.summary(report) if report else "",
+            "result_summary": importing.summary(result, done=True) if result else "",
         },
     )
 

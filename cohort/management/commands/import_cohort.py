@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from cohort import importing, tables
-from cohort.presenters import import_summary
 
 
 class Command(BaseCommand):
@@ -39,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         report = importing.check(table, progress=self._progress("Checking"))
         self._end_progress()
-        self.stdout.write(import_summary(report))
+        self.stdout.write(importing.summary(report))
         if not report.ok:
             raise CommandError(f"{report.problem_count} problem(s): nothing was written.")
         if dry_run:
@@ -53,7 +52,7 @@ class Command(BaseCommand):
             self._end_progress()
             raise CommandError(str(error)) from None
         self._end_progress()
-        self.stdout.write(self.style.SUCCESS("Imported. " + import_summary(written, done=True)))
+        self.stdout.write(self.style.SUCCESS("Imported. " + importing.summary(written, done=True)))
 
     def _progress(self, what: str):
         """A progress bar on a terminal; nothing in a log or a pipe."""
