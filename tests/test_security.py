@@ -19,7 +19,7 @@ from django.urls import resolve
 from nasovcf_site.middleware import SESSION_STARTED_KEY
 from scoring.models import Fracture, Patient, Visit
 from tests.conftest import PASSWORD
-from tests.nasovcf_site.test_access import ALL
+from tests.nasovcf_site.test_access import ALL, EXAMPLE_UUID
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,12 @@ def records(patient, make_fracture, user):
         created_by=user,
         updated_by=user,
     )
-    return {"patient": patient, "fracture": fracture, "visit": visit}
+    from cohort.models import CohortImport
+
+    upload = CohortImport.objects.create(
+        pk=EXAMPLE_UUID, created_by=user, filename="past.csv", size_bytes=1, sha256="0" * 64, status="checked"
+    )
+    return {"patient": patient, "fracture": fracture, "visit": visit, "import": upload}
 
 
 def concrete(url: str, records) -> str:

@@ -10,6 +10,10 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"login", "logout", "healthz", "favicon", "admin:login", "admin:logout"}
+# A record named by a UUID (an import of past patients): tests/test_security.py makes one with it.
+EXAMPLE_UUID = "00000000-0000-4000-8000-000000000001"
+# A URL part that is one of a few words: the first of them.
+EXAMPLE_WORDS = {"file_format": "csv"}
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +21,18 @@ pytestmark = pytest.mark.django_db
 def _example(pattern) -> str:
     text = str(pattern.pattern)
     if hasattr(pattern.pattern, "_route"):
-        return re.sub(r"<(?:(\w+):)?\w+>", lambda m: "1" if m.group(1) == "int" else "scoring", text)
+        return re.sub(r"<(?:(\w+):)?(\w+)>", _part, text)
     text = re.sub(r"\(\?P<\w+>[^)]*\)", "scoring", text)
     return text.lstrip("^").rstrip("$").replace("\\Z", "")
+
+
+def _part(match) -> str:
+    converter, name = match.group(1), match.group(2)
+    if converter == "int":
+        return "1"
+    if converter == "uuid":
+        return EXAMPLE_UUID
+    return EXAMPLE_WORDS.get(name, "scoring")
 
 
 def walk(patterns=None, prefix="/", namespace=""):
