@@ -53,6 +53,10 @@ def check_import(import_id: str) -> None:
         logger.exception("import check failed id=%s error=%s", upload.pk, type(error).__name__)
         _stop(upload, Status.FAILED, "The check stopped on an unexpected error: nothing was written.")
         return
+    except BaseException:
+        # The worker was stopped (Ctrl-C, a shutdown): say so on the page, then let it stop.
+        _stop(upload, Status.FAILED, "The check was cut short (the background worker stopped): upload the file again.")
+        raise
     CohortImport.objects.filter(pk=upload.pk).update(
         status=Status.CHECKED if report.ok else Status.REFUSED,
         report=report.as_dict(),
@@ -87,6 +91,14 @@ def run_import(import_id: str, user_id: int) -> None:
             "file again leaves those rows as they are and writes the rest.",
         )
         return
+    except BaseException:
+        _stop(
+            upload,
+            Status.FAILED,
+            "The import was cut short (the background worker stopped). What was written before it stays; "
+            "importing the file again leaves those rows as they are and writes the rest.",
+        )
+        raise
     upload.path.unlink(missing_ok=True)  # the records hold it now: no second copy of patient data
     CohortImport.objects.filter(pk=upload.pk).update(
         status=Status.IMPORTED, result=written.as_dict(), imported_at=timezone.now(), done_rows=written.rows

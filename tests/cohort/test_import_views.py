@@ -473,3 +473,32 @@ def test_the_same_file_again_is_all_unchanged_and_importing_it_changes_nothing(u
     assert (Patient.objects.count(), Fracture.objects.count(), Visit.objects.count()) == records
     assert history_rows() == history
     assert sorted(Fracture.objects.values_list("pk", "version")) == versions
+
+
+def test_a_worker_stopped_mid_check_leaves_the_import_marked_stopped(make_user, tmp_path, settings, monkeypatch):
+    """Ctrl-C (or a shutdown) in the worker: the page says the work was cut short, never 'checking' for ever."""
+    import hashlib
+
+    from cohort import importing, tasks
+    from cohort.models import CohortImport
+
+    settings.VAR_DIR = tmp_path
+    content = b"patient\nP1\n"
+    upload = CohortImport.objects.create(
+        created_by=make_user("dr.stop", role="clinician"),
+        filename="past.csv",
+        size_bytes=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    upload.path.parent.mkdir(parents=True, exist_ok=True)
+    upload.path.write_bytes(content)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importing, "check", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tasks.check_import.func(str(upload.pk))
+    upload.refresh_from_db()
+    assert upload.status == CohortImport.Status.FAILED
+    assert "cut short" in upload.message
