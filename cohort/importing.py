@@ -197,17 +197,13 @@ class Report:
     differences: list[Difference] = dataclasses.field(default_factory=list)
     difference_count: int = 0
     notes: list[str] = dataclasses.field(default_factory=list)
-    # What the check found to update, with each record's version: an import refuses to run if
-    # this changed since the preview (somebody edited a record the file changes).
+    # What the check found to update, each as "record:pk:version": the import writes only these
+    # updates, at these versions (a record edited since the preview is refused, not overwritten).
     plan: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.problem_count == 0
-
-    @property
-    def plan_digest(self) -> str:
-        return hashlib.sha256("\n".join(sorted(self.plan)).encode()).hexdigest()
 
     def add_problem(self, problem: Problem) -> None:
         self.problem_count += 1
@@ -232,7 +228,6 @@ class Report:
             "differences": [dataclasses.astuple(difference) for difference in self.differences],
             "difference_count": self.difference_count,
             "notes": self.notes,
-            "plan_digest": self.plan_digest,
         }
 
     @classmethod
@@ -246,7 +241,6 @@ class Report:
             difference_count=data["difference_count"],
             notes=data["notes"],
         )
-        report.saved_digest = data.get("plan_digest", "")
         return report
 
     def merge(self, other: Report) -> None:
@@ -598,12 +592,17 @@ def _score_reason(fracture: Fracture) -> str:
     return "; ".join(parts)
 
 
+CHECKED_COLUMNS = frozenset(name for name, role in exports.IMPORT_ROLES.items() if role == "checked")
+
+
 def compare(row: Row, built: Built, computed: set[str], unscheduled: int) -> list[Difference]:
     """Every computed column the file fills whose value is not the app's."""
-    checked = {name for name, role in exports.IMPORT_ROLES.items() if role == "checked"} | computed
+    checked = CHECKED_COLUMNS | computed
     app = app_values(built, unscheduled)
     differences = []
-    for column in sorted(checked, key=lambda name: list(row.cells).index(name) if name in row.cells else 0):
+    for column in row.cells:  # in the file's order
+        if column not in checked:
+            continue
         in_file = row.get(column)
         if not in_file or column not in app:
             continue
