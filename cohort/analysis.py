@@ -1,10 +1,22 @@
 """The paper's analyses on a clinic's own patients (spec §5): rates by group with Wilson intervals,
-a test across groups, medians (IQR), ROC with DeLong intervals, logistic regression.
+a test across groups, the score's discrimination (ROC, AUC with DeLong intervals, the Youden cut,
+the paper's fixed cuts), a paired comparison of AUCs, logistic regression. The group comparisons
+and descriptive tables are in cohort/groups.py, reader agreement in cohort/agreement.py,
+calibration and decision curves in cohort/validation.py.
 
 No Django here: the cohort arrives as a pandas DataFrame (one row per fracture) and results leave
-as plain dataclasses. Statistics come from libraries (statsmodels, scipy, scikit-learn) and from
-the pure core (the Wilson interval, scoring/paper.py); the one formula written here is DeLong's
-variance of the AUC, which none of them provides. The paper's own figures are in scoring/paper.py.
+as frozen dataclasses of plain values. Statistics come from libraries (statsmodels for the logistic
+models, scipy for the tests and the normal distribution) and from the pure core (the Wilson
+interval, scoring/paper.py). Written here by hand, because none of them provides it: DeLong's
+variance of an AUC and the covariance of two AUCs measured on the same patients (DeLong, DeLong &
+Clarke-Pearson 1988, the paired test comparing NASOVCF with Genant and OF; scikit-learn, scipy,
+statsmodels and pingouin have no DeLong), and the Youden cut, decided in exact integer
+arithmetic so that a tie is settled by a stated rule and not by floating-point noise.
+
+Each outcome has its own denominator (the rows where it is known); nothing computed here is shown
+below a stated minimum of events, and an interval that is not one (zero width, or reaching past
+the range of its estimate) is replaced by a note saying why. The paper's own figures are in
+scoring/paper.py.
 """
 
 from __future__ import annotations
@@ -13,44 +25,42 @@ import io
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from scoring import paper, rules
 
 GROUPS = tuple(group.value for group in rules.RiskGroup)
 MIN_EVENTS_PER_VARIABLE = 10  # below this a logistic fit is not reported (Peduzzi et al. 1996)
+MAX_PATTERNS_PER_ROW = 0.5  # more covariate patterns per row than this: a logistic model is fitted on the rows
+MIN_EVENTS_FOR_AUC = 10  # fewer events, or fewer non-events: no AUC, interval or cut is reported
 MIN_EXPECTED_FOR_CHI2 = 5  # below this, Fisher's exact test instead of χ²
 Z_95 = paper.Z_95
-MIN_PAIRS = 3  # fewer fractures measured by both readers: no ICC or kappa is computed
+YOUDEN_TIE_RULE = (
+    "When two cuts of the score give the same Youden index, the higher cut is taken (fewer patients called positive)."
+)
 
 OUTCOMES = {"non_union": "Non-union at 6 months", "progressive_kyphosis": "Progressive kyphosis (> 10°)"}
-MEASURES = {
-    "vhl_pre": "VHL pretreatment (%)",
-    "vhl_6m": "VHL at 6 months (%)",
-    "vhl_diff": "VHL difference",
-    "ka_pre": "KA pretreatment (°)",
-    "ka_6m": "KA at 6 months (°)",
-    "ka_diff": "KA difference",
-}
 
 
 @dataclass(frozen=True)
 class Rate:
     events: int
     n: int
-    rate: float
-    ci_low: float
-    ci_high: float
+    rate: float | None  # None when n is 0 (note says why)
+    ci_low: float | None
+    ci_high: float | None
+    note: str = ""
 
 
-def wilson(events: int, n: int) -> Rate:
-    """A proportion with its Wilson 95 % interval (the pure core's, scoring/paper.py)."""
+def wilson(events: int, n: int, *, empty: str = "no patients") -> Rate:
+    """A proportion with its Wilson 95 % interval (the pure core's, scoring/paper.py). With no
+    patient there is no proportion: None, and `empty` says why."""
     if n == 0:
-        return Rate(0, 0, math.nan, math.nan, math.nan)
+        return Rate(0, 0, None, None, None, empty)
     low, high = paper.wilson_interval(int(events), int(n))
     return Rate(int(events), int(n), events / n, low, high)
 
@@ -114,190 +124,652 @@ def _columns(rows: list[int], total: int):
             yield (first, *rest)
 
 
+# -- discrimination: ROC, AUC, DeLong, the Youden cut ---------------------------------------------
+
+
 @dataclass(frozen=True)
 class Auc:
-    auc: float
-    ci_low: float
-    ci_high: float
+    """The ROC of a score for one outcome. `auc` is None below MIN_EVENTS_FOR_AUC events or
+    non-events; `ci_low`/`ci_high` are None when the DeLong interval is not an interval (zero
+    variance, or the normal interval reaches past 0–1): `note` says which. The Youden cut is
+    "score ≥ youden_cut", chosen by YOUDEN_TIE_RULE; `youden_note` says why there is none."""
+
     n: int
     events: int
-    youden_cut: float | None  # the score at or above which a patient is called positive
-    sensitivity: float | None
-    specificity: float | None
-    fpr: list[float] = field(default_factory=list)
+    auc: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    se: float | None = None  # DeLong standard error of the AUC
+    note: str = ""
+    youden_cut: float | None = None
+    youden_index: float | None = None  # sensitivity + specificity − 1 at the cut
+    sensitivity: float | None = None  # at the Youden cut, in-sample
+    specificity: float | None = None
+    youden_note: str = ""
+    fpr: list[float] = field(default_factory=list)  # ROC points, (0, 0) to (1, 1), for the plot
     tpr: list[float] = field(default_factory=list)
 
 
+def _known(scores, outcome) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs where both the score and the outcome are known; the outcome as booleans."""
+    scores = np.asarray(scores, dtype=float)
+    outcome = np.asarray(outcome, dtype=float)
+    keep = np.isfinite(scores) & np.isfinite(outcome)
+    return scores[keep], outcome[keep] == 1
+
+
+def _placement_counts(scores: np.ndarray, outcome: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DeLong's structural components as counts, by the midranks of Sun & Xu (2014), O(n log n):
+    for each patient with the outcome, the patients without it that score lower (ties one half);
+    for each patient without it, the patients with it that score higher. Midranks are whole or
+    half numbers, so these counts are exact in floating point: a zero variance is found exactly."""
+    positives, negatives = scores[outcome], scores[~outcome]
+    m = len(positives)
+    ranks_all = stats.rankdata(np.concatenate([positives, negatives]))
+    above = ranks_all[:m] - stats.rankdata(positives)
+    below = m - (ranks_all[m:] - stats.rankdata(negatives))
+    return above, below
+
+
 def delong_variance(scores: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
-    """AUC and its variance by DeLong, DeLong & Clarke-Pearson (1988), with the midrank
-    computation of Sun & Xu (2014): O(n log n), ties counted one half."""
+    """AUC and its variance by DeLong, DeLong & Clarke-Pearson (1988): the variance of the
+    structural components V10 (per patient with the outcome) over m plus that of V01 over n."""
     scores = np.asarray(scores, dtype=float)
     outcome = np.asarray(outcome, dtype=bool)
-    positives, negatives = scores[outcome], scores[~outcome]
-    m, n = len(positives), len(negatives)
-    ranks_all = stats.rankdata(np.concatenate([positives, negatives]))
-    ranks_pos = stats.rankdata(positives)
-    ranks_neg = stats.rankdata(negatives)
-    auc = (ranks_all[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v10 = (ranks_all[:m] - ranks_pos) / n  # each positive: share of negatives it outranks
-    v01 = 1 - (ranks_all[m:] - ranks_neg) / m  # each negative: share of positives that outrank it
-    variance = np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / n
+    above, below = _placement_counts(scores, outcome)
+    m, n = len(above), len(below)
+    auc = above.sum() / (m * n)
+    variance = np.var(above / n, ddof=1) / m + np.var(below / m, ddof=1) / n
     return float(auc), float(variance)
 
 
-def roc(scores, outcome) -> Auc | None:
-    """ROC curve, AUC with a DeLong 95 % interval, and the Youden-optimal cut of the score."""
-    scores = np.asarray(scores, dtype=float)
-    outcome = np.asarray(outcome, dtype=bool)
+def _too_few_events(events: int, non_events: int) -> str:
+    return (
+        f"too few events: {events} with the outcome and {non_events} without; "
+        f"at least {MIN_EVENTS_FOR_AUC} of each are needed"
+    )
+
+
+def _zero_variance_note(scores: np.ndarray, auc: float) -> str:
+    if np.unique(scores).size == 1:
+        why = "every score is tied"
+    elif auc == 1.0:
+        why = "the score separates the outcomes perfectly"
+    elif auc == 0.0:
+        why = "the score separates the outcomes perfectly, in reverse"
+    else:
+        why = "every patient is placed alike"
+    return f"{why}, so the DeLong variance is 0"
+
+
+def _outside_note(low: float, high: float, bounds: tuple[float, float]) -> str:
+    return (
+        f"the normal (DeLong) interval, {low:.3f} to {high:.3f}, reaches past {bounds[0]:g} to {bounds[1]:g}, "
+        "so it is not shown"
+    )
+
+
+def roc(scores, outcome) -> Auc:
+    """ROC curve, AUC with a DeLong 95 % interval, and the Youden cut of the score, on the
+    patients whose score and outcome are known."""
+    scores, outcome = _known(scores, outcome)
     events = int(outcome.sum())
-    if events < 2 or len(outcome) - events < 2:
-        return None
-    _, variance = delong_variance(scores, outcome)
-    auc = float(roc_auc_score(outcome, scores))  # equals DeLong's (tests/cohort/test_analysis.py)
-    se = math.sqrt(max(variance, 0.0))
-    fpr, tpr, thresholds = roc_curve(outcome, scores)
-    youden = tpr - fpr
-    best = int(np.argmax(youden))
-    cut = float(thresholds[best]) if np.isfinite(thresholds[best]) else None
+    non_events = len(outcome) - events
+    if min(events, non_events) < MIN_EVENTS_FOR_AUC:
+        return Auc(n=len(outcome), events=events, note=_too_few_events(events, non_events))
+    above, below = _placement_counts(scores, outcome)
+    auc = float(above.sum() / (events * non_events))
+    ci_low = ci_high = se = None
+    if (above == above[0]).all() and (below == below[0]).all():
+        note = _zero_variance_note(scores, auc)
+    else:
+        se = math.sqrt(np.var(above / non_events, ddof=1) / events + np.var(below / events, ddof=1) / non_events)
+        low, high = auc - Z_95 * se, auc + Z_95 * se
+        if low < 0 or high > 1:
+            note = _outside_note(low, high, (0, 1))
+        else:
+            ci_low, ci_high, note = low, high, ""
+    cuts = _cut_counts(scores, outcome)
     return Auc(
-        auc=auc,
-        ci_low=max(0.0, auc - Z_95 * se),
-        ci_high=min(1.0, auc + Z_95 * se),
         n=len(outcome),
         events=events,
-        youden_cut=cut,
-        sensitivity=float(tpr[best]),
-        specificity=float(1 - fpr[best]),
-        fpr=[float(x) for x in fpr],
-        tpr=[float(x) for x in tpr],
+        auc=auc,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        se=se,
+        note=note,
+        **_youden(cuts, events, non_events),
+        **_roc_points(cuts, events, non_events),
     )
+
+
+def _roc_points(cuts: list[tuple[float, int, int]], events: int, non_events: int) -> dict[str, list[float]]:
+    """The ROC curve from (0, 0) through every cut to (1, 1), without a point that lies between two
+    equal steps, on the line joining its neighbours (scikit-learn's drop_intermediate, compared in
+    exact counts), so a model's fitted probabilities do not give one point per patient."""
+    fp = np.array([0, *(f for _, _, f in cuts)])
+    tp = np.array([0, *(t for _, t, _ in cuts)])
+    keep = np.r_[True, (np.diff(fp, 2) != 0) | (np.diff(tp, 2) != 0), True]
+    return {"fpr": (fp[keep] / non_events).tolist(), "tpr": (tp[keep] / events).tolist()}
+
+
+def _cut_counts(scores: np.ndarray, outcome: np.ndarray) -> list[tuple[float, int, int]]:
+    """For each observed score c, highest first: (c, TP, FP) when "score ≥ c" is called positive."""
+    values = np.unique(scores)[::-1]
+    positives, negatives = np.sort(scores[outcome]), np.sort(scores[~outcome])
+    tp = len(positives) - np.searchsorted(positives, values, side="left")
+    fp = len(negatives) - np.searchsorted(negatives, values, side="left")
+    return [(float(c), int(t), int(f)) for c, t, f in zip(values, tp, fp, strict=True)]
+
+
+def _youden(cuts: list[tuple[float, int, int]], events: int, non_events: int) -> dict:
+    """The cut maximising J = sensitivity + specificity − 1, compared exactly: J·P·N = TP·N − FP·P
+    in integers. Cuts come highest first and only a strictly greater J replaces the best, so a tie
+    keeps the higher cut (YOUDEN_TIE_RULE)."""
+    best, best_j = None, 0
+    for cut, tp, fp in cuts:
+        j = tp * non_events - fp * events
+        if j > best_j:
+            best, best_j = (cut, tp, fp), j
+    if best is None:
+        return {"youden_note": "the Youden index is 0 or below at every cut (the score does not separate the outcomes)"}
+    cut, tp, fp = best
+    return {
+        "youden_cut": cut,
+        "youden_index": best_j / (events * non_events),
+        "sensitivity": tp / events,
+        "specificity": (non_events - fp) / non_events,
+    }
+
+
+# -- the paper's fixed cuts -----------------------------------------------------------------------
+
+# key → (label, threshold, inclusive): the paper's groups, "medium or high" is score ≥ 2, "high" > 4.
+FIXED_CUTS = {
+    "score_ge_2": ("score ≥ 2 (medium or high group)", 2, True),
+    "score_gt_4": ("score > 4 (high group)", 4, False),
+}
+
+
+@dataclass(frozen=True)
+class CutPerformance:
+    key: str
+    label: str
+    n: int
+    events: int
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    sensitivity: Rate  # TP / (TP + FN)
+    specificity: Rate  # TN / (TN + FP)
+    ppv: Rate  # TP / (TP + FP)
+    npv: Rate  # TN / (TN + FN)
+
+
+def fixed_cuts(frame: pd.DataFrame, outcome: str) -> dict[str, CutPerformance]:
+    """Sensitivity, specificity, PPV and NPV of the paper's cuts, each with its Wilson interval, on
+    the fractures whose outcome is known. A proportion with no denominator is None, with why."""
+    data = frame.dropna(subset=[outcome, "score"])
+    y = data[outcome].to_numpy(dtype=float) == 1
+    score = data["score"].to_numpy(dtype=float)
+    results = {}
+    for key, (label, threshold, inclusive) in FIXED_CUTS.items():
+        called = score >= threshold if inclusive else score > threshold
+        tp, fp = int((called & y).sum()), int((called & ~y).sum())
+        fn, tn = int((~called & y).sum()), int((~called & ~y).sum())
+        results[key] = CutPerformance(
+            key=key,
+            label=label,
+            n=len(y),
+            events=int(y.sum()),
+            tp=tp,
+            fp=fp,
+            fn=fn,
+            tn=tn,
+            sensitivity=wilson(tp, tp + fn, empty="no patient with the outcome"),
+            specificity=wilson(tn, tn + fp, empty="no patient without the outcome"),
+            ppv=wilson(tp, tp + fp, empty="no patient is called positive at this cut"),
+            npv=wilson(tn, tn + fn, empty="no patient is called negative at this cut"),
+        )
+    return results
+
+
+# -- two AUCs on the same patients: DeLong's paired test -------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedAuc:
+    """AUC(a) − AUC(b) on the same patients, by DeLong's covariance of the structural components.
+    None (with `note`) below MIN_EVENTS_FOR_AUC, and no z, P or interval when the variance of the
+    difference is 0."""
+
+    n: int
+    events: int
+    auc_a: float | None = None
+    auc_b: float | None = None
+    difference: float | None = None  # auc_a − auc_b
+    se: float | None = None
+    z: float | None = None
+    p_value: float | None = None  # two-sided
+    ci_low: float | None = None  # 95 % interval of the difference
+    ci_high: float | None = None
+    note: str = ""
+
+
+def paired_delong(score_a, score_b, outcome) -> PairedAuc:
+    """Compare two scores' AUCs on the patients for whom both scores and the outcome are known
+    (DeLong, DeLong & Clarke-Pearson 1988): var(Â − B̂) = S_aa + S_bb − 2 S_ab, with S the
+    covariance of the components V10 over m plus that of V01 over n; z = (Â − B̂) / SE."""
+    a = np.asarray(score_a, dtype=float)
+    b = np.asarray(score_b, dtype=float)
+    y = np.asarray(outcome, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b) & np.isfinite(y)
+    a, b, y = a[keep], b[keep], y[keep] == 1
+    events = int(y.sum())
+    non_events = len(y) - events
+    if min(events, non_events) < MIN_EVENTS_FOR_AUC:
+        return PairedAuc(n=len(y), events=events, note=_too_few_events(events, non_events))
+    above_a, below_a = _placement_counts(a, y)
+    above_b, below_b = _placement_counts(b, y)
+    auc_a = float(above_a.sum() / (events * non_events))
+    auc_b = float(above_b.sum() / (events * non_events))
+    base = {"n": len(y), "events": events, "auc_a": auc_a, "auc_b": auc_b, "difference": auc_a - auc_b}
+    # The variance of the difference is that of the components' differences: exact counts, so
+    # a difference that does not vary is found exactly, not as a rounding residue.
+    above_d, below_d = above_a - above_b, below_a - below_b
+    if (above_d == above_d[0]).all() and (below_d == below_d[0]).all():
+        alike = (above_d == 0).all() and (below_d == 0).all()
+        why = "the two scores place every patient alike, so " if alike else ""
+        return PairedAuc(**base, note=f"{why}the DeLong variance of the difference is 0")
+    s10 = np.cov(np.vstack([above_a, above_b]) / non_events, ddof=1)
+    s01 = np.cov(np.vstack([below_a, below_b]) / events, ddof=1)
+    covariance = s10 / events + s01 / non_events
+    variance = float(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1])
+    se = math.sqrt(max(variance, 0.0))
+    if se == 0.0:
+        return PairedAuc(**base, note="the DeLong variance of the difference is 0")
+    difference = base["difference"]
+    z = difference / se
+    low, high = difference - Z_95 * se, difference + Z_95 * se
+    interval = {"ci_low": low, "ci_high": high, "note": ""}
+    if low < -1 or high > 1:
+        interval = {"note": _outside_note(low, high, (-1, 1))}
+    return PairedAuc(**base, se=se, z=z, p_value=float(2 * stats.norm.sf(abs(z))), **interval)
+
+
+# -- logistic regression (Tables 1, 5, 6) ---------------------------------------------------------
+
+TERM_LABELS = {
+    "burst": "Burst fracture",
+    "vhl_15": "VHL ≥ 15 %",
+    "ka_15": "KA ≥ 15°",
+    "t2_diffuse_low": "Diffuse low T2 signal",
+    "bmd_2": "T-score −3.5 < T ≤ −2.5 (against T > −2.5)",
+    "bmd_4": "T-score ≤ −3.5 (against T > −2.5)",
+    "score": "NASOVCF score (per point)",
+    "age": "Age (per year)",
+    "female": "Female sex",
+    "vas_pre": "Pretreatment VAS (per point)",
+    "odi_pre": "Pretreatment ODI (per point)",
+    "bmi": "BMI (per kg/m²)",
+}
+# An item's indicator: (the frame's points column, the points that mean "present"); spec §1.
+ITEM_INDICATORS = {
+    "burst": ("type_points", 2),
+    "vhl_15": ("vhl_points", 2),
+    "ka_15": ("ka_points", 2),
+    "t2_diffuse_low": ("t2_points", 2),
+    "bmd_2": ("bmd_points", 2),
+    "bmd_4": ("bmd_points", 4),
+}
+COVARIATES = ("score", "age", "female", "vas_pre", "odi_pre", "bmi")
+BINARY_TERMS = (*ITEM_INDICATORS, "female")
+# Table 1 and the covariates: one fit each; BMD is one fit of its two categories against 0 points.
+UNIVARIABLE_FITS = {
+    "burst": ("burst",),
+    "vhl_15": ("vhl_15",),
+    "ka_15": ("ka_15",),
+    "t2_diffuse_low": ("t2_diffuse_low",),
+    "bmd": ("bmd_2", "bmd_4"),
+    **{covariate: (covariate,) for covariate in COVARIATES},
+}
+# The paper's multivariable models (spec §5): the covariates it kept for each outcome.
+PAPER_COVARIATES = {
+    "non_union": ("score", "vas_pre", "odi_pre"),
+    "progressive_kyphosis": ("score", "female", "odi_pre"),
+}
 
 
 @dataclass(frozen=True)
 class OddsRatio:
-    term: str
+    term: str  # the label
     odds_ratio: float
     ci_low: float
     ci_high: float
     p_value: float
+    key: str = ""  # the stable key (TERM_LABELS)
 
 
 @dataclass(frozen=True)
 class LogisticFit:
     outcome: str
-    n: int
+    n: int  # complete cases: the outcome and every predictor known
     events: int
     variables: int
     terms: list[OddsRatio]
-    note: str = ""  # why no fit is shown, when none is
+    note: str = ""  # why no fit is shown, when none is, or what was left out
+    predictors: list[str] = field(default_factory=list)  # the keys asked for
+    auc: Auc | None = None  # the model's in-sample AUC (multivariable models)
 
     @property
     def fitted(self) -> bool:
         return bool(self.terms)
 
 
-def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str]) -> LogisticFit:
-    """Logistic regression of `outcome` on the predictors (statsmodels), as odds ratios with 95 %
-    intervals and P. Refuses to report a fit with fewer than 10 events per variable, or one that
-    does not converge, rather than print a meaningless number."""
+def term_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The regression terms from the analysed frame: the items as 0/1 indicators, the covariates as
+    numbers; NaN where the source is not recorded (or the column is absent). One float array
+    underneath, which each fit's selection of columns and complete cases reads without copying
+    the analysed frame's many columns."""
+
+    def numbers(column: str) -> np.ndarray:
+        if column not in frame:
+            return np.full(len(frame), np.nan)
+        return frame[column].to_numpy(dtype=float, na_value=np.nan)
+
+    def indicator(column: str, points: int) -> np.ndarray:
+        values = numbers(column)
+        return np.where(np.isnan(values), np.nan, values == points)
+
+    terms = {key: indicator(column, points) for key, (column, points) in ITEM_INDICATORS.items()}
+    terms.update({key: numbers(key) for key in COVARIATES})
+    terms.update({outcome: numbers(outcome) for outcome in OUTCOMES if outcome in frame})
+    if "bmd_points" in frame:
+        terms["bmd_reference"] = indicator("bmd_points", 0)
+    return pd.DataFrame(np.column_stack(list(terms.values())), index=frame.index, columns=list(terms))
+
+
+def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str], *, model_auc: bool = False) -> LogisticFit:
+    """Logistic regression of `outcome` on the predictors (statsmodels), on the complete cases, as
+    odds ratios with Wald 95 % intervals and P. Refuses to report a fit rather than print a
+    meaningless number: fewer than 10 events per variable, a binary predictor with an empty cell
+    of its 2×2 table (separation: the odds ratio is infinite or 0), a fit that does not converge.
+    A predictor that does not vary is left out, and said so. No intercept is reported.
+
+    Fitted on the covariate patterns rather than on every row (`_fit_patterns`), the quicker fit
+    when the fractures share few patterns (an item has 2, the score 7): the estimates, standard
+    errors, intervals and P are those of the fit on the rows. On the rows (`_fit_rows`, statsmodels'
+    Logit) when the patterns are more than half the rows (BMI, from height and weight, has nearly
+    one per fracture: grouping saves nothing there), or when the fit on the patterns does not end
+    cleanly: the rows then decide whether and why the fit is refused, as they always did."""
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     columns = list(predictors)
-    data = frame[[outcome, *columns]].dropna()
-    y = data[outcome].astype(int).to_numpy()
+    table = frame[[outcome, *columns]].to_numpy(dtype=float, na_value=np.nan)
+    table = table[~np.isnan(table).any(axis=1)]  # the complete cases
+    y = table[:, 0].astype(int)
     n, events = len(y), int(y.sum())
+    asked = {"predictors": columns}
+    if not n:
+        return LogisticFit(outcome, 0, 0, 0, [], "No fracture has the outcome and every predictor recorded.", **asked)
     limiting = min(events, n - events)
+    patterns = covariate_patterns(table[:, 1:], y)
     # A predictor that does not vary (e.g. sex, when the filter keeps one sex) cannot be estimated.
-    constant = [c for c in columns if data[c].nunique() < 2]
-    columns = [c for c in columns if c not in constant]
+    # Leaving it out leaves the patterns as they are: it has the one value in all of them.
+    varies = [np.unique(patterns.values[:, i]).size > 1 for i in range(len(columns))]
+    constant = [c for c, v in zip(columns, varies, strict=True) if not v]
+    columns = [c for c, v in zip(columns, varies, strict=True) if v]
+    values = patterns.values[:, varies]
     dropped = f"Left out, as it does not vary here: {', '.join(predictors[c] for c in constant)}. " if constant else ""
     if not columns:
-        return LogisticFit(outcome, n, events, 0, [], dropped + "No predictor left to fit.")
-    base = LogisticFit(outcome, n, events, len(columns), [], dropped)
+        return LogisticFit(outcome, n, events, 0, [], dropped + "No predictor left to fit.", **asked)
+
+    def refused(why: str) -> LogisticFit:
+        return LogisticFit(outcome, n, events, len(columns), [], dropped + why, **asked)
+
     if limiting < MIN_EVENTS_PER_VARIABLE * len(columns):
-        return LogisticFit(
-            outcome,
-            n,
-            events,
-            len(columns),
-            [],
-            dropped + f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
-            f"at least {MIN_EVENTS_PER_VARIABLE} per variable are needed.",
+        return refused(
+            f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
+            f"at least {MIN_EVENTS_PER_VARIABLE} per variable are needed."
         )
-    x = sm.add_constant(data[columns].astype(float).to_numpy(), has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        warnings.simplefilter("error", PerfectSeparationWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            result = sm.Logit(y, x).fit(disp=0, maxiter=100)
-        except (ConvergenceWarning, PerfectSeparationWarning, np.linalg.LinAlgError, ValueError) as error:
-            return LogisticFit(
-                **{**base.__dict__, "note": dropped + f"The model could not be fitted ({error.__class__.__name__})."}
-            )
-    conf = result.conf_int()
+    separated = [c for i, c in enumerate(columns) if c in BINARY_TERMS and _has_empty_cell(values[:, i], patterns)]
+    if separated:
+        return refused(
+            f"Not fitted: separation, {', '.join(predictors[c] for c in separated)} has an empty cell in its "
+            "2×2 table with the outcome (the odds ratio would be infinite or 0)."
+        )
+    x = sm.add_constant(values, has_constant="add")  # one row per pattern
+    estimates = _fit_patterns(x, patterns) if len(x) <= n * MAX_PATTERNS_PER_ROW else None
+    if estimates is None:
+        estimates = _fit_rows(x[patterns.rows], y)
+    if isinstance(estimates, str):
+        return refused(estimates)
+    params, conf, p_values = estimates
     terms = [
         OddsRatio(
+            key=column,
             term=predictors[column],
-            odds_ratio=float(np.exp(result.params[i + 1])),
+            odds_ratio=float(np.exp(params[i + 1])),
             ci_low=float(np.exp(conf[i + 1][0])),
             ci_high=float(np.exp(conf[i + 1][1])),
-            p_value=float(result.pvalues[i + 1]),
+            p_value=float(p_values[i + 1]),
         )
         for i, column in enumerate(columns)
     ]
-    if not all(math.isfinite(t.odds_ratio) and math.isfinite(t.ci_high) for t in terms):
-        return LogisticFit(**{**base.__dict__, "note": dropped + "The model could not be fitted (infinite estimates)."})
-    return LogisticFit(outcome, n, events, len(columns), terms, dropped)
+    if not all(math.isfinite(value) for t in terms for value in (t.odds_ratio, t.ci_low, t.ci_high, t.p_value)):
+        return refused("The model could not be fitted (infinite estimates).")
+    # Each row's fitted probability is its pattern's.
+    auc = roc(_expit(x @ params)[patterns.rows], y) if model_auc else None
+    return LogisticFit(outcome, n, events, len(columns), terms, dropped, auc=auc, **asked)
 
 
-def median_iqr(values: pd.Series) -> str:
-    values = values.dropna()
-    if values.empty:
-        return "—"
-    # The weighted-average quartiles SPSS reports (the paper's 11.125 is one of them).
-    q1, median, q3 = np.percentile(values.to_numpy(dtype=float), [25, 50, 75], method="weibull")
-    return f"{median:.1f} ({q1:.1f}, {q3:.1f})"
+class CovariatePatterns(NamedTuple):
+    """The distinct rows of a predictor matrix, each with its events and non-events."""
+
+    values: np.ndarray  # one row per pattern: the predictors' values
+    events: np.ndarray  # per pattern: its rows with the outcome
+    non_events: np.ndarray  # per pattern: its rows without
+    rows: np.ndarray  # per row of the matrix: the index of its pattern
 
 
-@dataclass
+class _Estimates(NamedTuple):
+    params: np.ndarray  # the intercept first
+    conf: np.ndarray  # Wald 95 % interval of each, one row each
+    p_values: np.ndarray
+
+
+def covariate_patterns(x: np.ndarray, y: np.ndarray) -> CovariatePatterns:
+    """Group the rows of `x` (no NaN) by their exact values, counting the 0/1 outcome `y` in each:
+    nothing is rounded or binned, rows share a pattern only when every predictor is equal. Each
+    column is coded by its distinct values (hashing, no sort) and the codes combined column by
+    column, recoded at each step so that the key stays below the number of rows."""
+    key, size = np.zeros(len(x), dtype=np.int64), 1
+    for column in x.T:
+        codes, levels = pd.factorize(column)
+        key, unique = pd.factorize(key * levels.size + codes)
+        size = unique.size
+    values = np.empty((size, x.shape[1]))
+    values[key] = x  # the rows of a pattern are equal: any of them gives its values
+    totals = np.bincount(key, minlength=size)
+    events = np.bincount(key[y == 1], minlength=size)
+    return CovariatePatterns(values=values, events=events, non_events=totals - events, rows=key)
+
+
+def _fit_patterns(x: np.ndarray, patterns: CovariatePatterns) -> _Estimates | None:
+    """The logistic model as a binomial GLM on the covariate patterns (`x`, one row each with the
+    constant): each pattern is one binomial observation, its events out of its fractures. Its
+    likelihood is the rows' Bernoulli likelihood times a constant (the binomial coefficients), so
+    the maximum-likelihood estimates and the information matrix, hence the standard errors, Wald
+    intervals and P, are those of the fit on the rows (McCullagh & Nelder, Generalized Linear
+    Models, 2nd ed. 1989, ch. 4, binary data; Agresti, Categorical Data Analysis, grouped and
+    ungrouped binary data); the deviance and likelihood are not, and neither is reported. A 0/1
+    item has 2 patterns and the score 7, where the rows are thousands.
+
+    Fitted as statsmodels' Logit fits the rows: Newton's method from zero, with its tolerance and
+    iteration limit, and its check after each step that no row's fitted probability equals its
+    outcome (done on the patterns: one with both outcomes cannot). None when the fit does not end
+    cleanly (no convergence, a perfect prediction, an error, an estimate or interval that is not
+    finite): GLM's Newton steps break down where fitted probabilities reach 0 or 1 in floating
+    point, which Logit's do not, so the rows are then fitted and decide, exactly as before."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    perfect = []
+
+    def check_perfect_prediction(params: np.ndarray) -> None:
+        probability = _expit(x @ params)
+        with_events, with_non_events = probability[patterns.events > 0], probability[patterns.non_events > 0]
+        if np.all(np.abs(with_events - 1) <= 1e-8) and np.all(np.abs(with_non_events) <= 1e-8):
+            perfect.append(params)
+
+    model = sm.GLM(np.column_stack([patterns.events, patterns.non_events]), x, family=sm.families.Binomial())
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = model.fit(
+                method="newton",
+                start_params=np.zeros(x.shape[1]),
+                max_start_irls=0,
+                maxiter=100,
+                disp=0,
+                callback=check_perfect_prediction,
+            )
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        estimates = _Estimates(np.asarray(result.params), np.asarray(result.conf_int()), np.asarray(result.pvalues))
+        finite = np.isfinite(np.exp(estimates.conf[1:])).all() and np.isfinite(estimates.p_values[1:]).all()
+    if perfect or any(w.category is ConvergenceWarning for w in caught) or not finite:
+        return None
+    return estimates
+
+
+def _fit_rows(x: np.ndarray, y: np.ndarray) -> _Estimates | str:
+    """statsmodels' Logit on the rows (`x` with the constant): the estimates, or why none is
+    reported (separation, no convergence, an error)."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        warnings.simplefilter("always", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = sm.Logit(y, x).fit(disp=0, maxiter=100)
+        except (np.linalg.LinAlgError, ValueError) as error:
+            return f"The model could not be fitted ({error.__class__.__name__})."
+    kinds = {warning.category for warning in caught}
+    if PerfectSeparationWarning in kinds or (ConvergenceWarning in kinds and _separates(x @ result.params, y)):
+        return "Not fitted: separation, the predictors separate the outcomes perfectly."
+    if ConvergenceWarning in kinds:
+        return "Not fitted: the model did not converge."
+    return _Estimates(np.asarray(result.params), np.asarray(result.conf_int()), np.asarray(result.pvalues))
+
+
+def _has_empty_cell(column: np.ndarray, patterns: CovariatePatterns) -> bool:
+    """Has the predictor's table with the outcome an empty cell: a value of the predictor with no
+    event, or with no non-event (counted over the patterns with that value)?"""
+    _, level = np.unique(column, return_inverse=True)
+    level = level.reshape(-1)
+    events, non_events = np.bincount(level, weights=patterns.events), np.bincount(level, weights=patterns.non_events)
+    return bool(min(events.min(), non_events.min()) == 0)
+
+
+def _expit(linear_predictor: np.ndarray) -> np.ndarray:
+    """The logistic function, as statsmodels' Logit computes its fitted probabilities."""
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-linear_predictor))
+
+
+def _separates(linear_predictor: np.ndarray, y: np.ndarray) -> bool:
+    """Does the fitted linear predictor put every event on one side of every non-event (complete
+    separation, where the estimates run off to infinity and the fit stops unconverged)?"""
+    events, non_events = linear_predictor[y == 1], linear_predictor[y == 0]
+    return bool(events.min() >= non_events.max() or events.max() <= non_events.min())
+
+
+def univariable(frame: pd.DataFrame, outcome: str) -> dict[str, LogisticFit]:
+    """The paper's Table 1 and the covariates' univariable odds ratios: one fit per entry of
+    UNIVARIABLE_FITS, each on the fractures where the outcome and that term are known. BMD is one
+    fit with two indicators against the reference T > −2.5 (0 points)."""
+    terms = term_frame(frame).dropna(subset=[outcome])  # the terms first: fewer columns to copy
+    fits = {}
+    for key, keys in UNIVARIABLE_FITS.items():
+        if key == "bmd" and "bmd_reference" in terms:
+            known = terms.dropna(subset=["bmd_reference"])
+            if len(known) and not known["bmd_reference"].any():
+                fits[key] = LogisticFit(
+                    outcome,
+                    len(known),
+                    int(known[outcome].sum()),
+                    0,
+                    [],
+                    "Not fitted: no fracture in the reference category (T-score above −2.5, 0 points).",
+                    predictors=list(keys),
+                )
+                continue
+        fits[key] = logistic(terms, outcome, {k: TERM_LABELS[k] for k in keys})
+    return fits
+
+
+def multivariable(frame: pd.DataFrame, outcome: str) -> LogisticFit:
+    """The paper's multivariable model for the outcome (PAPER_COVARIATES) on the complete cases,
+    with the model's in-sample AUC from its fitted probabilities (DeLong, as `roc`)."""
+    terms = term_frame(frame).dropna(subset=[outcome])  # the terms first: fewer columns to copy
+    return logistic(terms, outcome, {k: TERM_LABELS[k] for k in PAPER_COVARIATES[outcome]}, model_auc=True)
+
+
+# -- the whole page ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
 class CohortAnalysis:
-    n: int
-    rates: dict[str, dict[str, Rate]]  # outcome → group → rate
-    group_n: dict[str, int]
+    """Everything the cohort page shows of the score's validation. Each outcome has its own
+    denominator: outcome_n[outcome] fractures with that outcome known, of n."""
+
+    n: int  # fractures analysed
+    group_n: dict[str, int]  # fractures per group
+    outcome_n: dict[str, int]  # outcome → fractures with it known
+    outcome_events: dict[str, int]
+    rates: dict[str, dict[str, Rate]]  # outcome → group → rate, on the fractures with it known
     tests: dict[str, GroupTest]
-    medians: dict[str, dict[str, str]]  # measure → group → "median (q1, q3)"
-    aucs: dict[str, Auc | None]
-    models: dict[str, LogisticFit]
+    aucs: dict[str, Auc]  # outcome → the score's ROC
+    fixed_cuts: dict[str, dict[str, CutPerformance]]  # outcome → cut → performance
+    univariable: dict[str, dict[str, LogisticFit]]  # outcome → UNIVARIABLE_FITS key → fit
+    models: dict[str, LogisticFit]  # outcome → the paper's multivariable model
 
 
 def analyse(cohort: pd.DataFrame) -> CohortAnalysis:
-    """Everything the cohort page shows, from one row per included fracture with the columns
-    score, group, non_union, progressive_kyphosis, female, odi_pre, vhl_pre, vhl_diff, ka_pre, ka_diff."""
-    frame = cohort.copy()
-    frame["vhl_6m"] = frame["vhl_pre"] + frame["vhl_diff"]
-    frame["ka_6m"] = frame["ka_pre"] + frame["ka_diff"]
+    """Everything the cohort page shows, from the analysed frame (one row per counted fracture,
+    cohort/data.py): each outcome on the fractures where it is known."""
+    frame = cohort
     by_group = {group: frame[frame["group"] == group] for group in GROUPS}
-    rates = {
-        outcome: {group: wilson(int(rows[outcome].sum()), len(rows)) for group, rows in by_group.items()}
-        for outcome in OUTCOMES
-    }
-    tests = {}
+    rates, tests, aucs, cuts, univariable_fits, models = {}, {}, {}, {}, {}, {}
     for outcome in OUTCOMES:
+        known = frame.dropna(subset=[outcome])
+        rates[outcome] = {}
+        for group in GROUPS:
+            values = known.loc[known["group"] == group, outcome]
+            rates[outcome][group] = wilson(int((values == 1).sum()), len(values))
         table = np.array([[r.events, r.n - r.events] for r in rates[outcome].values()])
         tests[outcome] = group_difference_test(table)
-    medians = {measure: {group: median_iqr(rows[measure]) for group, rows in by_group.items()} for measure in MEASURES}
-    aucs = {outcome: roc(frame["score"], frame[outcome]) for outcome in OUTCOMES}
-    models = {
-        "non_union": logistic(frame, "non_union", {"score": "NASOVCF score (per point)"}),
-        "progressive_kyphosis": logistic(
-            frame,
-            "progressive_kyphosis",
-            {"score": "NASOVCF score (per point)", "female": "female sex", "odi_pre": "pretreatment ODI (per point)"},
-        ),
-    }
-    return CohortAnalysis(len(frame), rates, {g: len(r) for g, r in by_group.items()}, tests, medians, aucs, models)
+        aucs[outcome] = roc(known["score"], known[outcome])
+        cuts[outcome] = fixed_cuts(known, outcome)
+        univariable_fits[outcome] = univariable(known, outcome)
+        models[outcome] = multivariable(known, outcome)
+    return CohortAnalysis(
+        n=len(frame),
+        group_n={group: len(rows) for group, rows in by_group.items()},
+        outcome_n={outcome: int(frame[outcome].notna().sum()) for outcome in OUTCOMES},
+        outcome_events={outcome: int((frame[outcome] == 1).sum()) for outcome in OUTCOMES},
+        rates=rates,
+        tests=tests,
+        aucs=aucs,
+        fixed_cuts=cuts,
+        univariable=univariable_fits,
+        models=models,
+    )
 
 
 # -- plots (matplotlib, drawn on the server as SVG) ------------------------------------------------
@@ -312,27 +784,40 @@ def _svg(figure) -> str:
     return buffer.getvalue()
 
 
-def roc_plot(aucs: dict[str, Auc | None]) -> str | None:
-    """Both ROC curves with the chance line: an SVG document."""
+def _roc_axes(curves: dict[str, Auc], title: str) -> str | None:
+    """ROC curves (those with an AUC) with the chance line, each legend with its AUC: an SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    drawn = {outcome: auc for outcome, auc in aucs.items() if auc is not None}
+    drawn = {outcome: auc for outcome, auc in curves.items() if auc is not None and auc.auc is not None}
     if not drawn:
         return None
     figure, axes = plt.subplots(figsize=(4.6, 4.2))
     axes.plot([0, 1], [0, 1], linestyle=":", color="#888888", label="chance")
     for (outcome, auc), style in zip(drawn.items(), ("-", "--"), strict=False):
-        axes.plot(auc.fpr, auc.tpr, style, linewidth=2, label=f"{OUTCOMES[outcome]}: AUC {auc.auc:.3f}")
+        label = f"{OUTCOMES[outcome]}: AUC {auc.auc:.3f} (n = {auc.n}, {auc.events} events)"
+        axes.plot(auc.fpr, auc.tpr, style, linewidth=2, label=label)
     axes.set_xlabel("1 − specificity")
     axes.set_ylabel("Sensitivity")
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
-    axes.legend(loc="lower right", fontsize=8)
-    axes.set_title("ROC of the NASOVCF score", fontsize=10)
+    axes.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=7, frameon=False
+    )  # below: the curves stay clear
+    axes.set_title(title, fontsize=10)
     return _svg(figure)
+
+
+def roc_plot(aucs: dict[str, Auc]) -> str | None:
+    """Fig. 1: the score's ROC curve per outcome (outcomes with too few events are not drawn)."""
+    return _roc_axes(aucs, "ROC of the NASOVCF score")
+
+
+def model_roc_plot(models: dict[str, LogisticFit]) -> str | None:
+    """Fig. 4: the ROC curves of the paper's multivariable models, fitted here (in-sample)."""
+    return _roc_axes({outcome: fit.auc for outcome, fit in models.items()}, "ROC of the multivariable models")
 
 
 def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str]) -> str | None:
@@ -364,118 +849,7 @@ def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str
     return _svg(figure)
 
 
-# -- readers and other classifications (issue: agreement and head-to-head) ------------------------
-
-
-@dataclass(frozen=True)
-class Icc:
-    icc: float
-    ci_low: float
-    ci_high: float
-    n: int
-
-
-def icc_2_1(long: pd.DataFrame) -> Icc | None:
-    """ICC(2,1): two-way random effects, absolute agreement, single rater (Shrout & Fleiss 1979),
-    with its 95 % interval, by pingouin. `long` has the columns target, rater, value."""
-    import pingouin
-
-    complete = long.dropna()
-    counts = complete.groupby("target")["rater"].nunique()
-    complete = complete[complete["target"].isin(counts[counts == complete["rater"].nunique()].index)]
-    targets = complete["target"].nunique()
-    if targets < MIN_PAIRS or complete["rater"].nunique() < 2 or complete["value"].nunique() < 2:
-        return None
-    table = pingouin.intraclass_corr(data=complete, targets="target", raters="rater", ratings="value")
-    table = table.set_index("Type")
-    # ICC(2,1), absolute agreement: pingouin 0.7 calls it "ICC(A,1)" (earlier versions "ICC2").
-    row = table.loc["ICC(A,1)"] if "ICC(A,1)" in table.index else table.loc["ICC2"]
-    low, high = row["CI95"] if "CI95" in row else row["CI95%"]
-    return Icc(float(row["ICC"]), float(low), float(high), int(targets))
-
-
-@dataclass(frozen=True)
-class Kappa:
-    kappa: float | None  # None: undefined, both readers gave a single category throughout
-    n: int
-    agreement: float
-
-
-def cohen_kappa(first: list, second: list) -> Kappa | None:
-    """Cohen's kappa between two raters' categories (scikit-learn)."""
-    from sklearn.metrics import cohen_kappa_score
-
-    if len(first) < MIN_PAIRS:
-        return None
-    agreement = float(np.mean([a == b for a, b in zip(first, second, strict=True)]))
-    if len(set(first) | set(second)) < 2:
-        return Kappa(None, len(first), agreement)
-    return Kappa(float(cohen_kappa_score(first, second)), len(first), agreement)
-
-
-def reader_groups(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The risk group each reader's own VHL and kyphosis angle give, on the fractures both readers
-    measured: the saved total with the points of the film's VHL and angle (the readers' mean,
-    as the saved score gave them) replaced by the points the rules give each reader's reading.
-
-    What the readers did not measure is read from the saved score, not scored again, so a reader
-    whose values score as the mean did gets the recorded group, whatever rules version recorded
-    it. A reader's value is one reading: scored as one (rules.film_value, rounded to 0.1), never
-    as a mean of two, whose 14.95 % would score 0. Each distinct reading goes through the rules
-    once (readings fall on 0.1 steps: a few hundred values, however many fractures)."""
-    from decimal import Decimal
-
-    both = frame.dropna(subset=["first_vhl", "second_vhl", "first_ka", "second_ka", "score", "vhl_points", "ka_points"])
-    unmeasured = both["score"].astype(int) - both["vhl_points"].astype(int) - both["ka_points"].astype(int)
-
-    def points(readings: pd.Series, rule) -> pd.Series:
-        scored = {
-            value: rule(rules.film_value(Decimal(str(value)), mean_of_two_readers=False)) for value in readings.unique()
-        }
-        return readings.map(scored).astype(int)
-
-    def groups(vhl: str, ka: str) -> list[str]:
-        totals = unmeasured + points(both[vhl], rules.height_loss_points) + points(both[ka], rules.kyphosis_points)
-        group_of = {total: rules.risk_group(int(total)).value for total in totals.unique()}
-        return totals.map(group_of).tolist()
-
-    return groups("first_vhl", "first_ka"), groups("second_vhl", "second_ka")
-
-
-@dataclass
-class ReaderAgreement:
-    vhl: Icc | None
-    kyphosis: Icc | None
-    group_kappa: Kappa | None
-    # Fractures both readers measured, counted whether or not a statistic could be computed.
-    vhl_pairs: int = 0
-    kyphosis_pairs: int = 0
-    group_pairs: int = 0
-
-
-def reader_agreement(frame: pd.DataFrame) -> ReaderAgreement:
-    def long(first: str, second: str) -> pd.DataFrame:
-        pairs = frame[["id", first, second]].dropna()
-        return pd.concat(
-            [
-                pd.DataFrame({"target": pairs["id"], "rater": "first", "value": pairs[first]}),
-                pd.DataFrame({"target": pairs["id"], "rater": "second", "value": pairs[second]}),
-            ]
-        )
-
-    def pairs(first: str, second: str) -> int:
-        return int((frame[first].notna() & frame[second].notna()).sum())
-
-    first_groups, second_groups = reader_groups(frame)
-    return ReaderAgreement(
-        vhl=icc_2_1(long("first_vhl", "second_vhl")),
-        kyphosis=icc_2_1(long("first_ka", "second_ka")),
-        group_kappa=cohen_kappa(first_groups, second_groups),
-        vhl_pairs=pairs("first_vhl", "second_vhl"),
-        kyphosis_pairs=pairs("first_ka", "second_ka"),
-        group_pairs=len(first_groups),
-    )
-
+# -- other classifications: NASOVCF beside Genant and AO Spine-DGOU ------------------------------
 
 OF_ORDER = {"OF1": 1, "OF2": 2, "OF3": 3, "OF4": 4, "OF5": 5}
 CLASSIFIERS = {
@@ -485,16 +859,38 @@ CLASSIFIERS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
+class HeadToHeadOutcome:
+    n: int  # fractures with all three classifications and this outcome known
+    events: int
+    aucs: dict[str, Auc]  # classifier → its ROC
+    comparisons: dict[str, PairedAuc]  # "genant_grade" / "of_rank" → NASOVCF minus that classifier
+
+
+@dataclass(frozen=True)
 class HeadToHead:
-    n: int
-    aucs: dict[str, dict[str, Auc | None]]  # outcome → classifier → AUC
+    n: int  # fractures with all three classifications
+    outcomes: dict[str, HeadToHeadOutcome]
+
+    @property
+    def aucs(self) -> dict[str, dict[str, Auc]]:
+        """outcome → classifier → AUC (the shape the page read before the paired tests)."""
+        return {outcome: result.aucs for outcome, result in self.outcomes.items()}
 
 
 def head_to_head(frame: pd.DataFrame) -> HeadToHead:
-    """AUC of NASOVCF, Genant grade and the OF class on the same patients: those with all three."""
-    data = frame.assign(of_rank=frame["of_class"].map(OF_ORDER)).dropna(subset=["genant_grade", "of_rank"])
-    return HeadToHead(
-        n=len(data),
-        aucs={outcome: {name: roc(data[name], data[outcome]) for name in CLASSIFIERS} for outcome in OUTCOMES},
-    )
+    """AUC of NASOVCF, Genant grade and the OF class on the same patients (those with all three and
+    the outcome known), and DeLong's paired tests of NASOVCF against each of the others."""
+    data = frame.assign(of_rank=frame["of_class"].map(OF_ORDER)).dropna(subset=["score", "genant_grade", "of_rank"])
+    outcomes = {}
+    for outcome in OUTCOMES:
+        known = data.dropna(subset=[outcome])
+        outcomes[outcome] = HeadToHeadOutcome(
+            n=len(known),
+            events=int((known[outcome] == 1).sum()),
+            aucs={name: roc(known[name], known[outcome]) for name in CLASSIFIERS},
+            comparisons={
+                name: paired_delong(known["score"], known[name], known[outcome]) for name in ("genant_grade", "of_rank")
+            },
+        )
+    return HeadToHead(n=len(data), outcomes=outcomes)
