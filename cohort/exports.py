@@ -260,7 +260,9 @@ DICTIONARY = [
     ("non_union", "Bone non-union at 6 months or later", "", "1 yes, 0 no, empty if not assessed", False),
     (
         "included_in_cohort",
-        "Counted in the cohort analyses (conservative care, complete 6-month outcome)",
+        "Counted in the cohort analyses: conservative care and at least one 6-month outcome known under it "
+        "(seen before any treatment change); with the export's eligibility filter, also inside the paper's "
+        "criteria (spec §4). Each outcome then has its own denominator: see the two columns at the end",
         "",
         "1, 0",
         False,
@@ -272,6 +274,18 @@ DICTIONARY = [
         "empty when included; " + ", ".join(label for key, label in data.EXCLUSIONS if key != "archived"),
         False,
     ),
+    *[
+        (
+            f"{outcome}_in_analysis",
+            f"Counted in the {label} analysis: included, and the outcome known for conservative care (an "
+            "outcome not assessed yet, or first seen on or after the treatment change, leaves that outcome's "
+            "analysis only)",
+            "",
+            "1, 0",
+            False,
+        )
+        for outcome, label in (("non_union", "non-union"), ("progressive_kyphosis", "progressive kyphosis"))
+    ],
 ]
 
 
@@ -350,6 +364,7 @@ IMPORT_ROLE_COLUMNS = {
         *_visit_columns("day"),
         "included_in_cohort",
         "exclusion_reason",
+        *(f"{outcome}_in_analysis" for outcome in data.OUTCOMES),
     ],
 }
 IMPORT_ROLES = {column: role for role, columns in IMPORT_ROLE_COLUMNS.items() for column in columns}
@@ -471,6 +486,8 @@ def build(frame: pd.DataFrame, identified: bool, visits: pd.DataFrame | None = N
     out["included_in_cohort"] = (frame["exclusion"] == "").astype(int)
     labels = dict(data.EXCLUSIONS)
     out["exclusion_reason"] = frame["exclusion"].map(lambda reason: labels.get(reason, ""))
+    for outcome in data.OUTCOMES:
+        out[f"{outcome}_in_analysis"] = ((frame["exclusion"] == "") & (frame[f"{outcome}_missing"] == "")).astype(int)
     if not identified:
         out = out.sort_values(["patient", "injury_day"], kind="stable")  # no order that follows the dates
     return _defuse_formulas(out.reset_index(drop=True))
@@ -664,8 +681,8 @@ def _record_frame(fractures: list[Fracture]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=list(data.COLUMNS))
     for column in data.NUMERIC:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    frame["exclusion"] = data.exclusion_reasons(frame)
-    return frame
+    frame[data.OTHER_FRACTURES] = False  # the worked cases are two patients' one fracture each
+    return data.classify(frame)
 
 
 def _visit_frame(visits: list[Visit]) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
+from scoring import rules
 from scoring.forms.fields import DateInput, at_most_a_year_ahead, not_before_1900
 from scoring.models import SPINE_LEVEL_CHOICES
 
@@ -20,11 +21,25 @@ class CohortFilterForm(forms.Form):
     )
     level = forms.ChoiceField(required=False, choices=[("", "All levels")] + SPINE_LEVEL_CHOICES, label="Level")
     sex = forms.ChoiceField(required=False, choices=[("", "Both sexes"), ("F", "Female"), ("M", "Male")], label="Sex")
+    eligible = forms.BooleanField(
+        required=False,
+        label="Only the paper's eligible population",
+        # Short: the page lists every criterion. Conservative care and a 6-month outcome are the
+        # counting rule itself, so they are not repeated here.
+        help_text=(
+            f"Spec §4: age ≥ {rules.MINIMUM_VALIDATED_AGE_YEARS}, "
+            f"{rules.VALIDATED_LEVELS[0]}–{rules.VALIDATED_LEVELS[-1]}, low-energy, "
+            f"T ≤ {rules.format_signed(rules.T_SCORE_OSTEOPENIA_UPPER)}, one fracture per patient."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            if isinstance(field.widget, forms.CheckboxInput):
+                css = "form-check-input"
+            else:
+                css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = css
 
     def clean(self):

@@ -228,6 +228,64 @@ def test_a_treatment_change_is_the_exported_reason(signed_in, make_patient, make
     assert (row["included_in_cohort"], row["exclusion_reason"]) == ("0", "treatment changed")
 
 
+def test_a_fracture_with_one_outcome_is_included_and_counted_for_that_outcome_only(
+    signed_in, make_patient, make_fracture
+):
+    """Issue 14, D7: each outcome its own denominator, in the export as on the page."""
+    import datetime
+
+    fracture = make_fracture(make_patient(mrn="ONE1"))
+    Fracture.objects.filter(pk=fracture.pk).update(non_union=False, non_union_on=datetime.date(2025, 9, 10))
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=0"))
+    assert (row["included_in_cohort"], row["exclusion_reason"]) == ("1", "")
+    assert (row["non_union"], row["progressive_kyphosis"]) == ("0", "")
+    assert (row["non_union_in_analysis"], row["progressive_kyphosis_in_analysis"]) == ("1", "0")
+
+
+def test_an_outcome_seen_after_the_treatment_change_is_exported_but_not_counted(signed_in, make_patient, make_fracture):
+    import datetime
+
+    fracture = make_fracture(make_patient(mrn="ONE2"))
+    Fracture.objects.filter(pk=fracture.pk).update(
+        progressive_kyphosis=False,
+        progressive_kyphosis_on=datetime.date(2025, 9, 10),
+        non_union=True,
+        non_union_on=datetime.date(2025, 12, 1),
+        treatment_changed_to="kyphoplasty",
+        treatment_changed_on=datetime.date(2025, 10, 1),
+    )
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=0"))
+    assert (row["included_in_cohort"], row["non_union"], row["non_union_in_analysis"]) == ("1", "1", "0")
+    assert row["progressive_kyphosis_in_analysis"] == "1"
+
+
+def test_the_eligibility_filter_marks_the_rows_outside_it_and_is_logged(signed_in, make_patient, make_fracture):
+    import datetime
+
+    young = make_fracture(make_patient(mrn="YNG1", date_of_birth=datetime.date(1990, 1, 1)))
+    Fracture.objects.filter(pk=young.pk).update(non_union=False, non_union_on=datetime.date(2025, 9, 10))
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=0&eligible=on"))
+    assert (row["included_in_cohort"], row["exclusion_reason"]) == ("0", "outside the paper's eligibility criteria")
+    assert (row["non_union_in_analysis"], row["progressive_kyphosis_in_analysis"]) == ("0", "0")
+    assert ExportLog.objects.get().filters == {"eligible": True}
+    row = row_of(signed_in.get("/cohort/export/?format=csv&identified=0"))
+    assert (row["included_in_cohort"], row["exclusion_reason"]) == ("1", "")
+
+
+def test_the_dictionary_says_the_counting_rule_and_each_outcome_s_own_column(signed_in):
+    described = {row[0]: row for row in rows_of(signed_in.get("/cohort/dictionary.csv"))[1:]}
+    assert "at least one 6-month outcome known" in described["included_in_cohort"][1]
+    assert "eligibility filter" in described["included_in_cohort"][1]
+    assert described["exclusion_reason"][3] == (
+        "empty when included; not conservative care, treatment changed, no 6-month outcome yet, "
+        "outside the paper's eligibility criteria"
+    )
+    for outcome in ("non_union", "progressive_kyphosis"):
+        _, meaning, _, allowed, where, on_import = described[f"{outcome}_in_analysis"]
+        assert "first seen on or after the treatment change" in meaning
+        assert (allowed, where, on_import) == ("1, 0", "both exports", exports.IMPORT_ROLE_WORDS["ignored"])
+
+
 @pytest.mark.parametrize("identified", ["0", "1"])
 def test_the_xlsx_sheets_freeze_their_header_and_filter_the_whole_table(signed_in, read_twice, identified):
     response = signed_in.get(f"/cohort/export/?format=xlsx&identified={identified}")

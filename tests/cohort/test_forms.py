@@ -43,3 +43,21 @@ def test_the_cohort_page_shows_the_refusal(signed_in):
     page = signed_in.get("/cohort/?date_to=9999-12-31")
     assert page.status_code == 400  # nothing analysed on a filter that is not valid
     assert "Enter a date up to a year from today" in page.content.decode()
+
+
+# -- the eligibility box (spec §4) -------------------------------------------------------------------
+
+
+def test_the_eligibility_box_is_off_unless_ticked():
+    form = CohortFilterForm({})
+    assert form.is_valid() and form.cleaned_data["eligible"] is False
+    form = CohortFilterForm({"eligible": "on"})
+    assert form.is_valid() and form.cleaned_data["eligible"] is True
+
+
+def test_the_eligibility_box_says_what_it_keeps_with_the_pure_cores_thresholds():
+    field = CohortFilterForm().fields["eligible"]
+    assert field.label == "Only the paper's eligible population"
+    assert field.help_text == "Spec §4: age ≥ 60, T11–L2, low-energy, T ≤ −1.0, one fracture per patient."
+    html = str(CohortFilterForm()["eligible"])
+    assert 'type="checkbox"' in html and 'class="form-check-input"' in html

@@ -15,9 +15,12 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from scoring import measurements, paper, rules, services
 from scoring.models import ExpectedVisit, Fracture, Patient, PatientNameWord, Visit
+
+DEMO_REASON = "Demo data (seed_demo)"
 
 DEMO_PREFIX = "DEMO-"
 # The paper's figures (spec §5), from the one place they are kept.
@@ -106,7 +109,8 @@ class Command(BaseCommand):
                 )
             )
             plans.append(assessed)
-        Patient.objects.bulk_create(patients)
+        # With their history, as every write keeps it: the cohort report's cache key is the newest history row.
+        bulk_create_with_history(patients, Patient, default_user=user, default_change_reason=DEMO_REASON)
         PatientNameWord.objects.bulk_create(
             [word for patient in patients for word in PatientNameWord.rows_for(patient)]
         )
@@ -115,13 +119,13 @@ class Command(BaseCommand):
             fracture, visits = self.make_fracture(rng, user, patient, assessed, today)
             fractures.append(fracture)
             visit_plans.append(visits)
-        Fracture.objects.bulk_create(fractures)
+        bulk_create_with_history(fractures, Fracture, default_user=user, default_change_reason=DEMO_REASON)
         visits = []
         for fracture, planned in zip(fractures, visit_plans, strict=True):
             for visit in planned:
                 visit.fracture = fracture
                 visits.append(visit)
-        Visit.objects.bulk_create(visits)
+        bulk_create_with_history(visits, Visit, default_user=user, default_change_reason=DEMO_REASON)
         # The expected visits as the services keep them, linked to the visits just made.
         expected = []
         for fracture, planned in zip(fractures, visit_plans, strict=True):
