@@ -1,13 +1,23 @@
-"""What the cohort page prints, from the analyses and the paper's figures: labels, percentages,
-intervals. The template does no arithmetic."""
+"""What the cohort page prints, from the report's numbers (cohort/report.py) and the paper's figures
+(scoring/paper.py): sections of tables, notes and plots, every figure formatted by
+cohort/formatting.py. The template (cohort/_report.html) does no arithmetic and knows no statistic.
+
+A section is a dict: id, title, paper_ref (the paper's table or figure it answers), intro (plain
+sentences), tables (key, caption, header, rows of label and cells), notes, plot (a plot's name in
+the report) and plot_alt.
+"""
 
 from __future__ import annotations
 
 from scoring import paper
+from scoring.presenters import GROUP_LABELS, GROUP_RANGES
 from scoring.rules import RiskGroup
 
-from . import analysis
+from . import formatting as fmt
 
+GROUPS = ("low", "medium", "high")
+OUTCOMES = {"non_union": "Non-union at 6 months", "progressive_kyphosis": "Progressive kyphosis (> 10°)"}
+NOT_RESTATED = "not restated in the spec"
 NOT_REPORTED = "not reported for the score alone"
 # The page's measures, and where the paper's figure for each is: (quantity, time).
 PAPER_MEASURES = {
@@ -18,23 +28,89 @@ PAPER_MEASURES = {
     "ka_6m": ("kyphosis_angle_deg", "six_months"),
     "ka_diff": ("kyphosis_angle_deg", "difference"),
 }
+MEASURE_LABELS = {
+    "vhl_pre": "VHL pretreatment (%)",
+    "vhl_6m": "VHL at 6 months (%)",
+    "vhl_diff": "VHL difference",
+    "ka_pre": "KA pretreatment (°)",
+    "ka_6m": "KA at 6 months (°)",
+    "ka_diff": "KA difference",
+}
+PAIR_LABELS = {("low", "medium"): "low–medium", ("low", "high"): "low–high", ("medium", "high"): "medium–high"}
 
 
-def _pct(rate) -> str:
-    if not rate.n:
+# -- building blocks ---------------------------------------------------------------------------
+
+
+def cell(text, *, paper_figure: bool = False, testid: str = "") -> dict:
+    return {"text": text, "paper": paper_figure, "testid": testid}
+
+
+def row(label: str, cells: list, key: str = "") -> dict:
+    return {"label": label, "cells": [c if isinstance(c, dict) else cell(c) for c in cells], "key": key}
+
+
+def table(key: str, caption: str, header: list[str], rows: list[dict], title: str = "") -> dict:
+    return {"key": key, "caption": caption, "header": header, "rows": rows, "title": title}
+
+
+def section(id: str, title: str, *, paper_ref="", intro=(), tables=(), notes=(), plot="", plot_alt="") -> dict:
+    return {
+        "id": id,
+        "title": title,
+        "paper_ref": paper_ref,
+        "intro": [line for line in intro if line],
+        "tables": list(tables),
+        "notes": [note for note in notes if note],
+        "plot": plot,
+        "plot_alt": plot_alt,
+    }
+
+
+def group_label(group: str) -> str:
+    return f"{GROUP_LABELS[group]} ({GROUP_RANGES[group]})"
+
+
+def rate(events: int, n: int, low=None, high=None) -> str:
+    """61.9 % (39/63; 49.6–72.9): the percentage, the count and the Wilson interval."""
+    if not n:
         return "—"
-    return f"{rate.rate * 100:.1f} % ({rate.events}/{rate.n}; {rate.ci_low * 100:.1f}–{rate.ci_high * 100:.1f})"
+    bounds = f"; {fmt.number(low * 100, 1)}–{fmt.number(high * 100, 1)}" if low is not None and high is not None else ""
+    return f"{fmt.percent(events / n)} ({events}/{n}{bounds})"
 
 
-def _p(value: float | None) -> str:
-    if value is None:
+def paper_rate(group: str, outcome: str) -> str:
+    published = getattr(paper.DERIVATION_COHORT[RiskGroup(group)], outcome)
+    low, high = published.wilson_95
+    return rate(published.events, published.n, low, high)
+
+
+def test_text(test: dict | None) -> str:
+    """A test across groups: "Kruskal–Wallis H, P 0.004", or why none was made."""
+    if not test:
         return "—"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    if test.get("p_value") is None:
+        return f"no test: {test.get('note') or 'not computable'}"
+    text = f"{test['method']}, P {fmt.p_value(test['p_value'])}"
+    return f"{text} ({test['note']})" if test.get("note") else text
 
 
-def _interval(estimate: paper.Estimate) -> str:
-    """A published interval as the paper prints it, no rounding: (1.458–2.013)."""
-    return f"({estimate.ci_low:g}–{estimate.ci_high:g})"
+def pairwise_text(tests: list[dict]) -> str:
+    """Pairwise comparisons with Bonferroni-adjusted P: "low–high P 0.003; …"."""
+    parts = []
+    for test in tests:
+        pair = PAIR_LABELS.get((test["first"], test["second"]), f"{test['first']}–{test['second']}")
+        if test.get("p_adjusted") is None:
+            parts.append(f"{pair}: {test.get('note') or 'not tested'}")
+        else:
+            parts.append(f"{pair} P {fmt.p_value(test['p_adjusted'])}")
+    return "; ".join(parts) or "—"
+
+
+def quartiles_text(q: dict | None) -> str:
+    if not q or q.get("median") is None:
+        return "—"
+    return f"{fmt.quartiles(q['median'], q['q1'], q['q3'])}, n {q['n']}"
 
 
 def paper_median(measure: str, group: str) -> str:
@@ -46,166 +122,724 @@ def paper_median(measure: str, group: str) -> str:
     else:
         before, six_months = paper.RADIOGRAPHIC_COURSE[quantity][risk_group]
         figure = before if time == "pretreatment" else six_months
-    return f"{figure.median:g} ({figure.q1:g}, {figure.q3:g})"
+    return fmt.quartiles(figure.median, figure.q1, figure.q3)
 
 
 def paper_auc(outcome: str) -> str:
     auc = paper.SCORE_AUC.get(outcome)
-    return f"{auc.value:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else NOT_REPORTED
+    return fmt.estimate(auc.value, auc.ci_low, auc.ci_high) if auc else NOT_REPORTED
 
 
 def paper_model(outcome: str) -> str:
     """The paper's model for an outcome, in a line: each odds ratio, then the model's AUC."""
     model = paper.LOGISTIC_MODELS[outcome]
     terms = [
-        f"{term.term} OR {term.estimate.value:g}{f' per {term.per}' if term.per else ''} {_interval(term.estimate)}"
-        f"{f', P {term.p_value}' if term.p_value else ''}"
+        f"{term.term} OR {fmt.ratio(term.estimate.value)}{f' per {term.per}' if term.per else ''} "
+        f"{fmt.interval(term.estimate.ci_low, term.estimate.ci_high)}{f', P {term.p_value}' if term.p_value else ''}"
         for term in model.odds_ratios
     ]
-    return "; ".join([*terms, f"model AUC {model.auc.value:g} {_interval(model.auc)}"])
+    return "; ".join([*terms, f"model AUC {fmt.estimate(model.auc.value, model.auc.ci_low, model.auc.ci_high)}"])
 
 
-def cohort_table(result) -> list[dict]:
-    """Per group: this clinic's n and rates beside the paper's (spec §5)."""
+def auc_text(auc: dict | None) -> str:
+    """0.872 (0.816–0.928), or why there is no AUC or no interval."""
+    if not auc:
+        return "—"
+    if auc.get("auc") is None:
+        return auc.get("note") or "not computable"
+    text = fmt.estimate(auc["auc"], auc.get("ci_low"), auc.get("ci_high"))
+    if auc.get("ci_low") is None and auc.get("note"):
+        text += f" (no interval: {auc['note']})"
+    return text
+
+
+def odds_ratio_text(term: dict) -> str:
+    if term.get("odds_ratio") is None:
+        return term.get("note") or "not estimable"
+    return fmt.estimate(term["odds_ratio"], term.get("ci_low"), term.get("ci_high"))
+
+
+# -- sections --------------------------------------------------------------------------------------
+
+GROUP_HEADER = [group_label(group) for group in GROUPS]
+
+
+def baseline_section(numbers: dict) -> dict:
+    """The paper's Table 3: who the patients of each group are."""
     rows = []
-    for group in analysis.GROUPS:
-        published = paper.DERIVATION_COHORT[RiskGroup(group)]
-        rows.append(
-            {
-                "group": group,
-                "n": result.group_n[group],
-                "paper_n": published.n,
-                "outcomes": [
-                    {
-                        "ours": _pct(result.rates[outcome][group]),
-                        "paper": _pct(
-                            analysis.wilson(getattr(published, outcome).events, getattr(published, outcome).n)
-                        ),
-                    }
-                    for outcome in analysis.OUTCOMES
-                ],
-            }
+    for variable in numbers["baseline"]:
+        test = test_text(variable["test"])
+        if variable["kind"] == "continuous":
+            cells = [quartiles_text(variable["quartiles"].get(group)) for group in GROUPS]
+            rows.append(row(f"{variable['label']} ({variable['unit']}), median (IQR)", [*cells, test], variable["key"]))
+            continue
+        for number, category in enumerate(variable["categories"]):
+            counts = [category["counts"][group] for group in GROUPS]
+            cells = [f"{c['count']}/{c['n']} ({fmt.number(c['percent'], 1)} %)" if c["n"] else "—" for c in counts]
+            if len(variable["categories"]) == 1:  # a yes/no variable: its row is the "yes" count
+                label = variable["label"]
+            else:
+                label = f"{variable['label']}: {category['label']}" if number == 0 else f"… {category['label']}"
+            rows.append(row(label, [*cells, test if number == 0 else ""], f"{variable['key']}-{category['key']}"))
+    return section(
+        "baseline",
+        "Who the patients are, by group",
+        paper_ref="the paper's Table 3",
+        intro=[
+            "Continuous variables as median (IQR) with the Kruskal–Wallis test; categories as n/known (%) "
+            "with χ² (Fisher's exact test for two categories when an expected count is below 5).",
+            f"The paper's Table 3 figures are {NOT_RESTATED} (§5), so they are not printed beside these.",
+        ],
+        tables=[table("baseline", "Baseline by risk group", ["Variable", *GROUP_HEADER, "Test across groups"], rows)],
+    )
+
+
+def outcomes_section(numbers: dict) -> dict:
+    """Non-union and progressive kyphosis by group, each with its own denominator, beside the paper."""
+    rows = []
+    for group in GROUPS:
+        cells = []
+        for outcome in OUTCOMES:
+            r = numbers["outcomes"][outcome]["rates"][group]
+            cells += [
+                cell(rate(r["events"], r["n"], r["ci_low"], r["ci_high"]), testid=f"rate-{outcome}"),
+                cell(paper_rate(group, outcome), paper_figure=True),
+            ]
+        rows.append(row(group_label(group), cells, group))
+    notes = []
+    for outcome, label in OUTCOMES.items():
+        result = numbers["outcomes"][outcome]
+        pairs = [{**pair["test"]} for pair in result["pairwise"]]
+        notes.append(
+            f"{label}: across groups {test_text(result['test'])}; pairwise (Fisher's exact, Bonferroni-adjusted): "
+            f"{pairwise_text(pairs)}."
         )
-    return rows
+    header = ["Group"]
+    for label in OUTCOMES.values():
+        header += [f"{label} — here", "paper"]
+    return section(
+        "outcomes",
+        "Outcomes by risk group",
+        paper_ref="the paper's Fig. 1 and results",
+        intro=[
+            "Rate (events/n; Wilson 95 % interval). Each outcome has its own denominator: the fractures whose "
+            "outcome is known (the paper's low group: 1/47 non-union, 1/46 kyphosis, as published)."
+        ],
+        tables=[table("rates", "Outcomes by risk group, beside the paper", header, rows)],
+        notes=notes,
+        plot="rates",
+        plot_alt="Bar chart: non-union and progressive kyphosis rates by risk group here, with 95 % intervals, "
+        "beside the paper's rates. The numbers are in the table above.",
+    )
 
 
-def test_rows(result) -> list[dict]:
-    return [
-        {
-            "outcome": label,
-            "method": result.tests[outcome].method,
-            "p": _p(result.tests[outcome].p_value),
-            "note": result.tests[outcome].note,
-        }
-        for outcome, label in analysis.OUTCOMES.items()
-    ]
+def radiographic_section(numbers: dict) -> dict:
+    """The paper's Table 4: VHL and KA medians by group, with Kruskal–Wallis and pairwise tests."""
+    rows, pairwise = [], []
+    for measure, label in MEASURE_LABELS.items():
+        comparison = numbers["radiographic"][measure]
+        cells = []
+        for group in GROUPS:
+            q = comparison["quartiles"][group]
+            cells += [
+                cell(fmt.quartiles(q["median"], q["q1"], q["q3"]) + (f" (n {q['n']})" if q["n"] else "")),
+                cell(paper_median(measure, group), paper_figure=True),
+            ]
+        cells.append(test_text(comparison["across"]))
+        rows.append(row(label, cells, measure))
+        pairwise.append(f"{label}: {pairwise_text(comparison['pairwise'])}.")
+    header = ["Measure"]
+    for group in GROUPS:
+        header += [f"{GROUP_LABELS[group]} — here", f"{GROUP_LABELS[group]} — paper"]
+    return section(
+        "radiographic",
+        "Radiographic course, median (IQR)",
+        paper_ref="the paper's Table 4",
+        intro=[
+            "Quartiles as SPSS computes them (weighted average, the paper's 11.125 is one). Across groups the "
+            "Kruskal–Wallis test; pairwise the Mann–Whitney U test, P Bonferroni-adjusted (× the number of pairs compared: 3 when every group has values)."
+        ],
+        tables=[table("radiographic", "VHL and KA by risk group", [*header, "Across groups"], rows)],
+        notes=["Pairwise (Mann–Whitney U, Bonferroni-adjusted P):", *pairwise],
+    )
 
 
-def median_table(result) -> list[dict]:
-    return [
-        {
-            "label": label,
-            "groups": [
-                {"ours": result.medians[measure][group], "paper": paper_median(measure, group)}
-                for group in analysis.GROUPS
-            ],
-        }
-        for measure, label in analysis.MEASURES.items()
-    ]
+MONTH_LABELS = {"0": "pretreatment", "1": "1 month", "3": "3 months", "6": "6 months"}
 
 
-def auc_rows(result) -> list[dict]:
-    rows = []
-    for outcome, label in analysis.OUTCOMES.items():
-        auc = result.aucs[outcome]
-        rows.append(
-            {
-                "outcome": label,
-                "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "—",
-                "n": f"{auc.n} ({auc.events} events)" if auc else "too few events",
-                "cut": (
-                    f"score ≥ {auc.youden_cut:g}: sensitivity {auc.sensitivity * 100:.0f} %, "
-                    f"specificity {auc.specificity * 100:.0f} %"
-                )
-                if auc and auc.youden_cut is not None
-                else "—",
-                "paper": paper_auc(outcome),
-            }
-        )
-    return rows
-
-
-def model_rows(result) -> list[dict]:
-    rows = []
-    for outcome, label in analysis.OUTCOMES.items():
-        fit = result.models[outcome]
-        rows.append(
-            {
-                "outcome": label,
-                "n": f"{fit.n} patients, {fit.events} events",
-                "terms": [
-                    {"term": t.term, "or": f"{t.odds_ratio:.3f} ({t.ci_low:.3f}–{t.ci_high:.3f})", "p": _p(t.p_value)}
-                    for t in fit.terms
-                ],
-                "note": fit.note,
-                "paper": paper_model(outcome),
-            }
-        )
-    return rows
-
-
-def _too_few(pairs: int) -> str:
-    return f"too few to compute: {pairs or 'none'} measured by both, {analysis.MIN_PAIRS} needed"
-
-
-def agreement_rows(agreement) -> list[dict]:
-    """Inter-reader agreement on the cohort page: ICC(2,1) for VHL and KA, kappa for the group.
-    n is the fractures both readers measured, shown also when they are too few for a statistic."""
-
-    def icc(value, pairs: int) -> str:
-        if value:
-            return f"{value.icc:.3f} ({value.ci_low:.2f}–{value.ci_high:.2f})"
-        return _too_few(pairs) if pairs < analysis.MIN_PAIRS else "not computable: the readings do not vary"
-
-    def kappa(value, pairs: int) -> str:
-        if not value:
-            return _too_few(pairs)
-        if value.kappa is None:
-            return f"undefined: one group only ({value.agreement * 100:.0f} % agree)"
-        return f"{value.kappa:.3f} ({value.agreement * 100:.0f} % agree)"
-
-    return [
-        {
-            "measure": "VHL",
-            "statistic": "ICC(2,1), 95 % CI",
-            "value": icc(agreement.vhl, agreement.vhl_pairs),
-            "n": agreement.vhl_pairs,
-        },
-        {
-            "measure": "Kyphosis angle",
-            "statistic": "ICC(2,1), 95 % CI",
-            "value": icc(agreement.kyphosis, agreement.kyphosis_pairs),
-            "n": agreement.kyphosis_pairs,
-        },
-        {
-            "measure": "Risk group each reader's values give",
-            "statistic": "Cohen's κ (raw agreement)",
-            "value": kappa(agreement.group_kappa, agreement.group_pairs),
-            "n": agreement.group_pairs,
-        },
-    ]
-
-
-def head_to_head_rows(comparison) -> list[dict]:
-    rows = []
-    for outcome, label in analysis.OUTCOMES.items():
-        for name, classifier in analysis.CLASSIFIERS.items():
-            auc = comparison.aucs[outcome][name]
+def course_section(numbers: dict) -> dict:
+    """The paper's Fig. 3: VAS and ODI at 0, 1, 3 and 6 months by group."""
+    tables = []
+    for measure, label in (("vas", "VAS pain (0–10)"), ("odi", "ODI (%)")):
+        rows = []
+        for month, month_label in MONTH_LABELS.items():
+            comparison = numbers["clinical_course"][measure][month]
+            cells = [quartiles_text(comparison["quartiles"][group]) for group in GROUPS]
             rows.append(
-                {
-                    "outcome": label,
-                    "classifier": classifier,
-                    "auc": f"{auc.auc:.3f} ({auc.ci_low:.3f}–{auc.ci_high:.3f})" if auc else "too few patients",
-                }
+                row(month_label, [*cells, test_text(comparison["across"]), pairwise_text(comparison["pairwise"])])
             )
+        tables.append(
+            table(
+                f"course-{measure}",
+                f"{label} by risk group over the visits",
+                ["Visit", *GROUP_HEADER, "Across groups", "Pairwise"],
+                rows,
+                title=label,
+            )
+        )
+    return section(
+        "course",
+        "Pain and disability over the visits",
+        paper_ref="the paper's Fig. 3",
+        intro=[
+            "Median (IQR) and n at each visit; the groups compared at each visit by the Kruskal–Wallis test, "
+            "pairwise by Mann–Whitney U with Bonferroni-adjusted P.",
+            f"The paper reports higher VAS and ODI in the high group (P < 0.05); its figure's values are "
+            f"{NOT_RESTATED}.",
+        ],
+        tables=tables,
+        plot="course",
+        plot_alt="Line chart: median VAS and ODI by risk group at 0, 1, 3 and 6 months, with IQR bars. "
+        "The numbers are in the tables above.",
+    )
+
+
+def calibration_section(numbers: dict, explanations: dict) -> dict:
+    """Do the paper's group rates come true here? (TRIPOD: external validation)"""
+    tables, notes = [], []
+    for outcome, label in OUTCOMES.items():
+        result = numbers["calibration"][outcome]
+        rows = [
+            row(
+                group_label(g["group"]),
+                [
+                    fmt.percent(g["predicted"]),
+                    rate(g["events"], g["n"], g["ci_low"], g["ci_high"]),
+                ],
+                g["group"],
+            )
+            for g in result["groups"]
+        ]
+
+        def coefficient(c: dict) -> str:
+            if c["estimate"] is None:
+                return c["note"] or "not estimable"
+            return f"{fmt.estimate(c['estimate'], c['ci_low'], c['ci_high'])}, P {fmt.p_value(c['p_value'])}"
+
+        eo = result["expected_over_observed"]
+        rows += [
+            row(
+                "Expected / observed",
+                [fmt.ratio(eo) if eo is not None else "—", f"n {result['n']}, {result['events']} events"],
+                "eo",
+            ),
+            row("Calibration-in-the-large (0 is perfect)", [coefficient(result["in_the_large"]), ""], "citl"),
+            row("Calibration slope (1 is perfect)", [coefficient(result["slope"]), ""], "slope"),
+        ]
+        tables.append(
+            table(
+                f"calibration-{outcome}",
+                f"{label}: the paper's group rate (predicted) against the rate here (observed)",
+                ["Group", "Predicted (paper)", "Observed here (Wilson 95 %)"],
+                rows,
+                title=label,
+            )
+        )
+        if result.get("note"):
+            notes.append(f"{label}: {result['note']}")
+    return section(
+        "calibration",
+        "Calibration: do the paper's rates come true here?",
+        paper_ref="beyond the paper (TRIPOD)",
+        intro=[
+            explanations["calibration"],
+            explanations["expected_over_observed"],
+            explanations["in_the_large"],
+            explanations["slope"],
+        ],
+        tables=tables,
+        notes=notes,
+        plot="calibration",
+        plot_alt="Calibration plot: each group's observed rate here (with its 95 % interval) against the paper's "
+        "rate, with the diagonal of perfect calibration. The numbers are in the tables above.",
+    )
+
+
+def decision_section(numbers: dict, explanations: dict) -> dict:
+    """Net benefit of augmenting the high group against augmenting all or none."""
+    notes = []
+    for outcome, label in OUTCOMES.items():
+        curve = numbers["decision_curve"][outcome]
+        notes.append(f"{label} (n {curve['n']}, {curve['events']} events): {curve['summary']}")
+    return section(
+        "decision",
+        "Decision curves: does acting on the high group do more good than harm?",
+        paper_ref="beyond the paper (tests its recommendation)",
+        intro=[explanations["decision_curve"], explanations["tie_rule"]],
+        notes=notes,
+        plot="decision",
+        plot_alt="Decision curves: net benefit against the threshold probability of augmenting the high group, "
+        "augmenting all and treating all conservatively, for each outcome. The summary is in the text above.",
+    )
+
+
+def agreement_section(numbers: dict, min_pairs: int) -> dict:
+    """Two readers: ICC(2,1) for VHL and KA, Cohen's κ and linearly weighted κ for the group."""
+    agreement = numbers["agreement"]
+
+    def too_few(pairs: int) -> str:
+        return f"too few to compute: {pairs or 'none'} measured by both, {min_pairs} needed"
+
+    def icc(value: dict | None, pairs: int) -> str:
+        if not value:
+            return too_few(pairs) if pairs < min_pairs else "not computable: the readings do not vary"
+        text = fmt.estimate(value["icc"], value.get("ci_low"), value.get("ci_high"))
+        return f"{text} (no interval: {value['note']})" if value.get("ci_low") is None and value.get("note") else text
+
+    def kappa(value: dict | None, pairs: int) -> str:
+        if not value:
+            return too_few(pairs)
+        if value["kappa"] is None:
+            return f"undefined: {value.get('note') or 'one group only'} ({fmt.percent(value['agreement'])} agree)"
+        low, high = value.get("ci_low"), value.get("ci_high")
+        agree = f"{fmt.percent(value['agreement'])} agree"
+        if low is None or high is None:
+            reason = value.get("note") or "not computable"
+            return f"{fmt.ratio(value['kappa'])} (no interval: {reason}; {agree})"
+        if low < -1 or high > 1:  # an interval past κ's range is not an interval: say so, with its bounds
+            return (
+                f"{fmt.ratio(value['kappa'])} (no interval: the asymptotic interval reaches past κ's range, "
+                f"raw {fmt.ratio(low)} to {fmt.ratio(high)}; {agree})"
+            )
+        return f"{fmt.estimate(value['kappa'], low, high)} ({agree})"
+
+    rows = [
+        row(
+            "VHL",
+            [
+                "ICC(2,1), 95 % CI",
+                cell(icc(agreement["vhl"], agreement["vhl_pairs"]), testid="agreement"),
+                agreement["vhl_pairs"],
+            ],
+        ),
+        row(
+            "Kyphosis angle",
+            [
+                "ICC(2,1), 95 % CI",
+                cell(icc(agreement["kyphosis"], agreement["kyphosis_pairs"]), testid="agreement"),
+                agreement["kyphosis_pairs"],
+            ],
+        ),
+        row(
+            "Risk group each reader's values give",
+            [
+                "Cohen's κ, 95 % CI (raw agreement)",
+                cell(kappa(agreement["group_kappa"], agreement["group_pairs"]), testid="agreement"),
+                agreement["group_pairs"],
+            ],
+        ),
+        row(
+            "… the same, ordered low < medium < high",
+            [
+                "linearly weighted κ, 95 % CI",
+                cell(kappa(agreement["group_weighted_kappa"], agreement["group_pairs"]), testid="agreement"),
+                agreement["group_pairs"],
+            ],
+        ),
+    ]
+    return section(
+        "agreement",
+        "Two readers: agreement",
+        paper_ref="the paper names it as a limit",
+        intro=[
+            "The paper averaged two radiologists but did not measure their agreement. Fractures measured by two "
+            f"readers here (archived ones aside); n counts them, and a statistic needs at least {min_pairs}. Each "
+            "reader's group is the saved score with that reader's own VHL and angle in place of the readers' mean. "
+            "The ICC's interval is the F-based one of McGraw & Wong (1996), computed at full precision."
+        ],
+        tables=[table("agreement", "Two readers: agreement", ["Measure", "Statistic", "Value", "n"], rows)],
+    )
+
+
+def _rate_text(r: dict) -> str:
+    """A proportion of the fixed-cut table: 85.0 % (17/20; 64.0–94.8), or why there is none."""
+    if r.get("rate") is None:
+        return r.get("note") or "—"
+    return rate(r["events"], r["n"], r["ci_low"], r["ci_high"])
+
+
+def discrimination_section(numbers: dict, rules_text: dict) -> dict:
+    """The score's ROC per outcome (the paper's AUC 0.872), the Youden cut, and the fixed cuts."""
+    rows = []
+    for outcome, label in OUTCOMES.items():
+        auc = numbers["discrimination"][outcome]["auc"]
+        if auc.get("youden_cut") is not None:
+            cut = (
+                f"score ≥ {fmt.number(auc['youden_cut'], 0)}: sensitivity {fmt.percent(auc['sensitivity'])}, "
+                f"specificity {fmt.percent(auc['specificity'])}"
+            )
+        else:
+            cut = auc.get("youden_note") or "—"
+        rows.append(
+            row(
+                label,
+                [
+                    cell(auc_text(auc), testid="auc"),
+                    f"{auc['n']} ({auc['events']} events)",
+                    cut,
+                    cell(paper_auc(outcome), paper_figure=True),
+                ],
+                outcome,
+            )
+        )
+    cut_rows = []
+    for outcome, label in OUTCOMES.items():
+        for cut in numbers["discrimination"][outcome]["fixed_cuts"].values():
+            cut_rows.append(
+                row(
+                    f"{label}: {cut['label']}",
+                    [
+                        f"{cut['tp']} / {cut['fp']} / {cut['fn']} / {cut['tn']}",
+                        _rate_text(cut["sensitivity"]),
+                        _rate_text(cut["specificity"]),
+                        _rate_text(cut["ppv"]),
+                        _rate_text(cut["npv"]),
+                    ],
+                    f"{outcome}-{cut['key']}",
+                )
+            )
+    return section(
+        "discrimination",
+        "Discrimination: ROC of the score",
+        paper_ref="the paper's Fig. 4 (ROC) and its cut",
+        intro=[
+            f"AUC with its DeLong 95 % interval, shown only with at least {rules_text['min_events_for_auc']} "
+            "patients with the outcome and as many without; no interval when it is not one (a DeLong variance of "
+            "0, or a normal interval reaching past 0 or 1: the raw bounds are then given instead).",
+            f"The Youden-optimal cut is chosen on these patients (in-sample, optimistic). {rules_text['youden_tie_rule']}",
+            "The paper's cuts (score ≥ 2: medium or high; score > 4: high) are fixed in advance: their sensitivity, "
+            "specificity and predictive values are the honest ones. Wilson 95 % intervals.",
+        ],
+        tables=[
+            table(
+                "auc",
+                "AUC of the NASOVCF score",
+                ["Outcome", "AUC (95 % CI, DeLong)", "n", "Youden-optimal cut (in-sample)", "Paper"],
+                rows,
+            ),
+            table(
+                "fixed-cuts",
+                "The paper's cuts: TP / FP / FN / TN, then each proportion (events/n; Wilson 95 %)",
+                ["Outcome and cut", "TP / FP / FN / TN", "Sensitivity", "Specificity", "PPV", "NPV"],
+                cut_rows,
+                title="At the paper's fixed cuts",
+            ),
+        ],
+        plot="roc",
+        plot_alt="ROC curves of the NASOVCF score for non-union and progressive kyphosis; the AUCs are in the table.",
+    )
+
+
+def _fit_rows(fit: dict, outcome: str, key: str) -> list[dict]:
+    published = paper.UNIVARIABLE_NON_UNION if outcome == "non_union" else {}
+    n = f"{fit['n']} ({fit['events']} events)"
+    if not fit["terms"]:
+        keys = list(fit.get("predictors") or [key])
+        return [
+            row(
+                " / ".join(_term_label(k) for k in keys),
+                [fit["note"] or "not fitted", "—", n, cell(_paper_or(published, keys[0]), paper_figure=True)],
+                f"{outcome}-{key}",
+            )
+        ]
+    rows = []
+    for term in fit["terms"]:
+        rows.append(
+            row(
+                term["term"],
+                [
+                    odds_ratio_text(term),
+                    fmt.p_value(term["p_value"]),
+                    n,
+                    cell(_paper_or(published, term["key"]), paper_figure=True),
+                ],
+                f"{outcome}-{term['key']}",
+            )
+        )
     return rows
+
+
+def _term_label(key: str) -> str:
+    from .analysis import TERM_LABELS
+
+    return TERM_LABELS.get(key, key)
+
+
+def _paper_or(published: dict, key: str) -> str:
+    figure = published.get(key)
+    if figure is None:
+        return NOT_RESTATED
+    text = fmt.estimate(figure.value, figure.ci_low, figure.ci_high)
+    return f"{text}, P {figure.p_value}" if figure.p_value else text
+
+
+def univariable_section(numbers: dict, rules_text: dict) -> dict:
+    tables = []
+    for outcome, label in OUTCOMES.items():
+        rows = []
+        for key, fit in numbers["univariable"][outcome].items():
+            rows += _fit_rows(fit, outcome, key)
+        tables.append(
+            table(
+                f"univariable-{outcome}",
+                f"{label}: univariable odds ratios (95 % CI), each from its own logistic regression",
+                ["Term", "OR (95 % CI)", "P", "n (events)", "Paper"],
+                rows,
+                title=label,
+            )
+        )
+    return section(
+        "univariable",
+        "Each item and covariate alone: univariable odds ratios",
+        paper_ref="the paper's Tables 1, 5 and 6",
+        intro=[
+            "The five items as the saved score counted them (spec §1), then the score and the covariates. Each fit "
+            f"uses the fractures where its outcome and its term are known, and is shown only with at least "
+            f"{rules_text['min_events_per_variable']} events (and non-events) per variable. The paper's Table 1 gives "
+            "the items' odds ratios for non-union (the points were assigned from them); the spec restates no "
+            "univariable figure for progressive kyphosis.",
+        ],
+        tables=tables,
+    )
+
+
+def multivariable_section(numbers: dict, rules_text: dict) -> dict:
+    rows = []
+    for outcome, label in OUTCOMES.items():
+        fit = numbers["multivariable"][outcome]
+        n = f"{fit['n']} ({fit['events']} events)"
+        if fit["terms"]:
+            terms = "; ".join(
+                f"{term['term']} OR {odds_ratio_text(term)}, P {fmt.p_value(term['p_value'])}" for term in fit["terms"]
+            )
+        else:
+            terms = fit["note"] or "not fitted"
+        rows.append(
+            row(
+                label,
+                [
+                    terms,
+                    cell(auc_text(fit.get("auc")), testid="model-auc"),
+                    n,
+                    cell(paper_model(outcome), paper_figure=True),
+                ],
+                outcome,
+            )
+        )
+    covariates = "; ".join(
+        f"{label}: {', '.join(_term_label(k) for k in rules_text['paper_covariates'][outcome])}"
+        for outcome, label in OUTCOMES.items()
+    )
+    return section(
+        "multivariable",
+        "Multivariable models with the paper's covariates",
+        paper_ref="the paper's Tables 5 and 6, Fig. 4",
+        intro=[
+            f"The paper's covariates, fitted on the fractures where all are known: {covariates}. The model's AUC is "
+            "in-sample, from its fitted probabilities (DeLong 95 % interval). Compare the score's odds ratio here with "
+            "the paper's multivariable one; the score alone (above) compares with its univariable 1.754.",
+            "The paper publishes no intercept, so no patient's probability is computed from these models.",
+        ],
+        tables=[
+            table(
+                "multivariable",
+                "Multivariable logistic regression, beside the paper's models",
+                ["Outcome", "Odds ratios (95 % CI), P", "Model AUC (95 % CI)", "n (events)", "Paper"],
+                rows,
+            )
+        ],
+        plot="model_roc",
+        plot_alt="ROC curves of the two multivariable models; their AUCs are in the table.",
+    )
+
+
+CLASSIFIER_LABELS = {
+    "score": "NASOVCF score",
+    "genant_grade": "Genant grade (height-based approximation)",
+    "of_rank": "AO Spine-DGOU class (OF 1–5)",
+}
+
+
+def head_to_head_section(numbers: dict) -> dict:
+    comparison = numbers["head_to_head"]
+    rows = []
+    for outcome, label in OUTCOMES.items():
+        result = comparison["outcomes"][outcome]
+        for name, classifier in CLASSIFIER_LABELS.items():
+            paired = result["comparisons"].get(name)
+            if paired is None:
+                test = "—"
+            elif paired.get("difference") is None:
+                test = paired.get("note") or "not computable"
+            else:
+                test = (
+                    f"NASOVCF − this: {fmt.estimate(paired['difference'], paired['ci_low'], paired['ci_high'])}, "
+                    f"P {fmt.p_value(paired['p_value'])}" + (f" ({paired['note']})" if paired.get("note") else "")
+                )
+            rows.append(row(f"{label}: {classifier}", [auc_text(result["aucs"][name]), test], f"{outcome}-{name}"))
+    return section(
+        "head-to-head",
+        "NASOVCF beside Genant and AO Spine-DGOU",
+        paper_ref="beyond the paper",
+        intro=[
+            f"AUC (DeLong 95 % CI) on the same {comparison['n']} counted fractures that have all three: the six "
+            "heights (for the Genant grade, a height-based approximation) and an OF class; NASOVCF against each by "
+            "the paired DeLong test (DeLong et al. 1988)."
+        ],
+        tables=[
+            table(
+                "head-to-head",
+                "AUC of each classification, paired tests",
+                ["Outcome and classification", "AUC", "Paired DeLong test"],
+                rows,
+            )
+        ],
+    )
+
+
+def one_per_patient_section(numbers: dict) -> dict:
+    """The sensitivity analysis: one fracture per patient (several of one patient are not independent)."""
+    result = numbers["one_per_patient"]
+    rows = []
+    for group in GROUPS:
+        cells = []
+        for outcome in OUTCOMES:
+            r = result["rates"][outcome][group]
+            cells.append(rate(r["events"], r["n"], r["ci_low"], r["ci_high"]))
+        rows.append(row(group_label(group), cells, group))
+    rows.append(row("AUC of the score", [auc_text(result["aucs"][outcome]) for outcome in OUTCOMES], "auc"))
+    return section(
+        "one-per-patient",
+        "Sensitivity analysis: one fracture per patient",
+        paper_ref="independence",
+        intro=[
+            (
+                f"{result['patients_with_several']} patients have more than one counted fracture "
+                f"({result['fractures_of_those']} fractures): a patient's fractures are not independent, so every "
+                "figure above counts some patients more than once. Here each patient counts once, with their first "
+                f"assessed fracture ({result['n']} fractures)."
+            )
+            if result["patients_with_several"]
+            else (
+                "No patient has more than one counted fracture: every figure above already counts each patient once "
+                "(a patient's fractures would not be independent). The same figures follow."
+            )
+        ],
+        tables=[
+            table("one-per-patient", "Outcomes and AUC, one fracture per patient", ["Group", *OUTCOMES.values()], rows)
+        ],
+    )
+
+
+def population_section(numbers: dict) -> dict:
+    """Who is counted: the fractures, the exclusions, each outcome's denominator, the eligibility."""
+    population = numbers["population"]
+    intro = [
+        f"{population['counted']} of {population['total']} fractures counted: not archived, under conservative "
+        "care, with at least one 6-month outcome known."
+    ]
+    notes = [f"{count} not counted: {label}" for label, count in population["exclusions"]]
+    for outcome, label in OUTCOMES.items():
+        counts = population["outcomes"][outcome]
+        missing = "; ".join(f"{count} {reason}" for reason, count in counts["missing"])
+        notes.append(f"{label}: known for {counts['known']}" + (f"; not known for {missing}" if missing else "") + ".")
+    eligibility = population["eligibility"]
+    if population["eligible_only"]:
+        intro.append(
+            "Only the paper's eligible population (spec §4): "
+            + "; ".join(eligibility["criteria"])
+            + ". Fractures outside any of these are left out."
+        )
+    failing = [f"{count} outside {label}" for label, count in eligibility["failing"] if count]
+    notes.append(
+        "The paper's eligibility criteria (spec §4): "
+        + ("; ".join(failing) if failing else "every counted fracture meets those the app records")
+        + (
+            " (left out by the filter)"
+            if population["eligible_only"]
+            else " (tick “Only the paper's eligible population” to leave them out)"
+        )
+        + "."
+    )
+    notes.append(
+        "Not recorded by the app, so to be checked by hand before a paper: "
+        + "; ".join(eligibility["not_recorded"])
+        + "."
+    )
+    notes.append("Demo data (MRNs DEMO-…) is counted like any other: do not mix it with real patients.")
+    return section("counts", "Who is counted", intro=intro, notes=notes)
+
+
+def methods_section(numbers: dict) -> dict:
+    methods = numbers["methods"]
+    return section(
+        "methods",
+        "How these figures are computed",
+        intro=[
+            methods["rounding"],
+            f"An AUC needs at least {methods['min_events_for_auc']} patients with the outcome and as many without; a "
+            f"logistic fit at least {methods['min_events_per_variable']} of the rarer outcome per variable "
+            "(Peduzzi et al. 1996); calibration and decision curves at least "
+            f"{methods['min_events_for_calibration']} of each. Below these, the page says “too few events” with the "
+            "counts rather than print an unstable number.",
+            methods["youden_tie_rule"],
+            "Tests: χ² across groups (Fisher's exact test, exact Freeman–Halton for more than two groups, when an "
+            "expected count is below 5); Kruskal–Wallis and Mann–Whitney U for medians; Bonferroni for pairwise "
+            "comparisons; DeLong for AUCs and paired AUCs; Wilson intervals for proportions; statsmodels for logistic "
+            "regression and calibration; dcurves for decision curves; pingouin's ICC(2,1) with its F-based interval "
+            "at full precision; statsmodels' Cohen's κ.",
+            "Written here because no library of the stack provides them: DeLong's variance and the paired DeLong test, "
+            "the exact Fisher test for R×2 tables (SciPy's is a Monte Carlo estimate), and the ICC interval (pingouin "
+            "rounds it to 2 decimals).",
+        ],
+    )
+
+
+def page(numbers: dict) -> list[dict]:
+    """Every section of the report, in the order a reader of the paper expects them."""
+    rules_text = numbers["methods"]
+    explanations = numbers["methods"]["explanations"]
+    return [
+        population_section(numbers),
+        baseline_section(numbers),
+        outcomes_section(numbers),
+        radiographic_section(numbers),
+        course_section(numbers),
+        discrimination_section(numbers, rules_text),
+        univariable_section(numbers, rules_text),
+        multivariable_section(numbers, rules_text),
+        calibration_section(numbers, explanations),
+        decision_section(numbers, explanations),
+        head_to_head_section(numbers),
+        agreement_section(numbers, rules_text["min_pairs"]),
+        one_per_patient_section(numbers),
+        methods_section(numbers),
+    ]
+
+
+def filter_text(filters: dict) -> str:
+    """The filter in words, for the report's stamp: "assessed from 2021-01-01; level L1; …"."""
+    parts = []
+    if filters.get("date_from") or filters.get("date_to"):
+        parts.append(
+            "assessed"
+            + (f" from {filters['date_from']}" if filters.get("date_from") else "")
+            + (f" to {filters['date_to']}" if filters.get("date_to") else "")
+        )
+    if filters.get("level"):
+        parts.append(f"level {filters['level']}")
+    if filters.get("sex"):
+        parts.append({"F": "women", "M": "men"}.get(filters["sex"], filters["sex"]))
+    if filters.get("eligible"):
+        parts.append("only the paper's eligible population (spec §4)")
+    return "; ".join(parts) or "none (every fracture)"

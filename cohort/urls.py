@@ -6,6 +6,9 @@ app_name = "cohort"
 
 urlpatterns = [
     path("cohort/", views.cohort, name="cohort"),
+    path("cohort/report.json", views.report_json, name="report_json"),
+    path("cohort/report.html", views.report_download, name="report_download"),
+    path("cohort/plot/<str:name>.svg", views.plot, name="plot"),
     path("cohort/export/", views.export, name="export"),
     path("cohort/dictionary.csv", views.dictionary, name="dictionary"),
     path("cohort/import/", views.import_start, name="import"),

@@ -6,6 +6,7 @@ run, not when the URLs load: a worker that serves only the clinical pages never 
 
 from __future__ import annotations
 
+import base64
 import logging
 
 from django.conf import settings
@@ -24,7 +25,7 @@ from .models import CohortImport, ExportLog
 
 logger = logging.getLogger("nasovcf.views")
 
-FILTER_FIELDS = ("date_from", "date_to", "level", "sex")
+FILTER_FIELDS = ("date_from", "date_to", "level", "sex", "eligible")
 
 
 def _cohort_filter(request):
@@ -41,51 +42,100 @@ def _cohort_filter(request):
     return form, None
 
 
+def _report_context(request, cohort_filter, *, embed: bool = False) -> dict:
+    """What the page and the downloadable report print: the report, formatted (cohort/presenters.py).
+    The page asks for each plot by its URL; the download embeds them (it must stand alone)."""
+    from django.urls import reverse
+
+    from . import presenters, report
+
+    validation = report.get(cohort_filter)
+    sections = presenters.page(validation.numbers)
+    query = request.GET.urlencode()
+    for section in sections:
+        name = section.get("plot", "")
+        if name not in validation.plots:
+            section["plot_src"] = ""
+        elif embed:
+            svg = report.plot(cohort_filter, name) or ""
+            section["plot_src"] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+        else:
+            section["plot_src"] = reverse("cohort:plot", args=[name]) + (f"?{query}" if query else "")
+    return {
+        "sections": sections,
+        "meta": validation.numbers["meta"],
+        "filter_text": presenters.filter_text(validation.numbers["meta"]["filters"]),
+    }
+
+
 @requires("scoring.view_fracture", "scoring.view_visit")
 @require_GET
 def cohort(request):
-    """Does NASOVCF separate this clinic's patients as it did in the paper? (spec §5)"""
-    import base64
-
-    from scoring.presenters import GROUP_LABELS
-
-    from . import analysis, data, presenters
-
+    """Does NASOVCF work here? The paper's every table and figure on this clinic's patients, with
+    calibration and decision curves (spec §5; cohort/report.py)."""
     form, cohort_filter = _cohort_filter(request)
-    context = {"form": form, "result": None, "paper_n": paper.PAPER_COHORT_SIZE}
+    context = {"form": form, "report": None, "paper_n": paper.PAPER_COHORT_SIZE}
     if cohort_filter is None:
         return render(request, "cohort/cohort.html", context, status=400)
-    frame = data.read(cohort_filter, data.ANALYSIS_COLUMNS)
-    analysed = data.included(frame)
-    result = analysis.analyse(analysed)
-    comparison = analysis.head_to_head(analysed)
-    drawn = (
-        ("roc", analysis.roc_plot(result.aucs)),
-        ("rates", analysis.rates_plot(result.rates, group_labels=GROUP_LABELS)),
-    )
-    plots = {name: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() for name, svg in drawn if svg}
     return render(
         request,
         "cohort/cohort.html",
         {
             **context,
-            "result": result,
-            "plots": plots,
-            "total": len(frame),
-            "exclusions": data.exclusion_counts(frame),
-            "rows": presenters.cohort_table(result),
-            "medians": presenters.median_table(result),
-            "aucs": presenters.auc_rows(result),
-            "models": presenters.model_rows(result),
-            "tests": presenters.test_rows(result),
-            "agreement": presenters.agreement_rows(analysis.reader_agreement(frame[frame["exclusion"] != "archived"])),
-            "head_to_head": presenters.head_to_head_rows(comparison),
-            "head_to_head_n": comparison.n,
+            **_report_context(request, cohort_filter),
+            "report": True,
             "query": request.GET.urlencode(),
             "can_identify": request.user.has_perm("scoring.export_identified"),
             "can_import": request.user.has_perms(IMPORT_PERMISSIONS),
         },
     )
+
+
+@requires("scoring.view_fracture", "scoring.view_visit")
+@require_GET
+def report_json(request):
+    """Every number the cohort page shows, at full precision (schema: docs/report-json.md)."""
+    from . import report
+
+    form, cohort_filter = _cohort_filter(request)
+    if cohort_filter is None:
+        return JsonResponse({"errors": {name: list(errors) for name, errors in form.errors.items()}}, status=400)
+    return JsonResponse(report.get(cohort_filter).numbers, json_dumps_params={"allow_nan": False})
+
+
+@requires("scoring.view_fracture", "scoring.view_visit")
+@require_GET
+def plot(request, name):
+    """One plot of the report (SVG), drawn once per version of the data and filter."""
+    from . import report
+
+    if name not in report.PLOTS:
+        raise Http404("No such plot.")
+    _form, cohort_filter = _cohort_filter(request)
+    if cohort_filter is None:
+        return HttpResponse("The filter is not valid.", status=400, content_type="text/plain; charset=utf-8")
+    svg = report.plot(cohort_filter, name)
+    if svg is None:
+        raise Http404("Nothing to draw for this plot: too few patients.")
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
+@requires("scoring.view_fracture", "scoring.view_visit")
+@require_GET
+def report_download(request):
+    """The report as one self-contained HTML file (plots embedded, printable to PDF), stamped with
+    the app's and the rules' versions, the filter and the date: for a paper's supplement."""
+    _form, cohort_filter = _cohort_filter(request)
+    if cohort_filter is None:
+        return HttpResponse(
+            "The filter is not valid: no report. Correct it on the cohort page.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    response = render(request, "cohort/report_download.html", _report_context(request, cohort_filter, embed=True))
+    stamp = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="nasovcf-validation-report-{stamp}.html"'
+    return response
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")

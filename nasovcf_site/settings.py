@@ -308,5 +308,20 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # The benchmark's floor page (manage.py bench): off unless the benchmark turns it on.
 NASOVCF_BENCH_FLOOR = env_flag("NASOVCF_BENCH_FLOOR")
 
-# No application cache: every page reads the database, so any number of app servers on one
-# database agree (bench/report.md measures the pages without one).
+# The clinical pages use no cache: every one reads the database, so any number of app servers on one
+# database agree (bench/report.md measures them without one).
+
+# The one cache: the cohort report (cohort/report.py), whose statistics and plots take seconds at
+# 20,000 fractures (bench/cohort.md). Its key holds the data's version (the newest history row of
+# patients, fractures and visits), the app's and the rules' versions and the filter, so any change
+# makes a new entry and a stale one is never read. Files under var/cohort-cache (0700; each file 0600):
+# aggregates only, no name or MRN. Each app server keeps its own.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cohort": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cohort-cache"),
+        "TIMEOUT": 7 * 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": 200},
+    },
+}

@@ -44,6 +44,15 @@ def _test_settings(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # The cohort report's cache in memory, emptied for each test: a test's database is rolled back,
+    # and the next test's history rows may take the same ids, hence the same data version.
+    settings.CACHES = {
+        **settings.CACHES,
+        "cohort": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cohort-tests"},
+    }
+    from django.core.cache import caches
+
+    caches["cohort"].clear()
 
 
 @pytest.fixture

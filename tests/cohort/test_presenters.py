@@ -2,7 +2,7 @@
 
 import pytest
 
-from cohort import analysis, presenters
+from cohort import analysis, groups, presenters
 
 # spec §5, radiographic course, median (IQR), as printed.
 SPEC_MEDIANS = {
@@ -21,7 +21,7 @@ def test_the_papers_medians_print_as_published(measure):
 
 
 def test_every_measure_of_the_page_has_the_papers_figure():
-    assert set(presenters.PAPER_MEASURES) == set(analysis.MEASURES)
+    assert set(presenters.PAPER_MEASURES) == set(presenters.MEASURE_LABELS) == set(groups.RADIOGRAPHIC_MEASURES)
 
 
 def test_the_papers_auc_and_models_print_as_published():
@@ -37,16 +37,62 @@ def test_the_papers_auc_and_models_print_as_published():
 
 
 def test_the_papers_rates_beside_ours_carry_their_wilson_interval():
-    empty = analysis.Rate(0, 0, float("nan"), float("nan"), float("nan"))
-    result = type(
-        "Result",
-        (),
-        {
-            "group_n": dict.fromkeys(analysis.GROUPS, 0),
-            "rates": {o: dict.fromkeys(analysis.GROUPS, empty) for o in analysis.OUTCOMES},
-        },
+    assert presenters.paper_rate("high", "non_union") == "61.9 % (39/63; 49.6–72.9)"
+    assert presenters.paper_rate("low", "progressive_kyphosis").startswith("2.2 % (1/46; ")  # as published: 46
+
+
+def test_an_auc_without_an_interval_says_why_and_never_prints_a_zero_width_one():
+    perfect = {"auc": 1.0, "ci_low": None, "ci_high": None, "note": "the score separates the outcomes perfectly"}
+    assert presenters.auc_text(perfect) == "1.000 (no interval: the score separates the outcomes perfectly)"
+    too_few = {"auc": None, "note": "too few events: 2 with the outcome and 40 without"}
+    assert presenters.auc_text(too_few) == "too few events: 2 with the outcome and 40 without"
+
+
+def test_a_kappa_interval_past_its_range_is_not_printed_as_an_interval():
+    agreement = {
+        "vhl": None,
+        "kyphosis": None,
+        "vhl_pairs": 2,
+        "kyphosis_pairs": 2,
+        "group_pairs": 45,
+        "group_kappa": {"kappa": 0.927, "ci_low": 0.828, "ci_high": 1.026, "agreement": 0.956, "note": ""},
+        "group_weighted_kappa": {"kappa": 0.5, "ci_low": 0.3, "ci_high": 0.7, "agreement": 0.9, "note": ""},
+    }
+    cells = [
+        row["cells"][1]["text"]
+        for row in presenters.agreement_section({"agreement": agreement}, 3)["tables"][0]["rows"]
+    ]
+    assert cells[0] == "too few to compute: 2 measured by both, 3 needed"
+    assert (
+        cells[2]
+        == "0.927 (no interval: the asymptotic interval reaches past κ's range, raw 0.828 to 1.026; 95.6 % agree)"
     )
-    rows = {row["group"]: row for row in presenters.cohort_table(result)}
-    assert [rows[g]["paper_n"] for g in analysis.GROUPS] == [47, 98, 63]
-    assert rows["high"]["outcomes"][0] == {"ours": "—", "paper": "61.9 % (39/63; 49.6–72.9)"}
-    assert rows["low"]["outcomes"][1]["paper"].startswith("2.2 % (1/46; ")  # as published: 46, not 47
+    assert cells[3] == "0.500 (0.300–0.700) (90.0 % agree)"
+
+
+def test_the_univariable_table_sets_the_papers_table_1_beside_each_item():
+    fit = {
+        "n": 100,
+        "events": 30,
+        "note": "",
+        "predictors": ["burst"],
+        "terms": [
+            {
+                "term": "Burst fracture",
+                "key": "burst",
+                "odds_ratio": 5.0,
+                "ci_low": 2.0,
+                "ci_high": 12.5,
+                "p_value": 0.0004,
+            }
+        ],
+    }
+    (row,) = presenters._fit_rows(fit, "non_union", "burst")
+    assert [c["text"] for c in row["cells"]] == [
+        "5.000 (2.000–12.500)",
+        "< 0.001",
+        "100 (30 events)",
+        "5.677 (2.781–11.586), P < 0.001",
+    ]
+    (row,) = presenters._fit_rows(fit, "progressive_kyphosis", "burst")
+    assert row["cells"][-1]["text"] == "not restated in the spec"

@@ -13,7 +13,7 @@ PUBLIC = {"login", "logout", "healthz", "favicon", "admin:login", "admin:logout"
 # A record named by a UUID (an import of past patients): tests/test_security.py makes one with it.
 EXAMPLE_UUID = "00000000-0000-4000-8000-000000000001"
 # A URL part that is one of a few words: the first of them.
-EXAMPLE_WORDS = {"file_format": "csv"}
+EXAMPLE_WORDS = {"file_format": "csv", "name": "rates"}
 
 pytestmark = pytest.mark.django_db
 
