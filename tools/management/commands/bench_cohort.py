@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import re
 import statistics
 import time
 from pathlib import Path
@@ -22,7 +23,8 @@ from django.test.utils import CaptureQueriesContext
 
 from scoring.models import Fracture, Patient
 
-TARGET_SECONDS = 2.0
+TARGET_SECONDS = 1.0  # the page, its report in the cache (issue 14)
+FIRST_TARGET_SECONDS = 3.0  # the page when the report is computed (the data changed since)
 
 
 class Command(BaseCommand):
@@ -45,7 +47,20 @@ class Command(BaseCommand):
         user = User.objects.filter(is_superuser=True).first() or User.objects.create_superuser("bench", password=None)
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
-        client.get("/cohort/")  # warm: imports (matplotlib, statsmodels) happen once per worker
+        from django.core.cache import caches
+
+        client.get("/cohort/")  # warm: imports (matplotlib, statsmodels, dcurves) happen once per worker
+        first, drawing = [], []
+        for _ in range(3):  # the first computation: what a page costs after the data changed
+            caches["cohort"].clear()
+            started = time.perf_counter()
+            page = client.get("/cohort/")
+            first.append(time.perf_counter() - started)
+            # Then the browser asks for the page's plots, each drawn on its first request.
+            started = time.perf_counter()
+            for source in re.findall(r'src="(/cohort/plot/[^"]+)"', page.content.decode()):
+                client.get(source.replace("&amp;", "&"))
+            drawing.append(time.perf_counter() - started)
         seconds, queries = [], 0
         for _ in range(runs):
             with CaptureQueriesContext(connection) as captured:
@@ -57,6 +72,8 @@ class Command(BaseCommand):
             queries = len(captured.captured_queries)
         median = statistics.median(seconds)
         verdict = "met" if median < TARGET_SECONDS else "NOT met"
+        first_median = statistics.median(first)
+        first_verdict = "met" if first_median < FIRST_TARGET_SECONDS else "NOT met"
         text = "\n".join(
             [
                 f"# Cohort page benchmark ({datetime.date.today().isoformat()})",
@@ -64,7 +81,12 @@ class Command(BaseCommand):
                 f"- fractures: {Fracture.objects.count()} ({connection.vendor})",
                 f"- machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
                 f"- runs: {runs} (after one warm-up); in-process through Django's test client and all middleware",
-                f"- median {median:.3f} s, slowest {max(seconds):.3f} s; SQL queries per page: {queries}",
+                f"- first computation (cache emptied, 3 runs): median {first_median:.3f} s, slowest {max(first):.3f} s",
+                f"- target (< {FIRST_TARGET_SECONDS:.0f} s at 20,000 fractures): {first_verdict}",
+                f"- its six plots, each asked for by its URL and drawn on that first request: "
+                f"{statistics.median(drawing):.3f} s in all (median of 3; the browser asks for them after the page)",
+                f"- report in the cache ({runs} runs): median {median:.3f} s, slowest {max(seconds):.3f} s; "
+                f"SQL queries per page: {queries}",
                 f"- target (< {TARGET_SECONDS:.0f} s median at 20,000 fractures): {verdict}",
                 "",
             ]
