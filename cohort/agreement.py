@@ -121,7 +121,10 @@ def icc_2_1(long: pd.DataFrame) -> Icc | None:
     icc = icc_a1(ms)
     interval = icc_a1_interval(ms, icc)
     if interval is None:
-        note = "no interval: on every fracture the readers agree exactly, or differ by the same amount (no residual variance)"
+        note = (
+            "the F-based interval is not defined here (the readers differ by nothing but a constant, "
+            "or the pairs are too few and too discordant for its degrees of freedom)"
+        )
         return Icc(float(icc), None, None, int(n), int(k), note)
     return Icc(float(icc), interval[0], interval[1], int(n), int(k))
 

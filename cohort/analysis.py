@@ -33,6 +33,8 @@ from scipy import stats
 
 from scoring import paper, rules
 
+from . import formatting
+
 GROUPS = tuple(group.value for group in rules.RiskGroup)
 MIN_EVENTS_PER_VARIABLE = 10  # below this a logistic fit is not reported (Peduzzi et al. 1996)
 MAX_PATTERNS_PER_ROW = 0.5  # more covariate patterns per row than this: a logistic model is fitted on the rows
@@ -204,7 +206,8 @@ def _zero_variance_note(scores: np.ndarray, auc: float) -> str:
 
 def _outside_note(low: float, high: float, bounds: tuple[float, float]) -> str:
     return (
-        f"the normal (DeLong) interval, {low:.3f} to {high:.3f}, reaches past {bounds[0]:g} to {bounds[1]:g}, "
+        f"the normal (DeLong) interval, {formatting.ratio(low)} to {formatting.ratio(high)}, reaches past "
+        f"{bounds[0]:g} to {bounds[1]:g}, "
         "so it is not shown"
     )
 
@@ -797,7 +800,7 @@ def _roc_axes(curves: dict[str, Auc], title: str) -> str | None:
     figure, axes = plt.subplots(figsize=(4.6, 4.2))
     axes.plot([0, 1], [0, 1], linestyle=":", color="#888888", label="chance")
     for (outcome, auc), style in zip(drawn.items(), ("-", "--"), strict=False):
-        label = f"{OUTCOMES[outcome]}: AUC {auc.auc:.3f} (n = {auc.n}, {auc.events} events)"
+        label = f"{OUTCOMES[outcome]}: AUC {formatting.ratio(auc.auc)} (n = {auc.n}, {auc.events} events)"
         axes.plot(auc.fpr, auc.tpr, style, linewidth=2, label=label)
     axes.set_xlabel("1 − specificity")
     axes.set_ylabel("Sensitivity")

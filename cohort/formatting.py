@@ -52,8 +52,14 @@ def ratio(value: float | None) -> str:
 
 
 def percent(share: float | None) -> str:
-    """A share (0–1) as a percentage: 0.619 → "61.9 %"."""
-    return "—" if share is None else f"{number(share * 100, PLACES['percent'])} %"
+    """A share (0–1) as a percentage: 0.619 → "61.9 %". Multiplied in decimal, so 23/80 prints
+    28.8 % (0.2875 × 100 in binary is 28.749…, which would round down)."""
+    return "—" if share is None else f"{percentage(share)} %"
+
+
+def percentage(share: float) -> str:
+    """The number of a percentage, without its sign: 0.2875 → "28.8"."""
+    return number(float(Decimal(repr(float(share))) * 100), PLACES["percent"])
 
 
 def median(value: float | None) -> str:
@@ -75,8 +81,16 @@ def interval(low: float | None, high: float | None, places: int = PLACES["ratio"
     return f"({first}{joiner}{second})"
 
 
+MAX_PLACES = 6
+
+
 def estimate(value: float | None, low: float | None, high: float | None, places: int = PLACES["ratio"]) -> str:
-    """A figure with its interval, or the figure alone when it has none: 1.713 (1.458–2.013)."""
+    """A figure with its interval, or the figure alone when it has none: 1.713 (1.458–2.013). An
+    interval whose bounds differ but would print alike gets more decimals (up to 6), so a true
+    interval never reads as zero-width: 0.99998 (0.99996–0.99999), not 1.000 (1.000–1.000)."""
+    if low is not None and high is not None and low != high:
+        while places < MAX_PLACES and number(low, places) == number(high, places):
+            places += 1
     text = number(value, places)
     bounds = interval(low, high, places)
     return f"{text} {bounds}" if bounds and text != "—" else text

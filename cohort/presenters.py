@@ -75,7 +75,7 @@ def rate(events: int, n: int, low=None, high=None) -> str:
     """61.9 % (39/63; 49.6–72.9): the percentage, the count and the Wilson interval."""
     if not n:
         return "—"
-    bounds = f"; {fmt.number(low * 100, 1)}–{fmt.number(high * 100, 1)}" if low is not None and high is not None else ""
+    bounds = f"; {fmt.percentage(low)}–{fmt.percentage(high)}" if low is not None and high is not None else ""
     return f"{fmt.percent(events / n)} ({events}/{n}{bounds})"
 
 
@@ -324,7 +324,7 @@ def calibration_section(numbers: dict, explanations: dict) -> dict:
         def coefficient(c: dict) -> str:
             if c["estimate"] is None:
                 return c["note"] or "not estimable"
-            return f"{fmt.estimate(c['estimate'], c['ci_low'], c['ci_high'])}, P {fmt.p_value(c['p_value'])}"
+            return f"{fmt.estimate(c['estimate'], c['ci_low'], c['ci_high'])}, Wald P {fmt.p_value(c['p_value'])}"
 
         eo = result["expected_over_observed"]
         rows += [
@@ -393,8 +393,17 @@ def agreement_section(numbers: dict, min_pairs: int) -> dict:
     def icc(value: dict | None, pairs: int) -> str:
         if not value:
             return too_few(pairs) if pairs < min_pairs else "not computable: the readings do not vary"
-        text = fmt.estimate(value["icc"], value.get("ci_low"), value.get("ci_high"))
-        return f"{text} (no interval: {value['note']})" if value.get("ci_low") is None and value.get("note") else text
+        point, low, high = value["icc"], value.get("ci_low"), value.get("ci_high")
+        if not -1 <= point <= 1:  # ICC(2,1) of two readers lies in −1 … 1; outside, the estimate fails
+            return f"not computable: the estimate ({fmt.ratio(point)}) falls outside −1 to 1 with {pairs} pairs"
+        if low is None or high is None:
+            return f"{fmt.ratio(point)} (no interval: {value.get('note') or 'not defined'})"
+        if low < -1 or high > 1 or low == high:
+            return (
+                f"{fmt.ratio(point)} (no interval: the F-based interval is not one here, "
+                f"raw {fmt.ratio(low)} to {fmt.ratio(high)})"
+            )
+        return fmt.estimate(point, low, high)
 
     def kappa(value: dict | None, pairs: int) -> str:
         if not value:
@@ -452,8 +461,9 @@ def agreement_section(numbers: dict, min_pairs: int) -> dict:
         "Two readers: agreement",
         paper_ref="the paper names it as a limit",
         intro=[
-            "The paper averaged two radiologists but did not measure their agreement. Fractures measured by two "
-            f"readers here (archived ones aside); n counts them, and a statistic needs at least {min_pairs}. Each "
+            "The paper averaged two radiologists but did not measure their agreement. Every fracture measured by two "
+            "readers here, archived ones aside, whatever its treatment, outcome or the filter's eligibility "
+            f"(agreement is the readers', not the cohort's); n counts them, and a statistic needs at least {min_pairs}. Each "
             "reader's group is the saved score with that reader's own VHL and angle in place of the readers' mean. "
             "The ICC's interval is the F-based one of McGraw & Wong (1996), computed at full precision."
         ],
@@ -593,7 +603,7 @@ def univariable_section(numbers: dict, rules_text: dict) -> dict:
             table(
                 f"univariable-{outcome}",
                 f"{label}: univariable odds ratios (95 % CI), each from its own logistic regression",
-                ["Term", "OR (95 % CI)", "P", "n (events)", "Paper"],
+                ["Term", "OR (95 % Wald CI)", "P (Wald)", "n (events)", "Paper"],
                 rows,
                 title=label,
             )
@@ -654,7 +664,7 @@ def multivariable_section(numbers: dict, rules_text: dict) -> dict:
             table(
                 "multivariable",
                 "Multivariable logistic regression, beside the paper's models",
-                ["Outcome", "Odds ratios (95 % CI), P", "Model AUC (95 % CI)", "n (events)", "Paper"],
+                ["Outcome", "Odds ratios (95 % Wald CI), Wald P", "Model AUC (95 % CI)", "n (events)", "Paper"],
                 rows,
             )
         ],
@@ -686,21 +696,27 @@ def head_to_head_section(numbers: dict) -> dict:
                     f"NASOVCF − this: {fmt.estimate(paired['difference'], paired['ci_low'], paired['ci_high'])}, "
                     f"P {fmt.p_value(paired['p_value'])}" + (f" ({paired['note']})" if paired.get("note") else "")
                 )
-            rows.append(row(f"{label}: {classifier}", [auc_text(result["aucs"][name]), test], f"{outcome}-{name}"))
+            rows.append(
+                row(
+                    f"{label}: {classifier}",
+                    [auc_text(result["aucs"][name]), f"{result['n']} ({result['events']} events)", test],
+                    f"{outcome}-{name}",
+                )
+            )
     return section(
         "head-to-head",
         "NASOVCF beside Genant and AO Spine-DGOU",
         paper_ref="beyond the paper",
         intro=[
-            f"AUC (DeLong 95 % CI) on the same {comparison['n']} counted fractures that have all three: the six "
-            "heights (for the Genant grade, a height-based approximation) and an OF class; NASOVCF against each by "
-            "the paired DeLong test (DeLong et al. 1988)."
+            f"AUC (DeLong 95 % CI) on the same counted fractures that have all three ({comparison['n']}): the six "
+            "heights (for the Genant grade, a height-based approximation) and an OF class, each outcome on those "
+            "where it is known (n below); NASOVCF against each by the paired DeLong test (DeLong et al. 1988)."
         ],
         tables=[
             table(
                 "head-to-head",
                 "AUC of each classification, paired tests",
-                ["Outcome and classification", "AUC", "Paired DeLong test"],
+                ["Outcome and classification", "AUC", "n (events)", "Paired DeLong test"],
                 rows,
             )
         ],
@@ -717,7 +733,17 @@ def one_per_patient_section(numbers: dict) -> dict:
             r = result["rates"][outcome][group]
             cells.append(rate(r["events"], r["n"], r["ci_low"], r["ci_high"]))
         rows.append(row(group_label(group), cells, group))
-    rows.append(row("AUC of the score", [auc_text(result["aucs"][outcome]) for outcome in OUTCOMES], "auc"))
+    rows.append(
+        row(
+            "AUC of the score (n, events)",
+            [
+                f"{auc_text(result['aucs'][outcome])}; n {result['aucs'][outcome]['n']}, "
+                f"{result['aucs'][outcome]['events']} events"
+                for outcome in OUTCOMES
+            ],
+            "auc",
+        )
+    )
     return section(
         "one-per-patient",
         "Sensitivity analysis: one fracture per patient",
@@ -796,8 +822,8 @@ def methods_section(numbers: dict) -> dict:
             "Tests: χ² across groups (Fisher's exact test, exact Freeman–Halton for more than two groups, when an "
             "expected count is below 5); Kruskal–Wallis and Mann–Whitney U for medians; Bonferroni for pairwise "
             "comparisons; DeLong for AUCs and paired AUCs; Wilson intervals for proportions; statsmodels for logistic "
-            "regression and calibration; dcurves for decision curves; pingouin's ICC(2,1) with its F-based interval "
-            "at full precision; statsmodels' Cohen's κ.",
+            "regression and calibration (Wald intervals and P); dcurves for decision curves; ICC(2,1) from the "
+            "two-way ANOVA with its F-based interval (checked against pingouin); statsmodels' Cohen's κ.",
             "Written here because no library of the stack provides them: DeLong's variance and the paired DeLong test, "
             "the exact Fisher test for R×2 tables (SciPy's is a Monte Carlo estimate), and the ICC interval (pingouin "
             "rounds it to 2 decimals).",

@@ -249,9 +249,18 @@ def compute(cohort_filter, version: str) -> Report:
 
 def published() -> dict:
     """The paper's figures the page sets beside this clinic's (scoring/paper.py, spec §1 and §5)."""
+    from . import analysis
+
     return {
         "n": paper.PAPER_COHORT_SIZE,
         "outcomes": paper.DERIVATION_COHORT,
+        "outcome_rates": {
+            group.value: {
+                outcome: analysis.wilson(getattr(figures, outcome).events, getattr(figures, outcome).n)
+                for outcome in analysis.OUTCOMES
+            }
+            for group, figures in paper.DERIVATION_COHORT.items()
+        },
         "radiographic_course": paper.RADIOGRAPHIC_COURSE,
         "radiographic_difference": paper.RADIOGRAPHIC_DIFFERENCE,
         "score_auc": paper.SCORE_AUC,

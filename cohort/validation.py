@@ -204,14 +204,22 @@ def calibration(frame: pd.DataFrame, outcome: str) -> Calibration:
         note += "No event here, so no E/O ratio. "
     too_few = _too_few_events(n, events)
     if too_few:
+        # E/O too: a ratio of a handful of events is no more a figure than the model's.
         return Calibration(
-            outcome, n, events, expected, ratio, groups, _not_estimated(too_few), _not_estimated(too_few), note.strip()
+            outcome, n, events, expected, None, groups, _not_estimated(too_few), _not_estimated(too_few), note.strip()
         )
     y = data["outcome"].to_numpy(dtype=float)
     logit = special.logit(data["predicted"].to_numpy())
     in_the_large = _glm(y, np.ones((n, 1)), logit, term=0, null=0.0)
     if sum(1 for g in groups if g.n) < 2:
         slope = _not_estimated("A slope needs patients in at least two risk groups.")
+    elif logit[y == 0].max() <= logit[y == 1].min() or logit[y == 1].max() <= logit[y == 0].min():
+        # Every event in groups the paper rated at or above every non-event's (or below): the slope
+        # runs off to infinity, and statsmodels warns only when the separation is complete.
+        slope = _not_estimated(
+            "Not estimable: separation, every event is in a group the paper rates at or above every "
+            "patient without it (the slope would be infinite)."
+        )
     else:
         slope = _glm(y, np.column_stack([np.ones(n), logit]), None, term=1, null=1.0)
     return Calibration(outcome, n, events, expected, ratio, groups, in_the_large, slope, note.strip())

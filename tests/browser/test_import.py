@@ -118,7 +118,7 @@ def test_a_clinician_imports_three_patients_filled_into_the_template(signed_in_p
     # All three fractures are counted; IMP-0003, seen at 6 months with a film and bone union, is
     # the one with a complete outcome.
     page.goto("/cohort/")
-    expect(page.get_by_test_id("cohort-counts")).to_have_text("1 of 3 fractures included.")
+    expect(page.locator("#counts")).to_contain_text("1 of 3 fractures counted")
 
 
 def test_the_progress_bar_advances_while_the_import_runs(signed_in_page, django_user_model):

@@ -45,3 +45,13 @@ def test_an_interval_with_a_negative_bound_reads_with_to():
 def test_a_printed_figure_is_within_half_a_unit_of_the_value(value, places):
     printed = formatting.number(value, places).replace("−", "-")
     assert abs(float(printed) - value) <= 0.5 * 10**-places + 1e-9 * max(1.0, abs(value))
+
+
+def test_a_percentage_is_rounded_from_its_decimal_value():
+    assert formatting.percent(23 / 80) == "28.8 %"  # 28.75: 0.2875 × 100 is 28.749… in binary
+    assert formatting.percentage(0.0125) == "1.3"
+
+
+def test_a_true_interval_never_prints_as_zero_width():
+    assert formatting.estimate(0.99998, 0.99996, 0.99999) == "0.99998 (0.99996–0.99999)"
+    assert formatting.estimate(0.5, 0.5, 0.5) == "0.500 (0.500–0.500)"  # equal bounds: the caller says why

@@ -96,3 +96,17 @@ def test_the_univariable_table_sets_the_papers_table_1_beside_each_item():
     ]
     (row,) = presenters._fit_rows(fit, "progressive_kyphosis", "burst")
     assert row["cells"][-1]["text"] == "not restated in the spec"
+
+
+def test_an_icc_outside_its_range_or_with_an_interval_past_it_is_not_printed_as_one():
+    base = {"kyphosis": None, "kyphosis_pairs": 0, "group_kappa": None, "group_weighted_kappa": None, "group_pairs": 0}
+
+    def vhl_cell(icc: dict) -> str:
+        agreement = {**base, "vhl": icc, "vhl_pairs": 3}
+        return presenters.agreement_section({"agreement": agreement}, 3)["tables"][0]["rows"][0]["cells"][1]["text"]
+
+    assert vhl_cell({"icc": -3.0, "ci_low": -3.0, "ci_high": -3.0}) == (
+        "not computable: the estimate (−3.000) falls outside −1 to 1 with 3 pairs"
+    )
+    assert vhl_cell({"icc": 0.859, "ci_low": -1.341, "ci_high": 0.996}).startswith("0.859 (no interval: ")
+    assert vhl_cell({"icc": 0.9, "ci_low": 0.8, "ci_high": 0.95}) == "0.900 (0.800–0.950)"
