@@ -36,10 +36,16 @@ def pdf_page_texts(pdf: bytes) -> list[str]:
                     mapping[code] = chr(first + offset)
         return mapping
 
-    pages_root = next(body for body in objects.values() if re.search(rb"/Type\s*/Pages\b", body))
-    kids = [
-        int(number) for number in re.findall(rb"(\d+) 0 R", re.search(rb"/Kids\s*\[(.*?)\]", pages_root, re.S).group(1))
-    ]
+    def leaves(number: int) -> list[int]:
+        """The pages under a node of the page tree, in reading order (Chromium nests the tree past 8 pages)."""
+        body = objects[number]
+        if not re.search(rb"/Type\s*/Pages\b", body):
+            return [number]
+        kids = re.search(rb"/Kids\s*\[(.*?)\]", body, re.S).group(1)
+        return [leaf for kid in re.findall(rb"(\d+) 0 R", kids) for leaf in leaves(int(kid))]
+
+    root = next(n for n, body in objects.items() if re.search(rb"/Type\s*/Pages\b", body) and b"/Parent" not in body)
+    kids = leaves(root)
     texts = []
     for kid in kids:
         page = objects[kid]

@@ -48,28 +48,6 @@ def squeezed(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
-def every_page_texts(pdf: bytes) -> list[str]:
-    """pdf_text.pdf_page_texts on every page. It reads the kids of the first /Pages node only, and
-    Chromium nests its page tree past 8 pages (a root over nodes of 8): here that node's kids become
-    every page in reading order first (the PDF is only read for its text, never written back)."""
-    objects = {int(n): body for n, body in re.findall(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S)}
-
-    def pages(number: int) -> list[bytes]:
-        body = objects[number]
-        if not re.search(rb"/Type\s*/Pages\b", body):
-            return [b"%d 0 R" % number]
-        kids = re.search(rb"/Kids\s*\[(.*?)\]", body, re.S).group(1)
-        return [page for kid in re.findall(rb"(\d+) 0 R", kids) for page in pages(int(kid))]
-
-    root = next(n for n, body in objects.items() if re.search(rb"/Type\s*/Pages\b", body) and b"/Parent" not in body)
-    first = next(n for n, body in objects.items() if re.search(rb"/Type\s*/Pages\b", body))
-    kids = b"/Kids [" + b" ".join(pages(root)) + b"]"
-    flat = re.sub(rb"(%d 0 obj.*?)/Kids\s*\[.*?\]" % first, lambda m: m.group(1) + kids, pdf, count=1, flags=re.S)
-    texts = pdf_page_texts(flat)
-    assert len(texts) == page_count(pdf)
-    return texts
-
-
 def download_report(page, tmp_path):
     with page.expect_download() as download_info:
         page.get_by_role("link", name=DOWNLOAD).click()
@@ -125,7 +103,8 @@ def test_the_downloaded_report_is_self_contained_stamped_and_prints_to_pdf(brows
         pdf = report.pdf(format="A4", print_background=True)
         assert pdf.startswith(b"%PDF-")
         assert page_count(pdf) >= 2
-        texts = every_page_texts(pdf)
+        texts = pdf_page_texts(pdf)
+        assert len(texts) == page_count(pdf)
         assert squeezed(f"NASOVCF external validation reportNASOVCF Clinic {VERSION}") in squeezed(texts[0])
         text = squeezed("".join(texts))
         assert squeezed("How these figures are computed") in squeezed(texts[-1] + texts[-2])
