@@ -22,6 +22,7 @@ urlpatterns = [
     path("favicon.ico", health.favicon, name="favicon"),
     path("api/score/", api.score, name="api_score"),
     path("api/odi/", api.odi, name="api_odi"),
+    path("api/measure/", api.measure, name="api_measure"),
     path("admin/", admin.site.urls),
     path("", include("scoring.urls")),
     path("", include("cohort.urls")),

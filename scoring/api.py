@@ -1,8 +1,10 @@
 """`POST /api/score/`: score without saving, through the same form as the assessment page (spec §7);
-`POST /api/odi/`: the ODI of the sections answered so far, for the forms' running ODI.
+`POST /api/odi/`: the ODI of the sections answered so far, for the forms' running ODI;
+`POST /api/measure/`: twelve corners on the lateral film → heights, VHL, kyphosis angle, Genant (spec §9).
 
 The JSON layer checks only what JSON itself can get wrong (types, unknown or nested keys); every
-range, choice and rule is the forms' (`ScoreForm`, `OdiFields`), so the page and the API answer alike.
+range, choice and rule is the forms' (`ScoreForm`, `OdiFields`), so the page and the API answer alike;
+for measuring, the ranges and the plausibility of the outlines are `radiograph.measure`'s.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from django.forms.forms import NON_FIELD_ERRORS
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from . import measurements, presenters, rules
+from . import measurements, presenters, radiograph, rules
 from .forms import VHL_BOTH, VHL_COMPUTED_OUT_OF_RANGE, VHL_MISSING, ScoreForm
 from .forms.readings import ODI_SECTION_FIELDS, OdiFields
 
@@ -275,3 +277,81 @@ def odi(request):
         return _errors({**unknown, **errors})
     answered = sum(answer is not None for answer in form.odi_sections or ())
     return JsonResponse({"odi_percent": _json_value(form.cleaned_data.get("odi_percent")), "answered": answered})
+
+
+MEASURE_FIELDS = {"points", "pixel_spacing_mm"}
+POINTS_SHAPE = "Must be an object with the cranial, fractured and caudal vertebrae."
+CORNERS_SHAPE = "Must be an object with the four corners: " + ", ".join(radiograph.CORNERS) + "."
+POINT_SHAPE = "Must be a pair [x, y] of JSON numbers, each 0 or more."
+SPACING_SHAPE = "Must be two positive JSON numbers of millimetres: [row spacing, column spacing]."
+
+
+def _is_pair_of_numbers(value: object) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
+
+
+def _measure_body_errors(body: dict) -> dict[str, list[str]]:
+    """What JSON itself can get wrong in a measuring body, each under its path; ranges and the
+    plausibility of the outlines are `radiograph.measure`'s."""
+    errors = {key: ["Unknown field."] for key in body if key not in MEASURE_FIELDS}
+    spacing = body.get("pixel_spacing_mm")
+    if spacing is not None and not _is_pair_of_numbers(spacing):
+        errors["pixel_spacing_mm"] = [SPACING_SHAPE]
+    points = body.get("points")
+    if not isinstance(points, dict):
+        errors["points"] = [REQUIRED if points is None else POINTS_SHAPE]
+        return errors
+    for name in points:
+        if name not in radiograph.VERTEBRAE:
+            errors[f"points.{name}"] = ["Unknown vertebra."]
+    for vertebra in radiograph.VERTEBRAE:
+        corners = points.get(vertebra)
+        if not isinstance(corners, dict):
+            errors[f"points.{vertebra}"] = [REQUIRED if corners is None else CORNERS_SHAPE]
+            continue
+        for name in corners:
+            if name not in radiograph.CORNERS:
+                errors[f"points.{vertebra}.{name}"] = ["Unknown corner."]
+        for corner in radiograph.CORNERS:
+            point = corners.get(corner)
+            if point is None:
+                errors[f"points.{vertebra}.{corner}"] = [REQUIRED]
+            elif not _is_pair_of_numbers(point):
+                errors[f"points.{vertebra}.{corner}"] = [POINT_SHAPE]
+    return errors
+
+
+@never_cache
+@permission_required("scoring.view_fracture", raise_exception=True)
+def measure(request):
+    """Twelve corners (and an optional pixel spacing) → the six heights, VHL, kyphosis angle and
+    Genant grade, by `radiograph.measure`, the computation the measuring page uses; saves nothing
+    (spec §9, The measuring API). Errors as `/api/score/` gives them, under each field's path."""
+    body, refusal = _json_body(request)
+    if refusal is not None:
+        return refusal
+    assert isinstance(body, dict)
+    errors = _measure_body_errors(body)
+    if errors:
+        return _errors(errors)
+    try:
+        result = radiograph.measure(body["points"], body.get("pixel_spacing_mm"))
+    except radiograph.ImplausibleMeasurement as error:
+        found: dict[str, list[str]] = {}
+        for problem in error.problems:
+            found.setdefault(problem.path, []).append(problem.message)
+        return _errors(found)
+    heights = {"unit": result.unit}
+    heights.update({name: _json_value(getattr(result.heights, name)) for name in measurements.HEIGHT_FIELDS})
+    return JsonResponse(
+        {
+            "heights": heights,
+            "vhl_percent": _json_value(result.vhl_percent),
+            "kyphosis_angle_deg": _json_value(result.kyphosis_angle_deg),
+            "genant": {
+                "grade": result.genant.grade,
+                "anterior_reduction_percent": _json_value(result.genant.anterior_reduction_percent),
+                "posterior_reduction_percent": _json_value(result.genant.posterior_reduction_percent),
+            },
+        }
+    )

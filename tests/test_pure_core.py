@@ -18,6 +18,7 @@ PURE_MODULES = [
     "scoring.followup",
     "scoring.paper",
     "scoring.charts",
+    "scoring.radiograph",
 ]
 
 # Imports the module in a fresh interpreter and prints every Django module that came with it.

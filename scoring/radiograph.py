@@ -1,0 +1,259 @@
+"""Twelve corners on the lateral radiograph → the six heights, VHL, kyphosis angle and Genant grade
+(spec §9).
+
+Pure Python: no Django import. The page's live measuring and `POST /api/measure/` both call
+`measure`, so there is one computation. Heights are computed in Decimal and rounded half-up to 0.01
+first; VHL and Genant come from those rounded heights through `measurements` (so the heights stored
+reproduce the VHL stored); the kyphosis angle comes from the unrounded points (spec §9, Rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+
+from .measurements import GenantResult, VertebralHeights, genant_from_heights, vhl_from_heights
+
+VERTEBRAE = ("cranial", "fractured", "caudal")
+CORNERS = ("anterior_superior", "anterior_inferior", "posterior_superior", "posterior_inferior")
+# The outline whose self-crossing betrays swapped corners (spec §9, Plausibility).
+OUTLINE = ("anterior_superior", "anterior_inferior", "posterior_inferior", "posterior_superior")
+
+# Not in spec §9: bounds that keep the arithmetic finite and cheap on any input (a JSON number may
+# be 1e999999). No radiograph is a million pixels wide (DICOM Rows/Columns stop at 65,535), and no
+# pixel is 100 mm.
+MAX_COORDINATE_PX = Decimal(1_000_000)
+MAX_PIXEL_SPACING_MM = Decimal(100)
+
+HUNDREDTH = Decimal("0.01")
+TENTH = Decimal("0.1")
+# Exact enough that a product of two coordinates (each ≤ 10⁶, with the digits JSON gave) is exact.
+_EXACT = Context(prec=60, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+Number = Decimal | int | float
+Point = tuple[Decimal, Decimal]
+
+# Error codes, one per rule.
+INVALID_POINT = "invalid_point"
+INVALID_SPACING = "invalid_spacing"
+ZERO_HEIGHT = "zero_height"
+OUTSIDE_IMAGE = "outside_image"
+OUTLINE_CROSSES = "outline_crosses"
+
+
+@dataclass(frozen=True)
+class MeasurementProblem:
+    path: str  # "points.fractured.posterior_inferior", "points.caudal", "pixel_spacing_mm"
+    message: str
+    code: str
+
+
+class ImplausibleMeasurement(ValueError):
+    """Every problem found, raised together so the reader sees them all at once."""
+
+    def __init__(self, problems: Sequence[MeasurementProblem]):
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Measurement:
+    heights: VertebralHeights  # rounded half-up to 0.01, in `unit`
+    unit: str  # "mm" with a pixel spacing, "px" without
+    vhl_percent: Decimal
+    kyphosis_angle_deg: Decimal
+    genant: GenantResult
+
+
+def _words(corner: str) -> str:
+    return corner.replace("_", " ")
+
+
+def _decimal(value: Number) -> Decimal | None:
+    """The number as a Decimal (a float as it is written, 0.1 → 0.1), None when not finite."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
+        return None
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return number if number.is_finite() else None
+
+
+def _read_points(
+    points: Mapping[str, Mapping[str, Sequence[Number]]], problems: list[MeasurementProblem]
+) -> dict[str, dict[str, Point]]:
+    read: dict[str, dict[str, Point]] = {}
+    for vertebra in VERTEBRAE:
+        read[vertebra] = {}
+        for corner in CORNERS:
+            path = f"points.{vertebra}.{corner}"
+            raw = points.get(vertebra, {}).get(corner)
+            pair = [_decimal(v) for v in raw] if raw is not None and len(raw) == 2 else []
+            x, y = pair if len(pair) == 2 else (None, None)
+            if x is None or y is None:
+                message = f"The {vertebra} vertebra's {_words(corner)} corner must be a pair [x, y] of finite numbers."
+                problems.append(MeasurementProblem(path, message, INVALID_POINT))
+            elif not (0 <= x <= MAX_COORDINATE_PX and 0 <= y <= MAX_COORDINATE_PX):
+                message = (
+                    f"The {vertebra} vertebra's {_words(corner)} corner must have x and y from 0 to "
+                    f"{MAX_COORDINATE_PX:,} pixels."
+                )
+                problems.append(MeasurementProblem(path, message, INVALID_POINT))
+            else:
+                read[vertebra][corner] = (x, y)
+    return read
+
+
+def _read_spacing(
+    pixel_spacing_mm: Sequence[Number] | None, problems: list[MeasurementProblem]
+) -> tuple[Decimal, Decimal] | None:
+    if pixel_spacing_mm is None:
+        return None
+    pair = [_decimal(v) for v in pixel_spacing_mm] if len(pixel_spacing_mm) == 2 else []
+    if len(pair) == 2 and all(s is not None and 0 < s <= MAX_PIXEL_SPACING_MM for s in pair):
+        row, column = pair
+        assert row is not None and column is not None
+        return row, column
+    message = (
+        f"The pixel spacing must be two positive numbers of millimetres (row, column), at most {MAX_PIXEL_SPACING_MM}."
+    )
+    problems.append(MeasurementProblem("pixel_spacing_mm", message, INVALID_SPACING))
+    return None
+
+
+def _in_mm(p: Point, q: Point, spacing: tuple[Decimal, Decimal]) -> tuple[Decimal, Decimal]:
+    """The vector p → q in mm (or px): (Δx·Δc, Δy·Δr), the spacing given as (row Δr, column Δc)."""
+    row, column = spacing
+    return (q[0] - p[0]) * column, (q[1] - p[1]) * row
+
+
+def _distance(p: Point, q: Point, spacing: tuple[Decimal, Decimal]) -> Decimal:
+    """√((Δx·Δc)² + (Δy·Δr)²), computed exactly enough that half-up rounding to 0.01 is faithful."""
+    dx, dy = _in_mm(p, q, spacing)
+    with localcontext(_EXACT):
+        return (dx * dx + dy * dy).sqrt()
+
+
+def _height(p: Point, q: Point, spacing: tuple[Decimal, Decimal]) -> Decimal:
+    return _distance(p, q, spacing).quantize(HUNDREDTH, rounding=ROUND_HALF_UP)
+
+
+def _orientation(a: Point, b: Point, c: Point) -> int:
+    with localcontext(_EXACT):
+        cross = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+    return (cross > 0) - (cross < 0)
+
+
+def _on_segment(a: Point, b: Point, p: Point) -> bool:
+    return min(a[0], b[0]) <= p[0] <= max(a[0], b[0]) and min(a[1], b[1]) <= p[1] <= max(a[1], b[1])
+
+
+def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
+    """Whether segment ab meets segment cd, touching included (exact: orientation signs in Decimal)."""
+    o1, o2, o3, o4 = _orientation(a, b, c), _orientation(a, b, d), _orientation(c, d, a), _orientation(c, d, b)
+    if o1 != o2 and o3 != o4 and 0 not in (o1, o2, o3, o4):
+        return True
+    return (
+        (o1 == 0 and _on_segment(a, b, c))
+        or (o2 == 0 and _on_segment(a, b, d))
+        or (o3 == 0 and _on_segment(c, d, a))
+        or (o4 == 0 and _on_segment(c, d, b))
+    )
+
+
+def _check_vertebra(
+    vertebra: str, corners: dict[str, Point], spacing: tuple[Decimal, Decimal]
+) -> list[MeasurementProblem]:
+    problems = []
+    for side in ("anterior", "posterior"):
+        superior, inferior = f"{side}_superior", f"{side}_inferior"
+        if _height(corners[superior], corners[inferior], spacing).is_zero():
+            message = (
+                f"The {vertebra} vertebra's {_words(superior)} and {_words(inferior)} corners coincide: "
+                f"its {side} height is zero."
+            )
+            problems.append(MeasurementProblem(f"points.{vertebra}.{inferior}", message, ZERO_HEIGHT))
+    if not problems:
+        a, b, c, d = (corners[name] for name in OUTLINE)  # AS, AI, PI, PS
+        if _segments_meet(a, b, c, d) or _segments_meet(b, c, d, a):
+            message = (
+                f"The {vertebra} vertebra's outline (anterior superior → anterior inferior → posterior "
+                "inferior → posterior superior) crosses itself: are two of its corners swapped?"
+            )
+            problems.append(MeasurementProblem(f"points.{vertebra}", message, OUTLINE_CROSSES))
+    return problems
+
+
+def _check_inside(points: dict[str, dict[str, Point]], image_size: tuple[Number, Number]) -> list[MeasurementProblem]:
+    width, height = (Decimal(repr(v)) if isinstance(v, float) else Decimal(v) for v in image_size)
+    problems = []
+    for vertebra in VERTEBRAE:
+        for corner, (x, y) in points[vertebra].items():
+            if not (0 <= x <= width and 0 <= y <= height):
+                message = (
+                    f"The {vertebra} vertebra's {_words(corner)} corner is outside the image ({width} × {height})."
+                )
+                problems.append(MeasurementProblem(f"points.{vertebra}.{corner}", message, OUTSIDE_IMAGE))
+    return problems
+
+
+def _kyphosis_angle(points: dict[str, dict[str, Point]], spacing: tuple[Decimal, Decimal]) -> Decimal:
+    """The angle between the cranial inferior endplate (PI → AI) and the caudal superior endplate
+    (PS → AS), in mm space; positive (kyphotic) when the endplates converge anteriorly: the anterior
+    corners closer than the posterior ones (spec §9). A tie between non-parallel endplates (only
+    when they cross) counts as kyphotic."""
+    cranial, caudal = points["cranial"], points["caudal"]
+    ux, uy = (float(v) for v in _in_mm(cranial["posterior_inferior"], cranial["anterior_inferior"], spacing))
+    vx, vy = (float(v) for v in _in_mm(caudal["posterior_superior"], caudal["anterior_superior"], spacing))
+    degrees = math.degrees(math.atan2(abs(ux * vy - uy * vx), ux * vx + uy * vy))
+    anterior = _distance(cranial["anterior_inferior"], caudal["anterior_superior"], spacing)
+    posterior = _distance(cranial["posterior_inferior"], caudal["posterior_superior"], spacing)
+    signed = -degrees if anterior > posterior else degrees
+    # To 1e-9 first, so floating noise (44.99999999999999) cannot decide the half-up rounding.
+    angle = Decimal(repr(signed)).quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP)
+    return angle.quantize(TENTH, rounding=ROUND_HALF_UP) + 0  # never −0.0
+
+
+def measure(
+    points: Mapping[str, Mapping[str, Sequence[Number]]],
+    pixel_spacing_mm: Sequence[Number] | None = None,
+    image_size: tuple[Number, Number] | None = None,
+) -> Measurement:
+    """The six heights, VHL, kyphosis angle and Genant grade from the twelve corners (spec §9).
+
+    `points[vertebra][corner]` is `[x, y]` in the image's pixels (x right, y down, origin top-left);
+    `pixel_spacing_mm` is (row spacing, column spacing) as DICOM writes it, None for pixels;
+    `image_size` is (width, height) in pixels, None when unknown. Raises ImplausibleMeasurement
+    with every problem found.
+    """
+    problems: list[MeasurementProblem] = []
+    read = _read_points(points, problems)
+    spacing = _read_spacing(pixel_spacing_mm, problems)
+    if problems:
+        raise ImplausibleMeasurement(problems)
+    scale = spacing or (Decimal(1), Decimal(1))
+    for vertebra in VERTEBRAE:
+        problems.extend(_check_vertebra(vertebra, read[vertebra], scale))
+    if image_size is not None:
+        problems.extend(_check_inside(read, image_size))
+    if problems:
+        raise ImplausibleMeasurement(problems)
+
+    def height(vertebra: str, side: str) -> Decimal:
+        return _height(read[vertebra][f"{side}_superior"], read[vertebra][f"{side}_inferior"], scale)
+
+    heights = VertebralHeights(
+        fractured_anterior=height("fractured", "anterior"),
+        fractured_posterior=height("fractured", "posterior"),
+        cranial_anterior=height("cranial", "anterior"),
+        cranial_posterior=height("cranial", "posterior"),
+        caudal_anterior=height("caudal", "anterior"),
+        caudal_posterior=height("caudal", "posterior"),
+    )
+    return Measurement(
+        heights=heights,
+        unit="mm" if spacing is not None else "px",
+        vhl_percent=vhl_from_heights(heights),
+        kyphosis_angle_deg=_kyphosis_angle(read, scale),
+        genant=genant_from_heights(heights),
+    )
