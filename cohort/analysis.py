@@ -778,21 +778,28 @@ def analyse(cohort: pd.DataFrame) -> CohortAnalysis:
 # -- plots (matplotlib, drawn on the server as SVG) ------------------------------------------------
 
 
-def _svg(figure) -> str:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display on a server): every plot of the report."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.close(figure)
+    return plt
+
+
+def svg(figure) -> str:
+    """The figure as an SVG document, and the figure closed: every plot of the report. No date in
+    the file, so the same data draws the same SVG."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    pyplot().close(figure)
     return buffer.getvalue()
 
 
 def _roc_axes(curves: dict[str, Auc], title: str) -> str | None:
     """ROC curves (those with an AUC) with the chance line, each legend with its AUC: an SVG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     drawn = {outcome: auc for outcome, auc in curves.items() if auc is not None and auc.auc is not None}
     if not drawn:
@@ -810,7 +817,7 @@ def _roc_axes(curves: dict[str, Auc], title: str) -> str | None:
         loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=7, frameon=False
     )  # below: the curves stay clear
     axes.set_title(title, fontsize=10)
-    return _svg(figure)
+    return svg(figure)
 
 
 def roc_plot(aucs: dict[str, Auc]) -> str | None:
@@ -825,10 +832,7 @@ def model_roc_plot(models: dict[str, LogisticFit]) -> str | None:
 
 def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str]) -> str | None:
     """Observed rates by group with Wilson intervals, beside the paper's: an SVG document."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, panels = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
     positions = np.arange(len(GROUPS))
@@ -849,7 +853,7 @@ def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str
         panel.set_ylim(0, 100)
     panels[0].set_ylabel("% of patients (95 % CI)")
     panels[0].legend(fontsize=8, loc="upper left")
-    return _svg(figure)
+    return svg(figure)
 
 
 # -- other classifications: NASOVCF beside Genant and AO Spine-DGOU ------------------------------

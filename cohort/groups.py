@@ -11,7 +11,6 @@ from scipy; nothing is drawn at random, so the same frame always gives the same 
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .analysis import GROUPS, MIN_EXPECTED_FOR_CHI2, group_difference_test
+from .analysis import GROUPS, MIN_EXPECTED_FOR_CHI2, group_difference_test, pyplot, svg
 
 PAIRS = tuple(combinations(GROUPS, 2))  # (low, medium), (low, high), (medium, high): the paper's order
 MONTHS = (0, 1, 3, 6)
@@ -418,16 +417,6 @@ def baseline(frame: pd.DataFrame) -> list[BaselineRow]:
 # -- Fig. 3, drawn ---------------------------------------------------------------------------------
 
 
-def _svg(figure) -> str:
-    """The figure as an SVG document (as analysis.py draws its plots), and the figure closed."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
 GROUP_COLOURS = {"low": "#2a7f62", "medium": "#c9a227", "high": "#b23a48"}
 GROUP_STYLES = {"low": ("o", "-"), "medium": ("s", "--"), "high": ("^", "-.")}  # tell groups apart in grey print
 
@@ -436,10 +425,7 @@ def course_plot(course: dict[str, dict[int, GroupComparison]]) -> str | None:
     """VAS and ODI over the visits by group, as the paper's Fig. 3: median with its interquartile
     range as error bars, one line per group (offset a little sideways so the bars do not hide
     each other). An SVG document, or None when no group has a value at any visit."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if not any(q.n for points in course.values() for c in points.values() for q in c.quartiles.values()):
         return None
@@ -479,4 +465,4 @@ def course_plot(course: dict[str, dict[int, GroupComparison]]) -> str | None:
     figure.legend(
         handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncols=len(GROUPS), fontsize=8, frameon=False
     )
-    return _svg(figure)
+    return svg(figure)

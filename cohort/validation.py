@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from cohort.analysis import GROUPS, OUTCOMES, wilson
+from cohort.analysis import GROUPS, OUTCOMES, pyplot, svg, wilson
 from scoring import paper, rules
 
 MIN_EVENTS = 10  # fewer events (or non-events) than this: no calibration model, no decision curve
@@ -322,25 +322,6 @@ def decision_curve(frame: pd.DataFrame, outcome: str) -> DecisionCurve:
 # -- plots (matplotlib, drawn on the server as SVG) ------------------------------------------------
 
 
-def _svg(figure) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    # No date in the file: the same data draws the same SVG.
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 GROUP_MARKERS = {"low": "o", "medium": "s", "high": "^"}
 GROUP_COLOURS = {"low": "#2a7f62", "medium": "#c9a227", "high": "#0b4f6c"}
 
@@ -352,7 +333,7 @@ def calibration_plot(results: dict[str, Calibration], *, group_labels: dict[str,
     drawn = {outcome: result for outcome, result in results.items() if any(g.n for g in result.groups)}
     if not drawn:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, panels = plt.subplots(1, len(drawn), figsize=(3.6 * len(drawn), 4.2), squeeze=False)
     for panel, (outcome, result) in zip(panels[0], drawn.items(), strict=True):
         panel.plot([0, 100], [0, 100], linestyle=":", color="#888888", label="perfect calibration")
@@ -380,7 +361,7 @@ def calibration_plot(results: dict[str, Calibration], *, group_labels: dict[str,
         panel.set_ylabel("Observed here (%)", fontsize=9)
         panel.set_title(f"{OUTCOMES.get(outcome, outcome)}\n(n = {result.n}, {result.events} events)", fontsize=9)
     figure.tight_layout()
-    return _svg(figure)
+    return svg(figure)
 
 
 def decision_curve_plot(curves: dict[str, DecisionCurve]) -> str | None:
@@ -390,7 +371,7 @@ def decision_curve_plot(curves: dict[str, DecisionCurve]) -> str | None:
     drawn = {outcome: curve for outcome, curve in curves.items() if curve.strategies}
     if not drawn:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     styles = {
         "high": {"color": "#0b4f6c", "linewidth": 2.4},
         "all": {"color": "#7a3b69", "linewidth": 1.4, "linestyle": "-."},
@@ -416,4 +397,4 @@ def decision_curve_plot(curves: dict[str, DecisionCurve]) -> str | None:
         title = f"y axis cut at {floor}: lines that leave it continue below"
     figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False, title=title, title_fontsize=8)
     figure.tight_layout(rect=(0, 0.14, 1, 1))
-    return _svg(figure)
+    return svg(figure)
