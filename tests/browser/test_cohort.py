@@ -20,12 +20,12 @@ import re
 
 import openpyxl
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 from django.test.utils import override_settings
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
+from tests.browser.test_every_page import WIDEST_ELEMENTS, serious_violations
 from tests.conftest import PASSWORD
 
 WIDTHS = (768, 1280)
@@ -158,29 +158,11 @@ def plots_loaded(page) -> list[str]:
 
 
 def sideways(page) -> str:
-    """What makes the page wider than the window ("" when nothing does)."""
+    """What makes the page wider than the window ("" when nothing does), as test_every_page finds it."""
     scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if scroll_width <= inner_width:
         return ""
-    widest = page.evaluate(
-        """() => [...document.body.querySelectorAll('*')]
-             .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-             .filter((e) => !e.closest('.table-responsive'))
-             .slice(-3).map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}`
-               + ` "${(e.innerText || '').trim().slice(0, 40)}" right edge ${Math.round(e.getBoundingClientRect().right)}`)"""
-    )
-    return f"scrolls sideways: {scroll_width} px wide in {inner_width}; {' / '.join(widest)}"
-
-
-def serious_violations(page) -> list[str]:
-    """axe-core's serious and critical violations, each with the elements it names."""
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"axe {v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:3])}"
-        + (f" and {len(v['nodes']) - 3} more" if len(v["nodes"]) > 3 else "")
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
+    return f"scrolls sideways: {scroll_width} px wide in {inner_width}; {' / '.join(page.evaluate(WIDEST_ELEMENTS))}"
 
 
 # -- every section, beside the paper ---------------------------------------------------------------
