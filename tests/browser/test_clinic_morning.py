@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from scoring.models import Fracture, Visit
 from scoring.roles import ensure_roles
+from tests.browser.conftest import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +28,8 @@ def go(page, name: str, width: int) -> None:
     navigation = page.get_by_role("navigation", name="Main")
     if width < 992:
         navigation.get_by_role("button", name="Toggle navigation").click()
-    navigation.get_by_role("link", name=re.compile(f"^{name}")).first.click()
+    with page.expect_navigation():  # the page's own wait (the navigation timeout), not the next action's
+        navigation.get_by_role("link", name=re.compile(f"^{name}")).first.click()
 
 
 def sign_in(page, username: str) -> None:
@@ -59,7 +61,8 @@ def test_a_clinic_morning_without_a_wrong_turn(browser, live_server, django_user
     viewer = django_user_model.objects.create_user(username="reader", password=PASSWORD)
     viewer.groups.add(Group.objects.get(name="viewer"))
     context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)  # the run's first page is a cold start
     page = context.new_page()
     today = timezone.localdate()
     start = today - datetime.timedelta(days=200)
