@@ -1,0 +1,274 @@
+"""Decode one radiograph in a child process: `python -m scoring.film_decode SOURCE DIRECTORY FORMAT
+MAX_MEGAPIXELS`.
+
+Why a child: a film is untrusted input handed to C decoders (libjpeg, OpenJPEG, CharLS). Run apart,
+under a time limit and an address-space limit (set by `scoring.films`), a decoder that hangs, eats
+memory or crashes costs the upload, not a web worker. No Django here: pydicom, numpy and Pillow
+only, so the child starts quickly and imports nothing it does not need.
+
+It writes, into DIRECTORY, `pixels.npy` (the full-resolution values after the modality LUT, as
+float32, bright = bone) and `preview.png` (at most PREVIEW_MAX_SIDE_PX on its long side, in the
+default window), each 0600 and created exclusively; and prints one line of JSON on stdout: either
+{"ok": true, "film": {...}} or {"ok": false, "code": ..., "message": ...}. Messages name no patient.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut, get_decoder
+
+PREVIEW_MAX_SIDE_PX = 1024
+PRIVATE_FILE_MODE = 0o600
+# The photometric interpretations of a greyscale image (DICOM PS3.3 C.7.6.3.1.2).
+GREYSCALE = ("MONOCHROME1", "MONOCHROME2")
+
+# Error codes.
+TOO_MANY_PIXELS = "too_many_pixels"
+MULTI_FRAME = "multi_frame"
+COLOUR_DICOM = "colour_dicom"
+UNSUPPORTED_SYNTAX = "unsupported_transfer_syntax"
+NO_PIXELS = "no_pixels"
+UNDECODABLE = "undecodable"
+OUT_OF_MEMORY = "out_of_memory"
+
+
+class Refusal(Exception):
+    def __init__(self, message: str, code: str):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+def private_writer(path: Path):
+    """A new file opened for writing, 0600 from its first byte; an existing one is an error."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE), "wb")
+
+
+def one_decimal(number: float) -> str:
+    """1.2 → "1.2", 3600.0 → "3,600": a tenth where there is one."""
+    return f"{number:,.1f}".removesuffix(".0")
+
+
+def check_size(width: int, height: int, samples: int, max_megapixels: int) -> None:
+    """Refuse a film too large to decode before allocating anything for it."""
+    megapixels = width * height * samples / 1_000_000
+    if megapixels > max_megapixels:
+        raise Refusal(
+            f"The film is {width} x {height} pixels ({one_decimal(megapixels)} megapixels); "
+            f"the largest film taken is {max_megapixels} megapixels.",
+            TOO_MANY_PIXELS,
+        )
+
+
+def first_number(value: Any) -> float | None:
+    """The first of a possibly multi-valued DICOM number (WindowCenter may hold several)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, pydicom.multival.MultiValue):
+        return float(value[0]) if len(value) else None
+    return float(value)
+
+
+def spacing_of(dataset: pydicom.Dataset) -> tuple[list[str] | None, str]:
+    """(row, column) spacing in mm as the DICOM writes it, and its tag: PixelSpacing (0028,0030),
+    else ImagerPixelSpacing (0018,1164) for a projection radiograph (spec §9)."""
+    for tag in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = dataset.get(tag)
+        if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
+            return [str(v.original_string if hasattr(v, "original_string") else v) for v in value], tag
+    return None, ""
+
+
+def decode_dicom(source: Path, max_megapixels: int) -> tuple[np.ndarray, dict[str, Any], tuple[float, float] | None]:
+    """The pixels (float32, bright = bone), the film's facts, and its own first window if any."""
+    try:
+        dataset = pydicom.dcmread(source)
+    except (InvalidDicomError, EOFError, ValueError, KeyError, OSError) as error:
+        raise Refusal(f"The film could not be decoded: the DICOM file is damaged ({error}).", UNDECODABLE) from error
+    if "PixelData" not in dataset:
+        raise Refusal("This DICOM holds no image (it has no Pixel Data).", NO_PIXELS)
+    syntax = dataset.file_meta.get("TransferSyntaxUID")
+    syntax_name = getattr(syntax, "name", str(syntax))
+    try:
+        decoder = get_decoder(syntax)
+    except NotImplementedError as error:
+        raise Refusal(
+            f"This DICOM's transfer syntax ({syntax_name}) is not supported: no decoder here reads it. "
+            "Export the film uncompressed, or as JPEG, JPEG-LS, JPEG 2000 or RLE.",
+            UNSUPPORTED_SYNTAX,
+        ) from error
+    if not decoder.is_available:
+        raise Refusal(
+            f"This DICOM's transfer syntax ({syntax_name}) is not supported: its decoder is not installed.",
+            UNSUPPORTED_SYNTAX,
+        )
+    rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
+    samples = int(dataset.get("SamplesPerPixel", 1))
+    check_size(columns, rows, samples, max_megapixels)
+    frames = int(dataset.get("NumberOfFrames", 1) or 1)
+    if frames > 1:
+        # Refused rather than taking the first frame: a lateral film is one image, and measuring
+        # an arbitrary frame of a series would give a number about the wrong picture.
+        raise Refusal(
+            f"This DICOM holds {frames} frames; a lateral film is a single image. Export the one lateral view.",
+            MULTI_FRAME,
+        )
+    photometric = str(dataset.get("PhotometricInterpretation", ""))
+    if samples != 1 or photometric not in GREYSCALE:
+        raise Refusal(
+            f"This DICOM is a colour image ({photometric or 'no photometric interpretation'}); "
+            "a radiograph is greyscale (MONOCHROME1 or MONOCHROME2).",
+            COLOUR_DICOM,
+        )
+    try:
+        stored = dataset.pixel_array
+    except MemoryError:
+        raise
+    except Exception as error:  # a decoder's error, whichever library raised it
+        raise Refusal(f"The film could not be decoded: {error}", UNDECODABLE) from error
+    pixels = modality_values(stored, dataset)
+    del stored
+    window = (first_number(dataset.get("WindowCenter")), first_number(dataset.get("WindowWidth")))
+    own_window = (window[0], window[1]) if window[0] is not None and window[1] and window[1] > 0 else None
+    if photometric == "MONOCHROME1":
+        pixels, own_window = invert(pixels, own_window)
+    spacing, spacing_tag = spacing_of(dataset)
+    facts = {
+        "file_format": "dicom",
+        "pixel_spacing_mm": spacing,
+        "spacing_tag": spacing_tag,
+        "transfer_syntax": syntax_name,
+        "study_instance_uid": str(dataset.get("StudyInstanceUID", "")),
+        "series_instance_uid": str(dataset.get("SeriesInstanceUID", "")),
+        "sop_instance_uid": str(dataset.get("SOPInstanceUID", "")),
+        "patient_id": str(dataset.get("PatientID", "")),
+        "patient_name": str(dataset.get("PatientName", "")),
+    }
+    return pixels, facts, own_window
+
+
+def modality_values(stored: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
+    """Stored values → modality values (DICOM PS3.3 C.11.1: Rescale Slope/Intercept, or a Modality
+    LUT Sequence), as float32 to halve the memory of pydicom's float64."""
+    if "ModalityLUTSequence" in dataset:
+        return np.asarray(apply_modality_lut(stored, dataset), dtype=np.float32)
+    slope = float(dataset.get("RescaleSlope", 1) or 1)
+    intercept = float(dataset.get("RescaleIntercept", 0) or 0)
+    pixels = stored.astype(np.float32)
+    if slope != 1:
+        pixels *= np.float32(slope)
+    if intercept != 0:
+        pixels += np.float32(intercept)
+    return pixels
+
+
+def invert(pixels: np.ndarray, window: tuple[float, float] | None) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """MONOCHROME1 shows low values bright (DICOM PS3.3 C.7.6.3.1.2): mirror the values within
+    their own range, v → min + max − v, so bright is bone like every other film; the window's
+    centre mirrors the same way and its width is unchanged."""
+    low, high = float(pixels.min()), float(pixels.max())
+    np.subtract(np.float32(low + high), pixels, out=pixels)
+    if window is None:
+        return pixels, None
+    return pixels, (low + high - window[0], window[1])
+
+
+def decode_picture(source: Path, file_format: str, max_megapixels: int) -> np.ndarray:
+    """A PNG or JPEG as float32 grey; colour converted to grey (ITU-R 601 luma, Pillow's "L"),
+    16-bit grey PNGs kept at 16 bits."""
+    Image.MAX_IMAGE_PIXELS = max_megapixels * 1_000_000
+    try:
+        with Image.open(source) as image:
+            check_size(image.width, image.height, 1, max_megapixels)
+            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+                return np.asarray(image, dtype=np.float32)
+            return np.asarray(image.convert("L"), dtype=np.float32)
+    except (Refusal, MemoryError):
+        raise
+    except Image.DecompressionBombError as error:  # over twice the limit: Pillow stops at the header
+        raise Refusal(f"The film is larger than the {max_megapixels} megapixels taken.", TOO_MANY_PIXELS) from error
+    except Exception as error:  # Pillow's errors for a damaged or truncated file, or a bomb
+        raise Refusal(f"The film could not be decoded: {error}", UNDECODABLE) from error
+
+
+def full_range_window(pixels: np.ndarray) -> tuple[float, float, float, float]:
+    """(value_min, value_max, centre, width) of the values' full range: the default window."""
+    low, high = float(pixels.min()), float(pixels.max())
+    return low, high, (low + high) / 2, max(high - low, 1.0)
+
+
+def windowed(pixels: np.ndarray, center: float, width: float) -> np.ndarray:
+    """Values → 8-bit grey through a linear window: centre − width/2 is black, centre + width/2
+    white (DICOM PS3.3 C.11.2.1.2, simplified to the continuous form)."""
+    width = max(width, 1e-6)
+    low = center - width / 2
+    scaled = (pixels - np.float32(low)) * np.float32(255.0 / width)
+    np.clip(scaled, 0, 255, out=scaled)
+    return (scaled + np.float32(0.5)).astype(np.uint8)
+
+
+def write_preview(pixels: np.ndarray, center: float, width: float, path: Path) -> tuple[int, int]:
+    """The film at most PREVIEW_MAX_SIDE_PX on its long side, in its default window."""
+    image = Image.fromarray(windowed(pixels, center, width), mode="L")
+    scale = PREVIEW_MAX_SIDE_PX / max(image.width, image.height)
+    if scale < 1:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    with private_writer(path) as out:
+        image.save(out, format="PNG", compress_level=3)
+    return image.width, image.height
+
+
+def decode(source: Path, directory: Path, file_format: str, max_megapixels: int) -> dict[str, Any]:
+    """Decode the film, write pixels.npy and preview.png, and return its facts."""
+    if file_format == "dicom":
+        pixels, facts, own_window = decode_dicom(source, max_megapixels)
+    else:
+        pixels = decode_picture(source, file_format, max_megapixels)
+        facts = {"file_format": file_format, "pixel_spacing_mm": None, "spacing_tag": ""}
+        facts |= dict.fromkeys(("transfer_syntax", "study_instance_uid", "series_instance_uid", "sop_instance_uid"), "")
+        facts |= {"patient_id": "", "patient_name": ""}
+        own_window = None
+    value_min, value_max, center, width = full_range_window(pixels)
+    if own_window is not None:
+        center, width = own_window
+    height_px, width_px = pixels.shape
+    with private_writer(directory / "pixels.npy") as out:
+        np.save(out, pixels, allow_pickle=False)
+    preview_width, preview_height = write_preview(pixels, center, width, directory / "preview.png")
+    return facts | {
+        "width": int(width_px),
+        "height": int(height_px),
+        "window_center": center,
+        "window_width": width,
+        "value_min": value_min,
+        "value_max": value_max,
+        "preview_width": preview_width,
+        "preview_height": preview_height,
+    }
+
+
+def main(arguments: list[str]) -> int:
+    source, directory, file_format, max_megapixels = arguments
+    try:
+        film = decode(Path(source), Path(directory), file_format, int(max_megapixels))
+        answer: dict[str, Any] = {"ok": True, "film": film}
+    except Refusal as refusal:
+        answer = {"ok": False, "code": refusal.code, "message": refusal.message}
+    except MemoryError:
+        answer = {"ok": False, "code": OUT_OF_MEMORY, "message": ""}
+    sys.stdout.write("\n" + json.dumps(answer) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
