@@ -11,6 +11,13 @@ DJANGO_STATIC_ROOT    where collectstatic writes the static files (default: stat
 NASOVCF_VAR_DIR       the app's data directory, mode 0700 (default: var/)
 NASOVCF_IMPORT_MAX_MB the largest table the import page takes, in MB (default 25)
 NASOVCF_IMPORT_PROCESSES  at most this many processes check a large import (default 4; one per core)
+NASOVCF_FILM_MAX_MB   the largest radiograph (DICOM, PNG, JPEG) the upload takes, in MB (default 100)
+NASOVCF_FILM_MAX_MEGAPIXELS  the largest image decoded, in megapixels (default 60)
+NASOVCF_FILM_DECODE_SECONDS  a film's decoding is stopped after this many seconds (default 20)
+NASOVCF_FILM_DECODE_MEMORY_MB  and refused beyond this much memory (default 3072)
+DICOMWEB_URL          the PACS's DICOMweb root (e.g. http://pacs:8042/dicom-web); unset: upload only
+DICOMWEB_USER, DICOMWEB_PASSWORD  HTTP basic authentication for the PACS, if it needs it
+DICOMWEB_TIMEOUT_SECONDS  how long one PACS request may take (default 20)
 """
 
 import datetime
@@ -273,6 +280,10 @@ LOGGING = {
     "loggers": {
         "nasovcf": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "axes": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # The DICOMweb client logs its request URLs (an MRN in the query) at DEBUG and UIDs at INFO:
+        # never below WARNING, whatever the root logger is set to.
+        "dicomweb_client": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "urllib3": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
@@ -301,6 +312,26 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 NASOVCF_IMPORT_MAX_MB = int(os.environ.get("NASOVCF_IMPORT_MAX_MB", "25"))
 NASOVCF_IMPORT_PROCESSES = int(os.environ.get("NASOVCF_IMPORT_PROCESSES", "4"))
 NASOVCF_IMPORT_PARALLEL_ROWS = 5000
+
+# Radiographs (scoring/films.py): patient data, kept under var/films (0700, files 0600) and served
+# only through signed-in views. Every film is decoded once, at upload, in a child process bounded
+# in time and memory, so a hostile or broken file gets a message and never takes a worker down.
+NASOVCF_FILM_MAX_MB = int(os.environ.get("NASOVCF_FILM_MAX_MB", "100"))
+NASOVCF_FILM_MAX_MEGAPIXELS = int(os.environ.get("NASOVCF_FILM_MAX_MEGAPIXELS", "60"))
+# Below gunicorn's 30 s request timeout (gunicorn.conf.py), so the upload's answer is a message.
+NASOVCF_FILM_DECODE_SECONDS = int(os.environ.get("NASOVCF_FILM_DECODE_SECONDS", "20"))
+# An upload above 2.5 MB waits in a temporary file (0600) until it is checked: under var/, not /tmp.
+FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "uploads")
+private_directory(VAR_DIR / "uploads")
+NASOVCF_FILM_DECODE_MEMORY_MB = int(os.environ.get("NASOVCF_FILM_DECODE_MEMORY_MB", "3072"))
+FILMS_DIR = VAR_DIR / "films"
+
+# The hospital's PACS over DICOMweb (scoring/pacs.py): QIDO-RS finds a patient's studies by MRN,
+# WADO-RS fetches the lateral film. Unset: films are uploaded, and no PACS is asked.
+DICOMWEB_URL = os.environ.get("DICOMWEB_URL", "").rstrip("/")
+DICOMWEB_USER = os.environ.get("DICOMWEB_USER", "")
+DICOMWEB_PASSWORD = os.environ.get("DICOMWEB_PASSWORD", "")
+DICOMWEB_TIMEOUT_SECONDS = int(os.environ.get("DICOMWEB_TIMEOUT_SECONDS", "20"))
 
 # Flash messages name patients (MRNs): keep them server-side, not in a cookie.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"

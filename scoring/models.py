@@ -764,3 +764,121 @@ class Submission(models.Model):
 
     def __str__(self) -> str:
         return str(self.token)
+
+
+class FilmSource(models.TextChoices):
+    UPLOAD = "upload", "Uploaded"
+    PACS = "pacs", "From the PACS"
+
+
+class FilmQuerySet(models.QuerySet):
+    def active(self) -> FilmQuerySet:
+        return self.filter(archived_at__isnull=True)
+
+
+class Film(Tracked, Archivable):
+    """A lateral radiograph of a fracture: its baseline film (visit empty) or a visit's follow-up
+    film. The file and its decoded pixels live under settings.FILMS_DIR/<storage_key>/ (0700, files
+    0600: patient data), served only through the signed-in film views (scoring.films)."""
+
+    fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="films")
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="films")
+    storage_key = models.UUIDField(unique=True, editable=False)
+    source = models.CharField(max_length=8, choices=FilmSource.choices)
+    original_name = models.CharField("file name", max_length=255, blank=True)
+    file_format = models.CharField(max_length=8)  # "dicom", "png", "jpeg" (films.sniff)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # Spec §9: PixelSpacing (0028,0030), else ImagerPixelSpacing (0018,1164); empty: heights in px.
+    pixel_spacing_row_mm = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
+    pixel_spacing_column_mm = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
+    spacing_tag = models.CharField(max_length=24, blank=True)
+    window_center = models.FloatField()
+    window_width = models.FloatField()
+    value_min = models.FloatField()
+    value_max = models.FloatField()
+    transfer_syntax = models.CharField(max_length=100, blank=True)
+    study_instance_uid = models.CharField("Study Instance UID", max_length=64, blank=True)
+    series_instance_uid = models.CharField("Series Instance UID", max_length=64, blank=True)
+    sop_instance_uid = models.CharField("SOP Instance UID", max_length=64, blank=True)
+    # As the DICOM names its patient; compared with the record's MRN and name at upload.
+    file_patient_id = models.CharField("PatientID in the file", max_length=64, blank=True)
+    file_patient_name = models.CharField("PatientName in the file", max_length=200, blank=True)
+    # What differed from the record, which the user confirmed to keep the film anyway ("" if nothing).
+    identity_mismatch_confirmed = models.CharField(max_length=500, blank=True, editable=False)
+
+    objects = FilmQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["fracture", "visit"], name="film_fracture_visit")]
+
+    def __str__(self) -> str:
+        film = f"{self.visit.get_kind_display()} visit film" if self.visit_id else "baseline film"
+        return f"{self.fracture} · {film}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("scoring:film_detail", args=[self.pk])
+
+    @property
+    def directory(self):
+        return settings.FILMS_DIR / str(self.storage_key)
+
+    @property
+    def pixel_spacing_mm(self) -> tuple[Decimal, Decimal] | None:
+        if self.pixel_spacing_row_mm is None or self.pixel_spacing_column_mm is None:
+            return None
+        return (self.pixel_spacing_row_mm, self.pixel_spacing_column_mm)
+
+    @property
+    def record(self) -> Fracture | Visit:
+        """The assessment or visit whose measurement fields this film's readings fill."""
+        return self.visit if self.visit_id else self.fracture
+
+    @property
+    def archived_record(self) -> Patient | Fracture | None:
+        """A film is read-only while its assessment or patient is archived (a removed film, itself
+        archived, is shown nowhere: its views answer 404)."""
+        return self.fracture.archived_record
+
+
+class FilmReading(Tracked):
+    """One reader's twelve corners on a film (spec §9) and what `radiograph.measure` computed from
+    them, kept with the reader: anyone can see where the film was measured."""
+
+    class Reader(models.IntegerChoices):
+        FIRST = 1, "First reader"
+        SECOND = 2, "Second reader"
+
+    film = models.ForeignKey(Film, on_delete=models.PROTECT, related_name="readings")
+    reader = models.PositiveSmallIntegerField(choices=Reader.choices)
+    reader_name = models.CharField(max_length=100)
+    points = models.JSONField(help_text="Spec §9: vertebra → corner → [x, y] in the film's pixels.")
+    unit = models.CharField(max_length=2)  # "mm" with a pixel spacing, else "px"
+    fractured_anterior = models.DecimalField(max_digits=12, decimal_places=2)
+    fractured_posterior = models.DecimalField(max_digits=12, decimal_places=2)
+    cranial_anterior = models.DecimalField(max_digits=12, decimal_places=2)
+    cranial_posterior = models.DecimalField(max_digits=12, decimal_places=2)
+    caudal_anterior = models.DecimalField(max_digits=12, decimal_places=2)
+    caudal_posterior = models.DecimalField(max_digits=12, decimal_places=2)
+    vhl_percent = models.DecimalField("VHL (%)", max_digits=8, decimal_places=1)
+    kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=5, decimal_places=1)
+    genant_grade = models.PositiveSmallIntegerField()
+    anterior_reduction_percent = models.DecimalField(max_digits=8, decimal_places=1)
+    posterior_reduction_percent = models.DecimalField(max_digits=8, decimal_places=1)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["film", "reader"]
+        constraints = [models.UniqueConstraint(fields=["film", "reader"], name="one_reading_per_reader")]
+
+    def __str__(self) -> str:
+        return f"{self.film} · {self.get_reader_display().lower()}"
+
+    @property
+    def heights(self) -> measurements.VertebralHeights:
+        return measurements.VertebralHeights(*(getattr(self, name) for name in measurements.HEIGHT_FIELDS))

@@ -774,3 +774,106 @@ def course_change_text(changes) -> str:
         for change in changes
     ]
     return "This changes the fracture's course: " + "; ".join(parts) + "."
+
+
+# -- films (spec §9) -----------------------------------------------------------------------------------
+
+VERTEBRA_LABELS = {
+    "cranial": "Cranial vertebra (above)",
+    "fractured": "Fractured vertebra",
+    "caudal": "Caudal vertebra (below)",
+}
+CORNER_LABELS = {
+    "anterior_superior": "anterior superior corner",
+    "anterior_inferior": "anterior inferior corner",
+    "posterior_inferior": "posterior inferior corner",
+    "posterior_superior": "posterior superior corner",
+}
+# Spec §2's letters, in the order the pages list the six heights.
+HEIGHT_LETTERS = {
+    "fractured_anterior": "a · fractured, anterior",
+    "fractured_posterior": "b · fractured, posterior",
+    "cranial_anterior": "c · above, anterior",
+    "cranial_posterior": "d · above, posterior",
+    "caudal_anterior": "e · below, anterior",
+    "caudal_posterior": "f · below, posterior",
+}
+
+
+def corner_label(vertebra: str, corner: str) -> str:
+    return f"{VERTEBRA_LABELS[vertebra]} · {CORNER_LABELS[corner]}"
+
+
+def _length(value: Decimal, unit: str) -> str:
+    return f"{value:.2f} {unit}"
+
+
+def film_reading_summary(reading, reader: int) -> dict:
+    """A film page's account of one reader: who, when, and what their corners gave."""
+    label = "First reader" if reader == 1 else "Second reader"
+    if reading is None:
+        return {"reader": reader, "label": label, "done": False}
+    return {
+        "reader": reader,
+        "label": label,
+        "done": True,
+        "name": reading.reader_name,
+        "by": person(reading.updated_by),
+        "at": reading.updated_at,
+        "heights": [(HEIGHT_LETTERS[name], _length(getattr(reading, name), reading.unit)) for name in HEIGHT_LETTERS],
+        "vhl": f"{rules.format_signed(reading.vhl_percent)} %",
+        "kyphosis": f"{rules.format_signed(reading.kyphosis_angle_deg)}°",
+        "genant": f"grade {reading.genant_grade} (anterior reduction {reading.anterior_reduction_percent} %, "
+        f"posterior {reading.posterior_reduction_percent} %)",
+        "in_px": reading.unit == "px",
+    }
+
+
+def reading_comparison(first, second) -> list[dict]:
+    """The two readers' values row by row, with their difference, flagged where they disagree as
+    the fracture page flags two readers (measurements.readers_disagree)."""
+    rows = []
+    for name, label in HEIGHT_LETTERS.items():
+        a, b = getattr(first, name), getattr(second, name)
+        rows.append(
+            {
+                "label": label,
+                "first": _length(a, first.unit),
+                "second": _length(b, second.unit),
+                "difference": _length(b - a, first.unit) if first.unit == second.unit else "—",
+                "disagree": False,
+            }
+        )
+    for label, a, b, unit, limit in (
+        ("VHL", first.vhl_percent, second.vhl_percent, " %", measurements.READER_DISAGREEMENT_VHL_PERCENT),
+        (
+            "Kyphosis angle",
+            first.kyphosis_angle_deg,
+            second.kyphosis_angle_deg,
+            "°",
+            measurements.READER_DISAGREEMENT_KYPHOSIS_DEG,
+        ),
+    ):
+        rows.append(
+            {
+                "label": label,
+                "first": f"{rules.format_signed(a)}{unit}",
+                "second": f"{rules.format_signed(b)}{unit}",
+                "difference": f"{rules.format_signed(b - a)}{unit}",
+                "disagree": measurements.readers_disagree(a, b, limit),
+            }
+        )
+    rows.append(
+        {
+            "label": "Genant grade",
+            "first": str(first.genant_grade),
+            "second": str(second.genant_grade),
+            "difference": "same" if first.genant_grade == second.genant_grade else "different",
+            "disagree": first.genant_grade != second.genant_grade,
+        }
+    )
+    return rows
+
+
+def hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16))

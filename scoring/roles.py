@@ -1,7 +1,8 @@
 """The three roles: clinician reads and writes clinical records, viewer only reads, admin manages
 users in Django's admin and alone may delete a record there (audited). Made by migration 0004."""
 
-CLINICAL = ["patient", "fracture", "visit"]
+# A film and its readings are part of the clinical record: the same roles read and write them.
+CLINICAL = ["patient", "fracture", "visit", "film", "filmreading"]
 ROLES = {
     "clinician": [f"scoring.{action}_{model}" for model in CLINICAL for action in ("view", "add", "change")]
     + ["scoring.export_identified"],

@@ -246,8 +246,12 @@ def fracture_timeline(fracture: Fracture, today: datetime.date | None = None) ->
     start past the calendar's end."""
     today = today or timezone.localdate()
     visits = list(fracture.visits.select_related("created_by", "updated_by"))
+    films = list(fracture.films.active().order_by("created_at", "pk"))
     for visit in visits:
         visit.fracture = fracture  # the timeline reads the baseline from the row already loaded
+        visit.film_list = [film for film in films if film.visit_id == visit.pk]
+        for film in visit.film_list:
+            film.visit = visit
         visit.odi_answered = presenters.odi_answered(visit.odi_sections)
         visit.reading = presenters.film_reading(visit)
     schedule = presenters.schedule_rows(
@@ -264,6 +268,7 @@ def fracture_timeline(fracture: Fracture, today: datetime.date | None = None) ->
         "card": presenters.score_card_from_fracture(fracture),
         "classifications": presenters.other_classifications(fracture),
         "reading": presenters.film_reading(fracture),
+        "baseline_films": [film for film in films if film.visit_id is None],
         "rules_note": presenters.rules_note(fracture),
         "visits": visits,
         "charts": presenters.timeline_charts(fracture, visits),

@@ -13,16 +13,29 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from simple_history.utils import bulk_update_with_history
 
-from . import followup, outcomes, presenters
+from . import films, followup, measurements, outcomes, presenters, radiograph
 from .forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
-from .models import ExpectedVisit, Fracture, Patient, Submission, Visit, VisitKind, visit_schedule
+from .models import (
+    ExpectedVisit,
+    Film,
+    FilmReading,
+    FilmSource,
+    Fracture,
+    Patient,
+    Submission,
+    Visit,
+    VisitKind,
+    name_words,
+    visit_schedule,
+)
 
 
 class ArchivedRecord(Exception):
@@ -402,3 +415,140 @@ def refresh_all_expected_visits() -> int:
             sync_expected_visits(fracture, list(fracture.visits.all()))
         count += 1
     return count
+
+
+# -- films and their readings (spec §9) ------------------------------------------------------------
+
+
+class SameReader(Exception):
+    """The second reader of a film must be another person than its first (spec §2: two readers)."""
+
+    def __init__(self, other: str):
+        super().__init__(
+            f"You measured this film as the {other} reader: the other reading must be made by someone else."
+        )
+
+
+def film_identity_mismatch(patient: Patient, decoded: films.DecodedFilm) -> str:
+    """What the DICOM says about its patient that the record does not, in words ("" when they
+    agree, or the file names no one): the MRN against PatientID, the name's words against
+    PatientName's (case, accents and word order aside: "CHEN^MARGARET" is Margaret Chen)."""
+    differences = []
+    if decoded.patient_id and decoded.patient_id.strip().upper() != patient.mrn.upper():
+        differences.append(f"the file's PatientID is {decoded.patient_id.strip()}, the patient's MRN is {patient.mrn}")
+    name = films.name_words_of_dicom(decoded.patient_name)
+    file_words, record_words = set(name_words(name)), set(name_words(patient.name))
+    if file_words and record_words and file_words != record_words:
+        differences.append(f"the file's PatientName is {name}, the patient is {patient.name}")
+    return "; ".join(differences)
+
+
+def ingest_film(*, source: Path, declared_name: str) -> tuple[uuid.UUID, films.DecodedFilm]:
+    """Check and decode a film into a new private directory (films.ingest; FilmRefused if not)."""
+    key = uuid.uuid4()
+    decoded = films.ingest(source, settings.FILMS_DIR / str(key), declared_name=declared_name)
+    return key, decoded
+
+
+def add_film(
+    *,
+    fracture_pk: int,
+    visit_pk: int | None,
+    key: uuid.UUID,
+    decoded: films.DecodedFilm,
+    source: str,
+    original_name: str,
+    mismatch_confirmed: str,
+    user,
+) -> Film:
+    """Keep a decoded film as the assessment's baseline film or a visit's film. A film whose DICOM
+    names another patient is kept only when the user confirmed it (`mismatch_confirmed` says what
+    differed), and its history says so."""
+    directory = settings.FILMS_DIR / str(key)
+    original = directory / "original"  # films.ingest keeps the file as it came
+    with transaction.atomic():
+        fracture = lock_fracture(fracture_pk)
+        refuse_archived(fracture)
+        visit = fracture.visits.get(pk=visit_pk) if visit_pk else None
+        film = Film(
+            fracture=fracture,
+            visit=visit,
+            storage_key=key,
+            source=source,
+            original_name=original_name[:255],
+            file_format=decoded.file_format,
+            size_bytes=original.stat().st_size,
+            sha256=hashlib.sha256(original.read_bytes()).hexdigest(),
+            width=decoded.width,
+            height=decoded.height,
+            pixel_spacing_row_mm=decoded.pixel_spacing_mm[0] if decoded.pixel_spacing_mm else None,
+            pixel_spacing_column_mm=decoded.pixel_spacing_mm[1] if decoded.pixel_spacing_mm else None,
+            spacing_tag=decoded.spacing_tag,
+            window_center=decoded.window_center,
+            window_width=decoded.window_width,
+            value_min=decoded.value_min,
+            value_max=decoded.value_max,
+            transfer_syntax=decoded.transfer_syntax,
+            study_instance_uid=decoded.study_instance_uid,
+            series_instance_uid=decoded.series_instance_uid,
+            sop_instance_uid=decoded.sop_instance_uid,
+            file_patient_id=decoded.patient_id[:64],
+            file_patient_name=decoded.patient_name[:200],
+            identity_mismatch_confirmed=mismatch_confirmed[:500],
+        )
+        how = "Opened from the PACS" if source == FilmSource.PACS else "Uploaded"
+        film._change_reason = (
+            f"{how}; kept although {mismatch_confirmed} (confirmed by {user.get_username()})"
+            if mismatch_confirmed
+            else how
+        )
+        save_versioned(film, None, user)
+    return film
+
+
+def remove_film(*, film: Film, user, reason: str = "") -> Film:
+    """Take a film off its record (archived: kept in full with its readings, shown nowhere)."""
+    with transaction.atomic():
+        film = Film.objects.select_for_update().get(pk=film.pk)
+        refuse_archived(film.fracture)
+        if film.is_archived:
+            return film
+        film.archive(user, reason)
+        film._change_reason = f"Removed: {reason}" if reason else "Removed"
+        save_versioned(film, film.version, user)
+    return film
+
+
+def save_reading(
+    *, film: Film, reader: int, reader_name: str, points: dict, seen_version: int | None, user
+) -> FilmReading:
+    """Measure the twelve corners (radiograph.measure, on this film's spacing and size: the
+    computation of the API and the page) and keep them with what they gave, as this reader's
+    reading of the film. radiograph.ImplausibleMeasurement if they do not make three vertebrae;
+    SameReader if the other reading of the film is this user's; StaleEdit if the reading changed
+    since the page was opened."""
+    result = radiograph.measure(points, film.pixel_spacing_mm, (film.width, film.height))
+    with transaction.atomic():
+        film = Film.objects.select_related("fracture__patient").select_for_update().get(pk=film.pk)
+        refuse_archived(film.fracture)
+        other = film.readings.exclude(reader=reader).first()
+        if other is not None and user.pk in (other.created_by_id, other.updated_by_id):
+            raise SameReader(other.get_reader_display().split()[0].lower())
+        reading = film.readings.filter(reader=reader).first() or FilmReading(film=film, reader=reader)
+        if reading.pk is None and seen_version is not None:
+            raise StaleEdit
+        reading.reader_name = reader_name
+        reading.points = {
+            vertebra: {corner: [float(value) for value in points[vertebra][corner]] for corner in radiograph.CORNERS}
+            for vertebra in radiograph.VERTEBRAE
+        }
+        reading.unit = result.unit
+        for name in measurements.HEIGHT_FIELDS:
+            setattr(reading, name, getattr(result.heights, name))
+        reading.vhl_percent = result.vhl_percent
+        reading.kyphosis_angle_deg = result.kyphosis_angle_deg
+        reading.genant_grade = result.genant.grade
+        reading.anterior_reduction_percent = result.genant.anterior_reduction_percent
+        reading.posterior_reduction_percent = result.genant.posterior_reduction_percent
+        save_versioned(reading, seen_version if reading.pk else None, user)
+    return reading

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import calculator, fractures, history, patients, visits, worklist
+from .views import calculator, films, fractures, history, patients, visits, worklist
 
 app_name = "scoring"
 
@@ -21,6 +21,15 @@ urlpatterns = [
     path("assessments/<int:fracture_pk>/visits/new/", visits.visit_create, name="visit_create"),
     path("assessments/<int:fracture_pk>/treatment-change/", visits.treatment_change, name="treatment_change"),
     path("visits/<int:pk>/edit/", visits.visit_edit, name="visit_edit"),
+    path("assessments/<int:fracture_pk>/films/new/", films.film_add, name="film_add"),
+    path("assessments/<int:fracture_pk>/films/pacs/", films.film_pacs, name="film_pacs"),
+    path("assessments/<int:fracture_pk>/films/confirm/", films.film_confirm, name="film_confirm"),
+    path("films/<int:pk>/", films.film_detail, name="film_detail"),
+    path("films/<int:pk>/measure/<int:reader>/", films.film_measure, name="film_measure"),
+    path("films/<int:pk>/compare/", films.film_compare, name="film_compare"),
+    path("films/<int:pk>/image.png", films.film_image, name="film_image"),
+    path("films/<int:pk>/thumbnail.png", films.film_thumbnail, name="film_thumbnail"),
+    path("films/<int:pk>/remove/", films.film_remove, name="film_remove"),
     path("worklist/", worklist.worklist, name="worklist"),
     path("calculator/", calculator.calculator, name="calculator"),
 ]

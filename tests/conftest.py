@@ -9,6 +9,9 @@ from scoring import services
 from scoring.models import Fracture, Patient
 from scoring.roles import ensure_roles
 
+# A real PACS (Debian's Orthanc with its DICOMweb plugin), started by the tests that ask for it.
+pytest_plugins = ["tests.orthanc"]
+
 PASSWORD = "correct-horse-battery-staple"
 
 D = Decimal
@@ -33,7 +36,7 @@ SECOND_CASE = {
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, tmp_path_factory):
     """Tests do not run collectstatic: serve static files by name (production uses the manifest).
     A fast password hasher: the production one is slow on purpose. Background tasks run at once,
     in the test's own process and transaction, when enqueued: no worker to start, nothing to wait
@@ -53,6 +56,10 @@ def _test_settings(settings):
     from django.core.cache import caches
 
     caches["cohort"].clear()
+    # Each test keeps its radiographs in a directory of its own; no test asks a PACS unless it
+    # starts one (tests/orthanc.py).
+    settings.FILMS_DIR = tmp_path_factory.mktemp("films")
+    settings.DICOMWEB_URL = ""
 
 
 @pytest.fixture

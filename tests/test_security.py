@@ -17,9 +17,12 @@ from django.test import Client
 from django.urls import resolve
 
 from nasovcf_site.middleware import SESSION_STARTED_KEY
+from scoring import services
 from scoring.models import Fracture, Patient, Visit
 from tests.conftest import PASSWORD
+from tests.films import WORKED_EXAMPLE_CORNERS, dicom_film
 from tests.nasovcf_site.test_access import ALL, EXAMPLE_UUID
+from tests.orthanc import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +37,7 @@ def text(response) -> str:
 
 
 @pytest.fixture
-def records(patient, make_fracture, user):
+def records(patient, make_fracture, user, make_user, settings, tmp_path):
     fracture = make_fracture(patient)
     visit = Visit.objects.create(
         fracture=fracture,
@@ -49,13 +52,36 @@ def records(patient, make_fracture, user):
     upload = CohortImport.objects.create(
         pk=EXAMPLE_UUID, created_by=user, filename="past.csv", size_bytes=1, sha256="0" * 64, status="checked"
     )
-    return {"patient": patient, "fracture": fracture, "visit": visit, "import": upload}
+    # A film read by two readers (its compare page), and a PACS that does not answer (its page says so).
+    source = tmp_path / "film.dcm"
+    source.write_bytes(dicom_film())
+    key, decoded = services.ingest_film(source=source, declared_name="film.dcm")
+    film = services.add_film(
+        fracture_pk=fracture.pk,
+        visit_pk=None,
+        key=key,
+        decoded=decoded,
+        source="upload",
+        original_name="film.dcm",
+        mismatch_confirmed="",
+        user=user,
+    )
+    points = {
+        vertebra: {corner: list(xy) for corner, xy in corners.items()}
+        for vertebra, corners in WORKED_EXAMPLE_CORNERS.items()
+    }
+    for reader, who in ((1, user), (2, make_user("second-reader"))):
+        services.save_reading(
+            film=film, reader=reader, reader_name=who.username, points=points, seen_version=None, user=who
+        )
+    settings.DICOMWEB_URL = f"http://127.0.0.1:{free_port()}/dicom-web"
+    return {"patient": patient, "fracture": fracture, "visit": visit, "import": upload, "film": film}
 
 
 def concrete(url: str, records) -> str:
     """The walked URL with each '1' replaced by the id of the record its segment names."""
     parts = url.split("/")
-    owner = {"patients": "patient", "assessments": "fracture", "visits": "visit"}
+    owner = {"patients": "patient", "assessments": "fracture", "visits": "visit", "films": "film"}
     for i, part in enumerate(parts):
         if part == "1" and i > 0 and parts[i - 1] in owner:
             parts[i] = str(records[owner[parts[i - 1]]].pk)

@@ -9,6 +9,8 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect
 
 from .. import services
+from ..forms.films import reading_values
+from ..models import FilmReading
 
 
 def requires(*permissions: str):
@@ -51,3 +53,21 @@ def sent_before(request, fallback):
         return None
     first = services.submitted_before(request.POST.get("submission"), request.user, request.POST)
     return None if first is None else already_saved(request, first.url, fallback, same_data=first.same_data)
+
+
+def fill_from_reading(request, form, films) -> None:
+    """An edit opened by a film's "Use these values" (?reading=): the reading's values in the
+    record's own fields, to check and save through the form as if typed. Only a reading of one of
+    this record's films (`films`); the baseline's films for an assessment, a visit's for a visit."""
+    value = request.GET.get("reading", "")
+    if not value.isdigit():
+        return
+    reading = (
+        FilmReading.objects.filter(pk=int(value), film__in=films.filter(archived_at__isnull=True))
+        .select_related("film")
+        .first()
+    )
+    if reading is None or (reading.film.visit_id is not None) != (form.instance.__class__.__name__ == "Visit"):
+        return
+    form.initial.update(reading_values(reading))
+    form.filled_from_reading = reading

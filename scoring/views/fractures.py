@@ -11,7 +11,7 @@ from .. import followup, presenters, selectors, services
 from ..forms import AssessmentForm
 from ..locking import StaleEdit
 from ..models import Fracture, Patient
-from .base import already_saved, requires, sent_before
+from .base import already_saved, fill_from_reading, requires, sent_before
 from .patients import archived_refusal, refusal_if_archived
 
 
@@ -24,6 +24,8 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
     if fracture is None and request.method == "GET":
         initial = {name: value for name, value in request.GET.items() if name in AssessmentForm.CARRIED_FIELDS}
     form = AssessmentForm(request.POST or None, instance=fracture, patient=patient, initial=initial)
+    if fracture is not None and request.method == "GET":
+        fill_from_reading(request, form, fracture.films)
     card = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:

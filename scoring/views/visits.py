@@ -12,7 +12,7 @@ from .. import services
 from ..forms import TreatmentChangeForm, VisitForm
 from ..locking import StaleEdit
 from ..models import Fracture, Visit, VisitKind
-from .base import already_saved, requires, sent_before
+from .base import already_saved, fill_from_reading, requires, sent_before
 from .patients import archived_refusal, refusal_if_archived
 
 
@@ -44,6 +44,8 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
             kind = request.GET.get("kind")
             initial["kind"] = kind if kind in VisitKind.values else fracture.visit_kind_due(timezone.localdate())
         form = VisitForm(instance=visit, fracture=fracture, initial=initial)
+        if visit is not None:
+            fill_from_reading(request, form, visit.films)
     return render(
         request,
         "scoring/visit_form.html",

@@ -1,0 +1,448 @@
+"""Lateral films: adding one (upload or PACS), its page, the measuring viewer, the image itself.
+
+Images are patient data: every view here needs a signed-in user with the film permissions of their
+role, and every image answer is `no-store` (nothing kept in a shared or browser cache).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from nasovcf_site.private_files import private_directory
+
+from .. import films, pacs, presenters, radiograph, services
+from ..forms.archive import ArchiveForm
+from ..forms.films import FilmUploadForm, PacsPickForm, ReadingForm
+from ..locking import StaleEdit
+from ..models import Film, FilmReading, FilmSource, Fracture
+from .base import requires
+from .patients import archived_refusal, refusal_if_archived
+
+logger = logging.getLogger("nasovcf.films")
+
+PENDING = "film_pending"  # the session's film awaiting the user's word on a patient mismatch
+READER_COLOURS = {FilmReading.Reader.FIRST: "#0d6efd", FilmReading.Reader.SECOND: "#d63384"}
+
+
+def _fracture(pk: int) -> Fracture:
+    return get_object_or_404(Fracture.objects.select_related("patient"), pk=pk)
+
+
+def _film(pk: int) -> Film:
+    return get_object_or_404(Film.objects.active().select_related("fracture__patient", "visit", "created_by"), pk=pk)
+
+
+def _visit_of(request, fracture: Fracture):
+    """The visit named by ?visit= / the form's `visit` (one of this fracture's), or None: baseline."""
+    value = request.POST.get("visit") or request.GET.get("visit")
+    if not value:
+        return None
+    if not str(value).isdigit():
+        raise Http404("No such visit.")
+    return get_object_or_404(fracture.visits.all(), pk=int(value))
+
+
+def _private_copy(chunks) -> Path:
+    """The incoming bytes in a private temporary file (0600 in a 0700 directory under FILMS_DIR)."""
+    incoming = Path(settings.FILMS_DIR) / "incoming"
+    private_directory(incoming)
+    descriptor, name = tempfile.mkstemp(dir=incoming)  # mkstemp makes it 0600
+    with os.fdopen(descriptor, "wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+    return Path(name)
+
+
+def _take_film(request, fracture: Fracture, visit, source_path: Path, *, source: str, name: str):
+    """Decode the film; keep it, or ask first when its DICOM names another patient. The answer."""
+    try:
+        key, decoded = services.ingest_film(source=source_path, declared_name=name)
+    finally:
+        source_path.unlink(missing_ok=True)
+    mismatch = services.film_identity_mismatch(fracture.patient, decoded)
+    if mismatch:
+        previous = request.session.get(PENDING)
+        if previous:
+            films.remove(Path(settings.FILMS_DIR) / previous["key"])
+        request.session[PENDING] = {
+            "key": str(key),
+            "fracture": fracture.pk,
+            "visit": visit.pk if visit else None,
+            "source": source,
+            "name": name,
+            "decoded": decoded.as_dict(),
+            "mismatch": mismatch,
+        }
+        return render(
+            request,
+            "scoring/film_confirm.html",
+            {"fracture": fracture, "patient": fracture.patient, "visit": visit, "mismatch": mismatch, "key": key},
+        )
+    try:
+        film = services.add_film(
+            fracture_pk=fracture.pk,
+            visit_pk=visit.pk if visit else None,
+            key=key,
+            decoded=decoded,
+            source=source,
+            original_name=name,
+            mismatch_confirmed="",
+            user=request.user,
+        )
+    except services.ArchivedRecord as refused:
+        films.remove(Path(settings.FILMS_DIR) / str(key))
+        return archived_refusal(request, refused)
+    logger.info("film added id=%s user=%s source=%s", film.pk, request.user.get_username(), source)
+    messages.success(request, f"{film.get_source_display()}: the film is ready to measure.")
+    return redirect(film)
+
+
+def _add_page(request, fracture, visit, form, *, error: str = "", status: int = 200):
+    return render(
+        request,
+        "scoring/film_add.html",
+        {
+            "fracture": fracture,
+            "patient": fracture.patient,
+            "visit": visit,
+            "form": form,
+            "error": error,
+            "pacs_configured": pacs.configured(),
+        },
+        status=status,
+    )
+
+
+@requires("scoring.view_fracture", "scoring.add_film")
+@require_http_methods(["GET", "POST"])
+def film_add(request, fracture_pk: int):
+    """Upload the lateral film of an assessment (baseline) or of one of its visits (?visit=)."""
+    fracture = _fracture(fracture_pk)
+    if refusal := refusal_if_archived(request, fracture):
+        return refusal
+    visit = _visit_of(request, fracture)
+    form = FilmUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            return _take_film(
+                request, fracture, visit, _private_copy(upload.chunks()), source=FilmSource.UPLOAD, name=upload.name
+            )
+        except films.FilmRefused as refused:
+            form.add_error("file", str(refused))
+    status = 400 if request.method == "POST" else 200
+    return _add_page(request, fracture, visit, form, status=status)
+
+
+@requires("scoring.view_fracture", "scoring.add_film")
+@require_http_methods(["GET", "POST"])
+def film_pacs(request, fracture_pk: int):
+    """The patient's studies in the PACS (QIDO-RS by MRN); POST opens one film (WADO-RS)."""
+    if not pacs.configured():
+        raise Http404("No PACS is configured (DICOMWEB_URL).")
+    fracture = _fracture(fracture_pk)
+    if refusal := refusal_if_archived(request, fracture):
+        return refusal
+    visit = _visit_of(request, fracture)
+    error = ""
+    if request.method == "POST":
+        pick = PacsPickForm(request.POST)
+        if not pick.is_valid():
+            return HttpResponseBadRequest("That is not a film of the list.")
+        chosen = pick.cleaned_data
+        try:
+            data = pacs.fetch_instance(chosen["study"], chosen["series"], chosen["instance"])
+            return _take_film(
+                request,
+                fracture,
+                visit,
+                _private_copy([data]),
+                source=FilmSource.PACS,
+                name=f"{chosen['instance']}.dcm",
+            )
+        except (pacs.PacsError, films.FilmRefused) as refused:
+            error = str(refused)
+    studies = []
+    try:
+        studies = pacs.find_studies(fracture.patient.mrn)
+    except pacs.PacsError as refused:
+        error = error or str(refused)
+    return render(
+        request,
+        "scoring/film_pacs.html",
+        {"fracture": fracture, "patient": fracture.patient, "visit": visit, "studies": studies, "error": error},
+        status=400 if error and request.method == "POST" else 200,
+    )
+
+
+@requires("scoring.view_fracture", "scoring.add_film")
+@require_POST
+def film_confirm(request, fracture_pk: int):
+    """The user's word on a film whose DICOM names another patient: keep it (the history records
+    what differed and who confirmed) or discard it."""
+    fracture = _fracture(fracture_pk)
+    pending = request.session.get(PENDING)
+    if not pending or pending["fracture"] != fracture.pk or request.POST.get("key") != pending["key"]:
+        messages.error(request, "That film is no longer waiting: add it again.")
+        return redirect(fracture)
+    del request.session[PENDING]
+    directory = Path(settings.FILMS_DIR) / pending["key"]
+    if request.POST.get("keep") != "yes":
+        films.remove(directory)
+        messages.info(request, "The film was discarded.")
+        return redirect(fracture)
+    try:
+        film = services.add_film(
+            fracture_pk=fracture.pk,
+            visit_pk=pending["visit"],
+            key=pending["key"],
+            decoded=films.DecodedFilm.from_dict(pending["decoded"]),
+            source=pending["source"],
+            original_name=pending["name"],
+            mismatch_confirmed=pending["mismatch"],
+            user=request.user,
+        )
+    except services.ArchivedRecord as refused:
+        films.remove(directory)
+        return archived_refusal(request, refused)
+    messages.warning(request, f"Film kept although {pending['mismatch']}: its history records your confirmation.")
+    return redirect(film)
+
+
+def _readings(film: Film) -> dict[int, FilmReading]:
+    return {reading.reader: reading for reading in film.readings.select_related("updated_by")}
+
+
+@requires("scoring.view_film", "scoring.view_fracture")
+@require_GET
+def film_detail(request, pk: int):
+    film = _film(pk)
+    readings = _readings(film)
+    return render(
+        request,
+        "scoring/film_detail.html",
+        {
+            "film": film,
+            "fracture": film.fracture,
+            "patient": film.fracture.patient,
+            "readings": [
+                presenters.film_reading_summary(readings.get(reader), reader) for reader in FilmReading.Reader
+            ],
+            "both_read": len(readings) == 2,
+            "can_measure": request.user.has_perms(["scoring.add_filmreading", "scoring.change_filmreading"])
+            and film.archived_record is None,
+            "can_remove": request.user.has_perm("scoring.change_film") and film.archived_record is None,
+            "archive_form": ArchiveForm(),
+        },
+    )
+
+
+def _corner_list() -> list[dict[str, str]]:
+    return [
+        {"vertebra": vertebra, "corner": corner, "label": presenters.corner_label(vertebra, corner)}
+        for vertebra in radiograph.VERTEBRAE
+        for corner in radiograph.OUTLINE
+    ]
+
+
+def _viewer_config(film: Film, *, mode: str, points=None, readings=()) -> dict:
+    return {
+        "mode": mode,
+        "image_url": reverse("scoring:film_image", args=[film.pk]),
+        "width": film.width,
+        "height": film.height,
+        "window": {
+            "center": film.window_center,
+            "width": film.window_width,
+            "min": film.value_min,
+            "max": film.value_max,
+        },
+        "spacing": [float(value) for value in film.pixel_spacing_mm] if film.pixel_spacing_mm else None,
+        "measure_url": reverse("api_measure"),
+        "points": points,
+        "corners": _corner_list(),
+        "readings": list(readings),
+    }
+
+
+def _record_edit_url(film: Film, reading: FilmReading) -> str:
+    if film.visit_id:
+        url = reverse("scoring:visit_edit", args=[film.visit_id])
+    else:
+        url = reverse("scoring:fracture_edit", args=[film.fracture_id])
+    return f"{url}?reading={reading.pk}"
+
+
+@requires("scoring.view_film", "scoring.add_filmreading", "scoring.change_filmreading")
+@require_http_methods(["GET", "POST"])
+@never_cache
+def film_measure(request, pk: int, reader: int):
+    """One reader places the twelve corners. The page shows this reader's own points only, never
+    the other reader's (the second reading is blind); "Use these values" keeps the reading and
+    opens the record's form with its values filled, to check and save."""
+    if reader not in FilmReading.Reader.values:
+        raise Http404("A film has a first and a second reader.")
+    film = _film(pk)
+    if refusal := refusal_if_archived(request, film.fracture):
+        return refusal
+    own = film.readings.filter(reader=reader).first()
+    initial = {}
+    if own is not None:
+        initial = {"reader_name": own.reader_name, "points": json.dumps(own.points), "version": own.version}
+    elif reader == FilmReading.Reader.FIRST and film.record.first_reader_name:
+        initial = {"reader_name": film.record.first_reader_name}
+    form = ReadingForm(request.POST or None, film=film, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reading = services.save_reading(
+                film=film,
+                reader=reader,
+                reader_name=form.cleaned_data["reader_name"],
+                points=form.cleaned_data["points"],
+                seen_version=form.cleaned_data.get("version"),
+                user=request.user,
+            )
+        except services.SameReader as refused:
+            form.add_error(None, str(refused))
+        except StaleEdit:
+            form.add_error(None, "Not saved: this reading was changed by someone else since you opened it.")
+        except services.ArchivedRecord as refused:
+            return archived_refusal(request, refused)
+        else:
+            messages.success(
+                request,
+                f"{reading.get_reader_display()}'s reading kept. Check the values below and save the "
+                f"{'visit' if film.visit_id else 'assessment'}.",
+            )
+            return redirect(_record_edit_url(film, reading))
+    points = own.points if own is not None else None
+    if form.is_bound:
+        points = form.cleaned_data.get("points") if hasattr(form, "cleaned_data") else None
+        points = points or _posted_points(request.POST.get("points"))
+    return render(
+        request,
+        "scoring/film_measure.html",
+        {
+            "film": film,
+            "fracture": film.fracture,
+            "patient": film.fracture.patient,
+            "reader": reader,
+            "reader_label": FilmReading.Reader(reader).label,
+            "form": form,
+            "viewer_config": _viewer_config(film, mode="measure", points=points),
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _posted_points(raw: str | None):
+    """The points a refused form sent, to show them again (only if they are a JSON object)."""
+    try:
+        points = json.loads(raw or "")
+    except ValueError:
+        return None
+    return points if isinstance(points, dict) else None
+
+
+@requires("scoring.view_film", "scoring.view_fracture")
+@require_GET
+def film_compare(request, pk: int):
+    """Both readers' outlines on the film and their values side by side, differences flagged."""
+    film = _film(pk)
+    readings = _readings(film)
+    if len(readings) < 2:
+        messages.info(request, "Both readers must measure the film before their readings can be compared.")
+        return redirect(film)
+    first, second = readings[FilmReading.Reader.FIRST], readings[FilmReading.Reader.SECOND]
+    return render(
+        request,
+        "scoring/film_compare.html",
+        {
+            "film": film,
+            "fracture": film.fracture,
+            "patient": film.fracture.patient,
+            "rows": presenters.reading_comparison(first, second),
+            "viewer_config": _viewer_config(
+                film,
+                mode="compare",
+                readings=[
+                    {
+                        "label": f"{reading.get_reader_display()} ({reading.reader_name})",
+                        "colour": READER_COLOURS[reading.reader],
+                        "points": reading.points,
+                    }
+                    for reading in (first, second)
+                ],
+            ),
+        },
+    )
+
+
+def _number(value: str | None, default: float) -> float | None:
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _image(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@requires("scoring.view_film")
+@require_GET
+def film_image(request, pk: int):
+    """The film at full resolution, 8-bit, in the window asked for (?center=&width=)."""
+    film = _film(pk)
+    center = _number(request.GET.get("center"), film.window_center)
+    width = _number(request.GET.get("width"), film.window_width)
+    if center is None or width is None or width <= 0:
+        return HttpResponseBadRequest("center and width must be numbers, width above 0.")
+    return _image(films.render_png(film.directory, center=center, width=width))
+
+
+@requires("scoring.view_film")
+@require_GET
+def film_thumbnail(request, pk: int):
+    """A small picture of the film with each saved reading's outlines (the record's pages)."""
+    film = _film(pk)
+    outlines = [
+        (presenters.hex_to_rgb(READER_COLOURS[reading.reader]), reading.points)
+        for reading in film.readings.order_by("reader")
+    ]
+    return _image(films.thumbnail_png(film.directory, outlines=outlines))
+
+
+@requires("scoring.view_film", "scoring.change_film")
+@require_POST
+def film_remove(request, pk: int):
+    """Take a wrong film off the record: archived with its readings and the reason, shown nowhere."""
+    film = _film(pk)
+    form = ArchiveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why the film is removed.")
+        return redirect(film)
+    try:
+        services.remove_film(film=film, user=request.user, reason=form.cleaned_data["reason"])
+    except services.ArchivedRecord as refused:
+        return archived_refusal(request, refused)
+    messages.success(request, "The film was removed from the record.")
+    return redirect(film.visit.get_absolute_url() if film.visit_id else film.fracture)
