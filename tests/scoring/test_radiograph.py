@@ -273,3 +273,30 @@ def test_scaling_all_points_scales_heights_and_keeps_vhl_ka_and_genant(points, f
 def test_mirroring_left_right_changes_nothing(points, spacing):
     mirrored = moved(points, lambda x, y: (2000 - x, y))
     assert measure(mirrored, spacing) == measure(points, spacing)
+
+
+SWAPPED = {
+    "anterior_superior": "posterior_superior",
+    "anterior_inferior": "posterior_inferior",
+    "posterior_superior": "anterior_superior",
+    "posterior_inferior": "anterior_inferior",
+}
+
+
+@given(spines(), st.sampled_from([None, (0.5, 0.5), (0.14, 0.2)]))
+def test_swapping_anterior_and_posterior_corners_flips_only_the_reading_direction(points, spacing):
+    """Issue 15: the same outlines read from the other side. Each anterior height becomes the
+    posterior one and the reductions trade places; VHL and the grade stay; the endplates now
+    converge on the side read as posterior, so the angle keeps its size and changes its sign."""
+    swapped = {
+        vertebra: {SWAPPED[corner]: point for corner, point in corners.items()} for vertebra, corners in points.items()
+    }
+    before, after = measure(points, spacing), measure(swapped, spacing)
+    for vertebra in radiograph.VERTEBRAE:
+        assert getattr(after.heights, f"{vertebra}_anterior") == getattr(before.heights, f"{vertebra}_posterior")
+        assert getattr(after.heights, f"{vertebra}_posterior") == getattr(before.heights, f"{vertebra}_anterior")
+    assert after.vhl_percent == before.vhl_percent
+    assert after.kyphosis_angle_deg == -before.kyphosis_angle_deg
+    assert after.genant.anterior_reduction_percent == before.genant.posterior_reduction_percent
+    assert after.genant.posterior_reduction_percent == before.genant.anterior_reduction_percent
+    assert after.genant.grade == before.genant.grade
