@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 
 from . import measurements, presenters, radiograph, rules
 from .forms import VHL_BOTH, VHL_COMPUTED_OUT_OF_RANGE, VHL_MISSING, ScoreForm
+from .forms.films import measure_body_errors
 from .forms.readings import ODI_SECTION_FIELDS, OdiFields
 
 VHL_BOTH_MESSAGE = "Give either the VHL percentage (vhl_percent) or the six heights (heights_mm), not both."
@@ -279,48 +280,6 @@ def odi(request):
     return JsonResponse({"odi_percent": _json_value(form.cleaned_data.get("odi_percent")), "answered": answered})
 
 
-MEASURE_FIELDS = {"points", "pixel_spacing_mm"}
-POINTS_SHAPE = "Must be an object with the cranial, fractured and caudal vertebrae."
-CORNERS_SHAPE = "Must be an object with the four corners: " + ", ".join(radiograph.CORNERS) + "."
-POINT_SHAPE = "Must be a pair [x, y] of JSON numbers, each 0 or more."
-SPACING_SHAPE = "Must be two positive JSON numbers of millimetres: [row spacing, column spacing]."
-
-
-def _is_pair_of_numbers(value: object) -> bool:
-    return isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)
-
-
-def _measure_body_errors(body: dict) -> dict[str, list[str]]:
-    """What JSON itself can get wrong in a measuring body, each under its path; ranges and the
-    plausibility of the outlines are `radiograph.measure`'s."""
-    errors = {key: ["Unknown field."] for key in body if key not in MEASURE_FIELDS}
-    spacing = body.get("pixel_spacing_mm")
-    if spacing is not None and not _is_pair_of_numbers(spacing):
-        errors["pixel_spacing_mm"] = [SPACING_SHAPE]
-    points = body.get("points")
-    if not isinstance(points, dict):
-        errors["points"] = [REQUIRED if points is None else POINTS_SHAPE]
-        return errors
-    for name in points:
-        if name not in radiograph.VERTEBRAE:
-            errors[f"points.{name}"] = ["Unknown vertebra."]
-    for vertebra in radiograph.VERTEBRAE:
-        corners = points.get(vertebra)
-        if not isinstance(corners, dict):
-            errors[f"points.{vertebra}"] = [REQUIRED if corners is None else CORNERS_SHAPE]
-            continue
-        for name in corners:
-            if name not in radiograph.CORNERS:
-                errors[f"points.{vertebra}.{name}"] = ["Unknown corner."]
-        for corner in radiograph.CORNERS:
-            point = corners.get(corner)
-            if point is None:
-                errors[f"points.{vertebra}.{corner}"] = [REQUIRED]
-            elif not _is_pair_of_numbers(point):
-                errors[f"points.{vertebra}.{corner}"] = [POINT_SHAPE]
-    return errors
-
-
 @never_cache
 @permission_required("scoring.view_fracture", raise_exception=True)
 def measure(request):
@@ -331,7 +290,7 @@ def measure(request):
     if refusal is not None:
         return refusal
     assert isinstance(body, dict)
-    errors = _measure_body_errors(body)
+    errors = measure_body_errors(body)
     if errors:
         return _errors(errors)
     try:

@@ -14,6 +14,57 @@ from .. import radiograph
 from ..models import Film, FilmReading
 from .fields import HEIGHT_FORM_FIELDS, visible_name
 
+REQUIRED = "This field is required."
+MEASURE_FIELDS = {"points", "pixel_spacing_mm"}
+POINTS_SHAPE = "Must be an object with the cranial, fractured and caudal vertebrae."
+CORNERS_SHAPE = "Must be an object with the four corners: " + ", ".join(radiograph.CORNERS) + "."
+POINT_SHAPE = "Must be a pair [x, y] of JSON numbers, each 0 or more."
+SPACING_SHAPE = "Must be two positive JSON numbers of millimetres: [row spacing, column spacing]."
+
+
+def _is_pair_of_numbers(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float, Decimal)) and not isinstance(v, bool) for v in value)
+    )
+
+
+def measure_body_errors(body: dict) -> dict[str, list[str]]:
+    """What JSON itself can get wrong in twelve corners (and a spacing), each under its path: the
+    check POST /api/measure/ and the measuring page's form share. Ranges and the plausibility of
+    the outlines are `radiograph.measure`'s."""
+    errors = {key: ["Unknown field."] for key in body if key not in MEASURE_FIELDS}
+    spacing = body.get("pixel_spacing_mm")
+    if spacing is not None and not _is_pair_of_numbers(spacing):
+        errors["pixel_spacing_mm"] = [SPACING_SHAPE]
+    points = body.get("points")
+    if not isinstance(points, dict):
+        errors["points"] = [REQUIRED if points is None else POINTS_SHAPE]
+        return errors
+    for name in points:
+        if name not in radiograph.VERTEBRAE:
+            errors[f"points.{name}"] = ["Unknown vertebra."]
+    for vertebra in radiograph.VERTEBRAE:
+        corners = points.get(vertebra)
+        if not isinstance(corners, dict):
+            errors[f"points.{vertebra}"] = [REQUIRED if corners is None else CORNERS_SHAPE]
+            continue
+        for name in corners:
+            if name not in radiograph.CORNERS:
+                errors[f"points.{vertebra}.{name}"] = ["Unknown corner."]
+        for corner in radiograph.CORNERS:
+            point = corners.get(corner)
+            if point is None:
+                errors[f"points.{vertebra}.{corner}"] = [REQUIRED]
+            elif not _is_pair_of_numbers(point):
+                errors[f"points.{vertebra}.{corner}"] = [POINT_SHAPE]
+    return errors
+
+
+def _not_a_json_constant(name: str):
+    raise ValueError(name)  # NaN, Infinity: not JSON
+
 
 class FilmUploadForm(forms.Form):
     """The lateral film as a file: DICOM (uncompressed, JPEG, JPEG-LS, JPEG 2000, RLE), PNG or JPEG.
@@ -56,7 +107,15 @@ class ReadingForm(forms.Form):
         validators=[visible_name],
         error_messages={"required": "Name the reader: the values are kept with who measured them."},
     )
-    points = forms.CharField(widget=forms.HiddenInput, error_messages={"required": "Place the twelve corners."})
+    # Twelve pairs of numbers in JSON fit in well under 4,000 characters.
+    points = forms.CharField(
+        widget=forms.HiddenInput,
+        max_length=4000,
+        error_messages={
+            "required": "Place the twelve corners.",
+            "max_length": "The corners could not be read: place them again.",
+        },
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
     def __init__(self, *args, film: Film, **kwargs):
@@ -65,12 +124,16 @@ class ReadingForm(forms.Form):
         self.measurement: radiograph.Measurement | None = None
 
     def clean_points(self) -> dict:
+        unreadable = ValidationError("The corners could not be read: place them again.", code="invalid")
         try:
-            points = json.loads(self.cleaned_data["points"])
-        except ValueError:
-            raise ValidationError("The corners could not be read: place them again.", code="invalid") from None
+            points = json.loads(self.cleaned_data["points"], parse_float=Decimal, parse_constant=_not_a_json_constant)
+        except (ValueError, RecursionError):
+            raise unreadable from None
         if not isinstance(points, dict):
-            raise ValidationError("The corners could not be read: place them again.", code="invalid")
+            raise unreadable
+        shape = measure_body_errors({"points": points})
+        if shape:
+            raise ValidationError([f"{path}: {' '.join(messages)}" for path, messages in shape.items()], code="invalid")
         try:
             self.measurement = radiograph.measure(
                 points, self.film.pixel_spacing_mm, (self.film.width, self.film.height)

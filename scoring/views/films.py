@@ -350,9 +350,11 @@ def film_measure(request, pk: int, reader: int):
 
 def _posted_points(raw: str | None):
     """The points a refused form sent, to show them again (only if they are a JSON object)."""
+    if not raw or len(raw) > 4000:
+        return None
     try:
-        points = json.loads(raw or "")
-    except ValueError:
+        points = json.loads(raw)
+    except (ValueError, RecursionError):
         return None
     return points if isinstance(points, dict) else None
 

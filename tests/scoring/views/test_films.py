@@ -369,3 +369,31 @@ def test_a_film_the_pacs_does_not_have_is_a_message_not_an_error(signed_in, frac
     assert answer.status_code == 400
     assert answer.context["error"]
     assert not Film.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        '{"cranial": 5}',
+        "[]",
+        '"corners"',
+        "null",
+        "1e999999",
+        '{"cranial": {"anterior_superior": [NaN, 2]}}',
+        json.dumps({"cranial": {"anterior_superior": ["1", None]}}),
+        '{"a":' * 2000,
+        "{" + " " * 5000 + "}",
+    ],
+)
+def test_corners_that_are_not_twelve_points_are_a_message_never_a_500(signed_in, film, points):
+    answer = signed_in.post(
+        reverse("scoring:film_measure", args=[film.pk, 1]), {"reader_name": "Dr A", "points": points}
+    )
+    assert answer.status_code == 400
+    assert answer.context["form"].errors["points"]
+    assert not FilmReading.objects.exists()
+
+
+@pytest.mark.parametrize("reader", [0, 3, 99999999999])
+def test_a_film_has_only_a_first_and_a_second_reader(signed_in, film, reader):
+    assert signed_in.get(f"/films/{film.pk}/measure/{reader}/").status_code == 404
