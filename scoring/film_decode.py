@@ -15,7 +15,9 @@ default window), each 0600 and created exclusively; and prints one line of JSON 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,14 @@ UNSUPPORTED_SYNTAX = "unsupported_transfer_syntax"
 NO_PIXELS = "no_pixels"
 UNDECODABLE = "undecodable"
 OUT_OF_MEMORY = "out_of_memory"
+NOT_NUMBERS = "values_not_numbers"
+
+# A pixel wider than this is no radiograph's (scoring.radiograph.MAX_PIXEL_SPACING_MM, which the
+# measuring refuses); the film model keeps a spacing to 8 decimal places.
+MAX_PIXEL_SPACING_MM = 100.0
+SPACING_DECIMAL_PLACES = 8
+# A DICOM UID (PS3.5 9.1): digits and dots, at most 64 characters.
+UID = re.compile(r"^[0-9.]{1,64}$")
 
 
 class Refusal(Exception):
@@ -69,22 +79,47 @@ def check_size(width: int, height: int, samples: int, max_megapixels: int) -> No
 
 
 def first_number(value: Any) -> float | None:
-    """The first of a possibly multi-valued DICOM number (WindowCenter may hold several)."""
+    """The first of a possibly multi-valued DICOM number (WindowCenter may hold several); None
+    when there is none, or it is not a finite number."""
     if value is None or value == "":
         return None
     if isinstance(value, pydicom.multival.MultiValue):
-        return float(value[0]) if len(value) else None
-    return float(value)
+        if not len(value):
+            return None
+        value = value[0]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _usable_spacing(value: Any) -> bool:
+    """A spacing a film can be measured with: a finite number of mm above 0 (still above 0 at the
+    8 decimal places kept) and at most MAX_PIXEL_SPACING_MM."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(number) and round(number, SPACING_DECIMAL_PLACES) > 0 and number <= MAX_PIXEL_SPACING_MM
 
 
 def spacing_of(dataset: pydicom.Dataset) -> tuple[list[str] | None, str]:
     """(row, column) spacing in mm as the DICOM writes it, and its tag: PixelSpacing (0028,0030),
-    else ImagerPixelSpacing (0018,1164) for a projection radiograph (spec §9)."""
+    else ImagerPixelSpacing (0018,1164) for a projection radiograph (spec §9). A spacing that is
+    not one a film can be measured with (zero, negative, not a number, above 100 mm) counts as
+    none: the heights are then in pixels."""
     for tag in ("PixelSpacing", "ImagerPixelSpacing"):
         value = dataset.get(tag)
-        if value is not None and len(value) == 2 and all(float(v) > 0 for v in value):
-            return [str(v.original_string if hasattr(v, "original_string") else v) for v in value], tag
+        if value is not None and len(value) == 2 and all(_usable_spacing(v) for v in value):
+            return [str(round(float(v), SPACING_DECIMAL_PLACES)) for v in value], tag
     return None, ""
+
+
+def uid_of(dataset: pydicom.Dataset, keyword: str) -> str:
+    """A UID as the DICOM has it, or "" when it is not a UID (PS3.5 9.1: digits and dots, ≤ 64)."""
+    value = str(dataset.get(keyword, "")).strip().rstrip("\x00")
+    return value if UID.match(value) else ""
 
 
 def decode_dicom(source: Path, max_megapixels: int) -> tuple[np.ndarray, dict[str, Any], tuple[float, float] | None]:
@@ -146,9 +181,9 @@ def decode_dicom(source: Path, max_megapixels: int) -> tuple[np.ndarray, dict[st
         "pixel_spacing_mm": spacing,
         "spacing_tag": spacing_tag,
         "transfer_syntax": syntax_name,
-        "study_instance_uid": str(dataset.get("StudyInstanceUID", "")),
-        "series_instance_uid": str(dataset.get("SeriesInstanceUID", "")),
-        "sop_instance_uid": str(dataset.get("SOPInstanceUID", "")),
+        "study_instance_uid": uid_of(dataset, "StudyInstanceUID"),
+        "series_instance_uid": uid_of(dataset, "SeriesInstanceUID"),
+        "sop_instance_uid": uid_of(dataset, "SOPInstanceUID"),
         "patient_id": str(dataset.get("PatientID", "")),
         "patient_name": str(dataset.get("PatientName", "")),
     }
@@ -159,14 +194,26 @@ def modality_values(stored: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
     """Stored values → modality values (DICOM PS3.3 C.11.1: Rescale Slope/Intercept, or a Modality
     LUT Sequence), as float32 to halve the memory of pydicom's float64."""
     if "ModalityLUTSequence" in dataset:
-        return np.asarray(apply_modality_lut(stored, dataset), dtype=np.float32)
-    slope = float(dataset.get("RescaleSlope", 1) or 1)
-    intercept = float(dataset.get("RescaleIntercept", 0) or 0)
-    pixels = stored.astype(np.float32)
-    if slope != 1:
-        pixels *= np.float32(slope)
-    if intercept != 0:
-        pixels += np.float32(intercept)
+        pixels = np.asarray(apply_modality_lut(stored, dataset), dtype=np.float32)
+    else:
+        slope_given, intercept_given = dataset.get("RescaleSlope"), dataset.get("RescaleIntercept")
+        slope = 1.0 if slope_given in (None, "") else first_number(slope_given)
+        intercept = 0.0 if intercept_given in (None, "") else first_number(intercept_given)
+        if slope is None or intercept is None:
+            raise Refusal(
+                "The film's rescale slope or intercept is not a number: its values cannot be read.", NOT_NUMBERS
+            )
+        slope = slope or 1.0  # a slope of 0 would make every pixel the same: read as no rescale
+        pixels = stored.astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if slope != 1:
+                pixels *= np.float32(slope)
+            if intercept != 0:
+                pixels += np.float32(intercept)
+    if not np.isfinite(pixels).all():
+        raise Refusal(
+            "The film's values are out of range once its rescale slope and intercept are applied.", NOT_NUMBERS
+        )
     return pixels
 
 
@@ -202,6 +249,8 @@ def decode_picture(source: Path, file_format: str, max_megapixels: int) -> np.nd
 def full_range_window(pixels: np.ndarray) -> tuple[float, float, float, float]:
     """(value_min, value_max, centre, width) of the values' full range: the default window."""
     low, high = float(pixels.min()), float(pixels.max())
+    if not (math.isfinite(high - low) and math.isfinite(low + high)):
+        raise Refusal("The film's values are out of range: it cannot be shown.", NOT_NUMBERS)
     return low, high, (low + high) / 2, max(high - low, 1.0)
 
 
@@ -210,7 +259,8 @@ def windowed(pixels: np.ndarray, center: float, width: float) -> np.ndarray:
     white (DICOM PS3.3 C.11.2.1.2, simplified to the continuous form)."""
     width = max(width, 1e-6)
     low = center - width / 2
-    scaled = (pixels - np.float32(low)) * np.float32(255.0 / width)
+    # In float64: a window far outside the values (the view keeps it near them) must not overflow.
+    scaled = (pixels.astype(np.float64) - low) * (255.0 / width)
     np.clip(scaled, 0, 255, out=scaled)
     return (scaled + np.float32(0.5)).astype(np.uint8)
 

@@ -19,6 +19,7 @@ reads ("Test Patient") for showing it next to the app's own patient.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -270,6 +271,9 @@ def _answer_of(stdout: bytes) -> dict[str, Any] | None:
 
 def _decoded_film(facts: dict[str, Any]) -> DecodedFilm:
     spacing = facts.get("pixel_spacing_mm")
+    numbers = [float(facts[name]) for name in ("window_center", "window_width", "value_min", "value_max")]
+    if not all(math.isfinite(number) for number in numbers):
+        raise FilmRefused("The film's values are out of range: it cannot be shown.", "values_not_numbers")
     return DecodedFilm(
         file_format=facts["file_format"],
         width=int(facts["width"]),
