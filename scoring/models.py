@@ -777,11 +777,14 @@ class FilmQuerySet(models.QuerySet):
 
 
 class Film(Tracked, Archivable):
-    """A lateral radiograph of a fracture: its baseline film (visit empty) or a visit's follow-up
-    film. The file and its decoded pixels live under settings.FILMS_DIR/<storage_key>/ (0700, files
-    0600: patient data), served only through the signed-in film views (scoring.films)."""
+    """A lateral radiograph of a patient's fracture: an assessment's baseline film (visit empty), a
+    visit's follow-up film, or, before the assessment is saved, the film a new assessment is
+    measured on (fracture empty: the assessment that saves its values takes it). The file and its
+    decoded pixels live under settings.FILMS_DIR/<storage_key>/ (0700, files 0600: patient data),
+    served only through the signed-in film views (scoring.films)."""
 
-    fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="films")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="films")
+    fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, null=True, blank=True, related_name="films")
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="films")
     storage_key = models.UUIDField(unique=True, editable=False)
     source = models.CharField(max_length=8, choices=FilmSource.choices)
@@ -817,6 +820,8 @@ class Film(Tracked, Archivable):
         indexes = [models.Index(fields=["fracture", "visit"], name="film_fracture_visit")]
 
     def __str__(self) -> str:
+        if self.fracture_id is None:
+            return f"{self.patient.mrn} · film for a new assessment"
         film = f"{self.visit.get_kind_display()} visit film" if self.visit_id else "baseline film"
         return f"{self.fracture} · {film}"
 
@@ -834,15 +839,21 @@ class Film(Tracked, Archivable):
         return (self.pixel_spacing_row_mm, self.pixel_spacing_column_mm)
 
     @property
-    def record(self) -> Fracture | Visit:
-        """The assessment or visit whose measurement fields this film's readings fill."""
+    def record(self) -> Fracture | Visit | None:
+        """The assessment or visit whose measurement fields this film's readings fill (None: a new
+        assessment's, not saved yet)."""
         return self.visit if self.visit_id else self.fracture
+
+    @property
+    def owner(self) -> Patient | Fracture:
+        """What the film belongs to: its assessment, or its patient before the assessment exists."""
+        return self.fracture if self.fracture_id else self.patient
 
     @property
     def archived_record(self) -> Patient | Fracture | None:
         """A film is read-only while its assessment or patient is archived (a removed film, itself
         archived, is shown nowhere: its views answer 404)."""
-        return self.fracture.archived_record
+        return self.owner.archived_record
 
 
 class FilmReading(Tracked):

@@ -57,9 +57,10 @@ def patient_list_page(*, search: dict | None, archived: bool, page_number: str |
 
 def patient_page(patient: Patient, today: datetime.date) -> dict:
     """A patient's page: their age, their assessments newest first (each with its course, outcome
-    so far and next visit), the same fractures in time order, the archived ones apart, and who
-    archived the patient: three queries at most (the assessments with who archived them, their
-    next visits, and for an archived patient the user who archived them, read on first use)."""
+    so far and next visit), the same fractures in time order, the archived ones apart, who archived
+    the patient, and the films measured for a new assessment not saved yet: four queries at most
+    (the assessments with who archived them, their next visits, those films, and for an archived
+    patient the user who archived them, read on first use)."""
     fractures = list(patient.fractures.select_related("archived_by").order_by("-assessment_date", "-pk"))
     active = [fracture for fracture in fractures if not fracture.is_archived]
     # The first visit each fracture still expects that the worklist lists or will list (a missed
@@ -81,6 +82,7 @@ def patient_page(patient: Patient, today: datetime.date) -> dict:
         "fractures": summaries,
         "fracture_timeline": presenters.fracture_timeline_entries(active),
         "archived_fractures": [fracture for fracture in fractures if fracture.is_archived],
+        "new_assessment_films": list(patient.films.active().filter(fracture__isnull=True)),
     }
 
 

@@ -244,7 +244,7 @@ def set_archived(*, record: Patient | Fracture, archived: bool, user, reason: st
 # -- assessments -------------------------------------------------------------------------------------
 
 
-def save_assessment(*, form: AssessmentForm, user) -> Fracture:
+def save_assessment(*, form: AssessmentForm, user, film_pk: int | None = None) -> Fracture:
     """Score and save a new or edited baseline assessment, then refresh its course (the visits
     compare against the baseline just saved). An edit that would move a known outcome of the
     course raises CourseChangeToConfirm until the person confirms it; a form saved before raises
@@ -269,6 +269,8 @@ def save_assessment(*, form: AssessmentForm, user) -> Fracture:
             fracture.refresh_outcomes(visits)  # saved with the edit: one history row, its course included
         save_versioned(fracture, form.seen_version(), user)
         refresh_course(fracture, reason=reason)
+        if stored is None and film_pk is not None:
+            _take_new_assessments_film(film_pk, fracture, user)
         complete_submission(submission, fracture.get_absolute_url())
     return fracture
 
@@ -452,8 +454,9 @@ def ingest_film(*, source: Path, declared_name: str) -> tuple[uuid.UUID, films.D
 
 def add_film(
     *,
-    fracture_pk: int,
-    visit_pk: int | None,
+    fracture_pk: int | None = None,
+    patient_pk: int | None = None,
+    visit_pk: int | None = None,
     key: uuid.UUID,
     decoded: films.DecodedFilm,
     source: str,
@@ -461,16 +464,24 @@ def add_film(
     mismatch_confirmed: str,
     user,
 ) -> Film:
-    """Keep a decoded film as the assessment's baseline film or a visit's film. A film whose DICOM
-    names another patient is kept only when the user confirmed it (`mismatch_confirmed` says what
-    differed), and its history says so."""
+    """Keep a decoded film as an assessment's baseline film, a visit's film, or (a patient and no
+    assessment) the film a new assessment will be measured on. A film whose DICOM names another
+    patient is kept only when the user confirmed it (`mismatch_confirmed` says what differed),
+    and its history says so."""
     directory = settings.FILMS_DIR / str(key)
     original = directory / "original"  # films.ingest keeps the file as it came
     with transaction.atomic():
-        fracture = lock_fracture(fracture_pk)
-        refuse_archived(fracture)
-        visit = fracture.visits.get(pk=visit_pk) if visit_pk else None
+        if fracture_pk is not None:
+            fracture = lock_fracture(fracture_pk)
+            patient = fracture.patient
+            refuse_archived(fracture)
+        else:
+            fracture = None
+            patient = Patient.objects.select_for_update().get(pk=patient_pk)
+            refuse_archived(patient)
+        visit = fracture.visits.get(pk=visit_pk) if fracture is not None and visit_pk else None
         film = Film(
+            patient=patient,
             fracture=fracture,
             visit=visit,
             storage_key=key,
@@ -506,11 +517,30 @@ def add_film(
     return film
 
 
+def _take_new_assessments_film(film_pk: int, fracture: Fracture, user) -> None:
+    """The film a new assessment was measured on becomes its baseline film (one of its patient's
+    films on no assessment yet; anything else is left as it is)."""
+    film = (
+        Film.objects.select_for_update()
+        .filter(pk=film_pk, patient_id=fracture.patient_id, fracture__isnull=True, archived_at__isnull=True)
+        .first()
+    )
+    if film is None:
+        return
+    film.fracture = fracture
+    film._change_reason = (
+        f"The baseline film of the assessment of {fracture.assessment_date:%Y-%m-%d} ({fracture.level})"
+    )
+    save_versioned(film, film.version, user)
+
+
 def remove_film(*, film: Film, user, reason: str = "") -> Film:
     """Take a film off its record (archived: kept in full with its readings, shown nowhere)."""
     with transaction.atomic():
-        film = Film.objects.select_for_update().get(pk=film.pk)
-        refuse_archived(film.fracture)
+        film = (
+            Film.objects.select_related("fracture__patient", "patient").select_for_update(of=("self",)).get(pk=film.pk)
+        )
+        refuse_archived(film.owner)
         if film.is_archived:
             return film
         film.archive(user, reason)
@@ -529,8 +559,10 @@ def save_reading(
     since the page was opened."""
     result = radiograph.measure(points, film.pixel_spacing_mm, (film.width, film.height))
     with transaction.atomic():
-        film = Film.objects.select_related("fracture__patient").select_for_update().get(pk=film.pk)
-        refuse_archived(film.fracture)
+        film = (
+            Film.objects.select_related("fracture__patient", "patient").select_for_update(of=("self",)).get(pk=film.pk)
+        )
+        refuse_archived(film.owner)
         other = film.readings.exclude(reader=reader).first()
         if other is not None and user.pk in (other.created_by_id, other.updated_by_id):
             raise SameReader(other.get_reader_display().split()[0].lower())

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,7 +28,7 @@ from .. import films, pacs, presenters, radiograph, services
 from ..forms.archive import ArchiveForm
 from ..forms.films import FilmUploadForm, PacsPickForm, ReadingForm
 from ..locking import StaleEdit
-from ..models import Film, FilmReading, FilmSource, Fracture
+from ..models import Film, FilmReading, FilmSource, Fracture, Patient
 from .base import requires
 from .patients import archived_refusal, refusal_if_archived
 
@@ -42,13 +43,15 @@ def _fracture(pk: int) -> Fracture:
 
 
 def _film(pk: int) -> Film:
-    return get_object_or_404(Film.objects.active().select_related("fracture__patient", "visit", "created_by"), pk=pk)
+    return get_object_or_404(
+        Film.objects.active().select_related("patient", "fracture__patient", "visit", "created_by"), pk=pk
+    )
 
 
-def _visit_of(request, fracture: Fracture):
+def _visit_of(request, fracture: Fracture | None):
     """The visit named by ?visit= / the form's `visit` (one of this fracture's), or None: baseline."""
     value = request.POST.get("visit") or request.GET.get("visit")
-    if not value:
+    if not value or fracture is None:
         return None
     if not str(value).isdigit():
         raise Http404("No such visit.")
@@ -66,20 +69,29 @@ def _private_copy(chunks) -> Path:
     return Path(name)
 
 
-def _take_film(request, fracture: Fracture, visit, source_path: Path, *, source: str, name: str):
+def _context(patient: Patient, fracture: Fracture | None, visit=None, **more) -> dict:
+    return {"patient": patient, "fracture": fracture, "visit": visit, **more}
+
+
+def _back(patient: Patient, fracture: Fracture | None):
+    return fracture or patient
+
+
+def _take_film(request, patient, fracture, visit, source_path: Path, *, source: str, name: str):
     """Decode the film; keep it, or ask first when its DICOM names another patient. The answer."""
     try:
         key, decoded = services.ingest_film(source=source_path, declared_name=name)
     finally:
         source_path.unlink(missing_ok=True)
-    mismatch = services.film_identity_mismatch(fracture.patient, decoded)
+    mismatch = services.film_identity_mismatch(patient, decoded)
     if mismatch:
         previous = request.session.get(PENDING)
         if previous:
             films.remove(Path(settings.FILMS_DIR) / previous["key"])
         request.session[PENDING] = {
             "key": str(key),
-            "fracture": fracture.pk,
+            "patient": patient.pk,
+            "fracture": fracture.pk if fracture else None,
             "visit": visit.pk if visit else None,
             "source": source,
             "name": name,
@@ -87,13 +99,12 @@ def _take_film(request, fracture: Fracture, visit, source_path: Path, *, source:
             "mismatch": mismatch,
         }
         return render(
-            request,
-            "scoring/film_confirm.html",
-            {"fracture": fracture, "patient": fracture.patient, "visit": visit, "mismatch": mismatch, "key": key},
+            request, "scoring/film_confirm.html", _context(patient, fracture, visit, mismatch=mismatch, key=key)
         )
     try:
         film = services.add_film(
-            fracture_pk=fracture.pk,
+            patient_pk=patient.pk,
+            fracture_pk=fracture.pk if fracture else None,
             visit_pk=visit.pk if visit else None,
             key=key,
             decoded=decoded,
@@ -105,24 +116,38 @@ def _take_film(request, fracture: Fracture, visit, source_path: Path, *, source:
     except services.ArchivedRecord as refused:
         films.remove(Path(settings.FILMS_DIR) / str(key))
         return archived_refusal(request, refused)
+    except BaseException:
+        films.remove(Path(settings.FILMS_DIR) / str(key))  # no file of a film the database does not hold
+        raise
     logger.info("film added id=%s user=%s source=%s", film.pk, request.user.get_username(), source)
     messages.success(request, f"{film.get_source_display()}: the film is ready to measure.")
     return redirect(film)
 
 
-def _add_page(request, fracture, visit, form, *, error: str = "", status: int = 200):
+def _film_add(request, patient: Patient, fracture: Fracture | None):
+    if refusal := refusal_if_archived(request, fracture or patient):
+        return refusal
+    visit = _visit_of(request, fracture)
+    form = FilmUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            return _take_film(
+                request,
+                patient,
+                fracture,
+                visit,
+                _private_copy(upload.chunks()),
+                source=FilmSource.UPLOAD,
+                name=upload.name,
+            )
+        except films.FilmRefused as refused:
+            form.add_error("file", str(refused))
     return render(
         request,
         "scoring/film_add.html",
-        {
-            "fracture": fracture,
-            "patient": fracture.patient,
-            "visit": visit,
-            "form": form,
-            "error": error,
-            "pacs_configured": pacs.configured(),
-        },
-        status=status,
+        _context(patient, fracture, visit, form=form, pacs_configured=pacs.configured()),
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -131,30 +156,20 @@ def _add_page(request, fracture, visit, form, *, error: str = "", status: int = 
 def film_add(request, fracture_pk: int):
     """Upload the lateral film of an assessment (baseline) or of one of its visits (?visit=)."""
     fracture = _fracture(fracture_pk)
-    if refusal := refusal_if_archived(request, fracture):
-        return refusal
-    visit = _visit_of(request, fracture)
-    form = FilmUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            return _take_film(
-                request, fracture, visit, _private_copy(upload.chunks()), source=FilmSource.UPLOAD, name=upload.name
-            )
-        except films.FilmRefused as refused:
-            form.add_error("file", str(refused))
-    status = 400 if request.method == "POST" else 200
-    return _add_page(request, fracture, visit, form, status=status)
+    return _film_add(request, fracture.patient, fracture)
 
 
-@requires("scoring.view_fracture", "scoring.add_film")
+@requires("scoring.view_patient", "scoring.add_film", "scoring.add_fracture")
 @require_http_methods(["GET", "POST"])
-def film_pacs(request, fracture_pk: int):
-    """The patient's studies in the PACS (QIDO-RS by MRN); POST opens one film (WADO-RS)."""
+def film_add_for_new_assessment(request, patient_pk: int):
+    """Upload the film a new assessment of this patient will be measured on."""
+    return _film_add(request, get_object_or_404(Patient, pk=patient_pk), None)
+
+
+def _film_pacs(request, patient: Patient, fracture: Fracture | None):
     if not pacs.configured():
         raise Http404("No PACS is configured (DICOMWEB_URL).")
-    fracture = _fracture(fracture_pk)
-    if refusal := refusal_if_archived(request, fracture):
+    if refusal := refusal_if_archived(request, fracture or patient):
         return refusal
     visit = _visit_of(request, fracture)
     error = ""
@@ -167,6 +182,7 @@ def film_pacs(request, fracture_pk: int):
             data = pacs.fetch_instance(chosen["study"], chosen["series"], chosen["instance"])
             return _take_film(
                 request,
+                patient,
                 fracture,
                 visit,
                 _private_copy([data]),
@@ -177,47 +193,75 @@ def film_pacs(request, fracture_pk: int):
             error = str(refused)
     studies = []
     try:
-        studies = pacs.find_studies(fracture.patient.mrn)
+        studies = pacs.find_studies(patient.mrn)
     except pacs.PacsError as refused:
         error = error or str(refused)
     return render(
         request,
         "scoring/film_pacs.html",
-        {"fracture": fracture, "patient": fracture.patient, "visit": visit, "studies": studies, "error": error},
+        _context(patient, fracture, visit, studies=studies, error=error),
         status=400 if error and request.method == "POST" else 200,
     )
 
 
 @requires("scoring.view_fracture", "scoring.add_film")
+@require_http_methods(["GET", "POST"])
+def film_pacs(request, fracture_pk: int):
+    """The patient's studies in the PACS (QIDO-RS by MRN); POST opens one film (WADO-RS)."""
+    fracture = _fracture(fracture_pk)
+    return _film_pacs(request, fracture.patient, fracture)
+
+
+@requires("scoring.view_patient", "scoring.add_film", "scoring.add_fracture")
+@require_http_methods(["GET", "POST"])
+def film_pacs_for_new_assessment(request, patient_pk: int):
+    """The PACS search for the film a new assessment of this patient will be measured on."""
+    return _film_pacs(request, get_object_or_404(Patient, pk=patient_pk), None)
+
+
+@requires("scoring.view_fracture", "scoring.add_film")
 @require_POST
-def film_confirm(request, fracture_pk: int):
+def film_confirm(request):
     """The user's word on a film whose DICOM names another patient: keep it (the history records
     what differed and who confirmed) or discard it."""
-    fracture = _fracture(fracture_pk)
     pending = request.session.get(PENDING)
-    if not pending or pending["fracture"] != fracture.pk or request.POST.get("key") != pending["key"]:
+    if not pending or request.POST.get("key") != pending["key"]:
         messages.error(request, "That film is no longer waiting: add it again.")
-        return redirect(fracture)
+        return redirect("scoring:patient_list")
     del request.session[PENDING]
+    patient = get_object_or_404(Patient, pk=pending["patient"])
+    fracture = _fracture(pending["fracture"]) if pending["fracture"] else None
     directory = Path(settings.FILMS_DIR) / pending["key"]
+    # The same answer sent twice (a double-click, Keep and Discard both pressed) reads the same
+    # session: the first kept film stays, with its files, and is where the second answer goes.
+    kept = Film.objects.filter(storage_key=pending["key"]).first()
+    if kept is not None:
+        return redirect(kept)
     if request.POST.get("keep") != "yes":
         films.remove(directory)
         messages.info(request, "The film was discarded.")
-        return redirect(fracture)
+        return redirect(_back(patient, fracture))
     try:
-        film = services.add_film(
-            fracture_pk=fracture.pk,
-            visit_pk=pending["visit"],
-            key=pending["key"],
-            decoded=films.DecodedFilm.from_dict(pending["decoded"]),
-            source=pending["source"],
-            original_name=pending["name"],
-            mismatch_confirmed=pending["mismatch"],
-            user=request.user,
-        )
+        with transaction.atomic():
+            film = services.add_film(
+                patient_pk=patient.pk,
+                fracture_pk=pending["fracture"],
+                visit_pk=pending["visit"],
+                key=pending["key"],
+                decoded=films.DecodedFilm.from_dict(pending["decoded"]),
+                source=pending["source"],
+                original_name=pending["name"],
+                mismatch_confirmed=pending["mismatch"],
+                user=request.user,
+            )
     except services.ArchivedRecord as refused:
         films.remove(directory)
         return archived_refusal(request, refused)
+    except IntegrityError:
+        kept = Film.objects.filter(storage_key=pending["key"]).first()
+        if kept is None:
+            raise
+        return redirect(kept)
     messages.warning(request, f"Film kept although {pending['mismatch']}: its history records your confirmation.")
     return redirect(film)
 
@@ -237,7 +281,7 @@ def film_detail(request, pk: int):
         {
             "film": film,
             "fracture": film.fracture,
-            "patient": film.fracture.patient,
+            "patient": film.patient,
             "readings": [
                 presenters.film_reading_summary(readings.get(reader), reader) for reader in FilmReading.Reader
             ],
@@ -279,10 +323,13 @@ def _viewer_config(film: Film, *, mode: str, points=None, readings=()) -> dict:
 
 
 def _record_edit_url(film: Film, reading: FilmReading) -> str:
+    """The form the reading fills: the visit's, the assessment's, or a new assessment's."""
     if film.visit_id:
         url = reverse("scoring:visit_edit", args=[film.visit_id])
-    else:
+    elif film.fracture_id:
         url = reverse("scoring:fracture_edit", args=[film.fracture_id])
+    else:
+        url = reverse("scoring:fracture_create", args=[film.patient_id])
     return f"{url}?reading={reading.pk}"
 
 
@@ -296,13 +343,13 @@ def film_measure(request, pk: int, reader: int):
     if reader not in FilmReading.Reader.values:
         raise Http404("A film has a first and a second reader.")
     film = _film(pk)
-    if refusal := refusal_if_archived(request, film.fracture):
+    if refusal := refusal_if_archived(request, film.owner):
         return refusal
     own = film.readings.filter(reader=reader).first()
     initial = {}
     if own is not None:
         initial = {"reader_name": own.reader_name, "points": json.dumps(own.points), "version": own.version}
-    elif reader == FilmReading.Reader.FIRST and film.record.first_reader_name:
+    elif reader == FilmReading.Reader.FIRST and film.record is not None and film.record.first_reader_name:
         initial = {"reader_name": film.record.first_reader_name}
     form = ReadingForm(request.POST or None, film=film, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -338,7 +385,7 @@ def film_measure(request, pk: int, reader: int):
         {
             "film": film,
             "fracture": film.fracture,
-            "patient": film.fracture.patient,
+            "patient": film.patient,
             "reader": reader,
             "reader_label": FilmReading.Reader(reader).label,
             "form": form,
@@ -375,7 +422,7 @@ def film_compare(request, pk: int):
         {
             "film": film,
             "fracture": film.fracture,
-            "patient": film.fracture.patient,
+            "patient": film.patient,
             "rows": presenters.reading_comparison(first, second),
             "viewer_config": _viewer_config(
                 film,
@@ -403,6 +450,14 @@ def _number(value: str | None, default: float) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _window(film: Film, center: float, width: float) -> tuple[float, float]:
+    """A window kept near the film's values, as the viewer's sliders keep it: the centre within ten
+    ranges of them, the width up to twenty (beyond, the picture is one grey whatever the numbers)."""
+    span = max(film.value_max - film.value_min, 1.0)
+    center = min(max(center, film.value_min - 10 * span), film.value_max + 10 * span)
+    return center, min(width, 20 * span)
+
+
 def _image(data: bytes) -> HttpResponse:
     response = HttpResponse(data, content_type="image/png")
     response["Cache-Control"] = "no-store"
@@ -418,6 +473,7 @@ def film_image(request, pk: int):
     width = _number(request.GET.get("width"), film.window_width)
     if center is None or width is None or width <= 0:
         return HttpResponseBadRequest("center and width must be numbers, width above 0.")
+    center, width = _window(film, center, width)
     return _image(films.render_png(film.directory, center=center, width=width))
 
 
@@ -447,4 +503,4 @@ def film_remove(request, pk: int):
     except services.ArchivedRecord as refused:
         return archived_refusal(request, refused)
     messages.success(request, "The film was removed from the record.")
-    return redirect(film.visit.get_absolute_url() if film.visit_id else film.fracture)
+    return redirect(film.visit.get_absolute_url() if film.visit_id else film.owner)

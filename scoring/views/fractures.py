@@ -24,15 +24,20 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
     if fracture is None and request.method == "GET":
         initial = {name: value for name, value in request.GET.items() if name in AssessmentForm.CARRIED_FIELDS}
     form = AssessmentForm(request.POST or None, instance=fracture, patient=patient, initial=initial)
-    if fracture is not None and request.method == "GET":
-        fill_from_reading(request, form, fracture.films)
+    # A film's reading fills the form: the assessment's own films, or for a new assessment the
+    # patient's film measured for it, which the saved assessment then takes (services.save_assessment).
+    new_films = patient.films.filter(fracture__isnull=True)
+    if request.method == "GET":
+        fill_from_reading(request, form, fracture.films if fracture is not None else new_films)
+    film_pk = request.POST.get("film", "")
+    film_pk = int(film_pk) if fracture is None and film_pk.isdigit() else None
     card = None
     if request.method == "POST" and form.is_valid():
         if "preview" in request.POST:
             card = presenters.score_card_from_result(form.result)
         else:
             try:
-                fracture = services.save_assessment(form=form, user=request.user)
+                fracture = services.save_assessment(form=form, user=request.user, film_pk=film_pk)
             except StaleEdit:
                 form.refuse_stale()
             except services.CourseChangeToConfirm as change:
@@ -52,10 +57,19 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
                 return redirect(fracture)
     if form.errors and "preview" not in request.POST and (resent := sent_before(request, fracture or patient)):
         return resent  # the first click committed while this one was being checked
+    reading = getattr(form, "filled_from_reading", None)
     return render(
         request,
         "scoring/fracture_form.html",
-        {"form": form, "patient": patient, "fracture": fracture, "card": card},
+        {
+            "form": form,
+            "patient": patient,
+            "fracture": fracture,
+            "card": card,
+            # The new assessment's film: from its reading (GET), or as posted (a form sent back).
+            "film_pk": reading.film_id if reading is not None else film_pk,
+            "can_add_film": request.user.has_perm("scoring.add_film"),
+        },
     )
 
 

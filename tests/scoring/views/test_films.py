@@ -4,13 +4,18 @@ values" filling the record's form, the image views and who may do what."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import os
 import stat
+import time
 from decimal import Decimal
 
+import pydicom
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 
 from scoring.models import Film, FilmReading, Fracture, Visit
@@ -96,7 +101,7 @@ def test_a_dicom_of_another_patient_waits_for_the_users_word(signed_in, fracture
     assert "the file&#x27;s PatientName is Wei Lin, the patient is Test Patient" in page
     assert not Film.objects.exists()
     key = signed_in.session["film_pending"]["key"]
-    kept = signed_in.post(reverse("scoring:film_confirm", args=[fracture.pk]), {"key": key, "keep": "yes"})
+    kept = signed_in.post(reverse("scoring:film_confirm"), {"key": key, "keep": "yes"})
     film = Film.objects.get()
     assert kept.headers["Location"] == film.get_absolute_url()
     assert film.identity_mismatch_confirmed.startswith("the file's PatientID is OTHER-7")
@@ -108,7 +113,7 @@ def test_a_dicom_of_another_patient_waits_for_the_users_word(signed_in, fracture
 def test_a_film_of_another_patient_can_be_discarded(signed_in, fracture):
     upload(signed_in, fracture, dicom_film(patient_id="OTHER-7"))
     key = signed_in.session["film_pending"]["key"]
-    signed_in.post(reverse("scoring:film_confirm", args=[fracture.pk]), {"key": key, "keep": "no"})
+    signed_in.post(reverse("scoring:film_confirm"), {"key": key, "keep": "no"})
     assert not Film.objects.exists()
     assert files_left() == []
 
@@ -397,3 +402,169 @@ def test_corners_that_are_not_twelve_points_are_a_message_never_a_500(signed_in,
 @pytest.mark.parametrize("reader", [0, 3, 99999999999])
 def test_a_film_has_only_a_first_and_a_second_reader(signed_in, film, reader):
     assert signed_in.get(f"/films/{film.pk}/measure/{reader}/").status_code == 404
+
+
+# -- a new assessment measured on its film ------------------------------------------------------
+
+
+def test_a_new_assessment_is_measured_on_its_film_and_takes_it(signed_in, patient, second_case):
+    answer = signed_in.post(
+        reverse("scoring:film_add_new_assessment", args=[patient.pk]),
+        {"file": SimpleUploadedFile("f.dcm", dicom_film())},
+    )
+    film = Film.objects.get()
+    assert (film.patient, film.fracture, answer.headers["Location"]) == (patient, None, film.get_absolute_url())
+    location = measure(signed_in, film, 1, worked_points(), name="Dr A").headers["Location"]
+    assert (
+        location == reverse("scoring:fracture_create", args=[patient.pk]) + f"?reading={FilmReading.objects.get().pk}"
+    )
+    page = signed_in.get(location)
+    form = page.context["form"]
+    assert form.initial["fractured_anterior_mm"] == Decimal("10.00")
+    assert form.initial["first_reader_name"] == "Dr A"
+    assert f'name="film" value="{film.pk}"' in page.content.decode()
+
+    data = {key: value for key, value in second_case.items() if key != "vhl_percent"}
+    data.update(
+        {name: str(value) for name, value in form.initial.items() if name.endswith("_mm") and value is not None}
+    )
+    data.update(kyphosis_angle_deg="0.0", first_reader_name="Dr A", film=str(film.pk))
+    saved = signed_in.post(reverse("scoring:fracture_create", args=[patient.pk]), data)
+    fracture = Fracture.objects.get()
+    assert saved.headers["Location"] == fracture.get_absolute_url(), saved.context and saved.context["form"].errors
+    assert (fracture.vhl_percent, fracture.kyphosis_angle_deg) == (Decimal("16.7"), Decimal("0.0"))
+    film.refresh_from_db()
+    assert film.fracture == fracture
+    assert film.history.first().history_change_reason.startswith("The baseline film of the assessment of")
+    assert (
+        reverse("scoring:film_thumbnail", args=[film.pk]) in signed_in.get(fracture.get_absolute_url()).content.decode()
+    )
+
+
+def test_a_new_assessment_takes_only_its_patients_waiting_film(signed_in, patient, make_patient, second_case, user):
+    other = make_patient(mrn="MRN002", name="Other Person")
+    signed_in.post(
+        reverse("scoring:film_add_new_assessment", args=[other.pk]),
+        {"file": SimpleUploadedFile("f.dcm", dicom_film(patient_id="MRN002", patient_name="Person^Other"))},
+    )
+    film = Film.objects.get()
+    signed_in.post(reverse("scoring:fracture_create", args=[patient.pk]), {**second_case, "film": str(film.pk)})
+    assert Fracture.objects.get().patient == patient
+    film.refresh_from_db()
+    assert film.fracture is None  # still the other patient's, waiting
+
+
+def test_the_patient_page_lists_the_films_waiting_for_a_new_assessment(signed_in, patient):
+    signed_in.post(
+        reverse("scoring:film_add_new_assessment", args=[patient.pk]),
+        {"file": SimpleUploadedFile("f.dcm", dicom_film())},
+    )
+    film = Film.objects.get()
+    page = signed_in.get(patient.get_absolute_url()).content.decode()
+    assert "Films for a new assessment" in page
+    assert film.get_absolute_url() in page
+    form_page = signed_in.get(reverse("scoring:fracture_create", args=[patient.pk])).content.decode()
+    assert reverse("scoring:film_add_new_assessment", args=[patient.pk]) in form_page
+
+
+# -- hostile films (an independent review's findings) ---------------------------------------------
+
+
+def altered_film(**attributes) -> bytes:
+    """The worked film with DICOM attributes set to what a broken or hostile writer puts there."""
+    dataset = pydicom.dcmread(io.BytesIO(dicom_film()))
+    for keyword, value in attributes.items():
+        if value is None:
+            delattr(dataset, keyword)
+        else:
+            setattr(dataset, keyword, value)
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "spacing",
+    [["123456.789", "123456.789"], ["1e308", "1e308"], ["0.000000001", "0.000000001"], ["150", "150"], ["inf", "inf"]],
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")  # pydicom warns of the invalid values, as it should
+def test_a_spacing_no_film_can_be_measured_with_counts_as_none(signed_in, fracture, spacing):
+    answer = upload(signed_in, fracture, altered_film(PixelSpacing=spacing))
+    film = Film.objects.get()
+    assert answer.headers["Location"] == film.get_absolute_url()
+    assert film.pixel_spacing_mm is None  # heights in px: the film can still be measured
+    assert signed_in.get(film.fracture.get_absolute_url()).status_code == 200
+    assert measure(signed_in, film, 1, worked_points()).status_code == 302
+    assert FilmReading.objects.get().unit == "px"
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"RescaleSlope": "nan"},
+        {"RescaleSlope": "1e300"},
+        {"RescaleIntercept": "inf"},
+    ],
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_values_that_are_not_numbers_are_refused_and_nothing_stays_on_disk(signed_in, fracture, attributes):
+    answer = upload(signed_in, fracture, altered_film(**attributes))
+    assert answer.status_code == 400
+    assert "The film" in answer.context["form"].errors["file"][0]
+    assert not Film.objects.exists()
+    assert files_left() == []
+
+
+@pytest.mark.parametrize("window", [("nan", "100"), ("inf", "100"), ("100", "inf")])
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_window_that_is_not_a_number_falls_back_to_the_full_range(signed_in, fracture, window):
+    upload(signed_in, fracture, altered_film(WindowCenter=window[0], WindowWidth=window[1]))
+    film = Film.objects.get()
+    assert (film.window_center, film.window_width) == (
+        (film.value_min + film.value_max) / 2,
+        film.value_max - film.value_min,
+    )
+    page = signed_in.get(reverse("scoring:film_measure", args=[film.pk, 1])).content.decode()
+    assert "Infinity" not in page and "NaN" not in page
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_uid_that_is_not_one_is_not_kept(signed_in, fracture):
+    upload(signed_in, fracture, altered_film(SOPInstanceUID="1." * 100))
+    assert Film.objects.get().sop_instance_uid == ""
+
+
+@pytest.mark.parametrize("query", ["?center=1e308&width=1e308", "?center=-1e308&width=1e-300", "?center=3e38&width=1"])
+def test_an_extreme_window_is_kept_near_the_films_values(signed_in, film, query):
+    answer = signed_in.get(reverse("scoring:film_image", args=[film.pk]) + query)
+    assert answer.status_code == 200
+    assert answer.content.startswith(b"\x89PNG")
+
+
+def test_the_mismatch_answer_sent_twice_keeps_one_film_with_its_files(signed_in, fracture):
+    upload(signed_in, fracture, dicom_film(patient_id="OTHER-7"))
+    pending = signed_in.session["film_pending"]
+    url = reverse("scoring:film_confirm")
+    signed_in.post(url, {"key": pending["key"], "keep": "yes"})
+    session = signed_in.session
+    session["film_pending"] = pending  # what a second request sent at the same time read
+    session.save()
+    again = signed_in.post(url, {"key": pending["key"], "keep": "no"})
+    film = Film.objects.get()
+    assert again.headers["Location"] == film.get_absolute_url()
+    assert (film.directory / "pixels.npy").exists()
+
+
+def test_prune_films_deletes_only_old_directories_no_film_holds(signed_in, fracture, film):
+    upload(signed_in, fracture, dicom_film(patient_id="OTHER-7"))  # waits for an answer that never comes
+    waiting = settings.FILMS_DIR / signed_in.session["film_pending"]["key"]
+    stale = settings.FILMS_DIR / "incoming" / "stale-upload"
+    stale.write_bytes(b"x")
+    call_command("prune_films", "--min-age-hours", "1", stdout=io.StringIO())
+    assert waiting.exists() and stale.exists()  # younger than an hour
+    old = time.time() - 2 * 3600
+    for path in (waiting, stale, film.directory):
+        os.utime(path, (old, old))
+    call_command("prune_films", "--min-age-hours", "1", stdout=io.StringIO())
+    assert not waiting.exists() and not stale.exists()
+    assert film.directory.exists()  # a film's own files stay, however old
