@@ -4,22 +4,31 @@ crawl in tests/test_viewer_crawl.py, every page at three widths in tests/browser
 Made through the models as the app saves them (scored, outcomes and expected visits refreshed), with
 what stretches a page: long patient names (with spaces, and one word without), reader names of the
 full 100 characters, two readers that disagree, four visits on one fracture, a treatment change,
-an archived patient and an archived assessment, and a worklist row in every status.
+an archived patient and an archived assessment, a worklist row in every status, and the lateral
+films of issue 15: a baseline film read by two readers (two users, one with the 100-character name,
+their values apart), a visit film read by the first reader only, and a visit film whose DICOM names
+another patient, kept with the mismatch confirmed.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
+import tempfile
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.utils import timezone
 
+from nasovcf_site.private_files import private_directory
 from scoring import measurements, services
-from scoring.models import Fracture, Patient, Visit
+from scoring.models import Film, FilmReading, FilmSource, Fracture, Patient, Visit
 from scoring.roles import ensure_roles
+from tests.films import WORKED_EXAMPLE_CORNERS, dicom_film
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -49,6 +58,9 @@ class Seeded:
     overdue: Fracture
     visits: dict[str, Visit] = field(default_factory=dict)  # the disagreement fracture's, by kind
     imports: dict[str, object] = field(default_factory=dict)  # CohortImport rows, by status
+    # The disagreement fracture's films: "baseline" (both readers), "visit" (the 3-month visit's,
+    # first reader only), "mismatch" (the 6-month visit's, another patient's DICOM, kept).
+    films: dict[str, Film] = field(default_factory=dict)
 
     def patients(self) -> list[Patient]:
         return [self.long_name, self.long_word, self.archived_patient, self.overdue.patient]
@@ -206,7 +218,77 @@ def seed(*, extra_patients: int = 0) -> Seeded:
         overdue=overdue,
         visits=visits,
         imports=_imports(clinician),
+        films=_films(clinician, Fracture.objects.get(pk=disagreement.pk), visits),
     )
+
+
+def _film(user, fracture: Fracture, visit: Visit | None, dicom: bytes, *, confirm_mismatch: bool = False) -> Film:
+    """A film as the upload keeps it: decoded by services.ingest_film from a private copy, then
+    services.add_film (with the mismatch the user would have confirmed, if any)."""
+    incoming = settings.FILMS_DIR / "incoming"
+    private_directory(incoming)
+    descriptor, name = tempfile.mkstemp(dir=incoming, suffix=".dcm")  # 0600, as the upload's copy
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(dicom)
+    try:
+        key, decoded = services.ingest_film(source=Path(name), declared_name="lateral.dcm")
+    finally:
+        Path(name).unlink(missing_ok=True)
+    mismatch = services.film_identity_mismatch(fracture.patient, decoded)
+    assert bool(mismatch) == confirm_mismatch, mismatch
+    return services.add_film(
+        fracture_pk=fracture.pk,
+        visit_pk=visit.pk if visit else None,
+        key=key,
+        decoded=decoded,
+        source=FilmSource.UPLOAD,
+        original_name="lateral-spine-standing-" + "long-file-name-" * 6 + ".dcm",
+        mismatch_confirmed=mismatch,
+        user=user,
+    )
+
+
+def _corners(**moved: tuple[int, int]) -> dict:
+    """The drawn corners (tests/films.py) as spec §9 JSON; `moved` replaces some
+    ("fractured__anterior_superior": (x, y))."""
+    points = {
+        vertebra: {corner: list(xy) for corner, xy in corners.items()}
+        for vertebra, corners in WORKED_EXAMPLE_CORNERS.items()
+    }
+    for key, xy in moved.items():
+        vertebra, corner = key.split("__")
+        points[vertebra][corner] = list(xy)
+    return points
+
+
+def _films(clinician, fracture: Fracture, visits: dict[str, Visit]) -> dict[str, Film]:
+    """The disagreement fracture's films: the baseline read by two readers who disagree (the second
+    a different user, as the app requires), the 3-month visit's read once, the 6-month visit's a
+    DICOM of another patient kept with the mismatch confirmed. Portrait films, as a lateral
+    radiograph of the spine is."""
+    second_reader = _user("dr.second", "clinician", first_name="Sam", last_name="Second")
+    own = {"patient_id": fracture.patient.mrn, "patient_name": ""}  # the name is longer than a PN component
+    baseline = _film(clinician, fracture, None, dicom_film(rows=640, **own))
+    services.save_reading(
+        film=baseline, reader=FilmReading.Reader.FIRST, reader_name=LONG_READER, points=_corners(),
+        seen_version=None, user=clinician,
+    )  # fmt: skip
+    services.save_reading(
+        film=baseline,
+        reader=FilmReading.Reader.SECOND,
+        reader_name="Dr Sam Second",
+        points=_corners(fractured__anterior_superior=(216, 250), fractured__posterior_superior=(296, 240)),
+        seen_version=None,
+        user=second_reader,
+    )
+    visit_film = _film(clinician, fracture, visits["3m"], dicom_film(rows=640, **own))
+    services.save_reading(
+        film=visit_film, reader=FilmReading.Reader.FIRST, reader_name=LONG_READER_WORD, points=_corners(),
+        seen_version=None, user=clinician,
+    )  # fmt: skip
+    other = dicom_film(patient_id="OTHER-PATIENT-0000000000000000000099", patient_name="Otherperson^Olivia")
+    mismatch = _film(clinician, fracture, visits["6m"], other, confirm_mismatch=True)
+    return {"baseline": baseline, "visit": visit_film, "mismatch": mismatch}
 
 
 def _imports(clinician) -> dict:

@@ -2,7 +2,8 @@
 
 A viewer (the read-only role, scoring/roles.py) starts at the home page and the records a clinic
 morning leaves (tests/seeding_issue11.py), opens every page reachable from there, and on each page
-reads every same-site `<a href>`, `<form action>` and button `formaction`. Each target's view must
+reads every same-site `<a href>`, `<img src>` (a film's thumbnail is patient data behind a view),
+`<form action>` and button `formaction`. Each target's view must
 need no permission the viewer lacks (`view.required_permissions`, set by scoring.views.base.requires),
 and every link must open (no 403, no 404, no 500).
 
@@ -34,15 +35,16 @@ MODE_PARAMETERS = {"status", "archived", "format", "kind"}
 # Views without `requires` that every signed-in user may use: sign-in and out, the password change,
 # the session keep-alive, the health check, and the home page's redirect.
 ANY_SIGNED_IN_USER = {"home", "login", "logout", "password_change", "password_change_done", "keepalive", "healthz"}
-# Views guarded by Django's own decorator rather than `requires` (the JSON API).
-GUARDED_OTHERWISE = {"api_score": ("scoring.view_fracture",)}
+# Views guarded by Django's own decorator rather than `requires` (the JSON API; the measuring page
+# calls POST /api/measure/ for its live values).
+GUARDED_OTHERWISE = {"api_score": ("scoring.view_fracture",), "api_measure": ("scoring.view_fracture",)}
 
 
 @dataclass(frozen=True)
 class Target:
     """A place a page sends its reader: a link, or a form's (or a button's) submission."""
 
-    kind: str  # "link", "GET form", "POST form"
+    kind: str  # "link", "image", "GET form", "POST form"
     url: str
 
 
@@ -69,6 +71,8 @@ class Targets(HTMLParser):
         if tag == "a" and attrs.get("href") is not None:
             if not attrs["href"].startswith("#"):
                 self._add("link", attrs["href"])
+        elif tag == "img" and attrs.get("src"):
+            self._add("image", attrs["src"])
         elif tag == "form":
             self._form_method = (attrs.get("method") or "get").lower()
             self._add(f"{self._form_method.upper()} form", attrs.get("action"))
@@ -166,7 +170,7 @@ class Crawl:
         parser = Targets(url)
         parser.feed(response.content.decode())
         for target in parser.found:
-            if self.check(url, target) and target.kind in ("link", "GET form"):
+            if self.check(url, target) and target.kind in ("link", "image", "GET form"):
                 self.enqueue(target.url.split("?")[0] if target.kind == "GET form" else target.url, url)
 
     def run(self, start: list[tuple[str, str]]) -> None:
@@ -198,6 +202,9 @@ def test_a_viewer_meets_no_link_button_or_form_they_may_not_use(seeded):
         (f"/worklist/?status={status}", "seeded record") for status in ("overdue", "due_soon", "upcoming", "missed")
     ]
     start += [("/patients/?archived=1", "seeded record")]
+    # The films (issue 15): each film's page, and the two readers compared.
+    start += [(film.get_absolute_url(), "seeded record") for film in seeded.films.values()]
+    start += [(f"/films/{seeded.films['baseline'].pk}/compare/", "seeded record")]
 
     crawl = Crawl(client, seeded.viewer)
     crawl.run(start)
@@ -214,8 +221,13 @@ def test_a_viewer_meets_no_link_button_or_form_they_may_not_use(seeded):
         "scoring:worklist",
         "scoring:calculator",
         "cohort:cohort",
+        "scoring:film_detail",
+        "scoring:film_compare",
+        "scoring:film_thumbnail",
     } <= crawl.opened_views
     assert len(crawl.opened) >= 30
+    # Nothing of the films' writing reached: no measuring page, no adding, no removing.
+    assert not {"scoring:film_measure", "scoring:film_add", "scoring:film_remove"} & crawl.opened_views
     wrong_turns = sorted(crawl.wrong_turns.values())
     assert not wrong_turns, "A viewer meets links they may not use:\n" + "\n".join(wrong_turns)
 
@@ -231,6 +243,9 @@ def test_the_crawl_catches_a_write_link_on_a_page_a_viewer_reads(seeded):
         ("scoring:worklist", "link", "scoring:visit_create"),  # Record
         ("scoring:patient_list", "link", "scoring:patient_create"),  # New patient
         ("scoring:fracture_detail", "link", "scoring:visit_edit"),  # a visit's Edit
+        ("scoring:fracture_detail", "link", "scoring:film_add"),  # Add the lateral film
+        ("scoring:film_detail", "link", "scoring:film_measure"),  # Measure again
+        ("scoring:film_detail", "POST form", "scoring:film_remove"),  # Remove the film
     } <= set(crawl.wrong_turns)
     example = crawl.wrong_turns[("scoring:worklist", "link", "scoring:visit_create")]
     assert example.startswith("/worklist/") and "needs scoring.add_visit" in example

@@ -276,6 +276,20 @@
     return point ? `placed at x ${point.x}, y ${point.y}` : "not placed";
   }
 
+  // Scrolls the corner list itself (never the page) so that this corner's button shows in it.
+  function keepInListView(key) {
+    if (!key || cornerList.scrollHeight <= cornerList.clientHeight) { return; }
+    const button = cornerList.querySelector(`button[data-key="${key}"]`);
+    if (!button) { return; }
+    const top = button.offsetTop;
+    const bottom = top + button.offsetHeight;
+    if (top < cornerList.scrollTop) {
+      cornerList.scrollTop = top;
+    } else if (bottom > cornerList.scrollTop + cornerList.clientHeight) {
+      cornerList.scrollTop = bottom - cornerList.clientHeight;
+    }
+  }
+
   function renderList() {
     if (!cornerList) { return; }
     const next = nextUnplaced();
@@ -287,6 +301,7 @@
       button.querySelector("[data-corner-state]").textContent = describePoint(key);
       if (next && next.key === key) { button.setAttribute("aria-current", "step"); } else { button.removeAttribute("aria-current"); }
     });
+    keepInListView((explicitSelection && selectedKey) || (next && next.key) || selectedKey);
     if (nextNote) {
       if (next && !(explicitSelection && selectedKey)) {
         nextNote.textContent = `Next: ${next.label}`;

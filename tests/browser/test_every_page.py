@@ -1,17 +1,27 @@
 """Every page of the app at 375, 768 and 1280 px: no sideways scrolling and no serious or critical
 axe-core violation (issue 11), with what stretches a page present: patient names of 80+ characters
 and one long word, reader names of 100 characters, the "Readers differ" badge, four visits on one
-fracture (tests/seeding_issue11.py). From 768 px on, no table hides columns in a box that scrolls
+fracture, the lateral films of issue 15 with two readers who disagree (tests/seeding_issue11.py).
+From 768 px on, no table hides columns in a box that scrolls
 sideways either. A failure names the page, the width, the elements that reach past the window (or
 the columns cut off) and the axe rule with the elements it names.
 
 Efficient by design: the records are seeded once for the module (pytest-django would make each
 test that uses the live server transactional, flushing them after every test: this module replaces
 that helper), and each role signs in once per width, in one browser context per width and role.
-The module flushes the database when it is done, as a transactional test would.
+The module flushes the database when it is done, as a transactional test would. The films live in
+a directory of the module's own (each test would otherwise get a new, empty FILMS_DIR from
+tests/conftest.py). The PACS pages point DICOMWEB_URL at a closed loopback port (the PACS's error
+message) or at the test Orthanc (tests/orthanc.py) holding the patient's study (the list of films).
+
+NASOVCF_SCREENSHOTS=/some/dir saves each page's full-page screenshot there, to look at.
 """
 
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -19,7 +29,9 @@ from django.core.management import call_command
 from django.test.utils import override_settings
 
 from tests.browser.conftest import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
-from tests.seeding_issue11 import PASSWORD, Seeded, seed
+from tests.films import dicom_film
+from tests.orthanc import empty_orthanc, free_port, orthanc  # noqa: F401 (fixtures)
+from tests.seeding_issue11 import LONG_MRN, PASSWORD, Seeded, seed
 
 WIDTHS = (375, 768, 1280)
 HEIGHT = 900
@@ -36,10 +48,10 @@ PAGES = {
     "patient edit form": ("clinician", lambda s: f"/patients/{s.long_word.pk}/edit/"),
     "assessment form, new": ("clinician", lambda s: f"/patients/{s.long_word.pk}/assessments/new/"),
     "assessment form, two readers": ("clinician", lambda s: f"/assessments/{s.disagreement.pk}/edit/"),
-    "fracture page, readers differ, four visits": ("clinician", lambda s: s.disagreement.get_absolute_url()),
+    "fracture page, readers differ, four visits, films": ("clinician", lambda s: s.disagreement.get_absolute_url()),
     "fracture page, treatment changed": ("clinician", lambda s: s.treatment_changed.get_absolute_url()),
     "archived fracture page": ("clinician", lambda s: s.archived_fracture.get_absolute_url()),
-    "print page": ("clinician", lambda s: f"/assessments/{s.disagreement.pk}/print/"),
+    "print page, films": ("clinician", lambda s: f"/assessments/{s.disagreement.pk}/print/"),
     "visit form, new": ("clinician", lambda s: f"/assessments/{s.overdue.pk}/visits/new/"),
     "visit form, two readers": ("clinician", lambda s: f"/visits/{s.visits['3m'].pk}/edit/"),
     "treatment change": ("clinician", lambda s: f"/assessments/{s.overdue.pk}/treatment-change/"),
@@ -61,6 +73,22 @@ PAGES = {
     "archive confirmation, patient": ("clinician", lambda s: f"/patients/{s.long_name.pk}/archive/"),
     "archive confirmation, assessment": ("clinician", lambda s: f"/assessments/{s.disagreement.pk}/archive/"),
     "restore confirmation, patient": ("clinician", lambda s: f"/patients/{s.archived_patient.pk}/archive/"),
+    "film page, two readers": ("clinician", lambda s: s.films["baseline"].get_absolute_url()),
+    "film page, visit film, one reader": ("clinician", lambda s: s.films["visit"].get_absolute_url()),
+    "film page, another patient's DICOM kept": ("clinician", lambda s: s.films["mismatch"].get_absolute_url()),
+    "film add page": ("clinician", lambda s: f"/assessments/{s.disagreement.pk}/films/new/"),
+    "film add page, visit, PACS configured": (
+        "clinician",
+        lambda s: f"/assessments/{s.disagreement.pk}/films/new/?visit={s.visits['1m'].pk}",
+    ),
+    "measuring page, first reader's points": ("clinician", lambda s: f"/films/{s.films['baseline'].pk}/measure/1/"),
+    "measuring page, second reader, no points": ("clinician", lambda s: f"/films/{s.films['visit'].pk}/measure/2/"),
+    "compare page": ("clinician", lambda s: f"/films/{s.films['baseline'].pk}/compare/"),
+    "PACS page, PACS unreachable": ("clinician", lambda s: f"/assessments/{s.disagreement.pk}/films/pacs/"),
+    "PACS page, the patient's studies": (
+        "clinician",
+        lambda s: f"/assessments/{s.disagreement.pk}/films/pacs/?visit={s.visits['1m'].pk}",
+    ),
     "viewer: patient list": ("viewer", lambda s: "/patients/"),
     "viewer: patient page": ("viewer", lambda s: s.long_name.get_absolute_url()),
     "viewer: fracture page": ("viewer", lambda s: s.disagreement.get_absolute_url()),
@@ -69,8 +97,25 @@ PAGES = {
     "viewer: worklist": ("viewer", lambda s: "/worklist/"),
     "viewer: calculator": ("viewer", lambda s: "/calculator/"),
     "viewer: cohort page": ("viewer", lambda s: "/cohort/"),
+    "viewer: film page": ("viewer", lambda s: s.films["baseline"].get_absolute_url()),
+    "viewer: compare page": ("viewer", lambda s: f"/films/{s.films['baseline'].pk}/compare/"),
     "sign-in": (None, lambda s: "/accounts/login/"),
 }
+
+# The pages that need a PACS: "closed" points DICOMWEB_URL at a loopback port nothing listens on
+# (the page shows the PACS's error in words), "orthanc" at the test Orthanc holding the patient's film.
+PACS = {
+    "film add page, visit, PACS configured": "closed",
+    "PACS page, PACS unreachable": "closed",
+    "PACS page, the patient's studies": "orthanc",
+}
+# The film viewer's pages are checked once the film has loaded (its status line empties) and, with
+# saved points, once the server's values are shown.
+FILM_LOADED = """() => {
+  const status = document.querySelector("[data-image-status]");
+  return !status || status.textContent === "";
+}"""
+READY = {"measuring page, first reader's points": "[data-results]:not([hidden])"}
 
 # What makes a page wider than the window: the elements whose right edge passes the viewport's and
 # that no scrolling box clips (a table inside .table-responsive scrolls on its own: allowed). A box
@@ -166,7 +211,18 @@ def _live_server_helper():
 
 
 @pytest.fixture(scope="module")
-def morning(django_db_setup, django_db_blocker, live_server):
+def films_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("every-page-films")
+
+
+@pytest.fixture(autouse=True)
+def _films_of_the_morning(_test_settings, settings, films_dir):
+    """The seeded films' directory for every test (after tests/conftest.py gave each its own)."""
+    settings.FILMS_DIR = films_dir
+
+
+@pytest.fixture(scope="module")
+def morning(django_db_setup, django_db_blocker, live_server, films_dir):
     """The seeded records, served by the live server for the whole module; the database flushed after."""
     from django.db import connection
 
@@ -175,7 +231,9 @@ def morning(django_db_setup, django_db_blocker, live_server):
         in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()  # SQLite's test database
         assert in_memory or str(connection.settings_dict["NAME"]).startswith("test_")
         try:
-            with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            with override_settings(
+                PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"], FILMS_DIR=films_dir
+            ):
                 seeded = seed()
             live_server._live_server_modified_settings.enable()  # its host in ALLOWED_HOSTS
             try:
@@ -226,16 +284,9 @@ def serious_violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("name", list(PAGES))
-def test_no_page_scrolls_sideways_or_fails_axe(tabs, morning, name, width):
-    seeded: Seeded = morning[0]
-    role, url = PAGES[name]
-    page = tabs(role, width)
-    response = page.goto(url(seeded))
-    assert response is not None and response.status == 200, (
-        f"{name} at {width} px: {url(seeded)} answered {response and response.status}"
-    )
+def problems_of(page, width: int) -> list[str]:
+    """What is wrong with the page as shown: sideways scrolling, columns cut off (from the tablet's
+    width), serious or critical axe violations."""
     problems = []
     scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if scroll_width > inner_width:
@@ -243,5 +294,64 @@ def test_no_page_scrolls_sideways_or_fails_axe(tabs, morning, name, width):
         problems.append(f"scrolls sideways: {scroll_width} px wide in {inner_width}; {' / '.join(widest)}")
     if width >= TABLES_FIT_FROM_WIDTH:
         problems += [f"cut off: {box}" for box in page.evaluate(CUT_OFF_BOXES)]
-    problems += serious_violations(page)
+    return problems + serious_violations(page)
+
+
+def screenshot(page, name: str, width: int) -> None:
+    """With NASOVCF_SCREENSHOTS set, the whole page as a PNG there, to look at."""
+    directory = os.environ.get("NASOVCF_SCREENSHOTS")
+    if directory:
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        page.screenshot(path=str(Path(directory) / f"{slug}-{width}.png"), full_page=True)
+
+
+def use_pacs(request, settings, seeded: Seeded, how: str) -> None:
+    """DICOMWEB_URL at a closed loopback port, or at the test Orthanc holding the patient's film."""
+    if how == "closed":
+        settings.DICOMWEB_URL = f"http://127.0.0.1:{free_port()}/dicom-web"
+        return
+    pacs = request.getfixturevalue("empty_orthanc")
+    settings.DICOMWEB_URL, settings.DICOMWEB_USER, settings.DICOMWEB_PASSWORD = pacs.url, pacs.user, pacs.password
+    for _ in range(2):  # two lateral views in the study: two rows to choose from
+        pacs.store(dicom_film(patient_id=LONG_MRN, patient_name="Cruz^Maria", study_uid="1.2.826.0.1.3680043.8.498.1"))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", list(PAGES))
+def test_no_page_scrolls_sideways_or_fails_axe(tabs, morning, request, settings, name, width):
+    seeded: Seeded = morning[0]
+    role, url = PAGES[name]
+    if name in PACS:
+        use_pacs(request, settings, seeded, PACS[name])
+    page = tabs(role, width)
+    response = page.goto(url(seeded))
+    assert response is not None and response.status == 200, (
+        f"{name} at {width} px: {url(seeded)} answered {response and response.status}"
+    )
+    page.wait_for_function(FILM_LOADED)
+    if name in READY:
+        page.locator(READY[name]).wait_for()
+    screenshot(page, name, width)
+    problems = problems_of(page, width)
     assert not problems, f"{name} at {width} px ({url(seeded)}):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_film_mismatch_confirmation_fits(tabs, morning, width):
+    """The confirmation a DICOM of another patient asks for answers the upload's POST (no URL of its
+    own): reached by uploading such a file on the film add page."""
+    seeded: Seeded = morning[0]
+    page = tabs("clinician", width)
+    page.goto(f"/assessments/{seeded.disagreement.pk}/films/new/")
+    other = dicom_film(patient_id="SOMEONE-ELSE-0000000000000000000001", patient_name="Else^Someone")
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "lateral.dcm", "mimeType": "application/dicom", "buffer": other}]
+    )
+    # The upload decodes the file in a child process before answering: on a loaded machine that is
+    # a slow navigation, so it gets the navigation's timeout, not an action's.
+    with page.expect_navigation(timeout=NAVIGATION_TIMEOUT_MS):
+        page.get_by_role("button", name="Upload").click()
+    assert page.get_by_test_id("film-mismatch").count() == 1, page.locator("main").inner_text()
+    screenshot(page, "film mismatch confirmation", width)
+    problems = problems_of(page, width)
+    assert not problems, f"film mismatch confirmation at {width} px:\n" + "\n".join(problems)
