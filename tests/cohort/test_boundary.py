@@ -1,4 +1,8 @@
-"""The clinical app does not carry the research statistics stack: it lives in the cohort app."""
+"""The clinical app does not carry the research statistics stack: it lives in the cohort app.
+
+numpy is not part of that stack here: the radiographs need it (pydicom imports it to read any
+DICOM, and the film images are arrays), so the clinical app may load it; pandas, SciPy,
+statsmodels, scikit-learn, pingouin and matplotlib stay the cohort app's."""
 
 import os
 import subprocess
@@ -6,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = ("numpy", "pandas", "scipy", "statsmodels", "sklearn", "pingouin", "matplotlib")
+HEAVY = ("pandas", "scipy", "statsmodels", "sklearn", "pingouin", "matplotlib")
 
 # Imports every scoring module (migrations aside) and the whole URL conf, in a fresh interpreter,
 # and prints which of the statistics packages came with them.
