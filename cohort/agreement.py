@@ -105,11 +105,12 @@ def icc_2_1(long: pd.DataFrame) -> Icc | None:
 
     Computed here, at full precision, from the mean squares of the two-way ANOVA, with the F-based
     interval of McGraw & Wong (the one pingouin uses): pingouin rounds its interval to 2 decimals,
-    which printed "0.989 (0.99–0.99)", the point outside its own interval. The point always lies
-    inside this one (its bounds equal the point when the F quantiles are 1, and move away from it
-    as they grow). None when fewer than MIN_PAIRS targets or the readings do not vary at all;
-    the interval is None, with a note, when the readers differ by nothing but a constant, 0 included
-    (no residual variance, so no F ratio)."""
+    which printed "0.989 (0.99–0.99)", the point outside its own interval. None when fewer than
+    MIN_PAIRS targets or the readings do not vary at all; the interval is None, with a note, when the
+    readers differ by nothing but a constant, 0 included (no residual variance, so no F ratio), and
+    when the approximation fails: with few pairs and a strongly negative ICC, Satterthwaite's degrees
+    of freedom can give bounds that exclude the point itself (4 pairs, ICC −0.63, "interval" −0.68
+    to −0.66), which is no interval for it."""
     complete = long.dropna()
     if complete.empty:
         return None
@@ -124,6 +125,12 @@ def icc_2_1(long: pd.DataFrame) -> Icc | None:
         note = (
             "the F-based interval is not defined here (the readers differ by nothing but a constant, "
             "or the pairs are too few and too discordant for its degrees of freedom)"
+        )
+        return Icc(float(icc), None, None, int(n), int(k), note)
+    if not interval[0] <= icc <= interval[1]:
+        note = (
+            "the F-based interval is not defined here: with so few pairs and a negative ICC its "
+            "approximation excludes the estimate itself"
         )
         return Icc(float(icc), None, None, int(n), int(k), note)
     return Icc(float(icc), interval[0], interval[1], int(n), int(k))

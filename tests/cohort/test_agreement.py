@@ -94,6 +94,14 @@ def test_the_point_always_lies_inside_its_interval(pairs):
     assert result.ci_high <= 1
 
 
+def test_an_interval_that_excludes_its_own_point_is_given_as_none_with_a_note():
+    """Hypothesis found it: 4 pairs, ICC −0.63, McGraw & Wong's bounds −0.676 to −0.660."""
+    result = agreement.icc_2_1(long_of([[0, 0.3], [0, 0.3], [0, 0.3], [0.2, 0]]))
+    assert result.icc == pytest.approx(-0.6316, abs=1e-4)
+    assert (result.ci_low, result.ci_high) == (None, None)
+    assert "excludes the estimate itself" in result.note
+
+
 def test_too_few_targets_or_no_variation_gives_no_icc():
     assert agreement.icc_2_1(long_of([[1, 2], [3, 4]])) is None  # 2 < MIN_PAIRS
     assert agreement.icc_2_1(long_of([[5, 5], [5, 5], [5, 5]])) is None
