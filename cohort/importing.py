@@ -20,22 +20,29 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import multiprocessing
 import os
+import pickle
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import connections, transaction
+from django.db import connections, router, transaction
+from django.db.models import Field
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
 
+import scoring
+from nasovcf_site.private_files import PRIVATE_FILE_MODE
 from scoring import measurements, services
 from scoring.forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
 from scoring.forms.fields import EARLIEST_DATE
@@ -56,6 +63,7 @@ from scoring.models import (
     Treatment,
     Visit,
     VisitKind,
+    visit_schedule,
 )
 
 from . import exports
@@ -899,14 +907,23 @@ def _check_chunk(bounds: tuple[int, int]):
     if "checkers" not in _SHARED:
         _SHARED["checkers"] = Checkers()
     report, plans = check_rows(_SHARED["table"], _SHARED["index"], *bounds, checkers=_SHARED["checkers"])
-    if not _SHARED["records"]:
-        for plan in plans:
-            plan.built = None  # a preview counts them: no need to send the records back
-    return report, plans
+    return report, _kept(plans, bounds, _SHARED["records"], _SHARED.get("keep"))
+
+
+def _kept(plans: list[Plan], bounds: tuple[int, int], records: bool, keep: Path | None) -> list[Plan]:
+    """A chunk's plans as its caller wants them: with their records, or (a preview counts them)
+    without, the records first kept in `keep` for the import to write (Checked)."""
+    if keep is not None:
+        Checked(keep).put(bounds, plans)
+    if not records:
+        plans = [dataclasses.replace(plan, built=None) for plan in plans]
+    return plans
 
 
 @contextlib.contextmanager
-def _checked_chunks(table: Table, index: Index, records: bool = True) -> Iterator[Iterator[tuple[Report, list[Plan]]]]:
+def _checked_chunks(
+    table: Table, index: Index, records: bool = True, keep: Path | None = None
+) -> Iterator[Iterator[tuple[Report, list[Plan]]]]:
     """Each chunk's check, in order: in worker processes (one per core) for a large table, in this
     process for a small one or inside a transaction (a test's)."""
     chunks = _chunks(len(table.rows))
@@ -918,9 +935,14 @@ def _checked_chunks(table: Table, index: Index, records: bool = True) -> Iterato
     )
     if not parallel:
         checkers = Checkers()
-        yield (check_rows(table, index, start, stop, checkers) for start, stop in chunks)
+
+        def one(start: int, stop: int):
+            report, plans = check_rows(table, index, start, stop, checkers)
+            return report, _kept(plans, (start, stop), records, keep)
+
+        yield (one(start, stop) for start, stop in chunks)
         return
-    _SHARED.update(table=table, index=index, records=records)
+    _SHARED.update(table=table, index=index, records=records, keep=keep)
     connections.close_all()  # a forked process must not share this one's database connection
     try:
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -929,8 +951,11 @@ def _checked_chunks(table: Table, index: Index, records: bool = True) -> Iterato
         _SHARED.clear()
 
 
-def check(table: Table, progress: Callable[[int, int], None] | None = None) -> Report:
-    """The preview: what the import of `table` would do, and every problem. Writes nothing."""
+def check(table: Table, progress: Callable[[int, int], None] | None = None, keep: Path | None = None) -> Report:
+    """The preview: what the import of `table` would do, and every problem. Writes nothing to the
+    database. With `keep` (an empty directory), the records the check built are kept there, so
+    that `run(..., checked=keep)` writes them without checking the table a second time (as long
+    as the table and the stored records it names are still the same: see Checked)."""
     report = Report(rows=len(table.rows), notes=list(table.notes))
     for problem in check_columns(table):
         report.add_problem(problem)
@@ -943,14 +968,85 @@ def check(table: Table, progress: Callable[[int, int], None] | None = None) -> R
         report.add_problem(problem)
     index = load_index(table)
     patients_seen: set[str] = set()
-    with _checked_chunks(table, index, records=False) as results:
+    with _checked_chunks(table, index, records=False, keep=keep) as results:
         for (_, stop), (chunk_report, plans) in zip(_chunks(len(table.rows)), results, strict=True):
             report.merge(chunk_report)
             _count(report, plans, patients_seen)
             if progress:
                 progress(stop, report.rows)
     report.problems.sort(key=lambda problem: (problem.row, problem.column))
+    if keep is not None:
+        if report.ok:
+            Checked(keep).seal(table, index, report.plan)
+        else:
+            Checked(keep).clear()  # nothing to import: no copy of the rows kept
     return report
+
+
+@functools.cache
+def _rules_digest() -> bytes:
+    """This module's and the scoring package's code (its forms, rules and models: what the check
+    runs), read once in a process: a kept check is written only by the code that made it."""
+    digest = hashlib.sha256()
+    for path in (Path(__file__), *sorted(Path(scoring.__file__).parent.rglob("*.py"))):
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+class Checked:
+    """The records a check built, kept in a directory (one pickle a chunk) for the import to write
+    without checking the table again. Sealed with what the check depended on: the table's digest,
+    the stored records it matched the rows against (the Index, i.e. the database's state as far as
+    the file is concerned), the plan of updates, the code that checks (this module's and the
+    scoring package's), the visit schedule and the day. The import uses them only when all of that
+    is still the same; otherwise it checks every row again."""
+
+    SEAL = "seal"
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def _path(self, bounds: tuple[int, int]) -> Path:
+        return self.directory / f"{bounds[0]}-{bounds[1]}.pickle"
+
+    def _write(self, path: Path, data: bytes) -> None:
+        """Patient data: the file is the app's user's alone (0600) from its first byte."""
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+
+    def put(self, bounds: tuple[int, int], plans: list[Plan]) -> None:
+        self._write(self._path(bounds), pickle.dumps(plans, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def get(self, bounds: tuple[int, int]) -> list[Plan]:
+        with self._path(bounds).open("rb") as handle:
+            return pickle.load(handle)  # written by check() in a directory only this app writes
+
+    @staticmethod
+    def stamp(table: Table, index: Index, plan: list[str]) -> str:
+        digest = hashlib.sha256()
+        for part in (table.columns, sorted(table.formulas), list(table.numbers), table.header_number, sorted(plan)):
+            digest.update(repr(part).encode())
+        for row in table.rows:
+            digest.update("\x1f".join(row).encode())
+            digest.update(b"\x1e")
+        digest.update(pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+        digest.update(_rules_digest())
+        digest.update(repr(visit_schedule()).encode())
+        digest.update(f"{settings.NASOVCF_WORKLIST_OVERDUE_DAYS} {datetime.date.today()}".encode())
+        return digest.hexdigest()
+
+    def clear(self) -> None:
+        for path in self.directory.glob("*.pickle"):
+            path.unlink(missing_ok=True)
+        (self.directory / self.SEAL).unlink(missing_ok=True)
+
+    def seal(self, table: Table, index: Index, plan: list[str]) -> None:
+        self._write(self.directory / self.SEAL, self.stamp(table, index, plan).encode())
+
+    def valid_for(self, table: Table, index: Index, plan: list[str]) -> bool:
+        seal = self.directory / self.SEAL
+        return seal.is_file() and seal.read_text() == self.stamp(table, index, plan)
 
 
 # -- writing -------------------------------------------------------------------------------------------
@@ -1032,6 +1128,122 @@ def _confirmed_save(save: Callable[[dict], object], data: dict) -> object:
         return save(data)
 
 
+# Values whose database form depends on the value alone: kept per field (Decimal by its digits
+# and exponent, so 1.0 and 1.00 are two values), the rest converted each time.
+_PLAIN_TYPES = frozenset({type(None), bool, int, str, Decimal, datetime.date})
+_DB_VALUES: dict[tuple, Callable] = {}
+
+
+def _db_value(field, connection) -> Callable:
+    """`field.get_db_prep_save(value, connection)`, remembering its answer to a plain value: a
+    cohort's values repeat (levels, choices, dates, numbers to 0.1) across thousands of rows."""
+    key = (field, connection)  # a thread's own connection (its wrapper object)
+    if key in _DB_VALUES:
+        return _DB_VALUES[key]
+    answers: dict = {}
+    convert = field.get_db_prep_save
+
+    def db_value(value):
+        kind = type(value)
+        if kind not in _PLAIN_TYPES:
+            return convert(value, connection)
+        at = (kind, value.as_tuple()) if kind is Decimal else (kind, value)
+        try:
+            return answers[at]
+        except KeyError:
+            answer = convert(value, connection)
+            if len(answers) < 20_000:
+                answers[at] = answer
+            return answer
+
+    _DB_VALUES[key] = db_value
+    return db_value
+
+
+def _insert(model, objs: list, *, related: bool = True) -> None:
+    """Insert new records as `QuerySet.bulk_create` does for these models (no parent model, an
+    automatic key): the same columns, each value through its field's pre_save and
+    get_db_prep_save as Django's SQL compiler calls them, the keys read back (RETURNING) onto the
+    objects; without the compiler's cost per value (a third of an import's time: bench/import.md).
+    `related`: the objects are model instances whose related objects give their keys (Django's
+    own check that those are saved); else plain records of the columns' values (history rows)."""
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    if not connection.features.can_return_rows_from_bulk_insert:  # (not SQLite ≥ 3.35 or PostgreSQL)
+        model._default_manager.bulk_create(objs)
+        return
+    opts = model._meta
+    pk = opts.pk
+    fields = [field for field in opts.concrete_fields if field is not pk and not field.generated]
+    if related:
+        for obj in objs:
+            obj._prepare_related_fields_for_save(operation_name="bulk_create")
+    # A field whose pre_save is Field's reads the attribute (from the object's __dict__: the
+    # objects are new and whole); one that sets it (auto_now_add, auto_now) runs its own.
+    plain = [field for field in fields if type(field).pre_save is Field.pre_save]
+    own = [field for field in fields if type(field).pre_save is not Field.pre_save]
+    fields = plain + own
+    plain_values = [(field.attname, _db_value(field, connection)) for field in plain]
+    own_values = [(field, _db_value(field, connection)) for field in own]
+    rows = []
+    for obj in objs:
+        values = vars(obj)
+        row = [convert(values[name]) for name, convert in plain_values]
+        row += [convert(field.pre_save(obj, True)) for field, convert in own_values]
+        rows.append(row)
+    quote = connection.ops.quote_name
+    head = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    returning = f" RETURNING {quote(pk.column)}"
+    batch = max(connection.ops.bulk_batch_size(fields, objs), 1)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            part = rows[start : start + batch]
+            cursor.execute(head + ", ".join([one] * len(part)) + returning, [value for row in part for value in row])
+            for obj, (key,) in zip(objs[start : start + batch], cursor.fetchall(), strict=True):
+                setattr(obj, pk.attname, key)
+                if related:
+                    obj._state.adding = False
+                    obj._state.db = connection.alias
+
+
+def _insert_with_history(model, objs: list, user, reason: str) -> None:
+    """simple_history's bulk_create_with_history, through `_insert`: the records, then a history
+    row for each ("+", at its own time, by `user`, with its change reason or `reason`), each
+    tracked field's value as the record has it: what HistoryManager.bulk_history_create writes."""
+    _insert(model, objs)
+    history = get_history_manager_for_model(model).model
+    tracked = [field.attname for field in history.tracked_fields]
+    columns = {field.attname for field in history._meta.concrete_fields if field is not history._meta.pk}
+    expected = {*tracked, "history_date", "history_user_id", "history_change_reason", "history_type"}
+    if columns != expected or hasattr(history, "history_relation"):  # a history model this does not know
+        history.objects.bulk_create(
+            [
+                history(
+                    history_date=timezone.now(),
+                    history_user=user,
+                    history_change_reason=get_change_reason_from_object(obj) or reason,
+                    history_type="+",
+                    **{name: getattr(obj, name) for name in tracked},
+                )
+                for obj in objs
+            ]
+        )
+        return
+    rows = [
+        SimpleNamespace(
+            history_date=timezone.now(),
+            history_user_id=user.pk if user is not None else None,
+            history_change_reason=get_change_reason_from_object(obj) or reason,
+            history_type="+",
+            **{name: getattr(obj, name) for name in tracked},
+        )
+        for obj in objs
+    ]
+    _insert(history, rows, related=False)
+
+
 class _Writer:
     def __init__(self, user, reason: str, expected_plan: set[str] | None):
         self.user, self.reason, self.expected = user, reason, expected_plan
@@ -1073,8 +1285,8 @@ class _Writer:
                 built.pk = stored.pk  # as stored: the file says the same of them
                 self.patients[built.mrn] = built
         if new:
-            bulk_create_with_history(new, Patient, default_user=self.user, default_change_reason=self.reason)
-            PatientNameWord.objects.bulk_create([word for patient in new for word in PatientNameWord.rows_for(patient)])
+            _insert_with_history(Patient, new, self.user, self.reason)
+            _insert(PatientNameWord, [word for patient in new for word in PatientNameWord.rows_for(patient)])
 
     def _update_patient(self, plan: Plan, stored: Stored) -> Patient:
         patient = Patient.objects.get(pk=stored.pk)
@@ -1096,18 +1308,18 @@ class _Writer:
             fracture.patient = self.patients[plan.built.patient.mrn]
             fracture.created_by = fracture.updated_by = self.user
             fractures.append(fracture)
-        bulk_create_with_history(fractures, Fracture, default_user=self.user, default_change_reason=self.reason)
+        _insert_with_history(Fracture, fractures, self.user, self.reason)
         for plan in plans:
             for visit in plan.built.visits:
                 visit.fracture = plan.built.fracture
                 visit.created_by = visit.updated_by = self.user
                 visits.append(visit)
         if visits:
-            bulk_create_with_history(visits, Visit, default_user=self.user, default_change_reason=self.reason)
+            _insert_with_history(Visit, visits, self.user, self.reason)
         expected = [
             row for plan in plans for row in services.expected_visits_of(plan.built.fracture, plan.built.visits)
         ]
-        ExpectedVisit.objects.bulk_create(expected)
+        _insert(ExpectedVisit, expected)
 
     def _known_fracture(self, plan: Plan) -> None:
         action, stored = plan.fracture
@@ -1213,12 +1425,15 @@ def run(
     source: str,
     expected_plan: list[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    checked: Path | None = None,
 ) -> Report:
     """Write the table: new records in bulk (built and scored by the forms and model methods a
     save uses), changed ones through the pages' forms and services. A table with any problem is
     refused before anything is written. `expected_plan` is the preview's list of records to
     update (with their versions): a record changed since is refused, not overwritten; without it
-    the whole table is checked first."""
+    the whole table is checked first. `checked` is where `check(table, keep=...)` kept the records
+    it built: written as they are when the table, the stored records it names and the plan are
+    still the ones checked (Checked), instead of checking every row again."""
     if expected_plan is None:
         report = check(table)
         if not report.ok:
@@ -1234,7 +1449,12 @@ def run(
     writer.written.rows = len(table.rows)
     index = load_index(table)
     chunks = _chunks(len(table.rows))
-    with attributed_to(user), _checked_chunks(table, index) as results:
+    kept = Checked(checked) if checked is not None else None
+    if kept is not None and kept.valid_for(table, index, expected_plan):
+        results_of = contextlib.nullcontext((Report(), kept.get(bounds)) for bounds in chunks)
+    else:
+        results_of = _checked_chunks(table, index)
+    with attributed_to(user), results_of as results:
         for (start, stop), (chunk_report, plans) in zip(chunks, results, strict=True):
             if not chunk_report.ok:
                 raise ImportRefused(

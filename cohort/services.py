@@ -53,6 +53,7 @@ def discard_import(*, upload: CohortImport) -> None:
     upload.refresh_from_db()
     if upload.status == CohortImport.Status.DISCARDED:
         upload.path.unlink(missing_ok=True)
+        tasks.forget_kept_check(upload)  # the check's kept records: no copy of the rows left
 
 
 def import_limit_bytes() -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+from pathlib import Path
 
 from django.utils import timezone
 from django_tasks import task
@@ -37,6 +39,23 @@ def _stop(upload: CohortImport, status: str, message: str) -> None:
     CohortImport.objects.filter(pk=upload.pk).update(status=status, message=message)
 
 
+def kept_check(upload: CohortImport) -> Path:
+    """Where the check keeps the records it built, for the import to write without checking the
+    file again (importing.Checked): beside the upload, private like it, removed with it."""
+    return upload.path.with_name(f"{upload.path.name}.checked")
+
+
+def forget_kept_check(upload: CohortImport) -> None:
+    shutil.rmtree(kept_check(upload), ignore_errors=True)
+
+
+def _new_kept_check(upload: CohortImport) -> Path:
+    forget_kept_check(upload)
+    directory = kept_check(upload)
+    directory.mkdir(mode=0o700)
+    return directory
+
+
 @task()
 def check_import(import_id: str) -> None:
     """Check the file and keep the preview: ready to import, or refused with every problem."""
@@ -44,19 +63,23 @@ def check_import(import_id: str) -> None:
     try:
         table = _read(upload)
         CohortImport.objects.filter(pk=upload.pk).update(total_rows=len(table.rows))
-        report = importing.check(table, progress=_progress(upload))
+        report = importing.check(table, progress=_progress(upload), keep=_new_kept_check(upload))
     except tables.TableError as error:
         _stop(upload, Status.REFUSED, str(error))
         return
     except Exception as error:
+        forget_kept_check(upload)
         # Never the file's content in the log: its type and the import's id only.
         logger.exception("import check failed id=%s error=%s", upload.pk, type(error).__name__)
         _stop(upload, Status.FAILED, "The check stopped on an unexpected error: nothing was written.")
         return
     except BaseException:
         # The worker was stopped (Ctrl-C, a shutdown): say so on the page, then let it stop.
+        forget_kept_check(upload)
         _stop(upload, Status.FAILED, "The check was cut short (the background worker stopped): upload the file again.")
         raise
+    if not report.ok:
+        forget_kept_check(upload)
     CohortImport.objects.filter(pk=upload.pk).update(
         status=Status.CHECKED if report.ok else Status.REFUSED,
         report=report.as_dict(),
@@ -77,12 +100,19 @@ def run_import(import_id: str, user_id: int) -> None:
     try:
         table = _read(upload)
         written = importing.run(
-            table, user=user, source=upload.filename, expected_plan=upload.plan, progress=_progress(upload)
+            table,
+            user=user,
+            source=upload.filename,
+            expected_plan=upload.plan,
+            progress=_progress(upload),
+            checked=kept_check(upload),
         )
     except (tables.TableError, importing.ImportRefused) as error:
+        forget_kept_check(upload)
         _stop(upload, Status.FAILED, str(error))
         return
     except Exception as error:
+        forget_kept_check(upload)
         logger.exception("import failed id=%s error=%s", upload.pk, type(error).__name__)
         _stop(
             upload,
@@ -92,6 +122,7 @@ def run_import(import_id: str, user_id: int) -> None:
         )
         return
     except BaseException:
+        forget_kept_check(upload)
         _stop(
             upload,
             Status.FAILED,
@@ -100,6 +131,7 @@ def run_import(import_id: str, user_id: int) -> None:
         )
         raise
     upload.path.unlink(missing_ok=True)  # the records hold it now: no second copy of patient data
+    forget_kept_check(upload)
     CohortImport.objects.filter(pk=upload.pk).update(
         status=Status.IMPORTED, result=written.as_dict(), imported_at=timezone.now(), done_rows=written.rows
     )

@@ -4,6 +4,7 @@ command line: for large files and scripts. The same check, preview and writing a
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -36,22 +37,31 @@ class Command(BaseCommand):
             table = tables.read(file)
         except tables.TableError as error:
             raise CommandError(str(error)) from None
-        report = importing.check(table, progress=self._progress("Checking"))
-        self._end_progress()
-        self.stdout.write(importing.summary(report))
-        if not report.ok:
-            raise CommandError(f"{report.problem_count} problem(s): nothing was written.")
-        if dry_run:
-            self.stdout.write("Dry run: nothing was written.")
-            return
-        try:
-            written = importing.run(
-                table, user=account, source=file.name, expected_plan=report.plan, progress=self._progress("Importing")
-            )
-        except importing.ImportRefused as error:
+        # The records the check builds are kept (in a private temporary directory, removed at the
+        # end) for the import to write without checking every row again.
+        with tempfile.TemporaryDirectory(prefix="nasovcf-import-") as kept:
+            keep = None if dry_run else Path(kept)
+            report = importing.check(table, progress=self._progress("Checking"), keep=keep)
             self._end_progress()
-            raise CommandError(str(error)) from None
-        self._end_progress()
+            self.stdout.write(importing.summary(report))
+            if not report.ok:
+                raise CommandError(f"{report.problem_count} problem(s): nothing was written.")
+            if dry_run:
+                self.stdout.write("Dry run: nothing was written.")
+                return
+            try:
+                written = importing.run(
+                    table,
+                    user=account,
+                    source=file.name,
+                    expected_plan=report.plan,
+                    progress=self._progress("Importing"),
+                    checked=keep,
+                )
+            except importing.ImportRefused as error:
+                self._end_progress()
+                raise CommandError(str(error)) from None
+            self._end_progress()
         self.stdout.write(self.style.SUCCESS("Imported. " + importing.summary(written, done=True)))
 
     def _progress(self, what: str):

@@ -428,7 +428,7 @@ class Command(BaseCommand):
         ]
         names = {
             "dry run": "1. dry run, empty database (the check)",
-            "import": "2. import (checks, then writes)",
+            "import": "2. import (checks once, then writes what the check built)",
             "re-import": "3. dry run again, full database (a re-import)",
         }
         for key, run in runs.items():
@@ -441,9 +441,11 @@ class Command(BaseCommand):
             f"- The import created {created.get(('patients', 'created'), 0):,} patients, "
             f"{created.get(('fractures', 'created'), 0):,} fractures and {created.get(('visits', 'created'), 0):,} "
             "visits; the re-import found every fracture and visit unchanged.",
-            f"- The import's time: its check {dry.seconds:.1f} s (run 1); the writing, with the check it repeats "
-            f"chunk by chunk, {imported.seconds - dry.seconds:.1f} s (run 2 − run 1). The re-import's check reads "
-            f"the stored records too: {again.seconds:.1f} s.",
+            f"- The import's time: its check {dry.seconds:.1f} s (run 1); the writing {imported.seconds - dry.seconds:.1f} s "
+            "(run 2 − run 1): the records the check built are kept (one file a chunk, in a private temporary "
+            "directory) and written as they are, not checked a second time, while the file and the stored records "
+            f"it names are the ones checked (importing.Checked). The re-import's check reads the stored records "
+            f"too: {again.seconds:.1f} s.",
             f"- CPU: the user and system time of the run's processes (the check's workers included); load "
             f"average: the machine's, over the minute before the run ended. With {os.cpu_count()} cores, a load "
             "above that means other work shared them, and the wall time grew with it; the CPU time much less.",

@@ -1,0 +1,140 @@
+"""The import's speed-ups (bench/import.md) change how, not what: the records a check built are
+written without checking again only while the table and the stored records are the ones checked,
+and the import's own inserts write what Django's bulk_create and simple_history write."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from simple_history.utils import bulk_create_with_history
+
+from cohort import importing
+from scoring.models import Fracture, Patient, Visit
+
+from .test_importing import empty_the_database, export_rows, keyed, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cohort(make_user):
+    user = make_user("dr.lin", first_name="Wei", last_name="Lin")
+    call_command("seed_demo", patients=12, seed=3, stdout=io.StringIO())
+    return user
+
+
+def _checks(monkeypatch) -> list:
+    """Each row check_rows is asked to check (a list that grows)."""
+    seen = []
+    check_rows = importing.check_rows
+
+    def counted(table, index, start, stop, checkers=None):
+        seen.extend(range(start, stop))
+        return check_rows(table, index, start, stop, checkers)
+
+    monkeypatch.setattr(importing, "check_rows", counted)
+    return seen
+
+
+def test_a_kept_check_is_written_without_checking_again_and_gives_the_same_records(cohort, tmp_path, monkeypatch):
+    before = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", before)
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    report = importing.check(table, keep=keep)
+    assert report.ok
+    seen = _checks(monkeypatch)
+
+    written = importing.run(table, user=cohort, source="cohort.csv", expected_plan=report.plan, checked=keep)
+
+    assert seen == []  # not checked a second time
+    assert written.count("fractures", "create") == len(before)
+    after = keyed(export_rows())
+    for key, row in keyed(before).items():
+        assert {k: v for k, v in after[key].items() if k != "fracture_id"} == {
+            k: v for k, v in row.items() if k != "fracture_id"
+        }
+    fracture = Fracture.objects.first()
+    assert fracture.history.count() == 1
+    assert fracture.history.first().history_change_reason == "Imported from cohort.csv by Wei Lin"
+    assert fracture.history.first().history_user == cohort
+
+
+def test_a_kept_check_is_not_used_once_the_database_changed(cohort, tmp_path, monkeypatch):
+    rows = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", rows)
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    report = importing.check(table, keep=keep)
+    # Someone records the first row's patient in the app between the preview and the import.
+    first = rows[0]
+    Patient.objects.create(
+        mrn=first["patient"],
+        name=first["name"],
+        sex=first["sex"],
+        date_of_birth=first["date_of_birth"],
+        created_by=cohort,
+        updated_by=cohort,
+    )
+    seen = _checks(monkeypatch)
+
+    written = importing.run(table, user=cohort, source="cohort.csv", expected_plan=report.plan, checked=keep)
+
+    assert seen  # checked anew, against the database as it is now
+    assert Patient.objects.filter(mrn=first["patient"]).count() == 1
+    assert written.count("patients", "create") == report.count("patients", "create") - 1
+    assert written.count("patients", "unchanged") == 1
+
+
+def test_a_kept_check_is_not_used_for_another_table(cohort, tmp_path, monkeypatch):
+    rows = export_rows()
+    empty_the_database()
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    report = importing.check(write_csv(tmp_path / "a.csv", rows), keep=keep)
+    rows[0]["vas_pre"] = "9.5" if rows[0]["vas_pre"] != "9.5" else "9.0"
+    other = write_csv(tmp_path / "b.csv", rows)
+    seen = _checks(monkeypatch)
+
+    importing.run(other, user=cohort, source="b.csv", expected_plan=report.plan, checked=keep)
+
+    assert seen
+    assert str(Fracture.objects.get(patient__mrn=rows[0]["patient"]).vas_pain) == rows[0]["vas_pre"]
+
+
+def _columns(record, exclude=()) -> dict:
+    return {
+        field.attname: getattr(record, field.attname)
+        for field in record._meta.concrete_fields
+        if field.attname not in exclude
+    }
+
+
+def test_the_imports_insert_writes_what_bulk_create_with_history_writes(cohort):
+    visit = Visit.objects.select_related("fracture").first()
+    fracture = visit.fracture
+    clock = {"history_id", "history_date", "id", "created_at", "updated_at"}
+
+    def copy(record, **changes):
+        values = {
+            field.attname: getattr(record, field.attname)
+            for field in record._meta.concrete_fields
+            if field.attname not in ("id", "created_at", "updated_at")
+        }
+        return type(record)(**{**values, "created_by_id": cohort.pk, "updated_by_id": cohort.pk, **changes})
+
+    ours, theirs = copy(visit, kind="unscheduled"), copy(visit, kind="unscheduled")
+    importing._insert_with_history(Visit, [ours], cohort, "Imported from x.csv by Wei Lin")
+    bulk_create_with_history(
+        [theirs], Visit, default_user=cohort, default_change_reason="Imported from x.csv by Wei Lin"
+    )
+
+    ours, theirs = Visit.objects.get(pk=ours.pk), Visit.objects.get(pk=theirs.pk)
+    assert _columns(ours, clock) == _columns(theirs, clock)
+    assert ours.fracture_id == fracture.pk
+    ours_history, theirs_history = ours.history.get(), theirs.history.get()
+    assert _columns(ours_history, clock) == _columns(theirs_history, clock)
+    assert ours_history.history_type == "+"
+    assert ours.created_at is not None and ours_history.created_at == ours.created_at
