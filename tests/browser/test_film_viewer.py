@@ -240,3 +240,85 @@ def test_compare_shows_both_outlines_with_a_legend_and_flags_the_vhl(signed_in_p
     expect(page.locator("[data-film-overlay] .film-point")).to_have_count(0)
     expect(page.get_by_role("button", name="Use these values")).to_have_count(0)
     assert no_sideways_scroll_nor_axe_problem(page) == []
+
+
+def test_a_placed_point_is_dragged_and_the_view_windowed_zoomed_and_panned(signed_in_page, film):
+    """Issue 15, points 2 and 3: click, then drag to adjust; window/level, zoom and pan."""
+    page = open_measuring(signed_in_page, film, 1280)
+    place_the_twelve_corners(page)
+    expect(value(page, "fractured_anterior")).to_have_text("10.00 mm")
+
+    # Drag the fractured vertebra's anterior inferior corner 8 px (2 mm) down: a = 12 mm.
+    x, y = WORKED_EXAMPLE_CORNERS["fractured"]["anterior_inferior"]
+    start = page.evaluate(CLIENT_POINT, [x, y])
+    end = page.evaluate(CLIENT_POINT, [x, y + 8])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+    page.mouse.move(*end)
+    page.mouse.up()
+    expect(value(page, "fractured_anterior")).to_have_text("12.00 mm")
+    expect(value(page, "vhl")).to_have_text("10.0 %")
+
+    # Window/level: a new centre and width ask the server for the film in that window.
+    image = page.locator("[data-film-image]")
+    page.locator('[data-window="center"]').fill("1000")
+    page.locator('[data-window="width"]').fill("500")
+    page.locator('[data-window="width"]').press("Enter")
+    expect(image).to_have_attribute("href", re.compile(r"center=1000(\.0)?&width=500"))
+    assert page.evaluate("img => img.getBBox().width", image.element_handle()) > 0
+
+    # Zoom in with the wheel over the film, then drag the background to pan: the view box moves.
+    svg = page.locator("[data-film-svg]")
+    before = svg.get_attribute("viewBox")
+    box = svg.bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + 40)  # a corner of the film, away from every point
+    page.mouse.wheel(0, -400)
+    expect(svg).not_to_have_attribute("viewBox", before)
+    zoomed = svg.get_attribute("viewBox")
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 120, box["y"] + 100)
+    page.mouse.up()
+    expect(svg).not_to_have_attribute("viewBox", zoomed)
+    expect(value(page, "fractured_anterior")).to_have_text("12.00 mm")  # panning moved no point
+    page.get_by_role("button", name="Fit").click()
+    expect(svg).to_have_attribute("viewBox", before)
+
+
+def test_on_a_tablet_a_tap_places_the_next_corner(browser, live_server, film, django_user_model):
+    """A touch screen (a ward tablet at 768 px): tapping the film places the corner the guide names."""
+    from django.contrib.auth.models import Group, Permission
+
+    from scoring.roles import ensure_roles
+    from tests.browser.conftest import ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS
+    from tests.conftest import PASSWORD
+
+    ensure_roles(Group, Permission)
+    user = django_user_model.objects.create_user(username="dr.tablet", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="clinician"))
+    context = browser.new_context(
+        base_url=live_server.url, has_touch=True, is_mobile=True, viewport={"width": 768, "height": 1024}
+    )
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill("dr.tablet")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/patients/")
+        page.emulate_media(reduced_motion="reduce")
+        page.goto(f"/films/{film.pk}/measure/1/")
+        page.locator("[data-film-svg]").scroll_into_view_if_needed()
+        expect(page.locator("[data-next-corner]")).to_contain_text("Cranial vertebra (above) · anterior superior")
+        x, y = page.evaluate(CLIENT_POINT, list(WORKED_EXAMPLE_CORNERS["cranial"]["anterior_superior"]))
+        page.touchscreen.tap(x, y)
+        expect(page.locator("[data-next-corner]")).to_contain_text("Cranial vertebra (above) · anterior inferior")
+        placed = page.evaluate("JSON.parse(document.getElementById('id_points').value || '{}')")
+        assert placed["cranial"]["anterior_superior"] == pytest.approx(
+            list(WORKED_EXAMPLE_CORNERS["cranial"]["anterior_superior"]), abs=1
+        )
+    finally:
+        context.close()
