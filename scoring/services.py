@@ -14,13 +14,14 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
 from simple_history.utils import bulk_update_with_history
 
-from . import films, followup, measurements, outcomes, presenters, radiograph
+from . import followup, measurements, outcomes, presenters, radiograph
 from .forms import AssessmentForm, PatientForm, TreatmentChangeForm, VisitForm
 from .locking import StaleEdit, save_versioned
 from .models import (
@@ -36,6 +37,9 @@ from .models import (
     name_words,
     visit_schedule,
 )
+
+if TYPE_CHECKING:
+    from . import films
 
 
 class ArchivedRecord(Exception):
@@ -438,6 +442,8 @@ def film_identity_mismatch(patient: Patient, decoded: films.DecodedFilm) -> str:
     differences = []
     if decoded.patient_id and decoded.patient_id.strip().upper() != patient.mrn.upper():
         differences.append(f"the file's PatientID is {decoded.patient_id.strip()}, the patient's MRN is {patient.mrn}")
+    from . import films  # pydicom, numpy and Pillow: loaded when a film is, not at every start
+
     name = films.name_words_of_dicom(decoded.patient_name)
     file_words, record_words = set(name_words(name)), set(name_words(patient.name))
     if file_words and record_words and file_words != record_words:
@@ -447,6 +453,8 @@ def film_identity_mismatch(patient: Patient, decoded: films.DecodedFilm) -> str:
 
 def ingest_film(*, source: Path, declared_name: str) -> tuple[uuid.UUID, films.DecodedFilm]:
     """Check and decode a film into a new private directory (films.ingest; FilmRefused if not)."""
+    from . import films
+
     key = uuid.uuid4()
     decoded = films.ingest(source, settings.FILMS_DIR / str(key), declared_name=declared_name)
     return key, decoded

@@ -239,17 +239,19 @@ class Command(BaseCommand):
         return ids
 
     def wait_until_up(self, base: str, server: subprocess.Popen) -> None:
-        deadline = time.monotonic() + 30
+        """Poll /healthz until it answers 200. On a loaded 2-core machine four workers starting at
+        once may take seconds to answer the first request: a poll that times out is polled again."""
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 raise CommandError(f"gunicorn stopped: {server.stderr.read().decode(errors='replace')[-2000:]}")
             try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
                     if response.status == 200:
                         return
-            except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            except (urllib.error.URLError, OSError, http.client.HTTPException):  # OSError: refused, timed out
                 time.sleep(0.3)
-        raise CommandError("gunicorn did not answer within 30 s")
+        raise CommandError("gunicorn did not answer within 90 s")
 
     def run_clients(self, base, clients, fracture_ids, seconds, max_requests) -> tuple[Tally, float]:
         tally = Tally()
