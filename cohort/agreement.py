@@ -4,9 +4,9 @@ and linearly weighted, for the risk group each reader's readings give.
 
 No Django here: the cohort arrives as the analysed frame (cohort/data.py) and results leave as
 frozen dataclasses of plain values at full precision (the presentation rounds). What cannot be
-computed is None with a `note`, never NaN. The ICC and its interval are computed here from the
-two-way ANOVA mean squares (see `icc_2_1` for why not by pingouin); κ and its interval come from
-statsmodels.
+computed is None with a `note` (a msgid, translated by the presentation), never NaN. The ICC and
+its interval are computed here from the two-way ANOVA mean squares (see `icc_2_1` for why not by
+pingouin); κ and its interval come from statsmodels.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from scoring import rules
+from scoring.wording import gettext_noop
 
 from .analysis import GROUPS
 
@@ -39,7 +40,7 @@ class Icc:
     ci_high: float | None
     n: int  # targets (fractures) rated by every reader
     raters: int = 2
-    note: str = ""
+    note: str = ""  # a msgid (scoring.wording)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,10 @@ def icc_a1_interval(ms: MeanSquares, icc: float, alpha: float = ALPHA) -> tuple[
     with np.errstate(all="ignore"):
         fj = ms.columns / ms.error
         b = n * (1 + (k - 1) * icc) - k * icc
-        v = (n - 1) * (k - 1) * (k * icc * fj + b) ** 2 / ((n - 1) * k**2 * icc**2 * fj**2 + b**2)
+        denominator = (n - 1) * k**2 * icc**2 * fj**2 + b**2
+        if denominator == 0:  # e.g. readers in exact mirror image: no Satterthwaite degrees of freedom
+            return None
+        v = (n - 1) * (k - 1) * (k * icc * fj + b) ** 2 / denominator
         if not (math.isfinite(v) and v > 0):
             return None
         f_upper = stats.f.ppf(1 - alpha / 2, n - 1, v)
@@ -122,13 +126,13 @@ def icc_2_1(long: pd.DataFrame) -> Icc | None:
     icc = icc_a1(ms)
     interval = icc_a1_interval(ms, icc)
     if interval is None:
-        note = (
+        note = gettext_noop(
             "the F-based interval is not defined here (the readers differ by nothing but a constant, "
             "or the pairs are too few and too discordant for its degrees of freedom)"
         )
         return Icc(float(icc), None, None, int(n), int(k), note)
     if not interval[0] <= icc <= interval[1]:
-        note = (
+        note = gettext_noop(
             "the F-based interval is not defined here: with so few pairs and a negative ICC its "
             "approximation excludes the estimate itself"
         )
@@ -148,7 +152,7 @@ class Kappa:
     ci_high: float | None = None
     se: float | None = None
     weighting: str = "none"  # "none" (Cohen's κ) or "linear" (weights 1 − |i − j| / (categories − 1))
-    note: str = ""
+    note: str = ""  # a msgid (scoring.wording)
 
 
 def contingency(first: list, second: list, categories: tuple[str, ...]) -> np.ndarray:
@@ -177,7 +181,11 @@ def cohen_kappa(
     n = len(first)
     if len(set(first) | set(second)) < 2:
         return Kappa(
-            None, n, agreement, weighting=weighting, note="undefined: both readers gave one category throughout"
+            None,
+            n,
+            agreement,
+            weighting=weighting,
+            note=gettext_noop("undefined: both readers gave one category throughout"),
         )
     table = contingency(first, second, categories)
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -185,11 +193,13 @@ def cohen_kappa(
         result = cohens_kappa(table, wt="linear" if weighting == "linear" else None)
     kappa, se = float(result.kappa), float(result.std_kappa)
     if not (math.isfinite(se) and se > 0):
-        return Kappa(kappa, n, agreement, weighting=weighting, note="no interval: its standard error is 0")
+        return Kappa(
+            kappa, n, agreement, weighting=weighting, note=gettext_noop("no interval: its standard error is 0")
+        )
     z = stats.norm.isf(ALPHA / 2)
     low, high = float(kappa - z * se), float(kappa + z * se)
     note = (
-        "the asymptotic interval reaches past the range of κ (−1 to 1): shown as computed"
+        gettext_noop("the asymptotic interval reaches past the range of κ (−1 to 1): shown as computed")
         if low < -1 or high > 1
         else ""
     )

@@ -261,3 +261,23 @@ def test_reader_agreement_on_a_cohort():
         )[0]
     )
     json.dumps(dataclasses.asdict(result), allow_nan=False)
+
+
+def test_readers_in_exact_mirror_image_give_no_interval_and_no_error():
+    """Found by issue 16's review: pairs (1, 5), (5, 1), (2, 4), (4, 2) make Satterthwaite's
+    denominator 0 (a ZeroDivisionError, a 500 on the cohort page); the ICC now comes with no
+    interval and its note."""
+    import pandas as pd
+
+    from cohort.agreement import icc_2_1
+
+    rows = []
+    for target, (first, second) in enumerate([(1, 5), (5, 1), (2, 4), (4, 2)]):
+        rows += [
+            {"target": target, "rater": 1, "value": first},
+            {"target": target, "rater": 2, "value": second},
+        ]
+    icc = icc_2_1(pd.DataFrame(rows))
+    assert icc is not None and icc.n == 4
+    assert icc.ci_low is None and icc.ci_high is None
+    assert "not defined" in str(icc.note)
