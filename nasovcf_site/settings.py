@@ -100,9 +100,13 @@ MIDDLEWARE = [
     # 400 for a request whose client address is missing or not an IP (see NASOVCF_TRUSTED_PROXIES).
     "nasovcf_site.middleware.ClientAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the cookie the switch sets, else the browser's Accept-Language (issue 16).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in user's own language (chosen with the switch) wins over the cookie and the browser.
+    "nasovcf_site.i18n.UserLanguageMiddleware",
     # Idle sign-out after NASOVCF_IDLE_MINUTES, and at most NASOVCF_SESSION_HOURS in all.
     "nasovcf_site.middleware.SessionTimeoutMiddleware",
     # Every view needs a signed-in user unless marked @login_not_required.
@@ -175,7 +179,16 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "scoring:patient_list"
 LOGOUT_REDIRECT_URL = "login"
 
+# English and Simplified Chinese (issue 16). A first visit follows the browser's Accept-Language
+# (LocaleMiddleware); the switch in the navigation bar sets the language cookie and, for a signed-in
+# user, remembers the choice (scoring.models.UserLanguage), which wins from the next sign-in on
+# (nasovcf_site.i18n.UserLanguageMiddleware). The catalogue is locale/zh_Hans/LC_MESSAGES; its
+# compiled .mo files are committed, so `make run` needs no gettext tools.
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# English keeps its ISO dates (Y-m-d) as SHORT_DATE_FORMAT; Chinese uses Django's (2026年12月2日).
+FORMAT_MODULE_PATH = ["nasovcf_site.formats"]
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -1,13 +1,15 @@
 """Root URLs. Every view needs a signed-in user (LoginRequiredMiddleware) except those marked
-@login_not_required: sign-in, the health check, the favicon, and the static files whitenoise serves."""
+@login_not_required: sign-in, the language switch, the health check, the favicon, and the static
+files whitenoise serves."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
+from django.views.i18n import JavaScriptCatalog
 
-from nasovcf_site import accounts
+from nasovcf_site import accounts, i18n
 from scoring import api
 from scoring.views import health
 
@@ -18,6 +20,9 @@ urlpatterns = [
     path("accounts/password/", accounts.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("accounts/keepalive/", health.keepalive, name="keepalive"),
+    # The language switch (issue 16), and the JavaScript's strings in the page's language.
+    path("i18n/language/", i18n.set_language, name="set_language"),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", health.favicon, name="favicon"),
     path("api/score/", api.score, name="api_score"),

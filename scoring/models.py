@@ -16,64 +16,80 @@ from django.db import connection, models
 from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from . import followup, measurements, outcomes, presenters, rules
+from .wording import Text
+
+
+def _words(value: object) -> str:
+    """A label the presenters keep (a marked English msgid, a lazy string or a Text) in the active language."""
+    if isinstance(value, Text):
+        return value.render(gettext)
+    return gettext(value) if isinstance(value, str) else str(value)
+
+
+# The risk groups' and visits' labels are the presenters' (one wording for every page),
+# translated when shown.
+translated_label = lazy(_words, str)
 
 
 class Sex(models.TextChoices):
-    FEMALE = "F", "Female"
-    MALE = "M", "Male"
+    FEMALE = "F", _("Female")
+    MALE = "M", _("Male")
 
 
 class Treatment(models.TextChoices):
-    CONSERVATIVE = "conservative", "Conservative"
-    VERTEBROPLASTY = "vertebroplasty", "Vertebroplasty"
-    KYPHOPLASTY = "kyphoplasty", "Kyphoplasty"
-    OPEN_SURGERY = "open_surgery", "Open surgery"
-    OTHER = "other", "Other"
+    CONSERVATIVE = "conservative", _("Conservative")
+    VERTEBROPLASTY = "vertebroplasty", _("Vertebroplasty")
+    KYPHOPLASTY = "kyphoplasty", _("Kyphoplasty")
+    OPEN_SURGERY = "open_surgery", _("Open surgery")
+    OTHER = "other", _("Other")
 
 
 class FractureType(models.TextChoices):
-    COMPRESSION = rules.FractureType.COMPRESSION.value, "Compression fracture"
-    BURST = rules.FractureType.BURST.value, "Burst fracture"
+    COMPRESSION = rules.FractureType.COMPRESSION.value, _("Compression fracture")
+    BURST = rules.FractureType.BURST.value, _("Burst fracture")
 
 
 class T2Signal(models.TextChoices):
-    DIFFUSE_LOW = rules.T2Signal.DIFFUSE_LOW.value, "Diffuse low"
-    CONFINED_LOW = rules.T2Signal.CONFINED_LOW.value, "Confined low"
-    DIFFUSE_HIGH = rules.T2Signal.DIFFUSE_HIGH.value, "Diffuse high"
-    CONFINED_HIGH = rules.T2Signal.CONFINED_HIGH.value, "Confined high"
+    DIFFUSE_LOW = rules.T2Signal.DIFFUSE_LOW.value, _("Diffuse low")
+    CONFINED_LOW = rules.T2Signal.CONFINED_LOW.value, _("Confined low")
+    DIFFUSE_HIGH = rules.T2Signal.DIFFUSE_HIGH.value, _("Diffuse high")
+    CONFINED_HIGH = rules.T2Signal.CONFINED_HIGH.value, _("Confined high")
 
 
 class RiskGroup(models.TextChoices):
     # The words every page shows (the patient list's filter lists these choices).
-    LOW = rules.RiskGroup.LOW.value, presenters.GROUP_LABELS[rules.RiskGroup.LOW.value]
-    MEDIUM = rules.RiskGroup.MEDIUM.value, presenters.GROUP_LABELS[rules.RiskGroup.MEDIUM.value]
-    HIGH = rules.RiskGroup.HIGH.value, presenters.GROUP_LABELS[rules.RiskGroup.HIGH.value]
+    LOW = rules.RiskGroup.LOW.value, translated_label(presenters.GROUP_LABELS[rules.RiskGroup.LOW.value])
+    MEDIUM = rules.RiskGroup.MEDIUM.value, translated_label(presenters.GROUP_LABELS[rules.RiskGroup.MEDIUM.value])
+    HIGH = rules.RiskGroup.HIGH.value, translated_label(presenters.GROUP_LABELS[rules.RiskGroup.HIGH.value])
 
 
 class VisitKind(models.TextChoices):
-    ONE_MONTH = followup.VisitKind.ONE_MONTH.value, presenters.VISIT_KIND_LABELS["1m"]
-    THREE_MONTHS = followup.VisitKind.THREE_MONTHS.value, presenters.VISIT_KIND_LABELS["3m"]
-    SIX_MONTHS = followup.VisitKind.SIX_MONTHS.value, presenters.VISIT_KIND_LABELS["6m"]
-    UNSCHEDULED = followup.VisitKind.UNSCHEDULED.value, presenters.VISIT_KIND_LABELS["unscheduled"]
+    ONE_MONTH = followup.VisitKind.ONE_MONTH.value, translated_label(presenters.VISIT_KIND_LABELS["1m"])
+    THREE_MONTHS = followup.VisitKind.THREE_MONTHS.value, translated_label(presenters.VISIT_KIND_LABELS["3m"])
+    SIX_MONTHS = followup.VisitKind.SIX_MONTHS.value, translated_label(presenters.VISIT_KIND_LABELS["6m"])
+    UNSCHEDULED = followup.VisitKind.UNSCHEDULED.value, translated_label(presenters.VISIT_KIND_LABELS["unscheduled"])
 
 
 class BoneUnion(models.TextChoices):
-    UNITED = outcomes.BoneUnion.UNITED.value, "United"
-    NON_UNION = outcomes.BoneUnion.NON_UNION.value, "Non-union"
-    NOT_ASSESSED = outcomes.BoneUnion.NOT_ASSESSED.value, "Not assessed"
+    UNITED = outcomes.BoneUnion.UNITED.value, _("United")
+    NON_UNION = outcomes.BoneUnion.NON_UNION.value, _("Non-union")
+    NOT_ASSESSED = outcomes.BoneUnion.NOT_ASSESSED.value, _("Not assessed")
 
 
 class OFClass(models.TextChoices):
     """AO Spine-DGOU osteoporotic fracture classification (Schnake et al. 2018; spec §8)."""
 
-    OF1 = "OF1", "OF 1: no deformation, vertebral body oedema on MRI (STIR) only"
-    OF2 = "OF2", "OF 2: deformation of one endplate, no or minor (< 1/5) posterior-wall involvement"
-    OF3 = "OF3", "OF 3: deformation of one endplate, distinct (> 1/5) posterior-wall involvement"
-    OF4 = "OF4", "OF 4: loss of the vertebral frame, vertebral body collapse, or pincer fracture"
-    OF5 = "OF5", "OF 5: injury with distraction or rotation"
+    OF1 = "OF1", _("OF 1: no deformation, vertebral body oedema on MRI (STIR) only")
+    OF2 = "OF2", _("OF 2: deformation of one endplate, no or minor (< 1/5) posterior-wall involvement")
+    OF3 = "OF3", _("OF 3: deformation of one endplate, distinct (> 1/5) posterior-wall involvement")
+    OF4 = "OF4", _("OF 4: loss of the vertebral frame, vertebral body collapse, or pincer fracture")
+    OF5 = "OF5", _("OF 5: injury with distraction or rotation")
 
 
 SCHEDULED_KINDS = [VisitKind(visit.kind) for visit in followup.schedule()]
@@ -82,7 +98,7 @@ SPINE_LEVEL_CHOICES = [(level, level) for level in rules.SPINE_LEVELS]
 
 mrn_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9./-]*$",
-    "Use letters, digits, '-', '/' or '.', starting with a letter or digit.",
+    _("Use letters, digits, '-', '/' or '.', starting with a letter or digit."),
     code="invalid_mrn",
 )
 
@@ -109,7 +125,7 @@ class Archivable(models.Model):
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
     )
-    archive_reason = models.CharField("reason for archiving", max_length=500, blank=True, editable=False)
+    archive_reason = models.CharField(_("reason for archiving"), max_length=500, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -264,11 +280,11 @@ class FractureQuerySet(models.QuerySet):
 
 class Patient(Tracked, Archivable):
     mrn = models.CharField(
-        "MRN",
+        _("MRN"),
         max_length=32,
         unique=True,
         validators=[mrn_validator],
-        help_text="Medical record number, unique in the clinic. Stored in capitals.",
+        help_text=_("Medical record number, unique in the clinic. Stored in capitals."),
     )
     name = models.CharField(max_length=200, blank=True)
     sex = models.CharField(max_length=1, choices=Sex.choices)
@@ -326,10 +342,10 @@ class TwoReaders(models.Model):
     film's scored or compared vhl_percent and kyphosis_angle_deg are their mean, not rounded (a
     reading is to 0.1, so the mean falls on 0.05 steps), or the first reader's alone."""
 
-    first_reader_name = models.CharField("first reader", max_length=100, blank=True)
+    first_reader_name = models.CharField(_("first reader"), max_length=100, blank=True)
     first_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     first_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    second_reader_name = models.CharField("second reader", max_length=100, blank=True)
+    second_reader_name = models.CharField(_("second reader"), max_length=100, blank=True)
     second_vhl_entered_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
     second_fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     second_fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
@@ -368,31 +384,33 @@ class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
     level = models.CharField(max_length=3, choices=SPINE_LEVEL_CHOICES)
     injury_date = models.DateField(null=True, blank=True)
     low_energy_trauma = models.BooleanField(
-        "low-energy trauma", help_text="A fall from standing height or less, or no trauma."
+        _("low-energy trauma"), help_text=_("A fall from standing height or less, or no trauma.")
     )
     fracture_type = models.CharField(max_length=16, choices=FractureType.choices)
 
     # VHL: entered as a percentage, or computed from the six heights (spec §2); never both.
-    vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
+    vhl_entered_percent = models.DecimalField(
+        _("VHL entered (%)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
     # Scored: the one reader's value to 0.1, or the mean of two readers on 0.05 steps, not rounded.
-    vhl_percent = MeasureField("VHL (%)", editable=False)
+    vhl_percent = MeasureField(_("VHL (%)"), editable=False)
 
     kyphosis_angle_deg = MeasureField("kyphosis angle (°)")
-    t2_signal = models.CharField("T2 signal", max_length=16, choices=T2Signal.choices)
-    bmd_t_score = models.DecimalField("BMD T-score", max_digits=3, decimal_places=1)
+    t2_signal = models.CharField(_("T2 signal"), max_length=16, choices=T2Signal.choices)
+    bmd_t_score = models.DecimalField(_("BMD T-score"), max_digits=3, decimal_places=1)
 
-    vas_pain = models.DecimalField("VAS pain", max_digits=3, decimal_places=1, null=True, blank=True)
-    odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
-    height_cm = models.DecimalField("height (cm)", max_digits=4, decimal_places=1, null=True, blank=True)
-    weight_kg = models.DecimalField("weight (kg)", max_digits=4, decimal_places=1, null=True, blank=True)
+    vas_pain = models.DecimalField(_("VAS pain"), max_digits=3, decimal_places=1, null=True, blank=True)
+    odi_percent = models.DecimalField(_("ODI (%)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    odi_sections = models.JSONField(_("ODI sections"), null=True, blank=True, editable=False)
+    height_cm = models.DecimalField(_("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=4, decimal_places=1, null=True, blank=True)
     treatment = models.CharField(max_length=16, choices=Treatment.choices)
-    of_class = models.CharField("AO Spine-DGOU class", max_length=3, choices=OFClass.choices, blank=True)
+    of_class = models.CharField(_("AO Spine-DGOU class"), max_length=3, choices=OFClass.choices, blank=True)
 
     # Genant's grade approximated from the six heights (spec §8); empty without heights.
     genant_reduction_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
     genant_grade = models.PositiveSmallIntegerField(null=True, editable=False)
-    treatment_start_date = models.DateField(help_text="The follow-up visits are due 1, 3 and 6 months after it.")
+    treatment_start_date = models.DateField(help_text=_("The follow-up visits are due 1, 3 and 6 months after it."))
     # When conservative care is abandoned (spec §3): later outcomes are no longer its outcomes.
     treatment_changed_to = models.CharField(max_length=16, choices=Treatment.choices, blank=True, editable=False)
     treatment_changed_on = models.DateField(null=True, blank=True, editable=False)
@@ -554,22 +572,24 @@ class Visit(Tracked, SixHeights, TwoReaders):
     """One follow-up visit of a fracture: pain, disability, films where taken, union at 6 months."""
 
     fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="visits")
-    kind = models.CharField("visit", max_length=12, choices=VisitKind.choices)
+    kind = models.CharField(_("visit"), max_length=12, choices=VisitKind.choices)
     visit_date = models.DateField()
-    vas_pain = models.DecimalField("VAS pain", max_digits=3, decimal_places=1, null=True, blank=True)
-    odi_percent = models.DecimalField("ODI (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    odi_sections = models.JSONField("ODI sections", null=True, blank=True, editable=False)
+    vas_pain = models.DecimalField(_("VAS pain"), max_digits=3, decimal_places=1, null=True, blank=True)
+    odi_percent = models.DecimalField(_("ODI (%)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    odi_sections = models.JSONField(_("ODI sections"), null=True, blank=True, editable=False)
 
     # Where films were taken: the one reader's value, or the mean of two (TwoReaders), not rounded.
-    kyphosis_angle_deg = MeasureField("kyphosis angle (°)", null=True, blank=True)
-    vhl_entered_percent = models.DecimalField("VHL entered (%)", max_digits=4, decimal_places=1, null=True, blank=True)
-    vhl_percent = MeasureField("VHL (%)", null=True, editable=False)
+    kyphosis_angle_deg = MeasureField(_("kyphosis angle (°)"), null=True, blank=True)
+    vhl_entered_percent = models.DecimalField(
+        _("VHL entered (%)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    vhl_percent = MeasureField(_("VHL (%)"), null=True, editable=False)
 
     bone_union = models.CharField(max_length=12, choices=BoneUnion.choices, blank=True)
-    vacuum_cleft_mri = models.BooleanField("intravertebral vacuum cleft on MRI", default=False)
-    vacuum_cleft_ct = models.BooleanField("intravertebral vacuum cleft on CT", default=False)
+    vacuum_cleft_mri = models.BooleanField(_("intravertebral vacuum cleft on MRI"), default=False)
+    vacuum_cleft_ct = models.BooleanField(_("intravertebral vacuum cleft on CT"), default=False)
     anterior_height_change = models.BooleanField(
-        "anterior height changes between standing and supine films", default=False
+        _("anterior height changes between standing and supine films"), default=False
     )
     notes = models.CharField(max_length=500, blank=True)
 
@@ -587,7 +607,7 @@ class Visit(Tracked, SixHeights, TwoReaders):
                 fields=["fracture", "kind"],
                 condition=~Q(kind=VisitKind.UNSCHEDULED),
                 name="one_scheduled_visit_of_each_kind",
-                violation_error_message="This fracture already has this scheduled visit.",
+                violation_error_message=_("This fracture already has this scheduled visit."),
             )
         ]
         indexes = [models.Index(fields=["fracture", "kind"], name="visit_fracture_kind")]
@@ -722,7 +742,7 @@ class ExpectedVisit(models.Model):
     due_date = models.DateField()
     window_opens = models.DateField()
     window_closes = models.DateField()
-    listed_until = models.DateField(help_text="The last day the worklist lists it if it is not recorded.")
+    listed_until = models.DateField(help_text=_("The last day the worklist lists it if it is not recorded."))
     # The visit that fulfilled it; indexed by expected_visit_open, whose first column it is.
     visit = models.ForeignKey(Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
 
@@ -767,8 +787,8 @@ class Submission(models.Model):
 
 
 class FilmSource(models.TextChoices):
-    UPLOAD = "upload", "Uploaded"
-    PACS = "pacs", "From the PACS"
+    UPLOAD = "upload", _("Uploaded")
+    PACS = "pacs", _("From the PACS")
 
 
 class FilmQuerySet(models.QuerySet):
@@ -788,7 +808,7 @@ class Film(Tracked, Archivable):
     visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="films")
     storage_key = models.UUIDField(unique=True, editable=False)
     source = models.CharField(max_length=8, choices=FilmSource.choices)
-    original_name = models.CharField("file name", max_length=255, blank=True)
+    original_name = models.CharField(_("file name"), max_length=255, blank=True)
     file_format = models.CharField(max_length=8)  # "dicom", "png", "jpeg" (films.sniff)
     size_bytes = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
@@ -807,8 +827,8 @@ class Film(Tracked, Archivable):
     series_instance_uid = models.CharField("Series Instance UID", max_length=64, blank=True)
     sop_instance_uid = models.CharField("SOP Instance UID", max_length=64, blank=True)
     # As the DICOM names its patient; compared with the record's MRN and name at upload.
-    file_patient_id = models.CharField("PatientID in the file", max_length=64, blank=True)
-    file_patient_name = models.CharField("PatientName in the file", max_length=200, blank=True)
+    file_patient_id = models.CharField(_("PatientID in the file"), max_length=64, blank=True)
+    file_patient_name = models.CharField(_("PatientName in the file"), max_length=200, blank=True)
     # What differed from the record, which the user confirmed to keep the film anyway ("" if nothing).
     identity_mismatch_confirmed = models.CharField(max_length=500, blank=True, editable=False)
 
@@ -861,13 +881,13 @@ class FilmReading(Tracked):
     them, kept with the reader: anyone can see where the film was measured."""
 
     class Reader(models.IntegerChoices):
-        FIRST = 1, "First reader"
-        SECOND = 2, "Second reader"
+        FIRST = 1, _("First reader")
+        SECOND = 2, _("Second reader")
 
     film = models.ForeignKey(Film, on_delete=models.PROTECT, related_name="readings")
     reader = models.PositiveSmallIntegerField(choices=Reader.choices)
     reader_name = models.CharField(max_length=100)
-    points = models.JSONField(help_text="Spec §9: vertebra → corner → [x, y] in the film's pixels.")
+    points = models.JSONField(help_text=_("Spec §9: vertebra → corner → [x, y] in the film's pixels."))
     unit = models.CharField(max_length=2)  # "mm" with a pixel spacing, else "px"
     fractured_anterior = models.DecimalField(max_digits=12, decimal_places=2)
     fractured_posterior = models.DecimalField(max_digits=12, decimal_places=2)
@@ -875,8 +895,8 @@ class FilmReading(Tracked):
     cranial_posterior = models.DecimalField(max_digits=12, decimal_places=2)
     caudal_anterior = models.DecimalField(max_digits=12, decimal_places=2)
     caudal_posterior = models.DecimalField(max_digits=12, decimal_places=2)
-    vhl_percent = models.DecimalField("VHL (%)", max_digits=8, decimal_places=1)
-    kyphosis_angle_deg = models.DecimalField("kyphosis angle (°)", max_digits=5, decimal_places=1)
+    vhl_percent = models.DecimalField(_("VHL (%)"), max_digits=8, decimal_places=1)
+    kyphosis_angle_deg = models.DecimalField(_("kyphosis angle (°)"), max_digits=5, decimal_places=1)
     genant_grade = models.PositiveSmallIntegerField()
     anterior_reduction_percent = models.DecimalField(max_digits=8, decimal_places=1)
     posterior_reduction_percent = models.DecimalField(max_digits=8, decimal_places=1)
@@ -893,3 +913,14 @@ class FilmReading(Tracked):
     @property
     def heights(self) -> measurements.VertebralHeights:
         return measurements.VertebralHeights(*(getattr(self, name) for name in measurements.HEIGHT_FIELDS))
+
+
+class UserLanguage(models.Model):
+    """The language a user chose with the navigation bar's switch (issue 16): English or 简体中文,
+    theirs at every sign-in on any computer. A user who never chose sees their browser's language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.language}"

@@ -36,6 +36,16 @@ SECOND_CASE = {
 
 
 @pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in Chinese leaves Chinese active in the thread (LocaleMiddleware activates the
+    language and nothing deactivates it): the next test starts in the default language again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path_factory):
     """Tests do not run collectstatic: serve static files by name (production uses the manifest).
     A fast password hasher: the production one is slow on purpose. Background tasks run at once,

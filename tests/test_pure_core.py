@@ -19,6 +19,7 @@ PURE_MODULES = [
     "scoring.paper",
     "scoring.charts",
     "scoring.radiograph",
+    "scoring.wording",
 ]
 
 # Imports the module in a fresh interpreter and prints every Django module that came with it.

@@ -34,7 +34,16 @@ VISITS_PER_PATTERN = 3
 MODE_PARAMETERS = {"status", "archived", "format", "kind"}
 # Views without `requires` that every signed-in user may use: sign-in and out, the password change,
 # the session keep-alive, the health check, and the home page's redirect.
-ANY_SIGNED_IN_USER = {"home", "login", "logout", "password_change", "password_change_done", "keepalive", "healthz"}
+ANY_SIGNED_IN_USER = {
+    "home",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "keepalive",
+    "healthz",
+    "set_language",
+}
 # Views guarded by Django's own decorator rather than `requires` (the JSON API; the measuring page
 # calls POST /api/measure/ for its live values).
 GUARDED_OTHERWISE = {"api_score": ("scoring.view_fracture",), "api_measure": ("scoring.view_fracture",)}

@@ -9,7 +9,8 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"login", "logout", "healthz", "favicon", "admin:login", "admin:logout"}
+# The language switch is public: the sign-in page offers it too (issue 16).
+PUBLIC = {"login", "logout", "set_language", "healthz", "favicon", "admin:login", "admin:logout"}
 # A record named by a UUID (an import of past patients): tests/test_security.py makes one with it.
 EXAMPLE_UUID = "00000000-0000-4000-8000-000000000001"
 # A URL part that is one of a few words: the first of them.
