@@ -15,18 +15,27 @@ from decimal import Decimal
 from django.contrib.auth.decorators import permission_required
 from django.forms.forms import NON_FIELD_ERRORS
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+
+from nasovcf_site.i18n import words
 
 from . import measurements, presenters, radiograph, rules
 from .forms import VHL_BOTH, VHL_COMPUTED_OUT_OF_RANGE, VHL_MISSING, ScoreForm
 from .forms.films import measure_body_errors
 from .forms.readings import ODI_SECTION_FIELDS, OdiFields
 
-VHL_BOTH_MESSAGE = "Give either the VHL percentage (vhl_percent) or the six heights (heights_mm), not both."
-VHL_MISSING_MESSAGE = "Give the VHL percentage (vhl_percent), or the six heights (heights_mm) to compute it."
+# The human messages follow the request's language (LocaleMiddleware); the keys never change.
+VHL_BOTH_MESSAGE = gettext_lazy(
+    "Give either the VHL percentage (vhl_percent) or the six heights (heights_mm), not both."
+)
+VHL_MISSING_MESSAGE = gettext_lazy(
+    "Give the VHL percentage (vhl_percent), or the six heights (heights_mm) to compute it."
+)
 
 MAX_BODY_BYTES = 64 * 1024
-REQUIRED = "This field is required."
+REQUIRED = gettext_lazy("This field is required.")
 
 # Beyond spec §7's fields, optional: a second reader's VHL (or heights) and angle, whose mean with
 # the first reader's is then scored (spec §2), as the assessment page saves it.
@@ -58,7 +67,7 @@ def _read_body(body: dict) -> tuple[dict, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     for key in body:
         if key not in KNOWN_FIELDS:
-            errors[key] = ["Unknown field."]
+            errors[key] = [_("Unknown field.")]
     for key in NUMBER_FIELDS:
         value = body.get(key)
         if value is None:
@@ -66,23 +75,23 @@ def _read_body(body: dict) -> tuple[dict, dict[str, list[str]]]:
         if _is_number(value):
             data[key] = value
         else:
-            errors[key] = ["Must be a JSON number."]
+            errors[key] = [_("Must be a JSON number.")]
     for key in STRING_FIELDS:
         value = body.get(key)
         if value is None:
             continue
         if value == "":
-            errors[key] = ["Must be one of the choices, or left out."]
+            errors[key] = [_("Must be one of the choices, or left out.")]
         elif isinstance(value, str):
             data[key] = value
         else:
-            errors[key] = ["Must be a JSON string."]
+            errors[key] = [_("Must be a JSON string.")]
     age = body.get("age_years")
     if age is not None:
         if not _is_number(age) or Decimal(age) != Decimal(age).to_integral_value():
-            errors["age_years"] = ["Must be a whole number of years."]
+            errors["age_years"] = [_("Must be a whole number of years.")]
         elif Decimal(age).adjusted() > 3:
-            errors["age_years"] = ["Must be at most 130."]  # checked before int(): 1e999999 is costly
+            errors["age_years"] = [_("Must be at most 130.")]  # checked before int(): 1e999999 is costly
         else:
             data["age_years"] = int(age)
     trauma = body.get("low_energy_trauma")
@@ -90,25 +99,25 @@ def _read_body(body: dict) -> tuple[dict, dict[str, list[str]]]:
         if isinstance(trauma, bool):
             data["low_energy_trauma"] = trauma
         else:
-            errors["low_energy_trauma"] = ["Must be true or false."]
+            errors["low_energy_trauma"] = [_("Must be true or false.")]
     for key, prefix in HEIGHT_OBJECTS.items():
         heights = body.get(key)
         if heights is None:
             continue
         if not isinstance(heights, dict):
-            errors[key] = ["Must be an object with the six heights in millimetres."]
+            errors[key] = [_("Must be an object with the six heights in millimetres.")]
             continue
         for name in heights:
             if name not in measurements.HEIGHT_FIELDS:
-                errors[f"{key}.{name}"] = ["Unknown height."]
+                errors[f"{key}.{name}"] = [_("Unknown height.")]
         for name in measurements.HEIGHT_FIELDS:
             value = heights.get(name)
             if value is None:
-                errors[f"{key}.{name}"] = [REQUIRED]
+                errors[f"{key}.{name}"] = [str(REQUIRED)]
             elif _is_number(value):
                 data[f"{prefix}{name}_mm"] = value
             else:
-                errors[f"{key}.{name}"] = ["Must be a JSON number."]
+                errors[f"{key}.{name}"] = [_("Must be a JSON number.")]
     return data, errors
 
 
@@ -147,17 +156,33 @@ def _json_value(value: object) -> object:
     return value
 
 
+# The fracture type and the T2 signal as the live result's first words write them.
+FRACTURE_TYPE_DISPLAY = {
+    "compression": gettext_lazy("Compression fracture"),
+    "burst": gettext_lazy("Burst fracture"),
+}
+T2_SIGNAL_DISPLAY = {
+    "diffuse_low": gettext_lazy("Diffuse low signal"),
+    "confined_low": gettext_lazy("Confined low signal"),
+    "diffuse_high": gettext_lazy("Diffuse high signal"),
+    "confined_high": gettext_lazy("Confined high signal"),
+}
+
+
 def _component_display(name: str, component: rules.Component) -> str:
     """The item in words with its unit and category, as the live result prints it: "26.9 % (≥ 15 %)",
     "Burst fracture", "Confined low signal (not diffuse low)", "−3.6 (T ≤ −3.5)"."""
     if name == "fracture_type":
-        return component.category.capitalize()
+        return str(FRACTURE_TYPE_DISPLAY[str(component.value)])
     if name == "t2_signal":
-        signal = rules.T2Signal(str(component.value)).label
-        if component.category == signal:
-            return signal.capitalize()
-        return f"{signal.capitalize()} ({component.category})"
-    return f"{presenters.display_value(name, component.value)} ({component.category})"
+        value = str(component.value)
+        signal = T2_SIGNAL_DISPLAY[value]
+        if component.category == rules.T2Signal(value).label:
+            return str(signal)
+        shown = signal
+    else:
+        shown = presenters.display_value(name, component.value)
+    return _("%(value)s (%(category)s)") % {"value": shown, "category": words(component.category)}
 
 
 def _component(name: str, component: rules.Component) -> dict[str, object]:
@@ -166,8 +191,8 @@ def _component(name: str, component: rules.Component) -> dict[str, object]:
     return {
         "value": _json_value(component.value),
         "points": component.points,
-        "label": presenters.COMPONENT_LABELS[name],
-        "category": component.category,
+        "label": str(presenters.COMPONENT_LABELS[name]),
+        "category": words(component.category),
         "display": _component_display(name, component),
     }
 
@@ -175,19 +200,19 @@ def _component(name: str, component: rules.Component) -> dict[str, object]:
 def _json_body(request) -> tuple[object, JsonResponse | None]:
     """The request's JSON body, or the error answer: POST only, at most 64 KiB, JSON numbers only."""
     if request.method != "POST":
-        response = _errors({"__all__": ["Use POST with a JSON object."]}, status=405)
+        response = _errors({"__all__": [_("Use POST with a JSON object.")]}, status=405)
         response["Allow"] = "POST"
         return None, response
     if len(request.body) > MAX_BODY_BYTES:
-        return None, _errors({"__all__": ["The body is too large."]}, status=413)
+        return None, _errors({"__all__": [_("The body is too large.")]}, status=413)
     try:
         body = json.loads(request.body, parse_float=Decimal, parse_constant=_reject_constant)
     except _NotJSONConstant as error:
-        return None, _errors({"__all__": [f"{error} is not a JSON number."]})
+        return None, _errors({"__all__": [_("%(value)s is not a JSON number.") % {"value": error}]})
     except (ValueError, RecursionError):  # also bad UTF-8 and over-long integers
-        return None, _errors({"__all__": ["The body must be a JSON object."]})
+        return None, _errors({"__all__": [_("The body must be a JSON object.")]})
     if not isinstance(body, dict):
-        return None, _errors({"__all__": ["The body must be a JSON object."]})
+        return None, _errors({"__all__": [_("The body must be a JSON object.")]})
     return body, None
 
 
@@ -220,7 +245,11 @@ def score(request):
             "total": result.total,
             "group": result.group.value,
             "components": {name: _component(name, component) for name, component in result.components.items()},
-            "warnings": result.warnings_record(),
+            # Spec §6's code and message; the message in the request's language.
+            "warnings": [
+                {"code": warning["code"], "message": presenters.warning_text(warning)}
+                for warning in result.warnings_record()
+            ],
             "rules_version": result.rules_version,
         }
     )
@@ -235,7 +264,8 @@ class _OdiForm(OdiFields):
         return cleaned
 
 
-ODI_SECTIONS_SHAPE = f"Must be a list of {len(ODI_SECTION_FIELDS)} answers, each a whole number 0–5 or null."
+def _odi_sections_shape() -> str:
+    return _("Must be a list of %(n)s answers, each a whole number 0–5 or null.") % {"n": len(ODI_SECTION_FIELDS)}
 
 
 def _odi_section_data(sections: list) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -248,7 +278,7 @@ def _odi_section_data(sections: list) -> tuple[dict[str, str], dict[str, list[st
         if isinstance(answer, int) and not isinstance(answer, bool):
             data[name] = str(answer)
         else:
-            errors[f"sections.{index}"] = ["Must be a whole number 0–5 or null."]
+            errors[f"sections.{index}"] = [_("Must be a whole number 0–5 or null.")]
     return data, errors
 
 
@@ -262,10 +292,10 @@ def odi(request):
     if refusal is not None:
         return refusal
     assert isinstance(body, dict)
-    unknown = {key: ["Unknown field."] for key in body if key != "sections"}
+    unknown = {key: [_("Unknown field.")] for key in body if key != "sections"}
     sections = body.get("sections")
     if not isinstance(sections, list) or len(sections) != len(ODI_SECTION_FIELDS):
-        return _errors({**unknown, "sections": [ODI_SECTIONS_SHAPE]})
+        return _errors({**unknown, "sections": [_odi_sections_shape()]})
     data, errors = _odi_section_data(sections)
     form = _OdiForm(data)
     if not form.is_valid():
@@ -298,7 +328,7 @@ def measure(request):
     except radiograph.ImplausibleMeasurement as error:
         found: dict[str, list[str]] = {}
         for problem in error.problems:
-            found.setdefault(problem.path, []).append(problem.message)
+            found.setdefault(problem.path, []).append(presenters.problem_text(problem))
         return _errors(found)
     heights = {"unit": result.unit}
     heights.update({name: _json_value(getattr(result.heights, name)) for name in measurements.HEIGHT_FIELDS})

@@ -1,21 +1,35 @@
 """Server-drawn line charts of a fracture's course (VAS, ODI, KA, VHL over time) as SVG geometry.
 
 Pure Python: this module computes coordinates and labels; the template only draws them, so the
-charts need no script and no chart library from the internet.
+charts need no script and no chart library from the internet. The labels it writes itself (the x
+axis's ticks, each point's "label: value") are English message ids, put into the page's language by
+the `translate` callable `build` is given (gettext; the identity, English, by default).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .followup import OFFSET_DAYS
+from .wording import Text, gettext_noop, text
 
 WIDTH, HEIGHT = 360, 200
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 34
 # The scheduled visits on the x axis (days from the treatment start), from the one schedule.
-TICK_DAYS = tuple((days, f"{kind.removesuffix('m')} mo") for kind, days in OFFSET_DAYS.items())
+TICK_DAYS: tuple[tuple[int, Text], ...] = tuple(
+    (days, text(gettext_noop("%(months)s mo"), months=kind.removesuffix("m"))) for kind, days in OFFSET_DAYS.items()
+)
 LAST_VISIT_DAY = max(OFFSET_DAYS.values())
+# Day 0 is the start of treatment: "Pre" when the assessment was that day, else "Start".
+PRETREATMENT_TICK = gettext_noop("Pre")
+START_TICK = gettext_noop("Start")
+MARKER_TEXT = gettext_noop("%(label)s: %(value)s%(unit)s")  # a point's text: "1 month (2025-04-10): 5.5 %"
+
+
+def _identity(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -66,8 +80,11 @@ def build(
     floor: float | None = None,
     ceiling: float | None = None,
     reference: Reference | None = None,
+    translate: Callable[[str], str] = _identity,
 ) -> Chart | None:
-    """Lay out one chart; None when there is nothing to draw."""
+    """Lay out one chart; None when there is nothing to draw. The chart's own labels go through
+    `translate` (pass gettext for the page's language); the title, the points' and the
+    reference's labels are written as given."""
     if not points:
         return None
     values = [p.value for p in points]
@@ -77,11 +94,11 @@ def build(
     x_min = min(0, *(p.day for p in points))
     x_max = max(LAST_VISIT_DAY, *(p.day for p in points))
     chart = Chart(title, unit, sorted(points, key=lambda p: p.day), y_min, y_max, reference, x_min, x_max)
-    chart.svg = _geometry(chart)
+    chart.svg = _geometry(chart, translate)
     return chart
 
 
-def _geometry(chart: Chart) -> dict[str, Any]:
+def _geometry(chart: Chart, translate: Callable[[str], str] = _identity) -> dict[str, Any]:
     """The drawing's coordinates, as text: SVG wants them plain (a dot, no thousands
     separator), and the template then prints them as they are, without localising each one."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -124,13 +141,17 @@ def _geometry(chart: Chart) -> dict[str, Any]:
         "plot_right": str(WIDTH - RIGHT),
         "plot_top": str(TOP),
         "plot_bottom": str(HEIGHT - BOTTOM),
-        # Day 0 is the start of treatment: "Pre" when the assessment was that day, else "Start".
-        "x_ticks": [{"x": x(0), "label": "Pre" if chart.x_min == 0 else "Start"}]
-        + [{"x": x(day), "label": label} for day, label in TICK_DAYS if day <= chart.x_max],
+        "x_ticks": [{"x": x(0), "label": translate(PRETREATMENT_TICK if chart.x_min == 0 else START_TICK)}]
+        + [{"x": x(day), "label": label.render(translate)} for day, label in TICK_DAYS if day <= chart.x_max],
         "y_ticks": y_ticks,
         "line": " ".join(f"{x(p.day)},{y(p.value)}" for p in chart.points),
         "markers": [
-            {"x": x(p.day), "y": y(p.value), "text": f"{p.label}: {_fmt(p.value)}{chart.unit}"} for p in chart.points
+            {
+                "x": x(p.day),
+                "y": y(p.value),
+                "text": translate(MARKER_TEXT) % {"label": p.label, "value": _fmt(p.value), "unit": chart.unit},
+            }
+            for p in chart.points
         ],
         "reference": reference,
         "label_y": str(HEIGHT - 6),

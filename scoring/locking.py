@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from .history import changes_since, local_time
 
@@ -56,16 +57,22 @@ class VersionedForm(forms.Form):
         current = type(self.instance).objects.get(pk=self.instance.pk)
         seen = self.seen_version()
         found = changes_since(current, seen) if seen else None
-        if found:
+        if found and found[0]:
             changes, who, when = found
-            what = f"changed it ({changes})" if changes != "no visible change" else "saved it, with no visible change"
-            message = (
-                f"Not saved: {who} {what} at {local_time(when)}, after you opened this record. "
+            message = _(
+                "Not saved: %(who)s changed it (%(changes)s) at %(when)s, after you opened this record. "
                 "Your entries are still below: check them against that change, then save again to replace "
                 "it, or leave this page to keep it."
-            )
+            ) % {"who": who, "changes": changes, "when": local_time(when)}
+        elif found:
+            who, when = found[1], found[2]
+            message = _(
+                "Not saved: %(who)s saved it, with no visible change at %(when)s, after you opened this "
+                "record. Your entries are still below: check them against that change, then save again to "
+                "replace it, or leave this page to keep it."
+            ) % {"who": who, "when": local_time(when)}
         else:
-            message = (
+            message = _(
                 "Not saved: somebody changed this record after you opened it. Your entries are still "
                 "below: check them, then save again to replace that change, or leave this page to keep it."
             )

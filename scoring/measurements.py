@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from .rules import as_recorded, round_to_tenth
+from .wording import gettext_noop
 
 # spec §2, Decisions: the accepted ranges of what is measured.
 HEIGHT_MIN_EXCLUSIVE_MM = Decimal("0")
@@ -92,18 +93,19 @@ def body_mass_index(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
     return (weight_kg / (height_m * height_m)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
-# spec §2: the Oswestry Disability Index questionnaire, ten sections each scored 0–5.
+# spec §2: the Oswestry Disability Index questionnaire, ten sections each scored 0–5 (msgids: the
+# pages translate them).
 ODI_SECTIONS = (
-    "Pain intensity",
-    "Personal care",
-    "Lifting",
-    "Walking",
-    "Sitting",
-    "Standing",
-    "Sleeping",
-    "Sex life",
-    "Social life",
-    "Travelling",
+    gettext_noop("Pain intensity"),
+    gettext_noop("Personal care"),
+    gettext_noop("Lifting"),
+    gettext_noop("Walking"),
+    gettext_noop("Sitting"),
+    gettext_noop("Standing"),
+    gettext_noop("Sleeping"),
+    gettext_noop("Sex life"),
+    gettext_noop("Social life"),
+    gettext_noop("Travelling"),
 )
 ODI_SECTION_MAX = 5
 
@@ -125,7 +127,7 @@ def odi_from_sections(sections: Sequence[int | None]) -> Decimal | None:
 GENANT_GRADE_1_FROM = Decimal("20.0")
 GENANT_GRADE_2_FROM = Decimal("25.0")
 GENANT_GRADE_3_ABOVE = Decimal("40.0")
-GENANT_LABEL = "Genant grade (height-based approximation)"
+GENANT_LABEL = gettext_noop("Genant grade (height-based approximation)")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from .rules import RiskGroup
+from .wording import gettext_noop
 
 Z_95 = 1.959963984540054  # two-sided 95 %: the 0.975 quantile of the standard normal
 
@@ -36,19 +37,24 @@ PAPER_AUC_NON_UNION = (
     f"(95 % CI {SCORE_AUC['non_union'].ci_low:.3f}–{SCORE_AUC['non_union'].ci_high:.3f})"
 )
 
+# The texts are msgids (gettext_noop): the pages translate them.
 DECISION_SUPPORT_TEXT = {
-    RiskGroup.LOW: ("In the derivation cohort, almost every low-score fracture united under conservative care."),
-    RiskGroup.MEDIUM: (
+    RiskGroup.LOW: gettext_noop(
+        "In the derivation cohort, almost every low-score fracture united under conservative care."
+    ),
+    RiskGroup.MEDIUM: gettext_noop(
         "In the derivation cohort, most medium-score fractures united under conservative care; "
         "follow the course of kyphosis and pain at each visit."
     ),
-    RiskGroup.HIGH: (
+    RiskGroup.HIGH: gettext_noop(
         "The authors report that a high NASOVCF score predicts bone non-union and progressive "
         "kyphosis under conservative treatment, and that vertebral augmentation may be the better "
         "option for patients with high scores."
     ),
 }
-DECISION_SUPPORT_CAVEAT = "Decision support, not a directive: the clinician decides, with the whole patient in view."
+DECISION_SUPPORT_CAVEAT = gettext_noop(
+    "Decision support, not a directive: the clinician decides, with the whole patient in view."
+)
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ RADIOGRAPHIC_DIFFERENCE = {
 class OddsRatio:
     """One term of a published logistic model."""
 
-    term: str
+    term: str  # a msgid (gettext_noop): the pages translate it
     per: str  # the unit the odds ratio is for ("point"), or "" for a yes/no term
     estimate: Estimate
     p_value: str = ""  # as printed ("< 0.001"), where the paper gives it
@@ -149,14 +155,14 @@ class LogisticModel:
 # spec §5, multivariate logistic regression, keyed by outcome.
 LOGISTIC_MODELS = {
     "non_union": LogisticModel(
-        (OddsRatio("NASOVCF score", "point", Estimate(1.713, 1.458, 2.013), p_value="< 0.001"),),
+        (OddsRatio(gettext_noop("NASOVCF score"), "point", Estimate(1.713, 1.458, 2.013), p_value="< 0.001"),),
         auc=Estimate(0.895, 0.841, 0.949),
     ),
     "progressive_kyphosis": LogisticModel(
         (
-            OddsRatio("NASOVCF score", "point", Estimate(1.373, 1.203, 1.568)),
-            OddsRatio("female sex", "", Estimate(4.326, 1.324, 14.138)),
-            OddsRatio("pretreatment ODI", "point", Estimate(1.096, 1.023, 1.174)),
+            OddsRatio(gettext_noop("NASOVCF score"), "point", Estimate(1.373, 1.203, 1.568)),
+            OddsRatio(gettext_noop("female sex"), "", Estimate(4.326, 1.324, 14.138)),
+            OddsRatio(gettext_noop("pretreatment ODI"), "point", Estimate(1.096, 1.023, 1.174)),
         ),
         auc=Estimate(0.835, 0.768, 0.903),
     ),

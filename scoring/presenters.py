@@ -6,29 +6,54 @@ Templates do no arithmetic; everything they print is prepared here.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
+
+from nasovcf_site.i18n import words
 
 from . import charts, followup, measurements, outcomes, paper, rules
+from .wording import Text
 
 COMPONENT_LABELS = {
-    "fracture_type": "Fracture type",
-    "vertebral_height_loss": "Vertebral height loss (pretreatment)",
-    "kyphosis_angle": "Local kyphosis angle (pretreatment)",
-    "t2_signal": "MRI T2-weighted signal",
-    "bmd": "Bone mineral density, T-score",
+    "fracture_type": gettext_lazy("Fracture type"),
+    "vertebral_height_loss": gettext_lazy("Vertebral height loss (pretreatment)"),
+    "kyphosis_angle": gettext_lazy("Local kyphosis angle (pretreatment)"),
+    "t2_signal": gettext_lazy("MRI T2-weighted signal"),
+    "bmd": gettext_lazy("Bone mineral density, T-score"),
 }
 # The risk groups' names in words, the one source: the badge, the score card, the live score (which
 # clones the badge) and the model's choices (the admin, the patient list's filter) all show these.
 GROUP_LABELS = {
-    rules.RiskGroup.LOW.value: "Low risk",
-    rules.RiskGroup.MEDIUM.value: "Medium risk",
-    rules.RiskGroup.HIGH.value: "High risk",
+    rules.RiskGroup.LOW.value: gettext_lazy("Low risk"),
+    rules.RiskGroup.MEDIUM.value: gettext_lazy("Medium risk"),
+    rules.RiskGroup.HIGH.value: gettext_lazy("High risk"),
 }
-GROUP_RANGES = {"low": "score 0", "medium": "score 2–4", "high": "score 6–12"}
+GROUP_RANGES = {
+    "low": gettext_lazy("score 0"),
+    "medium": gettext_lazy("score 2–4"),
+    "high": gettext_lazy("score 6–12"),
+}
+# The recorded fracture type and T2 signal as the score card's "Recorded" column writes them.
+VALUE_WORDS = {
+    "compression": pgettext_lazy("fracture type", "Compression"),
+    "burst": pgettext_lazy("fracture type", "Burst"),
+    "diffuse_low": pgettext_lazy("T2 signal", "Diffuse low"),
+    "confined_low": pgettext_lazy("T2 signal", "Confined low"),
+    "diffuse_high": pgettext_lazy("T2 signal", "Diffuse high"),
+    "confined_high": pgettext_lazy("T2 signal", "Confined high"),
+}
+
+
+def short_date(value: datetime.date) -> str:
+    """A date as the pages show it in the active language (English: 2026-06-24)."""
+    return date_format(value, "SHORT_DATE_FORMAT")
 
 
 def display_value(name: str, value: object) -> str:
@@ -39,7 +64,41 @@ def display_value(name: str, value: object) -> str:
         return f"{rules.format_signed(Decimal(str(value)))}°"
     if name == "bmd":
         return rules.format_signed(Decimal(str(value)))
+    if str(value) in VALUE_WORDS:
+        return str(VALUE_WORDS[str(value)])
     return str(value).replace("_", " ").capitalize()
+
+
+def _message_pattern(msgid: str) -> re.Pattern[str]:
+    """A regular expression reading the values back out of an English sentence made from `msgid`."""
+    parts = re.split(r"%\((\w+)\)s", msgid)
+    pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+    return re.compile(pattern)
+
+
+WARNING_PATTERNS = {code: _message_pattern(msgid) for code, msgid in rules.POPULATION_WARNING_MESSAGES.items()}
+
+
+def warning_text(record: dict) -> str:
+    """A stored population warning (rules.ScoreResult.warnings_record) in the active language, from its
+    code and values. A row saved before the values were kept has them read back from its English
+    message; a code this version does not know keeps its stored message."""
+    code = record.get("code")
+    msgid = rules.POPULATION_WARNING_MESSAGES.get(code)
+    if msgid is None:
+        return str(record.get("message", ""))
+    params = record.get("params")
+    if not isinstance(params, dict):
+        match = WARNING_PATTERNS[code].fullmatch(str(record.get("message", "")))
+        if match is None:
+            return str(record.get("message", ""))
+        params = match.groupdict()
+    return words(Text(msgid, params))
+
+
+def problem_text(problem) -> str:
+    """A radiograph's plausibility problem (radiograph.MeasurementProblem) in the active language."""
+    return words(getattr(problem, "text", None) or problem.message)
 
 
 def percent(fraction: float) -> str:
@@ -85,6 +144,15 @@ def cohort_rows(patients_group: str) -> list[CohortRow]:
     ]
 
 
+def auc_text(estimate: paper.Estimate) -> str:
+    """A published AUC with its interval: "0.872 (95 % CI 0.816–0.928)"."""
+    return _("%(auc)s (95 %% CI %(low)s–%(high)s)") % {
+        "auc": f"{estimate.value:.3f}",
+        "low": f"{estimate.ci_low:.3f}",
+        "high": f"{estimate.ci_high:.3f}",
+    }
+
+
 def score_card(total: int, group: str, components: dict, warnings: list[dict]) -> dict:
     """Everything the score card partial shows, from a saved assessment or a fresh result."""
     rows = cohort_rows(group)
@@ -99,27 +167,27 @@ def score_card(total: int, group: str, components: dict, warnings: list[dict]) -
                 "name": name,
                 "label": COMPONENT_LABELS[name],
                 "value": display_value(name, item["value"]),
-                "category": item["category"],
+                "category": words(item["category"]),
                 "points": item["points"],
             }
             # In the spec's order: PostgreSQL's jsonb does not keep the saved key order.
             for name, item in ((name, components[name]) for name in COMPONENT_LABELS)
         ],
-        "warnings": warnings,
+        "warnings": [{"code": warning.get("code"), "message": warning_text(warning)} for warning in warnings],
         "cohort_rows": rows,
         "cohort_own": next(row for row in rows if row.is_patients_group),
         "cohort_size": paper.PAPER_COHORT_SIZE,
-        "decision_support": paper.DECISION_SUPPORT_TEXT[rules.RiskGroup(group)],
-        "decision_caveat": paper.DECISION_SUPPORT_CAVEAT,
+        "decision_support": words(paper.DECISION_SUPPORT_TEXT[rules.RiskGroup(group)]),
+        "decision_caveat": words(paper.DECISION_SUPPORT_CAVEAT),
         "citation": paper.PAPER_CITATION,
-        "auc": paper.PAPER_AUC_NON_UNION,
-        "extrapolation_note": EXTRAPOLATION_NOTE if total > HIGHEST_TOTAL_OBSERVED else "",
+        "auc": auc_text(paper.SCORE_AUC["non_union"]),
+        "extrapolation_note": str(EXTRAPOLATION_NOTE) if total > HIGHEST_TOTAL_OBSERVED else "",
     }
 
 
 # The derivation cohort's totals ran 0–10 (spec §1): a 12 lies beyond what the paper observed.
 HIGHEST_TOTAL_OBSERVED = 10
-EXTRAPOLATION_NOTE = (
+EXTRAPOLATION_NOTE = gettext_lazy(
     "A total of 12 lies beyond the paper's data: its 208 patients scored 0 to 10. The figures shown "
     "are the high group's (totals 6–10); how a 12 fares is an extrapolation from them."
 )
@@ -148,14 +216,27 @@ def odi_answered(sections: list | None) -> str | None:
         return None
     missing = [name for name, score in zip(measurements.ODI_SECTIONS, sections, strict=False) if score is None]
     answered = len(sections) - len(missing)
-    text = f"from {answered} of {len(measurements.ODI_SECTIONS)} sections"
-    return f"{text}; not answered: {', '.join(missing)}" if missing else text
+    values = {"answered": answered, "total": len(measurements.ODI_SECTIONS)}
+    if not missing:
+        return _("from %(answered)s of %(total)s sections") % values
+    return _("from %(answered)s of %(total)s sections; not answered: %(missing)s") % {
+        **values,
+        "missing": pgettext("enumeration", ", ").join(words(name) for name in missing),
+    }
 
 
-def _reference(measure: str, group: str, label: str) -> charts.Reference:
+# The cohort's reference band on the course charts, by the patient's group.
+REFERENCE_LABELS = {
+    "low": gettext_lazy("Cohort median (IQR), low group: pretreatment and 6 months"),
+    "medium": gettext_lazy("Cohort median (IQR), medium group: pretreatment and 6 months"),
+    "high": gettext_lazy("Cohort median (IQR), high group: pretreatment and 6 months"),
+}
+
+
+def _reference(measure: str, group: str) -> charts.Reference:
     before, six_months = paper.RADIOGRAPHIC_COURSE[measure][rules.RiskGroup(group)]
     return charts.Reference(
-        f"Cohort median (IQR), {group} group: {label}",
+        str(REFERENCE_LABELS[group]),
         (
             (0, before.median, before.q1, before.q3),
             (followup.OFFSET_DAYS[followup.VisitKind.SIX_MONTHS], six_months.median, six_months.q1, six_months.q3),
@@ -172,31 +253,35 @@ def timeline_charts(fracture, visits) -> list[charts.Chart]:
         start = fracture.treatment_start_date
         baseline = getattr(fracture, attribute)
         if baseline is not None:
-            points.append(charts.Point((fracture.assessment_date - start).days, float(baseline), "Pretreatment"))
+            points.append(charts.Point((fracture.assessment_date - start).days, float(baseline), _("Pretreatment")))
         for visit in visits:
             value = getattr(visit, attribute)
             if value is not None:
                 day = (visit.visit_date - start).days
-                points.append(
-                    charts.Point(day, float(value), f"{visit.get_kind_display()} ({visit.visit_date:%Y-%m-%d})")
-                )
+                label = _("%(visit)s (%(date)s)") % {
+                    "visit": visit.get_kind_display(),
+                    "date": short_date(visit.visit_date),
+                }
+                points.append(charts.Point(day, float(value), label))
         return points
 
     built = [
-        charts.build("VAS pain", "", series("vas_pain"), floor=0, ceiling=10),
-        charts.build("ODI", " %", series("odi_percent"), floor=0),
+        charts.build(_("VAS pain"), "", series("vas_pain"), floor=0, ceiling=10, translate=_),
+        charts.build("ODI", " %", series("odi_percent"), floor=0, translate=_),
         charts.build(
-            "Kyphosis angle",
+            _("Kyphosis angle"),
             "°",
             series("kyphosis_angle_deg"),
-            reference=_reference("kyphosis_angle_deg", fracture.risk_group, "pretreatment and 6 months"),
+            reference=_reference("kyphosis_angle_deg", fracture.risk_group),
+            translate=_,
         ),
         charts.build(
-            "Vertebral height loss",
+            _("Vertebral height loss"),
             " %",
             series("vhl_percent"),
             floor=0,
-            reference=_reference("vhl_percent", fracture.risk_group, "pretreatment and 6 months"),
+            reference=_reference("vhl_percent", fracture.risk_group),
+            translate=_,
         ),
     ]
     return [chart for chart in built if chart is not None]
@@ -239,7 +324,9 @@ class PartialsOnce:
         return self.drawn[key]
 
     def badge(self, group: str) -> str:
-        return self._draw("scoring/_risk_badge.html", {"group": group, "label": GROUP_LABELS[group] if group else ""})
+        return self._draw(
+            "scoring/_risk_badge.html", {"group": group, "label": str(GROUP_LABELS[group]) if group else ""}
+        )
 
     def flags(
         self, progressive: bool, non_union: bool, progressive_after_change: bool, non_union_after_change: bool
@@ -276,9 +363,9 @@ def patient_rows(
                 mrn=patient.mrn,
                 name=patient.name,
                 sex=sex_labels.get(patient.sex, ""),
-                date_of_birth=patient.date_of_birth.isoformat(),
+                date_of_birth=short_date(patient.date_of_birth),
                 latest_url=fracture_url.format(fracture.pk) if fracture else None,
-                latest_date=fracture.assessment_date.isoformat() if fracture else "",
+                latest_date=short_date(fracture.assessment_date) if fracture else "",
                 latest_total=fracture.total_score if fracture else None,
                 latest_group=fracture.risk_group if fracture else "",
                 progressive=flags[0],
@@ -330,8 +417,11 @@ def days_overdue(window_closes: datetime.date, today: datetime.date) -> int | No
 def status_label(status: followup.DueStatus, overdue_days: int | None) -> str:
     """The worklist row's status in words, with the days overdue where it is late."""
     if overdue_days is None:
-        return STATUS_LABELS[status]
-    return f"{STATUS_LABELS[status]} · {overdue_days} day{'' if overdue_days == 1 else 's'}"
+        return str(STATUS_LABELS[status])
+    return ngettext("%(status)s · %(n)s day", "%(status)s · %(n)s days", overdue_days) % {
+        "status": STATUS_LABELS[status],
+        "n": overdue_days,
+    }
 
 
 def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[WorklistRow]:
@@ -365,7 +455,7 @@ def worklist_rows(page: list, today: datetime.date, soon_days: int) -> list[Work
                 name=patient.name,
                 patient_url=patient_url.format(patient.pk),
                 fracture_url=fracture_url.format(fracture.pk),
-                fracture_label=f"{fracture.level} · {fracture.assessment_date.isoformat()}",
+                fracture_label=f"{fracture.level} · {short_date(fracture.assessment_date)}",
                 total_score=fracture.total_score,
                 risk_group=fracture.risk_group,
                 record_url=f"{record_url.format(fracture.pk)}?kind={expected.kind}",
@@ -395,36 +485,56 @@ class FractureSummary:
 def fracture_course(fracture) -> tuple[str, str]:
     """Under conservative care, treatment changed, or not conservative from the start (spec §3)."""
     if fracture.treatment_changed_to:
-        changed_to = fracture.get_treatment_changed_to_display().lower()
-        return "changed", f"Treatment changed to {changed_to} on {fracture.treatment_changed_on:%Y-%m-%d}"
+        changed_to = str(fracture.get_treatment_changed_to_display()).lower()
+        return "changed", _("Treatment changed to %(treatment)s on %(date)s") % {
+            "treatment": changed_to,
+            "date": short_date(fracture.treatment_changed_on),
+        }
     if fracture.under_conservative_care:
-        return "conservative", f"Under conservative care since {fracture.treatment_start_date:%Y-%m-%d}"
-    return (
-        "not_conservative",
-        f"Not conservative: {fracture.get_treatment_display().lower()} from {fracture.treatment_start_date:%Y-%m-%d}",
-    )
+        return "conservative", _("Under conservative care since %(date)s") % {
+            "date": short_date(fracture.treatment_start_date)
+        }
+    return "not_conservative", _("Not conservative: %(treatment)s from %(date)s") % {
+        "treatment": str(fracture.get_treatment_display()).lower(),
+        "date": short_date(fracture.treatment_start_date),
+    }
 
 
 def fracture_outcome_parts(fracture) -> tuple[OutcomePart, ...]:
     """The outcome so far (spec §3): progressive kyphosis and bone union, each with its date, or
     "Not known yet" while neither has been assessed at 6 months or later."""
     parts = []
-    after_change = " (after the treatment change)"
     if fracture.progressive_kyphosis is not None:
         seen = fracture.progressive_kyphosis
-        text = "Progressive kyphosis" if seen else "No progressive kyphosis"
-        note = after_change if fracture.progressive_kyphosis_after_change else ""
-        parts.append(OutcomePart(f"{text} (film of {fracture.progressive_kyphosis_on:%Y-%m-%d}){note}", seen))
+        if fracture.progressive_kyphosis_after_change:
+            text = (
+                _("Progressive kyphosis (film of %(date)s) (after the treatment change)")
+                if seen
+                else _("No progressive kyphosis (film of %(date)s) (after the treatment change)")
+            )
+        else:
+            text = (
+                _("Progressive kyphosis (film of %(date)s)")
+                if seen
+                else _("No progressive kyphosis (film of %(date)s)")
+            )
+        parts.append(OutcomePart(text % {"date": short_date(fracture.progressive_kyphosis_on)}, seen))
     if fracture.non_union is not None:
-        text = "Non-union" if fracture.non_union else "United"
-        note = after_change if fracture.non_union_after_change else ""
-        parts.append(OutcomePart(f"{text} ({fracture.non_union_on:%Y-%m-%d}){note}", fracture.non_union))
+        if fracture.non_union_after_change:
+            text = (
+                _("Non-union (%(date)s) (after the treatment change)")
+                if fracture.non_union
+                else _("United (%(date)s) (after the treatment change)")
+            )
+        else:
+            text = _("Non-union (%(date)s)") if fracture.non_union else _("United (%(date)s)")
+        parts.append(OutcomePart(text % {"date": short_date(fracture.non_union_on)}, fracture.non_union))
     if not parts:
-        return (OutcomePart("Not known yet", False),)
+        return (OutcomePart(_("Not known yet"), False),)
     if fracture.progressive_kyphosis is None:
-        parts.append(OutcomePart("kyphosis not known yet", False))
+        parts.append(OutcomePart(_("kyphosis not known yet"), False))
     if fracture.non_union is None:
-        parts.append(OutcomePart("union not known yet", False))
+        parts.append(OutcomePart(_("union not known yet"), False))
     return tuple(parts)
 
 
@@ -433,17 +543,21 @@ def next_visit_text(fracture, expected, today: datetime.date, soon_days: int, mi
     left, whether a scheduled visit was missed on the way."""
     if expected is None:
         if not fracture.under_conservative_care:
-            return "None due (not under conservative care)"
-        return "None due (a scheduled visit was missed: see the fracture's schedule)" if missed else "None due"
-    text = f"{VISIT_KIND_LABELS[expected.kind]} visit, due {expected.due_date:%Y-%m-%d}"
+            return _("None due (not under conservative care)")
+        return _("None due (a scheduled visit was missed: see the fracture's schedule)") if missed else _("None due")
+    values = {"visit": VISIT_KIND_LABELS[expected.kind], "date": short_date(expected.due_date)}
     late = days_overdue(expected.window_closes, today)
     if late is not None:
-        return f"{text}: overdue by {late} day{'' if late == 1 else 's'}"
+        return ngettext(
+            "%(visit)s visit, due %(date)s: overdue by %(n)s day",
+            "%(visit)s visit, due %(date)s: overdue by %(n)s days",
+            late,
+        ) % {**values, "n": late}
     if followup.window_status(expected.window_opens, expected.window_closes, today, soon_days) is (
         followup.DueStatus.DUE_SOON
     ):
-        return f"{text}: due now or this week"
-    return text
+        return _("%(visit)s visit, due %(date)s: due now or this week") % values
+    return _("%(visit)s visit, due %(date)s") % values
 
 
 def fracture_summaries(
@@ -477,9 +591,11 @@ class TimelineEntry:
 def interval_in_words(days: int) -> str:
     """A gap between two fractures as a clinician says it: days under two months, else months."""
     if days < 60:
-        return "the same day" if days == 0 else f"{days} day{'' if days == 1 else 's'}"
+        return _("the same day") if days == 0 else ngettext("%(n)s day", "%(n)s days", days) % {"n": days}
     months = round(days / 30.44)
-    return f"{months} months" if months < 24 else f"{days / 365.25:.1f} years"
+    if months < 24:
+        return ngettext("%(n)s month", "%(n)s months", months) % {"n": months}
+    return _("%(n)s years") % {"n": f"{days / 365.25:.1f}"}
 
 
 def fracture_timeline_entries(fractures) -> list[TimelineEntry]:
@@ -489,14 +605,16 @@ def fracture_timeline_entries(fractures) -> list[TimelineEntry]:
     previous = None
     for fracture in sorted(fractures, key=lambda f: (f.assessment_date, f.pk)):
         if previous is None:
-            interval = "First fracture assessed"
+            interval = _("First fracture assessed")
         else:
-            gap = interval_in_words((fracture.assessment_date - previous.assessment_date).days)
-            interval = (
-                f"Same day as the {previous.level} fracture"
-                if gap == "the same day"
-                else f"{gap} after the {previous.level} fracture"
-            )
+            days = (fracture.assessment_date - previous.assessment_date).days
+            if days == 0:
+                interval = _("Same day as the %(level)s fracture") % {"level": previous.level}
+            else:
+                interval = _("%(gap)s after the %(level)s fracture") % {
+                    "gap": interval_in_words(days),
+                    "level": previous.level,
+                }
         entries.append(TimelineEntry(fracture, interval))
         previous = fracture
     return entries
@@ -509,27 +627,40 @@ def path_with_pk(name: str) -> str:
 
 
 # The visits' names as the pages show them (the source of the models' VisitKind labels).
-VISIT_KIND_LABELS = {"1m": "1 month", "3m": "3 months", "6m": "6 months", "unscheduled": "Unscheduled"}
+VISIT_KIND_LABELS = {
+    "1m": gettext_lazy("1 month"),
+    "3m": gettext_lazy("3 months"),
+    "6m": gettext_lazy("6 months"),
+    "unscheduled": gettext_lazy("Unscheduled"),
+}
 
 
 STATUS_LABELS = {
-    followup.DueStatus.OVERDUE: "Overdue",
-    followup.DueStatus.DUE_SOON: "Due now or this week",
-    followup.DueStatus.UPCOMING: "Upcoming",
-    followup.DueStatus.MISSED: "Missed",
+    followup.DueStatus.OVERDUE: gettext_lazy("Overdue"),
+    followup.DueStatus.DUE_SOON: gettext_lazy("Due now or this week"),
+    followup.DueStatus.UPCOMING: gettext_lazy("Upcoming"),
+    followup.DueStatus.MISSED: gettext_lazy("Missed"),
+}
+# The same inside a sentence (a fracture's schedule: "6 months: due 2026-06-24 — overdue").
+STATUS_WORDS = {
+    followup.DueStatus.OVERDUE: gettext_lazy("overdue"),
+    followup.DueStatus.DUE_SOON: gettext_lazy("due now or this week"),
+    followup.DueStatus.UPCOMING: gettext_lazy("upcoming"),
+    followup.DueStatus.MISSED: gettext_lazy("missed"),
 }
 
 
 def other_classifications(fracture) -> dict:
     """Genant's grade (height-based approximation) and the AO Spine-DGOU class, for beside the score."""
     return {
-        "genant_label": measurements.GENANT_LABEL,
+        "genant_label": words(measurements.GENANT_LABEL),
         "genant": (
-            f"grade {fracture.genant_grade} (largest height reduction {fracture.genant_reduction_percent} %)"
+            _("grade %(grade)s (largest height reduction %(reduction)s %%)")
+            % {"grade": fracture.genant_grade, "reduction": fracture.genant_reduction_percent}
             if fracture.genant_grade is not None
-            else "needs the six heights"
+            else _("needs the six heights")
         ),
-        "of_class": fracture.get_of_class_display() if fracture.of_class else "not recorded",
+        "of_class": fracture.get_of_class_display() if fracture.of_class else _("not recorded"),
     }
 
 
@@ -537,21 +668,35 @@ def reader_summary(vhl_1, vhl_2, vhl_mean, ka_1, ka_2, ka_mean) -> str:
     """'VHL 14.0 % and 16.2 % → 15.1 % scored; KA …' with a flag when the readers differ a lot."""
     parts = []
     if vhl_2 is not None:
-        parts.append(f"VHL {vhl_1} % and {vhl_2} % → {vhl_mean} % scored")
+        parts.append(
+            _("VHL %(first)s %% and %(second)s %% → %(mean)s %% scored")
+            % {"first": vhl_1, "second": vhl_2, "mean": vhl_mean}
+        )
     if ka_2 is not None:
-        parts.append(f"kyphosis angle {ka_1}° and {ka_2}° → {ka_mean}° scored")
-    text = "Readers: " + "; ".join(parts) + "."
+        parts.append(
+            _("kyphosis angle %(first)s° and %(second)s° → %(mean)s° scored")
+            % {"first": ka_1, "second": ka_2, "mean": ka_mean}
+        )
+    values = {"readers": pgettext("list separator", "; ").join(parts)}
     if measurements.readers_disagree(
         vhl_1, vhl_2, measurements.READER_DISAGREEMENT_VHL_PERCENT
     ) or measurements.readers_disagree(ka_1, ka_2, measurements.READER_DISAGREEMENT_KYPHOSIS_DEG):
-        text += " The readers differ by more than 5 % or 5°: take a second look at the film."
-    return text
+        return (
+            _("Readers: %(readers)s. The readers differ by more than 5 %% or 5°: take a second look at the film.")
+            % values
+        )
+    return _("Readers: %(readers)s.") % values
 
 
 # -- a fracture's page and its print report (issue 11) ---------------------------------------------
 
-# A visit's name inside a sentence or on a button: "Record 6-month visit".
-VISIT_KIND_ADJECTIVES = {"1m": "1-month", "3m": "3-month", "6m": "6-month", "unscheduled": "unscheduled"}
+# A visit's name on a button: "Record 6-month visit".
+RECORD_VISIT_LABELS = {
+    "1m": gettext_lazy("Record 1-month visit"),
+    "3m": gettext_lazy("Record 3-month visit"),
+    "6m": gettext_lazy("Record 6-month visit"),
+    "unscheduled": gettext_lazy("Record unscheduled visit"),
+}
 UNSCHEDULED = "unscheduled"
 # models.Treatment.CONSERVATIVE (the models import this module, so it cannot import them).
 CONSERVATIVE = "conservative"
@@ -567,9 +712,7 @@ class NextVisit:
 
 def next_visit(kind: str) -> NextVisit:
     """The fracture page's button for the visit to record today (Fracture.visit_kind_due)."""
-    if kind == UNSCHEDULED:
-        return NextVisit(UNSCHEDULED, "Record unscheduled visit")
-    return NextVisit(kind, f"Record {VISIT_KIND_ADJECTIVES[kind]} visit")
+    return NextVisit(kind, str(RECORD_VISIT_LABELS[kind]))
 
 
 @dataclass(frozen=True)
@@ -600,14 +743,14 @@ def schedule_rows(
     for dates in followup.expected_visits(fracture.treatment_start_date, schedule, overdue_days=overdue_days):
         kind = dates.kind.value
         if kind in recorded:
-            status, text = "recorded", f"recorded {recorded[kind].visit_date:%Y-%m-%d}"
+            status, text = "recorded", _("recorded %(date)s") % {"date": short_date(recorded[kind].visit_date)}
         elif changed_on and dates.listed_until >= changed_on:
-            status, text = "not_expected", "not expected (treatment changed)"
+            status, text = "not_expected", _("not expected (treatment changed)")
         elif dates.listed_until < today:
-            status, text = followup.DueStatus.MISSED.value, "missed"
+            status, text = followup.DueStatus.MISSED.value, str(STATUS_WORDS[followup.DueStatus.MISSED])
         else:
             due_status = followup.window_status(dates.window_opens, dates.window_closes, today, soon_days)
-            status, text = due_status.value, STATUS_LABELS[due_status].lower()
+            status, text = due_status.value, str(STATUS_WORDS[due_status])
         rows.append(ScheduleRow(kind, VISIT_KIND_LABELS[kind], dates.due, status, text))
     return rows
 
@@ -625,16 +768,16 @@ def schedule_note(fracture) -> str:
     conservative care. (A later change keeps the schedule, its visits marked not expected.)"""
     if fracture.treatment == CONSERVATIVE:
         return ""
-    return (
-        f"No follow-up schedule applies: the treatment chosen at the assessment, "
-        f"{fracture.get_treatment_display().lower()}, is not conservative care, and the 1-, 3- and "
-        f"6-month visits and the worklist follow conservative care only. Record its visits as unscheduled."
-    )
+    return _(
+        "No follow-up schedule applies: the treatment chosen at the assessment, %(treatment)s, is not "
+        "conservative care, and the 1-, 3- and 6-month visits and the worklist follow conservative care "
+        "only. Record its visits as unscheduled."
+    ) % {"treatment": str(fracture.get_treatment_display()).lower()}
 
 
 # What changed from one rules version to the next, for a page showing a score saved under an older one.
 EARLIER_RULES = {
-    "NASOVCF-2025": "the mean of two readers was rounded to 0.1 before it was scored",
+    "NASOVCF-2025": gettext_lazy("the mean of two readers was rounded to 0.1 before it was scored"),
 }
 
 
@@ -645,10 +788,21 @@ def rules_note(fracture) -> str:
     if rules_version == rules.RULES_VERSION or (rules_version in EARLIER_RULES and not fracture.has_second_reader):
         return ""
     change = EARLIER_RULES.get(rules_version)
-    how = f" ({change})" if change else ""
+    values = {"version": rules_version, "change": change, "current": rules.RULES_VERSION}
+    if change:
+        return (
+            _(
+                "Scored under the earlier rules %(version)s (%(change)s); the score shown is the one recorded "
+                "then. Saving the assessment again scores it anew under %(current)s."
+            )
+            % values
+        )
     return (
-        f"Scored under the earlier rules {rules_version}{how}; the score shown is the one recorded then. "
-        f"Saving the assessment again scores it anew under {rules.RULES_VERSION}."
+        _(
+            "Scored under the earlier rules %(version)s; the score shown is the one recorded then. Saving the "
+            "assessment again scores it anew under %(current)s."
+        )
+        % values
     )
 
 
@@ -675,13 +829,34 @@ class FilmReading:
     vhl_mean: str = ""  # the VHL when it is the two readers' mean, else ""
     kyphosis_mean: str = ""  # the same for the kyphosis angle
     # "not rounded", or for a film saved under the earlier rules, "rounded to 0.1 under NASOVCF-2025"
-    mean_rounding: str = "not rounded"
+    mean_rounding: str = gettext_lazy("not rounded")
+
+
+# How a reader's VHL came about: from the six heights, or typed.
+FROM_HEIGHTS, TYPED = "heights", "typed"
 
 
 def _vhl_source(heights, entered) -> str:
     if heights is not None:
-        return "from six heights"
-    return "typed" if entered is not None else ""
+        return FROM_HEIGHTS
+    return TYPED if entered is not None else ""
+
+
+def _source_words(source: str) -> str:
+    return _("from six heights") if source == FROM_HEIGHTS else pgettext("VHL", "typed")
+
+
+def _reader_vhl(value, source: str) -> str:
+    """One reader's VHL with how it came about: "14.0 % from six heights", "15.9 % typed"."""
+    if source == FROM_HEIGHTS:
+        return _("%(value)s from six heights") % {"value": _signed_unit(value, " %")}
+    return pgettext("VHL", "%(value)s typed") % {"value": _signed_unit(value, " %")}
+
+
+def _reader_name(number: int, name: str) -> str:
+    if number == 1:
+        return _("Reader 1: %(name)s") % {"name": name} if name else _("Reader 1")
+    return _("Reader 2: %(name)s") % {"name": name} if name else _("Reader 2")
 
 
 def _signed_unit(value, unit: str) -> str:
@@ -690,12 +865,12 @@ def _signed_unit(value, unit: str) -> str:
 
 def film_reading(film) -> FilmReading:
     """How a film's (a Fracture's or a Visit's) VHL and kyphosis angle came about, per reader."""
-    first_source = _vhl_source(film.heights, film.vhl_entered_percent) or "typed"
-    second_source = _vhl_source(film.second_heights, film.second_vhl_entered_percent) or "typed"
+    first_source = _vhl_source(film.heights, film.vhl_entered_percent) or TYPED
+    second_source = _vhl_source(film.second_heights, film.second_vhl_entered_percent) or TYPED
     two_vhl = film.second_vhl_percent is not None
     two_ka = film.second_kyphosis_angle_deg is not None
     if not (two_vhl or two_ka):
-        vhl_how = first_source if film.vhl_percent is not None else ""
+        vhl_how = _source_words(first_source) if film.vhl_percent is not None else ""
         return FilmReading(
             _signed_unit(film.vhl_percent, " %"), vhl_how, _signed_unit(film.kyphosis_angle_deg, "°"), "", (), False
         )
@@ -708,35 +883,44 @@ def film_reading(film) -> FilmReading:
     first_name, second_name = film.first_reader_name.strip(), film.second_reader_name.strip()
     readers = (
         Reading(
-            f"Reader 1: {first_name}" if first_name else "Reader 1",
-            f"{_signed_unit(first_vhl, ' %')} {first_source}" if first_vhl is not None else "",
+            _reader_name(1, first_name),
+            _reader_vhl(first_vhl, first_source) if first_vhl is not None else "",
             _signed_unit(first_ka, "°"),
         ),
         Reading(
-            f"Reader 2: {second_name}" if second_name else "Reader 2",
-            f"{_signed_unit(film.second_vhl_percent, ' %')} {second_source}" if two_vhl else "",
+            _reader_name(2, second_name),
+            _reader_vhl(film.second_vhl_percent, second_source) if two_vhl else "",
             _signed_unit(film.second_kyphosis_angle_deg, "°"),
         ),
     )
+    not_rounded = _("not rounded")
     vhl_rounding = _mean_rounding(film.vhl_percent, first_vhl, film.second_vhl_percent, " %") if two_vhl else ""
     ka_rounding = (
         _mean_rounding(film.kyphosis_angle_deg, first_ka, film.second_kyphosis_angle_deg, "°") if two_ka else ""
     )
     if two_vhl:
-        vhl_how = f"the mean of two readers, {vhl_rounding}: reader 1 {first_source}, reader 2 {second_source}"
+        vhl_how = _("the mean of two readers, %(rounding)s: reader 1 %(first)s, reader 2 %(second)s") % {
+            "rounding": vhl_rounding,
+            "first": _source_words(first_source),
+            "second": _source_words(second_source),
+        }
     else:
-        vhl_how = f"reader 1 alone, {first_source}" if film.vhl_percent is not None else ""
-    kyphosis_how = "reader 1 alone" if film.kyphosis_angle_deg is not None else ""
+        vhl_how = (
+            _("reader 1 alone, %(source)s") % {"source": _source_words(first_source)}
+            if film.vhl_percent is not None
+            else ""
+        )
+    kyphosis_how = _("reader 1 alone") if film.kyphosis_angle_deg is not None else ""
     return FilmReading(
         vhl=_signed_unit(film.vhl_percent, " %"),
         vhl_how=vhl_how,
         kyphosis=_signed_unit(film.kyphosis_angle_deg, "°"),
-        kyphosis_how=f"the mean of two readers, {ka_rounding}" if two_ka else kyphosis_how,
+        kyphosis_how=_("the mean of two readers, %(rounding)s") % {"rounding": ka_rounding} if two_ka else kyphosis_how,
         readers=readers,
         disagree=film.readers_disagree,
         vhl_mean=_signed_unit(film.vhl_percent, " %") if two_vhl else "",
         kyphosis_mean=_signed_unit(film.kyphosis_angle_deg, "°") if two_ka else "",
-        mean_rounding=vhl_rounding if vhl_rounding != "not rounded" else (ka_rounding or vhl_rounding),
+        mean_rounding=vhl_rounding if vhl_rounding != not_rounded else (ka_rounding or vhl_rounding),
     )
 
 
@@ -744,59 +928,69 @@ def _mean_rounding(stored, first, second, unit: str) -> str:
     """'not rounded' (spec §2, revised Decision); for a film saved under the earlier rules, whose
     stored mean was rounded to 0.1, say so and give the mean as it is."""
     if stored is None or first is None or second is None:
-        return "not rounded"
+        return _("not rounded")
     exact = measurements.mean_of_readers(first, second)
     if exact == stored:
-        return "not rounded"
-    return f"rounded to 0.1 under the earlier rules ({rules.format_signed(exact)}{unit} unrounded)"
+        return _("not rounded")
+    return _("rounded to 0.1 under the earlier rules (%(mean)s unrounded)") % {
+        "mean": f"{rules.format_signed(exact)}{unit}"
+    }
 
 
 def _outcome_words(value: bool | None, difference) -> str:
-    words = "not known yet" if value is None else ("yes" if value else "no")
-    if difference is not None:
-        sign = "+" if difference > 0 else ""
-        words += f" ({sign}{rules.format_signed(difference)}°)"
-    return words
+    answer = _("not known yet") if value is None else (_("yes") if value else _("no"))
+    if difference is None:
+        return answer
+    sign = "+" if difference > 0 else ""
+    return _("%(answer)s (%(difference)s)") % {
+        "answer": answer,
+        "difference": f"{sign}{rules.format_signed(difference)}°",
+    }
 
 
 COURSE_OUTCOME_LABELS = {
-    outcomes.CourseOutcome.PROGRESSIVE_KYPHOSIS: "progressive kyphosis at 6 months",
-    outcomes.CourseOutcome.NON_UNION: "non-union at 6 months",
+    outcomes.CourseOutcome.PROGRESSIVE_KYPHOSIS: gettext_lazy("progressive kyphosis at 6 months"),
+    outcomes.CourseOutcome.NON_UNION: gettext_lazy("non-union at 6 months"),
 }
 
 
 def course_change_text(changes) -> str:
     """'This changes the fracture's course: progressive kyphosis at 6 months yes (+12.0°) → no (+8.5°).'"""
     parts = [
-        f"{COURSE_OUTCOME_LABELS[change.outcome]} "
-        f"{_outcome_words(change.before, change.difference_before_deg)} → "
-        f"{_outcome_words(change.after, change.difference_after_deg)}"
+        _("%(outcome)s %(before)s → %(after)s")
+        % {
+            "outcome": COURSE_OUTCOME_LABELS[change.outcome],
+            "before": _outcome_words(change.before, change.difference_before_deg),
+            "after": _outcome_words(change.after, change.difference_after_deg),
+        }
         for change in changes
     ]
-    return "This changes the fracture's course: " + "; ".join(parts) + "."
+    return _("This changes the fracture's course: %(changes)s.") % {
+        "changes": pgettext("list separator", "; ").join(parts)
+    }
 
 
 # -- films (spec §9) -----------------------------------------------------------------------------------
 
 VERTEBRA_LABELS = {
-    "cranial": "Cranial vertebra (above)",
-    "fractured": "Fractured vertebra",
-    "caudal": "Caudal vertebra (below)",
+    "cranial": gettext_lazy("Cranial vertebra (above)"),
+    "fractured": gettext_lazy("Fractured vertebra"),
+    "caudal": gettext_lazy("Caudal vertebra (below)"),
 }
 CORNER_LABELS = {
-    "anterior_superior": "anterior superior corner",
-    "anterior_inferior": "anterior inferior corner",
-    "posterior_inferior": "posterior inferior corner",
-    "posterior_superior": "posterior superior corner",
+    "anterior_superior": gettext_lazy("anterior superior corner"),
+    "anterior_inferior": gettext_lazy("anterior inferior corner"),
+    "posterior_inferior": gettext_lazy("posterior inferior corner"),
+    "posterior_superior": gettext_lazy("posterior superior corner"),
 }
 # Spec §2's letters, in the order the pages list the six heights.
 HEIGHT_LETTERS = {
-    "fractured_anterior": "a · fractured, anterior",
-    "fractured_posterior": "b · fractured, posterior",
-    "cranial_anterior": "c · above, anterior",
-    "cranial_posterior": "d · above, posterior",
-    "caudal_anterior": "e · below, anterior",
-    "caudal_posterior": "f · below, posterior",
+    "fractured_anterior": gettext_lazy("a · fractured, anterior"),
+    "fractured_posterior": gettext_lazy("b · fractured, posterior"),
+    "cranial_anterior": gettext_lazy("c · above, anterior"),
+    "cranial_posterior": gettext_lazy("d · above, posterior"),
+    "caudal_anterior": gettext_lazy("e · below, anterior"),
+    "caudal_posterior": gettext_lazy("f · below, posterior"),
 }
 
 
@@ -810,7 +1004,7 @@ def _length(value: Decimal, unit: str) -> str:
 
 def film_reading_summary(reading, reader: int) -> dict:
     """A film page's account of one reader: who, when, and what their corners gave."""
-    label = "First reader" if reader == 1 else "Second reader"
+    label = _("First reader") if reader == 1 else _("Second reader")
     if reading is None:
         return {"reader": reader, "label": label, "done": False}
     return {
@@ -823,8 +1017,12 @@ def film_reading_summary(reading, reader: int) -> dict:
         "heights": [(HEIGHT_LETTERS[name], _length(getattr(reading, name), reading.unit)) for name in HEIGHT_LETTERS],
         "vhl": f"{rules.format_signed(reading.vhl_percent)} %",
         "kyphosis": f"{rules.format_signed(reading.kyphosis_angle_deg)}°",
-        "genant": f"grade {reading.genant_grade} (anterior reduction {reading.anterior_reduction_percent} %, "
-        f"posterior {reading.posterior_reduction_percent} %)",
+        "genant": _("grade %(grade)s (anterior reduction %(anterior)s %%, posterior %(posterior)s %%)")
+        % {
+            "grade": reading.genant_grade,
+            "anterior": reading.anterior_reduction_percent,
+            "posterior": reading.posterior_reduction_percent,
+        },
         "in_px": reading.unit == "px",
     }
 
@@ -847,7 +1045,7 @@ def reading_comparison(first, second) -> list[dict]:
     for label, a, b, unit, limit in (
         ("VHL", first.vhl_percent, second.vhl_percent, " %", measurements.READER_DISAGREEMENT_VHL_PERCENT),
         (
-            "Kyphosis angle",
+            _("Kyphosis angle"),
             first.kyphosis_angle_deg,
             second.kyphosis_angle_deg,
             "°",
@@ -865,10 +1063,10 @@ def reading_comparison(first, second) -> list[dict]:
         )
     rows.append(
         {
-            "label": "Genant grade",
+            "label": _("Genant grade"),
             "first": str(first.genant_grade),
             "second": str(second.genant_grade),
-            "difference": "same" if first.genant_grade == second.genant_grade else "different",
+            "difference": _("same") if first.genant_grade == second.genant_grade else _("different"),
             "disagree": first.genant_grade != second.genant_grade,
         }
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
 
 from .measurements import GenantResult, VertebralHeights, genant_from_heights, vhl_from_heights
+from .wording import Text, gettext_noop, text
 
 VERTEBRAE = ("cranial", "fractured", "caudal")
 CORNERS = ("anterior_superior", "anterior_inferior", "posterior_superior", "posterior_inferior")
@@ -46,8 +47,13 @@ OUTLINE_CROSSES = "outline_crosses"
 @dataclass(frozen=True)
 class MeasurementProblem:
     path: str  # "points.fractured.posterior_inferior", "points.caudal", "pixel_spacing_mm"
-    message: str
+    text: Text  # the message naming the corner, for the pages to say in the reader's language
     code: str
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return str(self.text)
 
 
 class ImplausibleMeasurement(ValueError):
@@ -67,8 +73,36 @@ class Measurement:
     genant: GenantResult
 
 
-def _words(corner: str) -> str:
-    return corner.replace("_", " ")
+# The vertebrae and corners in words (msgids): "The %(vertebra)s's %(corner)s …" reads "The cranial
+# vertebra's anterior superior corner …" in English.
+VERTEBRA_WORDS = {
+    "cranial": gettext_noop("cranial vertebra"),
+    "fractured": gettext_noop("fractured vertebra"),
+    "caudal": gettext_noop("caudal vertebra"),
+}
+CORNER_WORDS = {
+    "anterior_superior": gettext_noop("anterior superior corner"),
+    "anterior_inferior": gettext_noop("anterior inferior corner"),
+    "posterior_superior": gettext_noop("posterior superior corner"),
+    "posterior_inferior": gettext_noop("posterior inferior corner"),
+}
+# A zero height, by the side of the vertebra whose two corners coincide.
+ZERO_HEIGHT_MESSAGES = {
+    "anterior": gettext_noop(
+        "The %(vertebra)s's anterior superior and anterior inferior corners coincide: its anterior height is zero."
+    ),
+    "posterior": gettext_noop(
+        "The %(vertebra)s's posterior superior and posterior inferior corners coincide: its posterior height is zero."
+    ),
+}
+
+
+def _vertebra(vertebra: str) -> Text:
+    return text(VERTEBRA_WORDS[vertebra])
+
+
+def _corner(corner: str) -> Text:
+    return text(CORNER_WORDS[corner])
 
 
 def _decimal(value: Number) -> Decimal | None:
@@ -91,12 +125,18 @@ def _read_points(
             pair = [_decimal(v) for v in raw] if raw is not None and len(raw) == 2 else []
             x, y = pair if len(pair) == 2 else (None, None)
             if x is None or y is None:
-                message = f"The {vertebra} vertebra's {_words(corner)} corner must be a pair [x, y] of finite numbers."
+                message = text(
+                    gettext_noop("The %(vertebra)s's %(corner)s must be a pair [x, y] of finite numbers."),
+                    vertebra=_vertebra(vertebra),
+                    corner=_corner(corner),
+                )
                 problems.append(MeasurementProblem(path, message, INVALID_POINT))
             elif not (0 <= x <= MAX_COORDINATE_PX and 0 <= y <= MAX_COORDINATE_PX):
-                message = (
-                    f"The {vertebra} vertebra's {_words(corner)} corner must have x and y from 0 to "
-                    f"{MAX_COORDINATE_PX:,} pixels."
+                message = text(
+                    gettext_noop("The %(vertebra)s's %(corner)s must have x and y from 0 to %(max)s pixels."),
+                    vertebra=_vertebra(vertebra),
+                    corner=_corner(corner),
+                    max=f"{MAX_COORDINATE_PX:,}",
                 )
                 problems.append(MeasurementProblem(path, message, INVALID_POINT))
             else:
@@ -114,8 +154,9 @@ def _read_spacing(
         row, column = pair
         assert row is not None and column is not None
         return row, column
-    message = (
-        f"The pixel spacing must be two positive numbers of millimetres (row, column), at most {MAX_PIXEL_SPACING_MM}."
+    message = text(
+        gettext_noop("The pixel spacing must be two positive numbers of millimetres (row, column), at most %(max)s."),
+        max=str(MAX_PIXEL_SPACING_MM),
     )
     problems.append(MeasurementProblem("pixel_spacing_mm", message, INVALID_SPACING))
     return None
@@ -168,17 +209,17 @@ def _check_vertebra(
     for side in ("anterior", "posterior"):
         superior, inferior = f"{side}_superior", f"{side}_inferior"
         if _height(corners[superior], corners[inferior], spacing).is_zero():
-            message = (
-                f"The {vertebra} vertebra's {_words(superior)} and {_words(inferior)} corners coincide: "
-                f"its {side} height is zero."
-            )
+            message = text(ZERO_HEIGHT_MESSAGES[side], vertebra=_vertebra(vertebra))
             problems.append(MeasurementProblem(f"points.{vertebra}.{inferior}", message, ZERO_HEIGHT))
     if not problems:
         a, b, c, d = (corners[name] for name in OUTLINE)  # AS, AI, PI, PS
         if _segments_meet(a, b, c, d) or _segments_meet(b, c, d, a):
-            message = (
-                f"The {vertebra} vertebra's outline (anterior superior → anterior inferior → posterior "
-                "inferior → posterior superior) crosses itself: are two of its corners swapped?"
+            message = text(
+                gettext_noop(
+                    "The %(vertebra)s's outline (anterior superior → anterior inferior → posterior inferior "
+                    "→ posterior superior) crosses itself: are two of its corners swapped?"
+                ),
+                vertebra=_vertebra(vertebra),
             )
             problems.append(MeasurementProblem(f"points.{vertebra}", message, OUTLINE_CROSSES))
     return problems
@@ -190,8 +231,12 @@ def _check_inside(points: dict[str, dict[str, Point]], image_size: tuple[Number,
     for vertebra in VERTEBRAE:
         for corner, (x, y) in points[vertebra].items():
             if not (0 <= x <= width and 0 <= y <= height):
-                message = (
-                    f"The {vertebra} vertebra's {_words(corner)} corner is outside the image ({width} × {height})."
+                message = text(
+                    gettext_noop("The %(vertebra)s's %(corner)s is outside the image (%(width)s × %(height)s)."),
+                    vertebra=_vertebra(vertebra),
+                    corner=_corner(corner),
+                    width=str(width),
+                    height=str(height),
                 )
                 problems.append(MeasurementProblem(f"points.{vertebra}.{corner}", message, OUTSIDE_IMAGE))
     return problems

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from .wording import Text, gettext_noop, text
+
 # Bumped when a rule changes how a saved assessment would score; a saved assessment keeps the
 # version it was scored under until it is saved again. 2025.2: the mean of two readers is no
 # longer rounded to 0.1 (spec §2, revised Decision).
@@ -48,7 +50,8 @@ class FractureType(StrEnum):
 
     @property
     def label(self) -> str:
-        return f"{self.value} fracture"
+        """The type in words: a msgid (gettext_noop), which the pages translate."""
+        return FRACTURE_TYPE_LABELS[self.value]
 
 
 class T2Signal(StrEnum):
@@ -59,7 +62,25 @@ class T2Signal(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.replace("_", " ") + " signal"
+        """The signal in words: a msgid (gettext_noop), which the pages translate."""
+        return T2_SIGNAL_LABELS[self.value]
+
+
+# The items' words are msgids (gettext_noop): the pages translate them (nasovcf_site.i18n.words),
+# a saved assessment keeps the English, which is the msgid.
+FRACTURE_TYPE_LABELS = {
+    "compression": gettext_noop("compression fracture"),
+    "burst": gettext_noop("burst fracture"),
+}
+T2_SIGNAL_LABELS = {
+    "diffuse_low": gettext_noop("diffuse low signal"),
+    "confined_low": gettext_noop("confined low signal"),
+    "diffuse_high": gettext_noop("diffuse high signal"),
+    "confined_high": gettext_noop("confined high signal"),
+}
+DIFFUSE_LOW_CATEGORY = gettext_noop("diffuse low signal")
+NOT_DIFFUSE_LOW_CATEGORY = gettext_noop("not diffuse low")
+BMD_OUTSIDE_CATEGORY = gettext_noop("T > −1.0 (outside the validated range)")
 
 
 class RiskGroup(StrEnum):
@@ -124,8 +145,20 @@ class Component:
 
 @dataclass(frozen=True)
 class PopulationWarning:
+    """A validated-population criterion the patient falls outside of (spec §4): its code, and its
+    sentence as a Text (the pages say it in the reader's language; `message` is the English)."""
+
     code: str
-    message: str
+    text: Text
+
+    @property
+    def message(self) -> str:
+        return str(self.text)
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The values the sentence names (the T-score, the age, the level), as plain JSON values."""
+        return dict(self.text.params)
 
 
 @dataclass(frozen=True)
@@ -158,8 +191,12 @@ class ScoreResult:
             for name, component in self.components.items()
         }
 
-    def warnings_record(self) -> list[dict[str, str]]:
-        return [{"code": warning.code, "message": warning.message} for warning in self.warnings]
+    def warnings_record(self) -> list[dict[str, object]]:
+        """The warnings as an assessment keeps them: the code, the English message and, so a page
+        can say it in another language, the values it names (`params`; absent from older rows)."""
+        return [
+            {"code": warning.code, "message": warning.message, "params": warning.params} for warning in self.warnings
+        ]
 
 
 def fracture_type_points(fracture_type: FractureType) -> int:
@@ -215,50 +252,49 @@ def bmd_category(t_score: Decimal) -> str:
         return "−3.5 < T ≤ −2.5"
     if t_score <= T_SCORE_OSTEOPENIA_UPPER:
         return "−2.5 < T ≤ −1.0"
-    return "T > −1.0 (outside the validated range)"
+    return BMD_OUTSIDE_CATEGORY
 
 
 def population_warnings(inputs: ScoreInputs, bmd_t_score: Decimal) -> tuple[PopulationWarning, ...]:
     """One warning per validated-population criterion the patient falls outside of (spec §4)."""
     warnings = []
     if bmd_t_score > T_SCORE_OSTEOPENIA_UPPER:
-        warnings.append(
-            PopulationWarning(
-                "bmd_above_inclusion",
-                f"T-score {format_signed(bmd_t_score)} is above −1.0: the score was validated only "
-                "in patients with T ≤ −1.0.",
-            )
-        )
+        warnings.append(population_warning("bmd_above_inclusion", t_score=format_signed(bmd_t_score)))
     if inputs.age_years is not None and inputs.age_years < MINIMUM_VALIDATED_AGE_YEARS:
-        warnings.append(
-            PopulationWarning(
-                "age_below_inclusion",
-                f"Age {inputs.age_years} is below 60: the score was validated only in patients aged 60 or over.",
-            )
-        )
+        warnings.append(population_warning("age_below_inclusion", age=inputs.age_years))
     if inputs.level is not None and inputs.level not in VALIDATED_LEVELS:
-        warnings.append(
-            PopulationWarning(
-                "level_outside_validated",
-                f"Level {inputs.level} is outside T11–L2, the only levels in the validation cohort.",
-            )
-        )
+        warnings.append(population_warning("level_outside_validated", level=inputs.level))
     if inputs.low_energy_trauma is False:
-        warnings.append(
-            PopulationWarning(
-                "high_energy_trauma",
-                "High-energy trauma: the score was validated only in low-energy (fragility) fractures.",
-            )
-        )
+        warnings.append(population_warning("high_energy_trauma"))
     if inputs.conservative_treatment is False:
-        warnings.append(
-            PopulationWarning(
-                "treatment_not_conservative",
-                "The treatment chosen is not conservative: the score and the cohort's rates describe "
-                "the course under conservative treatment.",
-            )
-        )
+        warnings.append(population_warning("treatment_not_conservative"))
     return tuple(warnings)
+
+
+# The population warnings' sentences by code (msgids; the pages translate them with the values).
+POPULATION_WARNING_MESSAGES = {
+    "bmd_above_inclusion": gettext_noop(
+        "T-score %(t_score)s is above −1.0: the score was validated only in patients with T ≤ −1.0."
+    ),
+    "age_below_inclusion": gettext_noop(
+        "Age %(age)s is below 60: the score was validated only in patients aged 60 or over."
+    ),
+    "level_outside_validated": gettext_noop(
+        "Level %(level)s is outside T11–L2, the only levels in the validation cohort."
+    ),
+    "high_energy_trauma": gettext_noop(
+        "High-energy trauma: the score was validated only in low-energy (fragility) fractures."
+    ),
+    "treatment_not_conservative": gettext_noop(
+        "The treatment chosen is not conservative: the score and the cohort's rates describe the course "
+        "under conservative treatment."
+    ),
+}
+
+
+def population_warning(code: str, **params: object) -> PopulationWarning:
+    """The warning of `code` with the values its sentence names."""
+    return PopulationWarning(code, text(POPULATION_WARNING_MESSAGES[code], **params))
 
 
 def format_signed(value: Decimal) -> str:
@@ -280,7 +316,7 @@ def score(inputs: ScoreInputs) -> ScoreResult:
         Component(kyphosis, kyphosis_category(kyphosis), kyphosis_points(kyphosis)),
         Component(
             t2_signal.value,
-            "diffuse low signal" if t2_signal is T2Signal.DIFFUSE_LOW else "not diffuse low",
+            DIFFUSE_LOW_CATEGORY if t2_signal is T2Signal.DIFFUSE_LOW else NOT_DIFFUSE_LOW_CATEGORY,
             t2_signal_points(t2_signal),
         ),
         Component(t_score, bmd_category(t_score), bmd_points(t_score)),

@@ -14,6 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, Max, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import followup, history, presenters
 from .models import (
@@ -185,7 +186,11 @@ def _record_text(model, row, parent: str) -> str:
         return f"{row.mrn} {row.name}".strip()
     if model is Fracture:
         return _fracture_text(parent, row.level, row.assessment_date)
-    return f"{parent} · {dict(VisitKind.choices).get(row.kind, row.kind)} visit {row.visit_date:%Y-%m-%d}"
+    return _("%(fracture)s · %(kind)s visit %(date)s") % {  # as Visit.__str__, its date ISO
+        "fracture": parent,
+        "kind": dict(VisitKind.choices).get(row.kind, row.kind),
+        "date": f"{row.visit_date:%Y-%m-%d}",
+    }
 
 
 def _in_words(model, row, parent: str) -> tuple[tuple[str, str], ...]:
@@ -210,7 +215,7 @@ def _deleted(model, row, text: str, last_version=()) -> DeletedRecord:
         pk=row.id,
         text=text,
         deleted_at=row.history_date,
-        deleted_by=presenters.person(user) if user else "system",
+        deleted_by=presenters.person(user) if user else history.system(),
         history_url=reverse(HISTORY_PAGES[model], args=[row.id]),
         last_version=last_version,
     )

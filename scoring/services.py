@@ -19,6 +19,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import QueryDict
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from . import followup, measurements, outcomes, presenters, radiograph
@@ -41,6 +44,10 @@ from .models import (
 if TYPE_CHECKING:
     from . import films
 
+# The language of the reasons the app stores in a record's history (history.reason_words says the
+# ones it knows again in the reader's language; a sentence stored whole is shown as stored).
+STORED_LANGUAGE = "en-gb"
+
 
 class ArchivedRecord(Exception):
     """The patient or assessment written to is archived: read-only until it is restored."""
@@ -48,10 +55,13 @@ class ArchivedRecord(Exception):
     def __init__(self, record: Patient | Fracture):
         self.record = record
         if isinstance(record, Patient):
-            what = f"Patient {record.mrn}"
+            message = _("Patient %(mrn)s is archived: restore it first to change it.") % {"mrn": record.mrn}
         else:
-            what = f"The assessment of {record.assessment_date:%Y-%m-%d} ({record.level})"
-        super().__init__(f"{what} is archived: restore it first to change it.")
+            message = _("The assessment of %(date)s (%(level)s) is archived: restore it first to change it.") % {
+                "date": date_format(record.assessment_date, "SHORT_DATE_FORMAT"),
+                "level": record.level,
+            }
+        super().__init__(message)
 
 
 def refuse_archived(record: Patient | Fracture) -> None:
@@ -154,21 +164,23 @@ def _course_of(fracture: Fracture) -> outcomes.FractureOutcome:
 def _confirm_course_change(form, stored: Fracture, fracture: Fracture, visits: list[Visit], records: list) -> str:
     """Compare the course `stored` has with the one `fracture` (as edited) and `visits` give; a
     known outcome that would change is announced (CourseChangeToConfirm) unless the person has
-    confirmed exactly that, and is then the reason in the records' history; returns it ("" when
-    no outcome changes)."""
+    confirmed exactly that, and is then the reason in the records' history (in English, as the app
+    stores its reasons); returns it ("" when no outcome changes)."""
     for visit in visits:
         visit.compute_outcomes(fracture)
     after = outcomes.fracture_outcome(visit.outcome_input(fracture) for visit in visits)
     changes = [change for change in outcomes.course_changes(_course_of(stored), after) if change.before is not None]
     if not changes:
         return ""
-    text = presenters.course_change_text(changes)
-    key = form.confirmation_key("course", text)
+    text = presenters.course_change_text(changes)  # in the language of the person asked
+    with translation.override(STORED_LANGUAGE):
+        stored_text = presenters.course_change_text(changes)
+    key = form.confirmation_key("course", stored_text)  # the same whichever language asked
     if not form.is_confirmed(key):
         raise CourseChangeToConfirm(key, text)
     for record in records:
-        record._change_reason = text
-    return text
+        record._change_reason = stored_text
+    return stored_text
 
 
 def lock_fracture(fracture_pk: int) -> Fracture:
@@ -327,7 +339,10 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
             complete_submission(submission, fracture.get_absolute_url())
             return form, saved
     except CourseChangeToConfirm as change:
-        form.ask_to_confirm(change.key, f"Not saved yet: {change.text} Save again to confirm, or correct the values.")
+        form.ask_to_confirm(
+            change.key,
+            _("Not saved yet: %(change)s Save again to confirm, or correct the values.") % {"change": change.text},
+        )
         return form, None
     except StaleEdit:
         form.refuse_stale()
@@ -339,7 +354,7 @@ def save_visit(*, fracture_id: int, visit: Visit | None, data: QueryDict, user) 
         if not Visit.objects.filter(fracture_id=fracture_id, kind=kind).exclude(pk=form.instance.pk).exists():
             raise
         # Two people recorded the same scheduled visit at once: the other one was first.
-        form.add_error("kind", "This fracture already has this scheduled visit: it was just recorded.")
+        form.add_error("kind", _("This fracture already has this scheduled visit: it was just recorded."))
         return form, None
 
 
@@ -429,26 +444,41 @@ def refresh_all_expected_visits() -> int:
 class SameReader(Exception):
     """The second reader of a film must be another person than its first (spec §2: two readers)."""
 
-    def __init__(self, other: str):
-        super().__init__(
-            f"You measured this film as the {other} reader: the other reading must be made by someone else."
-        )
+    def __init__(self, other_reader: int):
+        if other_reader == FilmReading.Reader.FIRST:
+            message = _("You measured this film as the first reader: the other reading must be made by someone else.")
+        else:
+            message = _("You measured this film as the second reader: the other reading must be made by someone else.")
+        super().__init__(message)
 
 
 def film_identity_mismatch(patient: Patient, decoded: films.DecodedFilm) -> str:
     """What the DICOM says about its patient that the record does not, in words ("" when they
-    agree, or the file names no one): the MRN against PatientID, the name's words against
-    PatientName's (case, accents and word order aside: "CHEN^MARGARET" is Margaret Chen)."""
+    agree, or the file names no one). In the language of the person asked: what they confirm is
+    kept as they read it."""
+    return identity_mismatch_words(patient, decoded.patient_id, decoded.patient_name)
+
+
+def identity_mismatch_words(patient: Patient, file_patient_id: str, file_patient_name: str) -> str:
+    """The MRN against the file's PatientID, the name's words against its PatientName's (case,
+    accents and word order aside: "CHEN^MARGARET" is Margaret Chen), in the active language: at the
+    upload's question, and on the film's page from what the film keeps of its file."""
     differences = []
-    if decoded.patient_id and decoded.patient_id.strip().upper() != patient.mrn.upper():
-        differences.append(f"the file's PatientID is {decoded.patient_id.strip()}, the patient's MRN is {patient.mrn}")
+    if file_patient_id and file_patient_id.strip().upper() != patient.mrn.upper():
+        differences.append(
+            _("the file's PatientID is %(file_id)s, the patient's MRN is %(mrn)s")
+            % {"file_id": file_patient_id.strip(), "mrn": patient.mrn}
+        )
     from . import films  # pydicom, numpy and Pillow: loaded when a film is, not at every start
 
-    name = films.name_words_of_dicom(decoded.patient_name)
+    name = films.name_words_of_dicom(file_patient_name)
     file_words, record_words = set(name_words(name)), set(name_words(patient.name))
     if file_words and record_words and file_words != record_words:
-        differences.append(f"the file's PatientName is {name}, the patient is {patient.name}")
-    return "; ".join(differences)
+        differences.append(
+            _("the file's PatientName is %(file_name)s, the patient is %(name)s")
+            % {"file_name": name, "name": patient.name}
+        )
+    return translation.pgettext("between differences", "; ").join(differences)
 
 
 def ingest_film(*, source: Path, declared_name: str) -> tuple[uuid.UUID, films.DecodedFilm]:
@@ -573,7 +603,7 @@ def save_reading(
         refuse_archived(film.owner)
         other = film.readings.exclude(reader=reader).first()
         if other is not None and user.pk in (other.created_by_id, other.updated_by_id):
-            raise SameReader(other.get_reader_display().split()[0].lower())
+            raise SameReader(other.reader)
         reading = film.readings.filter(reader=reader).first() or FilmReading(film=film, reader=reader)
         if reading.pk is None and seen_version is not None:
             raise StaleEdit

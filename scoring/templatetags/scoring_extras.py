@@ -4,13 +4,21 @@ from decimal import Decimal
 
 from django import template
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
+from nasovcf_site.i18n import words as _words
 from scoring import presenters
 from scoring.presenters import GROUP_LABELS
 from scoring.rules import format_signed
 
 register = template.Library()
+
+
+@register.filter
+def words(value):
+    """What the pure core said (a scoring.wording.Text or a marked English msgid) in the active language."""
+    return _words(value)
 
 
 @register.filter
@@ -72,7 +80,8 @@ def outcome_flags(progressive, non_union, progressive_after_change=False, non_un
 @register.simple_tag
 def patient_rows(rows):
     """The patient list's rows (presenters.PatientRow)."""
-    return format_html_join("\n", PATIENT_ROW, (_patient_row(row) for row in rows))
+    none_yet = format_html('<span class="text-body-secondary">{}</span>', _("none yet"))
+    return format_html_join("\n", PATIENT_ROW, (_patient_row(row, none_yet) for row in rows))
 
 
 PATIENT_ROW = (
@@ -83,11 +92,8 @@ PATIENT_ROW = (
 )
 
 
-def _patient_row(row) -> tuple:
-    if row.latest_url:
-        latest = format_html('<a href="{}">{}</a>', row.latest_url, row.latest_date)
-    else:
-        latest = mark_safe('<span class="text-body-secondary">none yet</span>')  # fixed markup, no value
+def _patient_row(row, none_yet) -> tuple:
+    latest = format_html('<a href="{}">{}</a>', row.latest_url, row.latest_date) if row.latest_url else none_yet
     total = "—" if row.latest_total is None else row.latest_total
     return (row.url, row.mrn, row.name or "—", row.sex, row.date_of_birth, latest, total, row.badge, row.flags)
 
@@ -95,32 +101,42 @@ def _patient_row(row) -> tuple:
 @register.simple_tag
 def worklist_rows(rows, can_record):
     """The worklist's rows (presenters.WorklistRow); the Record button only for who may record."""
-    return format_html_join("\n", WORKLIST_ROW, (_worklist_row(row, can_record) for row in rows))
+    phrases = {
+        "window": _("window %(opens)s to %(closes)s"),
+        "opens": _("opens %(date)s"),
+        "record": _("Record"),
+        "record_hidden": _("the %(visit)s visit of %(mrn)s"),
+    }
+    return format_html_join("\n", WORKLIST_ROW, (_worklist_row(row, can_record, phrases) for row in rows))
 
 
 WORKLIST_ROW = (
     '<tr data-row="{}-{}"><td><span class="badge status-{}">{}</span></td>'
-    '<td class="text-nowrap">{}<br><span class="small text-body-secondary">window {} to {}</span></td>'
+    '<td class="text-nowrap">{}<br><span class="small text-body-secondary">{}</span></td>'
     '<td>{}</td><td><a class="fw-semibold text-nowrap" href="{}">{}</a>{}</td>'
     '<td><a href="{}">{}</a></td><td class="text-nowrap">{} {}</td><td class="text-end">{}</td></tr>'
 )
 
 
-def _worklist_row(row, can_record: bool) -> tuple:
+def _worklist_row(row, can_record: bool, phrases: dict) -> tuple:
     name = format_html('<br><span class="small">{}</span>', row.name) if row.name else ""
     record = ""
     if can_record and not row.recordable:
-        record = format_html('<span class="small text-body-secondary">opens {}</span>', f"{row.window_opens:%Y-%m-%d}")
+        record = format_html(
+            '<span class="small text-body-secondary">{}</span>',
+            phrases["opens"] % {"date": presenters.short_date(row.window_opens)},
+        )
     elif can_record:
         record = format_html(
-            '<a class="btn btn-sm btn-primary" href="{}">Record<span class="visually-hidden"> the {} visit of {}</span></a>',
+            '<a class="btn btn-sm btn-primary" href="{}">{}<span class="visually-hidden"> {}</span></a>',
             row.record_url,
-            row.kind_label,
-            row.mrn,
+            phrases["record"],
+            phrases["record_hidden"] % {"visit": row.kind_label, "mrn": row.mrn},
         )
+    window = phrases["window"] % {"opens": f"{row.window_opens:%m-%d}", "closes": f"{row.window_closes:%m-%d}"}
     return (
-        row.mrn, row.kind, row.status, row.status_label, row.due.isoformat(), f"{row.window_opens:%m-%d}",
-        f"{row.window_closes:%m-%d}", row.kind_label, row.patient_url, row.mrn, name, row.fracture_url,
+        row.mrn, row.kind, row.status, row.status_label, presenters.short_date(row.due), window,
+        row.kind_label, row.patient_url, row.mrn, name, row.fracture_url,
         row.fracture_label, row.total_score, row.badge, record,
     )  # fmt: skip
 
@@ -138,7 +154,9 @@ def chart_figure(chart, number):
     reference = svg["reference"]
     description = format_html_join("", "{}. ", ((marker["text"],) for marker in svg["markers"]))
     if reference:
-        bars = format_html_join(", then ", "{}", ((bar["text"],) for bar in reference["bars"]))
+        bars = format_html_join(
+            pgettext("chart reference bars", ", then "), "{}", ((bar["text"],) for bar in reference["bars"])
+        )
         description = format_html("{}{}: {}.", description, reference["label"], bars)
         reference_lines = format_html(
             '{}<polyline class="chart-ref-line" points="{}"/>\n',
@@ -149,7 +167,9 @@ def chart_figure(chart, number):
             ),
             reference["line"],
         )
-        key = format_html(' · <span class="chart-ref-key">dashed: {}</span>', reference["label"])
+        key = format_html(
+            ' · <span class="chart-ref-key">{}</span>', _("dashed: %(label)s") % {"label": reference["label"]}
+        )
     else:
         reference_lines = key = ""
     y_ticks = format_html_join(
@@ -178,7 +198,7 @@ def chart_figure(chart, number):
     unit = format_html(" ({})", chart.unit.replace(" ", "")) if chart.unit else ""
     return format_html(
         '<figure class="chart mb-3">\n<svg viewBox="0 0 {} {}" class="chart-svg" role="img" aria-labelledby="{} {}">\n'
-        '<title id="{}">{} over time</title>\n<desc id="{}">{}</desc>\n{}{}{}'
+        '<title id="{}">{}</title>\n<desc id="{}">{}</desc>\n{}{}{}'
         '<polyline class="chart-line" points="{}"/>\n{}</svg><figcaption class="small"><strong>{}</strong>{}{}'
         "</figcaption></figure>",
         svg["width"],
@@ -186,7 +206,7 @@ def chart_figure(chart, number):
         title_id,
         desc_id,
         title_id,
-        chart.title,
+        _("%(title)s over time") % {"title": chart.title},
         desc_id,
         description,
         y_ticks,

@@ -10,6 +10,13 @@
   if (!form || !panel || !window.fetch) { return; }
   panel.classList.remove("d-none");
 
+  // Django's JavaScript catalogue (djangojs), loaded by base.html before this script; English without it.
+  var gettext = window.gettext || function (msgid) { return msgid; };
+  var ngettext = window.ngettext || function (singular, plural, n) { return n === 1 ? singular : plural; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
+
   var HEIGHTS = ["fractured_anterior", "fractured_posterior", "cranial_anterior", "cranial_posterior",
                  "caudal_anterior", "caudal_posterior"];
   // Which request fields each component of the answer depends on.
@@ -145,16 +152,18 @@
     row.querySelector("[data-live-points]").textContent = points;
   }
 
-  function pointsText(points) { return points + (points === 1 ? " point" : " points"); }
+  function pointsText(points) {
+    return interpolate(ngettext("%(n)s point", "%(n)s points", points), {n: points}, true);
+  }
 
   function showReaderNote() {
     setText("[data-live-reader-note]", secondReaderTyped()
-      ? "With the second reader: the mean of the two readers (not rounded) is scored, as it will be saved."
+      ? gettext("With the second reader: the mean of the two readers (not rounded) is scored, as it will be saved.")
       : "");
   }
 
   function unavailable(reason) {
-    setText("[data-live-summary] [data-testid=live-total]", "unavailable");
+    setText("[data-live-summary] [data-testid=live-total]", gettext("unavailable"));
     showGroup(null);
     showWarnings([]);
     panel.querySelectorAll("[data-live-component]").forEach(function (row) { cells(row, "—", "—"); });
@@ -167,7 +176,8 @@
       var name = names[i];
       if (errors[name] && name.split(".")[0] in sent) {
         var label = fieldLabel(name);
-        return (label ? label + ": " : "") + errors[name][0];
+        return label ? interpolate(gettext("%(label)s: %(message)s"), {label: label, message: errors[name][0]}, true)
+          : errors[name][0];
       }
     }
     return "";
@@ -177,7 +187,7 @@
     var components = panel.querySelectorAll("[data-live-component]");
     showReaderNote();
     if (status === 401 || status === 403) {
-      unavailable("Signed out: the live result stopped. Save what you typed after signing in again.");
+      unavailable(gettext("Signed out: the live result stopped. Save what you typed after signing in again."));
       return;
     }
     if (status === 200) {
@@ -193,7 +203,7 @@
       return;
     }
     var errors = (answer && answer.errors) || {};
-    setText("[data-live-summary] [data-testid=live-total]", "incomplete");
+    setText("[data-live-summary] [data-testid=live-total]", gettext("incomplete"));
     showGroup(null);
     showWarnings([]);
     components.forEach(function (row) {
@@ -201,12 +211,13 @@
       var message = refusal(names, errors, sent);
       var wrong = names.some(function (name) { return errors[name]; });
       var given = names.some(function (name) { return name.split(".")[0] in sent; });
-      cells(row, message || (wrong || !given ? "incomplete" : "entered"), "—");
+      cells(row, message || (wrong || !given ? gettext("incomplete") : gettext("entered")), "—");
       row.classList.toggle("live-refused", message !== "");
     });
-    var other = (errors.__all__ || []).concat(errors.age_years ? ["Age: " + errors.age_years[0]] : []);
+    var other = (errors.__all__ || []).concat(errors.age_years
+      ? [interpolate(gettext("Age: %(message)s"), {message: errors.age_years[0]}, true)] : []);
     setText("[data-live-note]", other.length ? other.join(" ")
-      : "The total appears when every item is filled in and valid.");
+      : gettext("The total appears when every item is filled in and valid."));
   }
 
   // Below desktop width the panel is a bar stuck to the bottom of the window (app.css): the page
@@ -234,7 +245,7 @@
       if (mine === sequence) { render(result[0], result[1], sent); }  // only the newest answer counts
     }).catch(function () {
       if (mine === sequence) {
-        unavailable("The live result is unavailable; the form still scores when you submit it.");
+        unavailable(gettext("The live result is unavailable; the form still scores when you submit it."));
       }
     });
   }

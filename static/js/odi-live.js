@@ -11,6 +11,11 @@
   for (var n = 1; n <= SECTIONS; n += 1) { names.push("odi_section_" + n); }
   if (!form.elements.namedItem(names[0])) { return; }
   var sequence = 0;
+  // Django's JavaScript catalogue (djangojs), loaded by base.html before this script; English without it.
+  var gettext = window.gettext || function (msgid) { return msgid; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\(\w+\)s/g, function (match) { return String(obj[match.slice(2, -2)]); });
+  };
 
   // Where the running ODI is shown: an element the layout marks data-odi-running, else one made
   // at the top of the sections' <details>.
@@ -40,17 +45,18 @@
   function show(status, body) {
     if (status === 200) {
       output.textContent = body.answered === 0
-        ? "No section answered yet."
-        : "ODI " + body.odi_percent.toFixed(1) + " % · " + body.answered + " of " + SECTIONS + " answered";
+        ? gettext("No section answered yet.")
+        : interpolate(gettext("ODI %(odi)s · %(answered)s of %(total)s answered"),
+          {odi: body.odi_percent.toFixed(1) + " %", answered: body.answered, total: SECTIONS}, true);
       return;
     }
     if (status === 401 || status === 403) {
-      output.textContent = "Signed out: the running ODI stopped. Save what you typed after signing in again.";
+      output.textContent = gettext("Signed out: the running ODI stopped. Save what you typed after signing in again.");
       return;
     }
     var errors = (body && body.errors) || {};
     var messages = Object.keys(errors).map(function (key) { return errors[key][0]; });
-    output.textContent = messages.length ? messages.join(" ") : "The running ODI is unavailable.";
+    output.textContent = messages.length ? messages.join(" ") : gettext("The running ODI is unavailable.");
   }
 
   function update() {
@@ -65,7 +71,9 @@
     }).then(function (result) {
       if (mine === sequence) { show(result[0], result[1]); }  // only the newest answer counts
     }).catch(function () {
-      if (mine === sequence) { output.textContent = "The running ODI is unavailable; the form still computes it on saving."; }
+      if (mine === sequence) {
+        output.textContent = gettext("The running ODI is unavailable; the form still computes it on saving.");
+      }
     });
   }
 

@@ -151,3 +151,56 @@ def test_a_page_of_rows_draws_each_badge_and_flag_combination_once(monkeypatch):
     assert drawn.count("scoring/_risk_badge.html") == 2  # low and high, not ten
     assert drawn.count("scoring/_outcome_flags.html") == 1
     assert "High risk" in rows[0].badge and "Low risk" in rows[1].badge
+
+
+# -- population warnings and radiograph problems in the reader's language (issue 16) ---------------
+
+
+def test_a_stored_warning_is_said_from_its_code_and_values():
+    record = {"code": "age_below_inclusion", "message": "anything stored", "params": {"age": 58}}
+    assert presenters.warning_text(record) == (
+        "Age 58 is below 60: the score was validated only in patients aged 60 or over."
+    )
+
+
+def test_a_warning_saved_before_its_values_were_kept_has_them_read_back_from_its_message():
+    message = "T-score −0.4 is above −1.0: the score was validated only in patients with T ≤ −1.0."
+    assert presenters.warning_text({"code": "bmd_above_inclusion", "message": message}) == message
+    level = "Level C7 is outside T11–L2, the only levels in the validation cohort."
+    assert presenters.warning_text({"code": "level_outside_validated", "message": level}) == level
+
+
+def test_a_warning_whose_code_or_message_is_unknown_keeps_its_stored_message():
+    assert presenters.warning_text({"code": "retired_code", "message": "Said once."}) == "Said once."
+    assert presenters.warning_text({"code": "age_below_inclusion", "message": "Edited by hand."}) == "Edited by hand."
+
+
+def test_the_score_card_says_each_warning_with_its_code():
+    result = rules.score(
+        rules.ScoreInputs(
+            fracture_type=rules.FractureType.BURST,
+            vhl_percent=Decimal("10"),
+            kyphosis_angle_deg=Decimal("5"),
+            t2_signal=rules.T2Signal.CONFINED_LOW,
+            bmd_t_score=Decimal("-2.0"),
+            age_years=55,
+        )
+    )
+    card = presenters.score_card_from_result(result)
+    assert card["warnings"] == [
+        {
+            "code": "age_below_inclusion",
+            "message": "Age 55 is below 60: the score was validated only in patients aged 60 or over.",
+        }
+    ]
+    assert [item["category"] for item in card["components"]][::4] == ["burst fracture", "−2.5 < T ≤ −1.0"]
+
+
+def test_a_radiograph_problem_is_said_in_words():
+    from scoring import radiograph
+
+    with pytest.raises(radiograph.ImplausibleMeasurement) as refused:
+        radiograph.measure({}, [0, 1])
+    texts = [presenters.problem_text(problem) for problem in refused.value.problems]
+    assert texts[0] == "The cranial vertebra's anterior superior corner must be a pair [x, y] of finite numbers."
+    assert texts[-1] == ("The pixel spacing must be two positive numbers of millimetres (row, column), at most 100.")

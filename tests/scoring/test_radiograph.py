@@ -193,6 +193,15 @@ def test_anterior_and_posterior_corners_swapped_make_the_outline_cross():
     assert "swapped" in details[0].message
 
 
+def test_a_problem_is_a_sentence_the_pages_translate_with_the_corner_named_in_its_values():
+    points = with_corner(WORKED, "fractured", "anterior_inferior", (100, 140))
+    _, details = problems(points, HALF_MM)
+    assert details[0].text.params["vertebra"].msgid == "fractured vertebra"
+    assert details[0].message == (
+        "The fractured vertebra's anterior superior and anterior inferior corners coincide: its anterior height is zero."
+    )
+
+
 def test_superior_and_inferior_corners_swapped_make_the_outline_cross():
     points = with_corner(WORKED, "cranial", "posterior_superior", (140, 130))
     points = with_corner(points, "cranial", "posterior_inferior", (140, 100))

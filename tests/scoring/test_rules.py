@@ -100,6 +100,35 @@ def test_t_score_of_minus_0_9_scores_0_and_warns_outside_the_validated_populatio
     assert "−0.9" in result.warnings[0].message
 
 
+def test_a_warning_keeps_its_code_its_english_message_and_the_values_its_sentence_names():
+    # The pages say the warning in the reader's language from the code and the values (issue 16).
+    result = rules.score(inputs(bmd_t_score=D("-0.9"), age_years=58, level="L4"))
+    assert result.warnings_record() == [
+        {
+            "code": "bmd_above_inclusion",
+            "message": "T-score −0.9 is above −1.0: the score was validated only in patients with T ≤ −1.0.",
+            "params": {"t_score": "−0.9"},
+        },
+        {
+            "code": "age_below_inclusion",
+            "message": "Age 58 is below 60: the score was validated only in patients aged 60 or over.",
+            "params": {"age": 58},
+        },
+        {
+            "code": "level_outside_validated",
+            "message": "Level L4 is outside T11–L2, the only levels in the validation cohort.",
+            "params": {"level": "L4"},
+        },
+    ]
+
+
+def test_the_category_words_are_the_english_msgids_an_assessment_keeps():
+    result = rules.score(inputs(fracture_type=FractureType.BURST, t2_signal=T2Signal.CONFINED_LOW))
+    assert result.fracture_type.category == "burst fracture"
+    assert result.t2_signal.category == "not diffuse low"
+    assert rules.score(inputs(bmd_t_score=D("-0.5"))).bmd.category == "T > −1.0 (outside the validated range)"
+
+
 # -- risk groups --------------------------------------------------------------------------------
 
 
