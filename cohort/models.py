@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import pgettext_lazy
 
 
 class ExportLog(models.Model):
@@ -35,13 +36,13 @@ class CohortImport(models.Model):
     its import, each run as background work with its progress."""
 
     class Status(models.TextChoices):
-        CHECKING = "checking", "checking the file"
-        CHECKED = "checked", "checked: ready to import"
-        REFUSED = "refused", "has problems: nothing imported"
-        IMPORTING = "importing", "importing"
-        IMPORTED = "imported", "imported"
-        FAILED = "failed", "stopped"
-        DISCARDED = "discarded", "discarded"
+        CHECKING = "checking", pgettext_lazy("import status", "checking the file")
+        CHECKED = "checked", pgettext_lazy("import status", "checked: ready to import")
+        REFUSED = "refused", pgettext_lazy("import status", "has problems: nothing imported")
+        IMPORTING = "importing", pgettext_lazy("import status", "importing")
+        IMPORTED = "imported", pgettext_lazy("import status", "imported")
+        FAILED = "failed", pgettext_lazy("import status", "stopped")
+        DISCARDED = "discarded", pgettext_lazy("import status", "discarded")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,6 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 API_PATH_PREFIX = "/api/"
 SESSION_STARTED_KEY = "nasovcf_signed_in_at"
@@ -89,7 +90,7 @@ class ClientAddressMiddleware:
     @staticmethod
     def refusal(request):
         if request.path.startswith(API_PATH_PREFIX):
-            message = "Refused: the server could not tell which address this request came from."
+            message = gettext("Refused: the server could not tell which address this request came from.")
             return JsonResponse({"errors": {"__all__": [message]}}, status=400)
         return render(request, "registration/address_refused.html", status=400)
 
@@ -100,7 +101,7 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     def handle_no_permission(self, request, view_func):
         if request.path.startswith(API_PATH_PREFIX):
             return JsonResponse(
-                {"errors": {"__all__": ["Sign in first: this endpoint needs a signed-in session."]}},
+                {"errors": {"__all__": [gettext("Sign in first: this endpoint needs a signed-in session.")]}},
                 status=401,
             )
         return super().handle_no_permission(request, view_func)

@@ -7,10 +7,50 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import selectors, services
 from .models import Fracture, Patient, Visit
 from .roles import ROLES
+
+# The deleted-records pages' words for each kind, as whole sentences (the models' own names are
+# Django's, untranslated: naming them in the models' Meta would need a migration).
+DELETED_TITLES = {
+    Patient: _("Deleted patients"),
+    Fracture: _("Deleted fractures"),
+    Visit: _("Deleted visits"),
+}
+DELETED_KINDS = {Patient: _("Patient"), Fracture: _("Fracture"), Visit: _("Visit")}
+DELETED_INTROS = {
+    Patient: _(
+        "Every patient deleted here, the latest first. Nothing is lost: each one's history page shows its last "
+        "version and every change before it."
+    ),
+    Fracture: _(
+        "Every fracture deleted here, the latest first. Nothing is lost: each one's history page shows its last "
+        "version and every change before it."
+    ),
+    Visit: _(
+        "Every visit deleted here, the latest first. Nothing is lost: each one's history page shows its last "
+        "version and every change before it."
+    ),
+}
+DELETED_NONE = {
+    Patient: _("No patient has been deleted."),
+    Fracture: _("No fracture has been deleted."),
+    Visit: _("No visit has been deleted."),
+}
+
+
+def _deleted_count(model, count: int) -> str:
+    if model is Patient:
+        text = ngettext("%(count)s deleted patient", "%(count)s deleted patients", count)
+    elif model is Fracture:
+        text = ngettext("%(count)s deleted fracture", "%(count)s deleted fractures", count)
+    else:
+        text = ngettext("%(count)s deleted visit", "%(count)s deleted visits", count)
+    return text % {"count": count}
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,16 +78,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         """Each record of this kind deleted in the admin: what it was, when, by whom, its history."""
         if not self.has_view_deleted_permission(request):
             raise PermissionDenied
+        page = selectors.deleted_records_page(self.model, request.GET.get("p"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Deleted {self.opts.verbose_name_plural}",
-            "page": selectors.deleted_records_page(self.model, request.GET.get("p")),
+            "title": DELETED_TITLES[self.model],
+            "kind": DELETED_KINDS[self.model],
+            "intro": DELETED_INTROS[self.model],
+            "none_deleted": DELETED_NONE[self.model],
+            "deleted_count": _deleted_count(self.model, page.paginator.count),
+            "page": page,
         }
         return TemplateResponse(request, "admin/scoring/deleted_records.html", context)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "deleted_link": self.has_view_deleted_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "deleted_link": self.has_view_deleted_permission(request),
+            "deleted_title": DELETED_TITLES[self.model],
+        }
         return super().changelist_view(request, extra_context)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .fields import visible_notes
 
@@ -11,10 +12,10 @@ class ArchiveForm(forms.Form):
     """Why the record is hidden: kept on the record and in its history (services.set_archived)."""
 
     reason = forms.CharField(
-        label="Reason for archiving",
+        label=_("Reason for archiving"),
         max_length=500,
-        help_text="Kept with the record and in its history, e.g. “registered twice: see MRN 12345”.",
+        help_text=_("Kept with the record and in its history, e.g. “registered twice: see MRN 12345”."),
         widget=forms.Textarea(attrs={"rows": 2}),
         validators=[visible_notes],
-        error_messages={"required": "Say why this record is archived."},
+        error_messages={"required": _("Say why this record is archived.")},
     )

@@ -7,8 +7,10 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import measurements, rules
 from ..locking import VersionedForm
@@ -30,6 +32,7 @@ from .fields import (
     TenthDecimalField,
     not_before_1900,
     not_in_future,
+    shown_date,
 )
 from .readings import OdiFields
 from .score import ScoreForm
@@ -46,33 +49,34 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
     reader_names_required = True  # the assessment keeps who read the film
 
     assessment_date = forms.DateField(
-        widget=DateInput(), validators=[not_in_future, not_before_1900], label="Assessment date"
+        widget=DateInput(), validators=[not_in_future, not_before_1900], label=_("Assessment date")
     )
     injury_date = forms.DateField(
         required=False,
         widget=DateInput(),
         validators=[not_in_future, not_before_1900],
-        help_text="Leave empty when unknown.",
+        label=_("Injury date"),
+        help_text=_("Leave empty when unknown."),
     )
-    level = forms.ChoiceField(label="Fractured level", choices=[("", "—")] + SPINE_LEVEL_CHOICES)
+    level = forms.ChoiceField(label=_("Fractured level"), choices=[("", "—")] + SPINE_LEVEL_CHOICES)
     low_energy_trauma = forms.TypedChoiceField(
-        label="Low-energy trauma?",
+        label=_("Low-energy trauma?"),
         choices=YES_NO,
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
     )
     vas_pain = TenthDecimalField(
-        label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
+        label=_("VAS pain (0–10)"), required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
     )
-    height_cm = TenthDecimalField(label="Height (cm)", unit=" cm", required=False, min_value=100, max_value=230)
-    weight_kg = TenthDecimalField(label="Weight (kg)", unit=" kg", required=False, min_value=20, max_value=250)
-    treatment = forms.ChoiceField(label="Treatment chosen", choices=[("", "—")] + Treatment.choices)
+    height_cm = TenthDecimalField(label=_("Height (cm)"), unit=" cm", required=False, min_value=100, max_value=230)
+    weight_kg = TenthDecimalField(label=_("Weight (kg)"), unit=" kg", required=False, min_value=20, max_value=250)
+    treatment = forms.ChoiceField(label=_("Treatment chosen"), choices=[("", "—")] + Treatment.choices)
     treatment_start_date = forms.DateField(
         required=False,
         widget=DateInput(),
         validators=[not_before_1900],
-        label="Treatment start date",
-        help_text=(
+        label=_("Treatment start date"),
+        help_text=_(
             "Leave empty when treatment starts on the assessment date; at most a year after it. "
             "Visits fall due 1, 3 and 6 months after it."
         ),
@@ -80,11 +84,11 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
     age_years = None  # the page takes age from the patient's date of birth
 
     of_class = forms.ChoiceField(
-        label="AO Spine-DGOU class (optional)",
+        label=_("AO Spine-DGOU class (optional)"),
         required=False,
-        choices=[("", "not recorded")] + OFClass.choices,
+        choices=[("", _("not recorded"))] + OFClass.choices,
         widget=forms.RadioSelect,
-        help_text="Schnake et al., Global Spine J 2018: recorded by the clinician, not computed.",
+        help_text=_("Schnake et al., Global Spine J 2018: recorded by the clinician, not computed."),
     )
 
     class Meta:
@@ -170,17 +174,17 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
         if assessment_date and assessment_date < dob:
             self.add_error(
                 "assessment_date",
-                ValidationError("This is before the patient's date of birth.", code="before_birth"),
+                ValidationError(_("This is before the patient's date of birth."), code="before_birth"),
             )
         if injury_date and injury_date < dob:
             self.add_error(
                 "injury_date",
-                ValidationError("This is before the patient's date of birth.", code="before_birth"),
+                ValidationError(_("This is before the patient's date of birth."), code="before_birth"),
             )
         if injury_date and assessment_date and injury_date > assessment_date:
             self.add_error(
                 "injury_date",
-                ValidationError("The injury cannot come after the assessment.", code="after_assessment"),
+                ValidationError(_("The injury cannot come after the assessment."), code="after_assessment"),
             )
         if assessment_date and self.instance.pk:
             first_visit = self.instance.visits.order_by("visit_date").values_list("visit_date", flat=True).first()
@@ -188,9 +192,9 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
                 self.add_error(
                     "assessment_date",
                     ValidationError(
-                        "A follow-up visit is dated %(date)s, before this: the assessment comes first.",
+                        _("A follow-up visit is dated %(date)s, before this: the assessment comes first."),
                         code="after_visit",
-                        params={"date": first_visit.isoformat()},
+                        params={"date": shown_date(first_visit)},
                     ),
                 )
         start = cleaned.get("treatment_start_date")
@@ -202,16 +206,16 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
                 self.add_error(
                     "treatment_start_date",
                     ValidationError(
-                        "Treatment starts after the pretreatment assessment, not before.", code="before_assessment"
+                        _("Treatment starts after the pretreatment assessment, not before."), code="before_assessment"
                     ),
                 )
             elif start > latest:
                 self.add_error(
                     "treatment_start_date",
                     ValidationError(
-                        "Treatment starts within a year of the assessment (by %(date)s): check the year.",
+                        _("Treatment starts within a year of the assessment (by %(date)s): check the year."),
                         code="too_long_after_assessment",
-                        params={"date": latest.isoformat()},
+                        params={"date": shown_date(latest)},
                     ),
                 )
         changed_on = self.instance.treatment_changed_on if self.instance.pk else None
@@ -220,9 +224,9 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
             self.add_error(
                 "treatment_start_date",
                 ValidationError(
-                    "Treatment changed on %(date)s: it started before that.",
+                    _("Treatment changed on %(date)s: it started before that."),
                     code="after_change",
-                    params={"date": changed_on.isoformat()},
+                    params={"date": shown_date(changed_on)},
                 ),
             )
         if (
@@ -233,7 +237,7 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
             self.add_error(
                 "treatment",
                 ValidationError(
-                    "A treatment change is recorded: the treatment first chosen stays as it was.",
+                    _("A treatment change is recorded: the treatment first chosen stays as it was."),
                     code="treatment_locked",
                 ),
             )
@@ -243,9 +247,9 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
                 self.add_error(
                     "treatment_start_date",
                     ValidationError(
-                        "A follow-up visit is dated %(date)s: treatment started before it.",
+                        _("A follow-up visit is dated %(date)s: treatment started before it."),
                         code="after_visit",
-                        params={"date": first_visit.isoformat()},
+                        params={"date": shown_date(first_visit)},
                     ),
                 )
         self._resolve_odi(cleaned)
@@ -272,10 +276,17 @@ class AssessmentForm(ScoreForm, OdiFields, ConfirmingForm, VersionedForm, forms.
         if not self.is_confirmed(key):
             self.ask_to_confirm(
                 key,
-                f"Not saved yet: this patient already has an assessment of {level} dated "
-                f"{assessment_date.isoformat()} (NASOVCF {twin.total_score}, entered "
-                f"{timezone.localtime(twin.created_at):%Y-%m-%d %H:%M}). If this is that fracture, leave this "
-                "page and open it instead; if it is a different one, save again to record it.",
+                gettext(
+                    "Not saved yet: this patient already has an assessment of %(level)s dated %(date)s "
+                    "(NASOVCF %(score)s, entered %(entered)s). If this is that fracture, leave this page and "
+                    "open it instead; if it is a different one, save again to record it."
+                )
+                % {
+                    "level": level,
+                    "date": formats.date_format(assessment_date, "SHORT_DATE_FORMAT"),
+                    "score": twin.total_score,
+                    "entered": formats.date_format(timezone.localtime(twin.created_at), "SHORT_DATETIME_FORMAT"),
+                },
             )
 
     def save(self, commit: bool = False) -> Fracture:

@@ -8,7 +8,10 @@ import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from .. import measurements, rules
 
@@ -20,19 +23,43 @@ EARLIEST_DATE = datetime.date(1900, 1, 1)
 LATEST_DAYS_AHEAD = 365
 
 HEIGHT_FORM_FIELDS = tuple(f"{name}_mm" for name in measurements.HEIGHT_FIELDS)
+# The English labels (msgids, as the browser tests find the fields): a form translates them with
+# gettext_lazy(HEIGHT_LABELS[name]).
 HEIGHT_LABELS = {
-    "fractured_anterior_mm": "a · fractured, anterior (mm)",
-    "fractured_posterior_mm": "b · fractured, posterior (mm)",
-    "cranial_anterior_mm": "c · vertebra above, anterior (mm)",
-    "cranial_posterior_mm": "d · vertebra above, posterior (mm)",
-    "caudal_anterior_mm": "e · vertebra below, anterior (mm)",
-    "caudal_posterior_mm": "f · vertebra below, posterior (mm)",
+    "fractured_anterior_mm": gettext_noop("a · fractured, anterior (mm)"),
+    "fractured_posterior_mm": gettext_noop("b · fractured, posterior (mm)"),
+    "cranial_anterior_mm": gettext_noop("c · vertebra above, anterior (mm)"),
+    "cranial_posterior_mm": gettext_noop("d · vertebra above, posterior (mm)"),
+    "caudal_anterior_mm": gettext_noop("e · vertebra below, anterior (mm)"),
+    "caudal_posterior_mm": gettext_noop("f · vertebra below, posterior (mm)"),
 }
 
 # Error codes the JSON API maps onto its own field names (api.py).
 VHL_BOTH = "vhl_both"
 VHL_MISSING = "vhl_missing"
 VHL_COMPUTED_OUT_OF_RANGE = "vhl_computed_out_of_range"
+
+# The range messages of a measured value: the unit (" mm", "°", " %": not translated) goes into the
+# sentence, the limit stays a placeholder the field's validator fills in.
+MIN_VALUE_MESSAGE = gettext_noop("Must be at least %(limit_value)s%(unit)s.")
+MAX_VALUE_MESSAGE = gettext_noop("Must be at most %(limit_value)s%(unit)s.")
+
+
+def _range_message(message: str, unit: str) -> str:
+    # The unit's own "%" is doubled: the message is %-formatted again with the limit.
+    return gettext(message) % {"limit_value": "%(limit_value)s", "unit": unit.replace("%", "%%")}
+
+
+range_message = lazy(_range_message, str)
+
+
+def _short_date(value: datetime.date) -> str:
+    return formats.date_format(value, "SHORT_DATE_FORMAT")
+
+
+# A date in a message: formatted when the message is shown, in that moment's language (Y-m-d in
+# English, as the messages always read).
+shown_date = lazy(_short_date, str)
 
 
 class MeasuredDecimalField(forms.DecimalField):
@@ -42,9 +69,8 @@ class MeasuredDecimalField(forms.DecimalField):
         self.unit = unit
         kwargs.setdefault("widget", forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}))
         super().__init__(**kwargs)
-        escaped_unit = unit.replace("%", "%%")  # the messages are %-formatted
-        self.error_messages["min_value"] = f"Must be at least %(limit_value)s{escaped_unit}."
-        self.error_messages["max_value"] = f"Must be at most %(limit_value)s{escaped_unit}."
+        self.error_messages["min_value"] = range_message(MIN_VALUE_MESSAGE, unit)
+        self.error_messages["max_value"] = range_message(MAX_VALUE_MESSAGE, unit)
 
     def to_python(self, value):
         if isinstance(value, str):
@@ -84,7 +110,7 @@ class OneDecimalField(MeasuredDecimalField):
         super().validate(value)
         if value is not None and value.is_finite() and value != value.quantize(rules.TENTH):
             raise ValidationError(
-                "Enter at most one decimal (e.g. −2.5): %(value)s has more; a T-score is reported to 0.1.",
+                _("Enter at most one decimal (e.g. −2.5): %(value)s has more; a T-score is reported to 0.1."),
                 code="too_many_decimals",
                 params={"value": rules.format_signed(value.normalize())},
             )
@@ -107,26 +133,26 @@ class HeightField(MeasuredDecimalField):
     def validate(self, value):
         super().validate(value)
         if value is not None and value.is_finite() and value <= measurements.HEIGHT_MIN_EXCLUSIVE_MM:
-            raise ValidationError("Must be greater than 0 mm.", code="min_value")
+            raise ValidationError(_("Must be greater than 0 mm."), code="min_value")
 
 
 def not_in_future(value: datetime.date) -> None:
     if value > timezone.localdate():
-        raise ValidationError("This date is in the future.", code="future_date")
+        raise ValidationError(_("This date is in the future."), code="future_date")
 
 
 def not_before_1900(value: datetime.date) -> None:
     if value < EARLIEST_DATE:
-        raise ValidationError("Enter a date from 1900 on.", code="date_too_early")
+        raise ValidationError(_("Enter a date from 1900 on."), code="date_too_early")
 
 
 def at_most_a_year_ahead(value: datetime.date) -> None:
     latest = timezone.localdate() + datetime.timedelta(days=LATEST_DAYS_AHEAD)
     if value > latest:
         raise ValidationError(
-            "Enter a date up to a year from today (%(date)s).",
+            _("Enter a date up to a year from today (%(date)s)."),
             code="date_too_late",
-            params={"date": latest.isoformat()},
+            params={"date": shown_date(latest)},
         )
 
 
@@ -152,7 +178,7 @@ class VisibleText:
     printed back (names, notes, reasons) goes through one of these, in the forms the pages and the
     import share. `multiline` keeps tab and line breaks (a textarea)."""
 
-    def __init__(self, subject: str = "The text", *, multiline: bool = False):
+    def __init__(self, subject: str = _("The text"), *, multiline: bool = False):
         self.subject = subject
         self.allowed = LINE_BREAKS if multiline else frozenset()
 
@@ -162,14 +188,14 @@ class VisibleText:
                 continue  # Django's own validator refuses NUL ("Null characters are not allowed.")
             if character not in self.allowed and unicodedata.category(character) in INVISIBLE_CATEGORIES:
                 raise ValidationError(
-                    "%(subject)s contains an invisible control character (%(character)s): retype it.",
+                    _("%(subject)s contains an invisible control character (%(character)s): retype it."),
                     code="invisible_character",
                     params={"subject": self.subject, "character": _character_name(character)},
                 )
 
 
-visible_name = VisibleText("The name")
-visible_notes = VisibleText("The text", multiline=True)
+visible_name = VisibleText(_("The name"))
+visible_notes = VisibleText(_("The text"), multiline=True)
 
 
 class DateInput(forms.DateInput):
@@ -179,4 +205,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-YES_NO = [("yes", "Yes: a fall from standing height or less, or no trauma"), ("no", "No: high-energy trauma")]
+YES_NO = [
+    ("yes", _("Yes: a fall from standing height or less, or no trauma")),
+    ("no", _("No: high-energy trauma")),
+]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from crispy_forms.bootstrap import InlineRadios, StrictButton
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Column, Div, Fieldset, Layout, Row, Submit
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from .fields import HEIGHT_FORM_FIELDS
 from .readings import ODI_SECTION_FIELDS
@@ -15,9 +17,9 @@ def odi_layout() -> list:
     return [
         "odi_percent",
         HTML(
-            '<details class="odi-sections mb-3"{% if form.odi_sections_given %} open{% endif %}>'
-            "<summary>Score the ten ODI sections instead (choose each answer; leave unanswered ones empty)</summary>"
-            '<div class="row mt-2">'
+            '<details class="odi-sections mb-3"{% if form.odi_sections_given %} open{% endif %}><summary>'
+            + escape(_("Score the ten ODI sections instead (choose each answer; leave unanswered ones empty)"))
+            + '</summary><div class="row mt-2">'
         ),
         *(Column(name, css_class="col-sm-6 col-lg-4") for name in ODI_SECTION_FIELDS),
         HTML("</div></details>"),
@@ -29,13 +31,20 @@ def vhl_layout(legend: str) -> Fieldset:
         legend,
         "vhl_percent",
         HTML(
-            '<p class="text-body-secondary small mb-2">— or from the six heights on the '
-            "lateral radiograph: VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —</p>"
+            '<p class="text-body-secondary small mb-2">{}</p>'.format(
+                escape(
+                    _(
+                        "— or from the six heights on the lateral radiograph: "
+                        "VHL = [(c+d+e+f)/4 − (a+b)/2] / [(c+d+e+f)/4] × 100 —"
+                    )
+                )
+            )
         ),
         Row(*(Column(name, css_class="col-md-4") for name in HEIGHT_FORM_FIELDS)),
         HTML(
             '{% if form.computed_vhl is not None %}<p class="computed-vhl" id="computed-vhl">'
-            "VHL computed from the six heights: <strong>{{ form.computed_vhl }} %</strong></p>"
+            + escape(_("VHL computed from the six heights:"))
+            + " <strong>{{ form.computed_vhl }} %</strong></p>"
             "{% endif %}{% for error in form.vhl_group_errors %}"
             '<div class="invalid-feedback d-block" role="alert">{{ error }}</div>{% endfor %}'
         ),
@@ -49,7 +58,7 @@ def readers_layout(summary: str) -> list:
     return [
         HTML(
             '<details class="second-reader mb-3"{% if form.second_reader_given %} open{% endif %}>'
-            f'<summary>{summary}</summary><div class="mt-2">'
+            f'<summary>{escape(summary)}</summary><div class="mt-2">'
         ),
         Row(Column("first_reader_name", css_class="col-md-6"), Column("second_reader_name", css_class="col-md-6")),
         Row(
@@ -82,7 +91,7 @@ def calculator(form) -> FormHelper:
             Column("t2_signal", css_class="col-md-4"),
             Column("level", css_class="col-md-4"),
         ),
-        vhl_layout("Vertebral height loss"),
+        vhl_layout(_("Vertebral height loss")),
         Row(
             Column("kyphosis_angle_deg", css_class="col-md-4"),
             Column("bmd_t_score", css_class="col-md-4"),
@@ -90,7 +99,7 @@ def calculator(form) -> FormHelper:
         ),
         "low_energy_trauma",
         Div(
-            StrictButton("Calculate score", type="submit", name="calculate", value="1", css_class="btn btn-primary"),
+            StrictButton(_("Calculate score"), type="submit", name="calculate", value="1", css_class="btn btn-primary"),
             css_class="d-flex justify-content-end",
         ),
     )
@@ -106,7 +115,7 @@ def assessment(form) -> FormHelper:
         "submission",
         "confirmed",
         Fieldset(
-            "Fracture",
+            _("Fracture"),
             Row(
                 Column("assessment_date", css_class="col-md-4"),
                 Column("level", css_class="col-md-4"),
@@ -119,19 +128,19 @@ def assessment(form) -> FormHelper:
             ),
             InlineRadios("low_energy_trauma"),
         ),
-        vhl_layout("Vertebral height loss"),
+        vhl_layout(_("Vertebral height loss")),
         Fieldset(
-            "Kyphosis, MRI and bone density",
+            _("Kyphosis, MRI and bone density"),
             Row(
                 Column("kyphosis_angle_deg", css_class="col-md-4"),
                 Column("t2_signal", css_class="col-md-4"),
                 Column("bmd_t_score", css_class="col-md-4"),
             ),
         ),
-        *readers_layout("A second reader measured the film too (the mean of the two is scored)"),
-        Fieldset("AO Spine-DGOU osteoporotic fracture classification", "of_class"),
+        *readers_layout(_("A second reader measured the film too (the mean of the two is scored)")),
+        Fieldset(_("AO Spine-DGOU osteoporotic fracture classification"), "of_class"),
         Fieldset(
-            "Pain, disability and body size (pretreatment)",
+            _("Pain, disability and body size (pretreatment)"),
             Row(
                 Column("vas_pain", css_class="col-md-4"),
                 Column("height_cm", css_class="col-md-4"),
@@ -141,9 +150,9 @@ def assessment(form) -> FormHelper:
         ),
         Div(
             StrictButton(
-                "Calculate score", type="submit", name="preview", value="1", css_class="btn btn-outline-primary"
+                _("Calculate score"), type="submit", name="preview", value="1", css_class="btn btn-outline-primary"
             ),
-            StrictButton("Save assessment", type="submit", name="save", value="1", css_class="btn btn-primary"),
+            StrictButton(_("Save assessment"), type="submit", name="save", value="1", css_class="btn btn-primary"),
             css_class="d-flex gap-2 justify-content-end",
         ),
     )
@@ -159,24 +168,28 @@ def visit(form) -> FormHelper:
         "submission",
         "confirmed",
         Fieldset(
-            "Visit",
+            _("Visit"),
             Row(Column("kind", css_class="col-md-6"), Column("visit_date", css_class="col-md-6")),
         ),
-        Fieldset("Pain and disability", "vas_pain", *odi_layout()),
-        Fieldset("Films (where taken)", "kyphosis_angle_deg"),
-        vhl_layout("Vertebral height loss (where films were taken)"),
-        *readers_layout("A second reader measured this film too (the mean of the two is compared)"),
+        Fieldset(_("Pain and disability"), "vas_pain", *odi_layout()),
+        Fieldset(_("Films (where taken)"), "kyphosis_angle_deg"),
+        vhl_layout(_("Vertebral height loss (where films were taken)")),
+        *readers_layout(_("A second reader measured this film too (the mean of the two is compared)")),
         Fieldset(
-            "Bone union (6 months or later)",
+            _("Bone union (6 months or later)"),
             "bone_union",
-            HTML('<p class="small text-body-secondary mb-1">For a non-union, tick the evidence:</p>'),
+            HTML(
+                '<p class="small text-body-secondary mb-1">{}</p>'.format(
+                    escape(_("For a non-union, tick the evidence:"))
+                )
+            ),
             "vacuum_cleft_mri",
             "vacuum_cleft_ct",
             "anterior_height_change",
         ),
         "notes",
         Div(
-            StrictButton("Save visit", type="submit", name="save", value="1", css_class="btn btn-primary"),
+            StrictButton(_("Save visit"), type="submit", name="save", value="1", css_class="btn btn-primary"),
             css_class="d-flex justify-content-end",
         ),
     )
@@ -194,7 +207,7 @@ def treatment_change(form) -> FormHelper:
         Row(Column("treatment", css_class="col-md-6"), Column("changed_on", css_class="col-md-6")),
         "reason",
         Div(
-            StrictButton("Record the change", type="submit", css_class="btn btn-primary"),
+            StrictButton(_("Record the change"), type="submit", css_class="btn btn-primary"),
             css_class="d-flex justify-content-end",
         ),
     )
@@ -211,6 +224,6 @@ def patient(form) -> FormHelper:
         "confirmed",
         Row(Column("mrn", css_class="col-md-6"), Column("name", css_class="col-md-6")),
         Row(Column("sex", css_class="col-md-6"), Column("date_of_birth", css_class="col-md-6")),
-        Div(Submit("save", "Save patient", css_class="btn-primary"), css_class="d-flex justify-content-end"),
+        Div(Submit("save", _("Save patient"), css_class="btn-primary"), css_class="d-flex justify-content-end"),
     )
     return helper

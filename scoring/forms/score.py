@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from .. import measurements, rules
 from ..models import (
@@ -22,20 +23,20 @@ class ScoreForm(TwoReaderFields):
 
     reader_names_required = False
 
-    fracture_type = forms.ChoiceField(choices=FractureType.choices)
+    fracture_type = forms.ChoiceField(label=_("Fracture type"), choices=FractureType.choices)
     kyphosis_angle_deg = TenthDecimalField(
-        label="Local kyphosis angle (°)",
+        label=_("Local kyphosis angle (°)"),
         unit="°",
         min_value=measurements.KYPHOSIS_MIN_DEG,
         max_value=measurements.KYPHOSIS_MAX_DEG,
-        help_text="Inferior endplate above to superior endplate below; positive is kyphotic.",
+        help_text=_("Inferior endplate above to superior endplate below; positive is kyphotic."),
     )
-    t2_signal = forms.ChoiceField(label="MRI T2 signal (mid-sagittal)", choices=T2Signal.choices)
+    t2_signal = forms.ChoiceField(label=_("MRI T2 signal (mid-sagittal)"), choices=T2Signal.choices)
     bmd_t_score = OneDecimalField(
-        label="BMD T-score",
+        label=_("BMD T-score"),
         min_value=measurements.T_SCORE_MIN,
         max_value=measurements.T_SCORE_MAX,
-        help_text="DXA, mean of L1–L4 excluding the fractured vertebra.",
+        help_text=_("DXA, mean of L1–L4 excluding the fractured vertebra."),
     )
     # Only for the validated-population warnings (spec §4).
     age_years = forms.IntegerField(required=False, min_value=0, max_value=130)
@@ -80,14 +81,14 @@ class ScoreForm(TwoReaderFields):
 class CalculatorForm(ScoreForm):
     """The quick calculator: the score's inputs only (the API's form), nothing saved."""
 
-    age_years = forms.IntegerField(label="Age (years, optional)", required=False, min_value=0, max_value=130)
+    age_years = forms.IntegerField(label=_("Age (years, optional)"), required=False, min_value=0, max_value=130)
     level = forms.ChoiceField(
-        label="Fractured level (optional)", required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES
+        label=_("Fractured level (optional)"), required=False, choices=[("", "—")] + SPINE_LEVEL_CHOICES
     )
     low_energy_trauma = forms.NullBooleanField(
-        label="Low-energy trauma? (optional)",
+        label=_("Low-energy trauma? (optional)"),
         required=False,
-        widget=forms.Select(choices=[("unknown", "—"), ("true", "Yes"), ("false", "No")]),
+        widget=forms.Select(choices=[("unknown", "—"), ("true", _("Yes")), ("false", _("No"))]),
     )
 
     def __init__(self, *args, **kwargs):

@@ -7,6 +7,7 @@ import datetime
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 
 from ..locking import VersionedForm
 from ..models import (
@@ -15,7 +16,7 @@ from ..models import (
 )
 from . import layouts
 from .confirm import ConfirmingForm
-from .fields import DateInput, not_before_1900, not_in_future, visible_notes
+from .fields import DateInput, not_before_1900, not_in_future, shown_date, visible_notes
 
 
 class TreatmentChangeForm(ConfirmingForm, VersionedForm):
@@ -24,14 +25,18 @@ class TreatmentChangeForm(ConfirmingForm, VersionedForm):
     FIELDS = ["treatment_changed_to", "treatment_changed_on", "treatment_change_reason"]
 
     treatment = forms.ChoiceField(
-        label="Changed to",
+        label=_("Changed to"),
         choices=[("", "—")] + [choice for choice in Treatment.choices if choice[0] != Treatment.CONSERVATIVE],
     )
     changed_on = forms.DateField(
-        widget=DateInput(), validators=[not_in_future, not_before_1900], label="Date of the change"
+        widget=DateInput(), validators=[not_in_future, not_before_1900], label=_("Date of the change")
     )
     reason = forms.CharField(
-        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}), validators=[visible_notes]
+        label=_("Reason"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[visible_notes],
     )
 
     def __init__(self, *args, fracture: Fracture, **kwargs):
@@ -50,8 +55,8 @@ class TreatmentChangeForm(ConfirmingForm, VersionedForm):
         changed_on = self.cleaned_data["changed_on"]
         if changed_on < self.fracture.treatment_start_date:
             raise ValidationError(
-                "Conservative care started on %(date)s: the change comes after it.",
+                _("Conservative care started on %(date)s: the change comes after it."),
                 code="before_start",
-                params={"date": self.fracture.treatment_start_date.isoformat()},
+                params={"date": shown_date(self.fracture.treatment_start_date)},
             )
         return changed_on

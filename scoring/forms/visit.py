@@ -6,8 +6,10 @@ import datetime
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .. import followup, measurements
 from ..locking import VersionedForm
@@ -28,6 +30,7 @@ from .fields import (
     TenthDecimalField,
     not_before_1900,
     not_in_future,
+    shown_date,
     visible_notes,
 )
 from .readings import OdiFields, TwoReaderFields
@@ -53,7 +56,7 @@ def scheduled_kind_on(start: datetime.date, day: datetime.date) -> str | None:
     return None
 
 
-BONE_UNION_CHOICES = [("", "not recorded at this visit")] + BoneUnion.choices
+BONE_UNION_CHOICES = [("", _("not recorded at this visit"))] + BoneUnion.choices
 
 
 class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms.ModelForm):
@@ -61,24 +64,24 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
 
     vhl_required = False  # films are not taken at every visit
 
-    kind = forms.ChoiceField(label="Visit", choices=VisitKind.choices)
-    visit_date = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900], label="Visit date")
+    kind = forms.ChoiceField(label=_("Visit"), choices=VisitKind.choices)
+    visit_date = forms.DateField(widget=DateInput(), validators=[not_in_future, not_before_1900], label=_("Visit date"))
     vas_pain = TenthDecimalField(
-        label="VAS pain (0–10)", required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
+        label=_("VAS pain (0–10)"), required=False, min_value=measurements.VAS_MIN, max_value=measurements.VAS_MAX
     )
     kyphosis_angle_deg = TenthDecimalField(
-        label="Local kyphosis angle (°)",
+        label=_("Local kyphosis angle (°)"),
         unit="°",
         required=False,
         min_value=measurements.KYPHOSIS_MIN_DEG,
         max_value=measurements.KYPHOSIS_MAX_DEG,
-        help_text="Where films were taken. Progressive kyphosis: more than 10° above pretreatment.",
+        help_text=_("Where films were taken. Progressive kyphosis: more than 10° above pretreatment."),
     )
     bone_union = forms.ChoiceField(
-        label="Bone union",
+        label=_("Bone union"),
         choices=BONE_UNION_CHOICES,
         required=False,
-        help_text="Assessed at the 6-month visit or later.",
+        help_text=_("Assessed at the 6-month visit or later."),
     )
 
     class Meta:
@@ -98,6 +101,7 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
             *TwoReaderFields.READER_MODEL_FIELDS,
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {"notes": _("Notes")}
 
     def __init__(self, *args, fracture: Fracture, **kwargs):
         self.fracture = fracture
@@ -146,28 +150,30 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
         except followup.ScheduleOutOfRange:
             # Only a row written behind the app's back holds such a date (AssessmentForm refuses it).
             raise ValidationError(
-                "This assessment's treatment start date, %(date)s, is too far ahead for its visit schedule "
-                "to be computed: correct the date on the assessment first.",
+                _(
+                    "This assessment's treatment start date, %(date)s, is too far ahead for its visit schedule "
+                    "to be computed: correct the date on the assessment first."
+                ),
                 code=followup.ScheduleOutOfRange.code,
-                params={"date": fracture.treatment_start_date.isoformat()},
+                params={"date": shown_date(fracture.treatment_start_date)},
             ) from None
         kind, visit_date = cleaned.get("kind"), cleaned.get("visit_date")
         if visit_date and visit_date < fracture.assessment_date:
             self.add_error(
                 "visit_date",
                 ValidationError(
-                    "The visit cannot come before the pretreatment assessment (%(date)s).",
+                    _("The visit cannot come before the pretreatment assessment (%(date)s)."),
                     code="before_assessment",
-                    params={"date": fracture.assessment_date.isoformat()},
+                    params={"date": shown_date(fracture.assessment_date)},
                 ),
             )
         if visit_date and visit_date < fracture.treatment_start_date:
             self.add_error(
                 "visit_date",
                 ValidationError(
-                    "Follow-up visits come after treatment starts (%(date)s).",
+                    _("Follow-up visits come after treatment starts (%(date)s)."),
                     code="before_treatment",
-                    params={"date": fracture.treatment_start_date.isoformat()},
+                    params={"date": shown_date(fracture.treatment_start_date)},
                 ),
             )
         if kind and kind != VisitKind.UNSCHEDULED and visit_date:
@@ -178,10 +184,12 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
                 self.add_error(
                     "kind",
                     ValidationError(
-                        "This fracture already has its %(kind)s visit (%(date)s): edit that one, or "
-                        "record this as an unscheduled visit.",
+                        _(
+                            "This fracture already has its %(kind)s visit (%(date)s): edit that one, or "
+                            "record this as an unscheduled visit."
+                        ),
                         code="duplicate_visit",
-                        params={"kind": VisitKind(kind).label, "date": twin.visit_date.isoformat()},
+                        params={"kind": VisitKind(kind).label, "date": shown_date(twin.visit_date)},
                     ),
                 )
         union = cleaned.get("bone_union")
@@ -192,17 +200,19 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
                 self.add_error(
                     "bone_union",
                     ValidationError(
-                        "Bone union is assessed at the 6-month visit or later (from %(date)s for this fracture).",
+                        _("Bone union is assessed at the 6-month visit or later (from %(date)s for this fracture)."),
                         code="union_too_early",
-                        params={"date": fracture.six_month_assessment_from().isoformat()},
+                        params={"date": shown_date(fracture.six_month_assessment_from())},
                     ),
                 )
         if union == BoneUnion.NON_UNION and not evidence:
             self.add_error(
                 "bone_union",
                 ValidationError(
-                    "A non-union needs its evidence: a vacuum cleft on MRI or CT, or a change of anterior "
-                    "height between standing and supine films.",
+                    _(
+                        "A non-union needs its evidence: a vacuum cleft on MRI or CT, or a change of anterior "
+                        "height between standing and supine films."
+                    ),
                     code="non_union_without_evidence",
                 ),
             )
@@ -211,7 +221,7 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
                 self.add_error(
                     name,
                     ValidationError(
-                        "Evidence of non-union goes with a non-union only.", code="evidence_without_non_union"
+                        _("Evidence of non-union goes with a non-union only."), code="evidence_without_non_union"
                     ),
                 )
         if kind == VisitKind.UNSCHEDULED and visit_date and not self.errors:
@@ -220,9 +230,12 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
             if twin and not self.is_confirmed(key):
                 self.ask_to_confirm(
                     key,
-                    f"Not saved yet: this fracture already has an unscheduled visit on {visit_date.isoformat()}. "
-                    "If this is that visit, leave this page and edit it instead; if it is another visit the same "
-                    "day, save again to record it.",
+                    gettext(
+                        "Not saved yet: this fracture already has an unscheduled visit on %(date)s. If this is "
+                        "that visit, leave this page and edit it instead; if it is another visit the same day, "
+                        "save again to record it."
+                    )
+                    % {"date": formats.date_format(visit_date, "SHORT_DATE_FORMAT")},
                 )
         if (
             not any(
@@ -233,7 +246,7 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
             and not self.errors
         ):
             raise ValidationError(
-                "Record at least one finding: VAS, ODI, a film measurement or bone union.", code="empty_visit"
+                _("Record at least one finding: VAS, ODI, a film measurement or bone union."), code="empty_visit"
             )
         return cleaned
 
@@ -253,25 +266,42 @@ class VisitForm(TwoReaderFields, OdiFields, ConfirmingForm, VersionedForm, forms
             return
         first, last = scheduled_date_range(start, kind)
         visit = visit_by_kind(kind)
-        fit = (
-            f"{visit_date.isoformat()} fits the {VisitKind(fits).label} visit: choose that visit, or record this one "
-            "as unscheduled."
-            if fits
-            else f"{visit_date.isoformat()} is before the 1-month visit's window opens: record it as unscheduled."
-        )
+        # One whole message for each case (a window with or without an end; a date another visit
+        # fits, or none): a translation reorders whole sentences, never pieces.
+        if last is not None and fits:
+            message = _(
+                "A %(label)s visit is dated from %(opens)s to %(last)s (due %(due)s, ±%(window)s days from the "
+                "treatment start). %(date)s fits the %(fits)s visit: choose that visit, or record this one as "
+                "unscheduled."
+            )
+        elif last is not None:
+            message = _(
+                "A %(label)s visit is dated from %(opens)s to %(last)s (due %(due)s, ±%(window)s days from the "
+                "treatment start). %(date)s is before the 1-month visit's window opens: record it as unscheduled."
+            )
+        elif fits:
+            message = _(
+                "A %(label)s visit is dated from %(opens)s on (due %(due)s, ±%(window)s days from the treatment "
+                "start). %(date)s fits the %(fits)s visit: choose that visit, or record this one as unscheduled."
+            )
+        else:
+            message = _(
+                "A %(label)s visit is dated from %(opens)s on (due %(due)s, ±%(window)s days from the treatment "
+                "start). %(date)s is before the 1-month visit's window opens: record it as unscheduled."
+            )
         self.add_error(
             "visit_date",
             ValidationError(
-                "A %(label)s visit is dated from %(opens)s%(until)s (due %(due)s, ±%(window)s days from the "
-                "treatment start). %(fit)s",
+                message,
                 code="outside_window",
                 params={
                     "label": VisitKind(kind).label,
-                    "opens": first.isoformat(),
-                    "until": f" to {last.isoformat()}" if last else " on",
-                    "due": visit.due(start).isoformat(),
+                    "opens": shown_date(first),
+                    "last": shown_date(last) if last is not None else "",
+                    "due": shown_date(visit.due(start)),
                     "window": visit.window_days,
-                    "fit": fit,
+                    "date": shown_date(visit_date),
+                    "fits": VisitKind(fits).label if fits else "",
                 },
             ),
         )
