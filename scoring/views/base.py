@@ -7,10 +7,27 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from .. import services
 from ..forms.films import reading_values
 from ..models import FilmReading
+
+# The treatments as a sentence names them ("changed to kyphoplasty"): in English the choices'
+# labels in lower case; in Chinese the labels as they are (lower-casing would spoil "PKP").
+TREATMENT_IN_SENTENCE = {
+    "conservative": pgettext_lazy("treatment, in a sentence", "conservative"),
+    "vertebroplasty": pgettext_lazy("treatment, in a sentence", "vertebroplasty"),
+    "kyphoplasty": pgettext_lazy("treatment, in a sentence", "kyphoplasty"),
+    "open_surgery": pgettext_lazy("treatment, in a sentence", "open surgery"),
+    "other": pgettext_lazy("treatment, in a sentence", "other"),
+}
+
+
+def treatment_in_sentence(code: str) -> str:
+    """A treatment's name inside a sentence, in the user's language; "" for none."""
+    return str(TREATMENT_IN_SENTENCE[code]) if code else ""
 
 
 def requires(*permissions: str):
@@ -35,12 +52,14 @@ def already_saved(request, url: str, fallback, *, same_data: bool = True):
     submission went. Sent again with other values (the browser's Back button, a change, Save):
     say that those changes were not applied."""
     if same_data:
-        messages.info(request, "This form was already saved (it was sent twice): it was saved once.")
+        messages.info(request, _("This form was already saved (it was sent twice): it was saved once."))
     else:
         messages.error(
             request,
-            "Not saved: this form had already been saved, and the changes made to it since were not applied. "
-            "Make them on the record below (Edit).",
+            _(
+                "Not saved: this form had already been saved, and the changes made to it since were not applied. "
+                "Make them on the record below (Edit)."
+            ),
         )
     return redirect(url or fallback)
 

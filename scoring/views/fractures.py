@@ -5,14 +5,25 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
+
+from nasovcf_site.i18n import words
 
 from .. import followup, presenters, selectors, services
 from ..forms import AssessmentForm
 from ..locking import StaleEdit
 from ..models import Fracture, Patient
-from .base import already_saved, fill_from_reading, requires, sent_before
+from .base import already_saved, fill_from_reading, requires, sent_before, treatment_in_sentence
 from .patients import archived_refusal, refusal_if_archived
+
+# The message after a save, one whole sentence a risk group.
+SAVED = {
+    "low": gettext_lazy("Assessment saved: NASOVCF %(total)s, low risk."),
+    "medium": gettext_lazy("Assessment saved: NASOVCF %(total)s, medium risk."),
+    "high": gettext_lazy("Assessment saved: NASOVCF %(total)s, high risk."),
+}
 
 
 def _assessment_page(request, patient: Patient, fracture: Fracture | None):
@@ -42,18 +53,18 @@ def _assessment_page(request, patient: Patient, fracture: Fracture | None):
                 form.refuse_stale()
             except services.CourseChangeToConfirm as change:
                 form.ask_to_confirm(
-                    change.key, f"Not saved yet: {change.text} Save again to confirm, or correct the values."
+                    change.key,
+                    _("Not saved yet: %(change)s Save again to confirm, or correct the values.")
+                    % {"change": words(change.text)},
                 )
             except services.AlreadySubmitted as first:
                 return already_saved(request, first.url, fracture or patient)
             except services.ArchivedRecord as refused:
                 return archived_refusal(request, refused)
             else:
-                messages.success(
-                    request, f"Assessment saved: NASOVCF {fracture.total_score}, {fracture.risk_group} risk."
-                )
+                messages.success(request, SAVED[fracture.risk_group] % {"total": fracture.total_score})
                 for notice in form.notices:
-                    messages.warning(request, notice)
+                    messages.warning(request, words(notice))
                 return redirect(fracture)
     if form.errors and "preview" not in request.POST and (resent := sent_before(request, fracture or patient)):
         return resent  # the first click committed while this one was being checked
@@ -93,6 +104,14 @@ def _fracture(pk: int) -> Fracture:
     )
 
 
+def _treatments_named(fracture: Fracture) -> dict:
+    """The first treatment and the one changed to, as a sentence names them (the course, the report)."""
+    return {
+        "treatment_named": treatment_in_sentence(fracture.treatment),
+        "changed_to_named": treatment_in_sentence(fracture.treatment_changed_to),
+    }
+
+
 def _unschedulable(request, fracture: Fracture):
     """A fracture whose stored treatment start date is past the calendar's end (written behind the
     forms' back): its timeline cannot be drawn; the page says so and where to correct it."""
@@ -107,7 +126,7 @@ def fracture_detail(request, pk: int):
         context = selectors.fracture_timeline(fracture)
     except followup.ScheduleOutOfRange:
         return _unschedulable(request, fracture)
-    return render(request, "scoring/fracture_detail.html", context)
+    return render(request, "scoring/fracture_detail.html", {**context, **_treatments_named(fracture)})
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
@@ -119,4 +138,4 @@ def fracture_print(request, pk: int):
     except followup.ScheduleOutOfRange:
         return _unschedulable(request, fracture)
     context["printed_at"] = timezone.localtime()
-    return render(request, "scoring/fracture_print.html", context)
+    return render(request, "scoring/fracture_print.html", {**context, **_treatments_named(fracture)})

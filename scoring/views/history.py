@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from .. import selectors
 from ..models import Fracture, Patient, Visit
 from .base import requires
+
+# What each page calls its record ("History of this patient"): the models' names, in the user's language.
+KINDS = {
+    Patient: pgettext_lazy("record kind", "patient"),
+    Fracture: pgettext_lazy("record kind", "fracture"),
+    Visit: pgettext_lazy("record kind", "visit"),
+}
 
 
 def _history_page(request, model, pk: int):
@@ -21,7 +29,7 @@ def _history_page(request, model, pk: int):
     return render(
         request,
         "scoring/history.html",
-        {"record": record, "deleted": deleted, "page": page, "kind": model._meta.verbose_name, "query": ""},
+        {"record": record, "deleted": deleted, "page": page, "kind": KINDS[model], "query": ""},
     )
 
 

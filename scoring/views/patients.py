@@ -7,7 +7,8 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import capfirst
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import selectors, services
@@ -74,7 +75,7 @@ def patient_create(request):
             patient = services.register_patient(form=form, user=request.user)
         except services.AlreadySubmitted as first:
             return already_saved(request, first.url, reverse("scoring:patient_list"))
-        messages.success(request, f"Patient {patient.mrn} registered.")
+        messages.success(request, _("Patient %(mrn)s registered.") % {"mrn": patient.mrn})
         if carry:
             then = f"{patient.get_absolute_url()}assessments/new/?{QueryDict(carry).urlencode()}"
             services.note_result(request.POST.get("submission"), request.user, then)  # a resend goes there too
@@ -104,7 +105,7 @@ def patient_edit(request, pk: int):
         except services.ArchivedRecord as refused:
             return archived_refusal(request, refused)
         else:
-            messages.success(request, f"Patient {patient.mrn} saved.")
+            messages.success(request, _("Patient %(mrn)s saved.") % {"mrn": patient.mrn})
             return redirect(patient)
     return render(request, "scoring/patient_form.html", {"form": form, "patient": patient})
 
@@ -121,9 +122,7 @@ def patient_detail(request, pk: int):
 def patient_archive(request, pk: int):
     """Archive a patient (asking why) or restore one, each after a confirmation page."""
     patient = get_object_or_404(Patient, pk=pk)
-    return archive_or_restore(
-        request, patient, noun=f"patient {patient.mrn}", hidden=selectors.archive_scope(patient, timezone.localdate())
-    )
+    return archive_or_restore(request, patient, hidden=selectors.archive_scope(patient, timezone.localdate()))
 
 
 @requires("scoring.change_fracture")
@@ -131,44 +130,77 @@ def patient_archive(request, pk: int):
 def fracture_archive(request, pk: int):
     """Archive an assessment (asking why) or restore one, each after a confirmation page."""
     fracture = get_object_or_404(Fracture.objects.select_related("patient"), pk=pk)
-    return archive_or_restore(
-        request,
-        fracture,
-        noun=f"the {fracture.level} assessment of {fracture.assessment_date:%Y-%m-%d} ({fracture.patient.mrn})",
-        hidden=selectors.archive_scope(fracture, timezone.localdate()),
-    )
+    return archive_or_restore(request, fracture, hidden=selectors.archive_scope(fracture, timezone.localdate()))
 
 
-def archive_or_restore(request, record: Patient | Fracture, *, noun: str, hidden: dict) -> HttpResponse:
+def _archive_sentences(record: Patient | Fracture) -> dict[str, str]:
+    """What the archive and restore pages and messages say of this record, each a whole sentence
+    (a patient and an assessment are named differently, and differently at a sentence's start)."""
+    if isinstance(record, Patient):
+        values = {"mrn": record.mrn}
+        sentences = {
+            "archive_question": _("Archive patient %(mrn)s?"),
+            "restore_question": _("Restore patient %(mrn)s from the archive?"),
+            "not_archived": _("Patient %(mrn)s is not archived: nothing to restore."),
+            "already_archived": _("Patient %(mrn)s is already archived."),
+            "restored": _("Patient %(mrn)s restored."),
+            "archived": _("Patient %(mrn)s archived: hidden from the lists and the worklist, kept in full."),
+        }
+    else:
+        values = {
+            "level": record.level,
+            "date": date_format(record.assessment_date, "SHORT_DATE_FORMAT"),
+            "mrn": record.patient.mrn,
+        }
+        sentences = {
+            "archive_question": _("Archive the %(level)s assessment of %(date)s (%(mrn)s)?"),
+            "restore_question": _("Restore the %(level)s assessment of %(date)s (%(mrn)s) from the archive?"),
+            "not_archived": _("The %(level)s assessment of %(date)s (%(mrn)s) is not archived: nothing to restore."),
+            "already_archived": _("The %(level)s assessment of %(date)s (%(mrn)s) is already archived."),
+            "restored": _("The %(level)s assessment of %(date)s (%(mrn)s) restored."),
+            "archived": _(
+                "The %(level)s assessment of %(date)s (%(mrn)s) archived: "
+                "hidden from the lists and the worklist, kept in full."
+            ),
+        }
+    return {key: sentence % values for key, sentence in sentences.items()}
+
+
+def archive_or_restore(request, record: Patient | Fracture, *, hidden: dict) -> HttpResponse:
     """GET: what archiving hides (or restoring brings back), and for archiving a required reason.
     POST: do it (services.set_archived keeps the reason on the record and in its history).
 
     What is done follows the record as stored, not the button: a second click after the first
     went through finds the work done and changes nothing."""
     restoring = record.is_archived
+    says = _archive_sentences(record)
     # A POST without the reason field is a bare "Archive" button: it opens the question unasked.
     answered = request.method == "POST" and "reason" in request.POST
     form = None if restoring else ArchiveForm(request.POST if answered else None)
     if request.method == "POST":
         if request.POST.get("restore") == "1" and not restoring:
-            messages.info(request, f"{capfirst(noun)} is not archived: nothing to restore.")
+            messages.info(request, says["not_archived"])
             return redirect(record)
         if request.POST.get("restore") != "1" and restoring:
-            messages.info(request, f"{capfirst(noun)} is already archived.")
+            messages.info(request, says["already_archived"])
             return redirect(record)
         if restoring or (answered and form.is_valid()):
             reason = "" if restoring else form.cleaned_data["reason"]
             record = services.set_archived(record=record, archived=not restoring, user=request.user, reason=reason)
             if restoring:
-                messages.success(request, f"{capfirst(noun)} restored.")
+                messages.success(request, says["restored"])
                 return redirect(record)
-            messages.success(
-                request, f"{capfirst(noun)} archived: hidden from the lists and the worklist, kept in full."
-            )
+            messages.success(request, says["archived"])
             # An archived assessment's patient is where the clinician goes on from.
             return redirect(record.patient if isinstance(record, Fracture) else record)
     return render(
         request,
         "scoring/archive_confirm.html",
-        {"record": record, "noun": noun, "form": form, "restoring": restoring, **hidden},
+        {
+            "record": record,
+            "question": says["restore_question" if restoring else "archive_question"],
+            "form": form,
+            "restoring": restoring,
+            **hidden,
+        },
     )

@@ -6,13 +6,17 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+
+from nasovcf_site.i18n import words
 
 from .. import services
 from ..forms import TreatmentChangeForm, VisitForm
 from ..locking import StaleEdit
 from ..models import Fracture, Visit, VisitKind
-from .base import already_saved, fill_from_reading, requires, sent_before
+from .base import already_saved, fill_from_reading, requires, sent_before, treatment_in_sentence
 from .patients import archived_refusal, refusal_if_archived
 
 
@@ -31,9 +35,13 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
         except services.ArchivedRecord as refused:
             return archived_refusal(request, refused)
         if saved is not None:
-            messages.success(request, f"{saved.get_kind_display()} visit of {saved.visit_date:%Y-%m-%d} saved.")
+            messages.success(
+                request,
+                _("%(kind)s visit of %(date)s saved.")
+                % {"kind": saved.get_kind_display(), "date": date_format(saved.visit_date, "SHORT_DATE_FORMAT")},
+            )
             for notice in form.notices:
-                messages.warning(request, notice)
+                messages.warning(request, words(notice))
             return redirect(saved.fracture)
         fracture = form.fracture
     else:
@@ -55,6 +63,7 @@ def _visit_page(request, fracture: Fracture, visit: Visit | None):
             "patient": fracture.patient,
             "visit": visit,
             "after_change": fracture.treatment_changed_on,
+            "treatment_named": treatment_in_sentence(fracture.treatment),
         },
     )
 
@@ -96,8 +105,11 @@ def treatment_change(request, fracture_pk: int):
         else:
             messages.success(
                 request,
-                f"Treatment changed to {fracture.get_current_treatment_display().lower()} on "
-                f"{fracture.treatment_changed_on:%Y-%m-%d}: the fracture leaves the worklist.",
+                _("Treatment changed to %(treatment)s on %(date)s: the fracture leaves the worklist.")
+                % {
+                    "treatment": treatment_in_sentence(fracture.current_treatment),
+                    "date": date_format(fracture.treatment_changed_on, "SHORT_DATE_FORMAT"),
+                },
             )
             return redirect(fracture)
     return render(

@@ -4,6 +4,8 @@
 // the end, say that the session has ended so nobody keeps typing into a dead form.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (base.html loads it first); English as written without it.
+  var gettext = window.gettext || function (message) { return message; };
   var body = document.body;
   var idle = parseInt(body.dataset.idleSeconds || "0", 10);
   var banner = document.getElementById("session-warning");
@@ -33,9 +35,8 @@
     }
     warnTimer = setTimeout(function () { banner.classList.remove("d-none"); }, Math.max(0, left - warnBefore) * 1000);
     endTimer = setTimeout(function () {
-      message.textContent = "Your session has ended (after a spell without activity, or at its 12-hour limit). " +
-        "Anything on this page that you did not save was not saved: copy it before you leave, then sign in again.";
-      stay.textContent = "Sign in again";
+      message.textContent = gettext("Your session has ended (after a spell without activity, or at its 12-hour limit). Anything on this page that you did not save was not saved: copy it before you leave, then sign in again.");
+      stay.textContent = gettext("Sign in again");
       stay.classList.remove("d-none");
       stay.onclick = function () { window.location.href = body.dataset.loginUrl + "?next=" + encodeURIComponent(window.location.pathname); };
       banner.classList.remove("d-none");
