@@ -9,7 +9,9 @@ only, so the child starts quickly and imports nothing it does not need.
 It writes, into DIRECTORY, `pixels.npy` (the full-resolution values after the modality LUT, as
 float32, bright = bone) and `preview.png` (at most PREVIEW_MAX_SIDE_PX on its long side, in the
 default window), each 0600 and created exclusively; and prints one line of JSON on stdout: either
-{"ok": true, "film": {...}} or {"ok": false, "code": ..., "message": ...}. Messages name no patient.
+{"ok": true, "film": {...}} or {"ok": false, "code": ..., "reason": ..., "params": {...}}. A refusal is a
+code, the reason (which of its sentences) and the sentence's values: the parent (`scoring.films`) says
+it in the words and language of the request that sent the film. No value names a patient.
 """
 
 from __future__ import annotations
@@ -43,6 +45,36 @@ UNDECODABLE = "undecodable"
 OUT_OF_MEMORY = "out_of_memory"
 NOT_NUMBERS = "values_not_numbers"
 
+# Reasons: which sentence of scoring.films.DECODE_REFUSALS says the refusal.
+TOO_MANY_PIXELS_REASON = "too_many_pixels"
+OVER_PILLOW_LIMIT = "over_pillow_limit"
+DAMAGED_DICOM = "damaged_dicom"
+NO_PIXEL_DATA = "no_pixel_data"
+NO_DECODER = "no_decoder"
+DECODER_NOT_INSTALLED = "decoder_not_installed"
+MULTI_FRAME_REASON = "multi_frame"
+COLOUR = "colour"
+COLOUR_UNNAMED = "colour_unnamed"
+DECODER_ERROR = "decoder_error"
+RESCALE_NOT_NUMBERS = "rescale_not_numbers"
+RESCALED_OUT_OF_RANGE = "rescaled_out_of_range"
+VALUES_OUT_OF_RANGE = "values_out_of_range"
+REASONS = (
+    TOO_MANY_PIXELS_REASON,
+    OVER_PILLOW_LIMIT,
+    DAMAGED_DICOM,
+    NO_PIXEL_DATA,
+    NO_DECODER,
+    DECODER_NOT_INSTALLED,
+    MULTI_FRAME_REASON,
+    COLOUR,
+    COLOUR_UNNAMED,
+    DECODER_ERROR,
+    RESCALE_NOT_NUMBERS,
+    RESCALED_OUT_OF_RANGE,
+    VALUES_OUT_OF_RANGE,
+)  # and OUT_OF_MEMORY, whose sentence names the parent's own memory limit
+
 # A pixel wider than this is no radiograph's (scoring.radiograph.MAX_PIXEL_SPACING_MM, which the
 # measuring refuses); the film model keeps a spacing to 8 decimal places.
 MAX_PIXEL_SPACING_MM = 100.0
@@ -52,9 +84,11 @@ UID = re.compile(r"^[0-9.]{1,64}$")
 
 
 class Refusal(Exception):
-    def __init__(self, message: str, code: str):
-        super().__init__(message)
-        self.message, self.code = message, code
+    """A film refused: its code, the reason (which sentence) and that sentence's values."""
+
+    def __init__(self, code: str, reason: str, **params: Any):
+        super().__init__(code, reason, params)
+        self.code, self.reason, self.params = code, reason, params
 
 
 def private_writer(path: Path):
@@ -72,9 +106,12 @@ def check_size(width: int, height: int, samples: int, max_megapixels: int) -> No
     megapixels = width * height * samples / 1_000_000
     if megapixels > max_megapixels:
         raise Refusal(
-            f"The film is {width} x {height} pixels ({one_decimal(megapixels)} megapixels); "
-            f"the largest film taken is {max_megapixels} megapixels.",
             TOO_MANY_PIXELS,
+            TOO_MANY_PIXELS_REASON,
+            width=width,
+            height=height,
+            megapixels=one_decimal(megapixels),
+            max_megapixels=max_megapixels,
         )
 
 
@@ -127,24 +164,17 @@ def decode_dicom(source: Path, max_megapixels: int) -> tuple[np.ndarray, dict[st
     try:
         dataset = pydicom.dcmread(source)
     except (InvalidDicomError, EOFError, ValueError, KeyError, OSError) as error:
-        raise Refusal(f"The film could not be decoded: the DICOM file is damaged ({error}).", UNDECODABLE) from error
+        raise Refusal(UNDECODABLE, DAMAGED_DICOM, error=str(error)) from error
     if "PixelData" not in dataset:
-        raise Refusal("This DICOM holds no image (it has no Pixel Data).", NO_PIXELS)
+        raise Refusal(NO_PIXELS, NO_PIXEL_DATA)
     syntax = dataset.file_meta.get("TransferSyntaxUID")
     syntax_name = getattr(syntax, "name", str(syntax))
     try:
         decoder = get_decoder(syntax)
     except NotImplementedError as error:
-        raise Refusal(
-            f"This DICOM's transfer syntax ({syntax_name}) is not supported: no decoder here reads it. "
-            "Export the film uncompressed, or as JPEG, JPEG-LS, JPEG 2000 or RLE.",
-            UNSUPPORTED_SYNTAX,
-        ) from error
+        raise Refusal(UNSUPPORTED_SYNTAX, NO_DECODER, syntax=syntax_name) from error
     if not decoder.is_available:
-        raise Refusal(
-            f"This DICOM's transfer syntax ({syntax_name}) is not supported: its decoder is not installed.",
-            UNSUPPORTED_SYNTAX,
-        )
+        raise Refusal(UNSUPPORTED_SYNTAX, DECODER_NOT_INSTALLED, syntax=syntax_name)
     rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
     samples = int(dataset.get("SamplesPerPixel", 1))
     check_size(columns, rows, samples, max_megapixels)
@@ -152,23 +182,18 @@ def decode_dicom(source: Path, max_megapixels: int) -> tuple[np.ndarray, dict[st
     if frames > 1:
         # Refused rather than taking the first frame: a lateral film is one image, and measuring
         # an arbitrary frame of a series would give a number about the wrong picture.
-        raise Refusal(
-            f"This DICOM holds {frames} frames; a lateral film is a single image. Export the one lateral view.",
-            MULTI_FRAME,
-        )
+        raise Refusal(MULTI_FRAME, MULTI_FRAME_REASON, frames=frames)
     photometric = str(dataset.get("PhotometricInterpretation", ""))
     if samples != 1 or photometric not in GREYSCALE:
-        raise Refusal(
-            f"This DICOM is a colour image ({photometric or 'no photometric interpretation'}); "
-            "a radiograph is greyscale (MONOCHROME1 or MONOCHROME2).",
-            COLOUR_DICOM,
-        )
+        if photometric:
+            raise Refusal(COLOUR_DICOM, COLOUR, photometric=photometric)
+        raise Refusal(COLOUR_DICOM, COLOUR_UNNAMED)
     try:
         stored = dataset.pixel_array
     except MemoryError:
         raise
     except Exception as error:  # a decoder's error, whichever library raised it
-        raise Refusal(f"The film could not be decoded: {error}", UNDECODABLE) from error
+        raise Refusal(UNDECODABLE, DECODER_ERROR, error=str(error)) from error
     pixels = modality_values(stored, dataset)
     del stored
     window = (first_number(dataset.get("WindowCenter")), first_number(dataset.get("WindowWidth")))
@@ -200,9 +225,7 @@ def modality_values(stored: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
         slope = 1.0 if slope_given in (None, "") else first_number(slope_given)
         intercept = 0.0 if intercept_given in (None, "") else first_number(intercept_given)
         if slope is None or intercept is None:
-            raise Refusal(
-                "The film's rescale slope or intercept is not a number: its values cannot be read.", NOT_NUMBERS
-            )
+            raise Refusal(NOT_NUMBERS, RESCALE_NOT_NUMBERS)
         slope = slope or 1.0  # a slope of 0 would make every pixel the same: read as no rescale
         pixels = stored.astype(np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -211,9 +234,7 @@ def modality_values(stored: np.ndarray, dataset: pydicom.Dataset) -> np.ndarray:
             if intercept != 0:
                 pixels += np.float32(intercept)
     if not np.isfinite(pixels).all():
-        raise Refusal(
-            "The film's values are out of range once its rescale slope and intercept are applied.", NOT_NUMBERS
-        )
+        raise Refusal(NOT_NUMBERS, RESCALED_OUT_OF_RANGE)
     return pixels
 
 
@@ -241,16 +262,16 @@ def decode_picture(source: Path, file_format: str, max_megapixels: int) -> np.nd
     except (Refusal, MemoryError):
         raise
     except Image.DecompressionBombError as error:  # over twice the limit: Pillow stops at the header
-        raise Refusal(f"The film is larger than the {max_megapixels} megapixels taken.", TOO_MANY_PIXELS) from error
+        raise Refusal(TOO_MANY_PIXELS, OVER_PILLOW_LIMIT, max_megapixels=max_megapixels) from error
     except Exception as error:  # Pillow's errors for a damaged or truncated file, or a bomb
-        raise Refusal(f"The film could not be decoded: {error}", UNDECODABLE) from error
+        raise Refusal(UNDECODABLE, DECODER_ERROR, error=str(error)) from error
 
 
 def full_range_window(pixels: np.ndarray) -> tuple[float, float, float, float]:
     """(value_min, value_max, centre, width) of the values' full range: the default window."""
     low, high = float(pixels.min()), float(pixels.max())
     if not (math.isfinite(high - low) and math.isfinite(low + high)):
-        raise Refusal("The film's values are out of range: it cannot be shown.", NOT_NUMBERS)
+        raise Refusal(NOT_NUMBERS, VALUES_OUT_OF_RANGE)
     return low, high, (low + high) / 2, max(high - low, 1.0)
 
 
@@ -312,9 +333,9 @@ def main(arguments: list[str]) -> int:
         film = decode(Path(source), Path(directory), file_format, int(max_megapixels))
         answer: dict[str, Any] = {"ok": True, "film": film}
     except Refusal as refusal:
-        answer = {"ok": False, "code": refusal.code, "message": refusal.message}
+        answer = {"ok": False, "code": refusal.code, "reason": refusal.reason, "params": refusal.params}
     except MemoryError:
-        answer = {"ok": False, "code": OUT_OF_MEMORY, "message": ""}
+        answer = {"ok": False, "code": OUT_OF_MEMORY, "reason": OUT_OF_MEMORY, "params": {}}
     sys.stdout.write("\n" + json.dumps(answer) + "\n")
     sys.stdout.flush()
     return 0

@@ -9,7 +9,8 @@ A film lives in a directory of its own (0700) holding, each 0600 and created tha
 The content decides a file's type, never its name. Decoding runs in a child process
 (`scoring.film_decode`) under a time limit and an address-space limit, so a hostile or broken
 file costs its upload and nothing else. Every refusal is a `FilmRefused` with a message for the
-user; no message names the patient.
+user, in the language of the request that sent the film (the child sends a code and values, the
+words are made here); no message names the patient.
 
 Patient names: `DecodedFilm.patient_name` keeps the DICOM's raw Person Name ("Patient^Test"),
 since that is what a comparison with the PACS needs; `name_words_of_dicom` gives the words a person
@@ -31,8 +32,11 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from PIL import Image, ImageDraw
 
+from . import film_decode
 from .film_decode import OUT_OF_MEMORY, PRIVATE_FILE_MODE, private_writer, windowed
 
 PRIVATE_DIRECTORY_MODE = 0o700
@@ -72,6 +76,42 @@ NO_PREAMBLE = "no_dicom_preamble"
 NAME_CONTRADICTS_CONTENT = "name_contradicts_content"
 TIMED_OUT = "timed_out"
 UNDECODABLE = "undecodable"
+
+# The decoding child's refusals by reason (scoring.film_decode), with the values it sends.
+DECODE_REFUSALS = {
+    film_decode.TOO_MANY_PIXELS_REASON: gettext_noop(
+        "The film is %(width)s x %(height)s pixels (%(megapixels)s megapixels); "
+        "the largest film taken is %(max_megapixels)s megapixels."
+    ),
+    film_decode.OVER_PILLOW_LIMIT: gettext_noop("The film is larger than the %(max_megapixels)s megapixels taken."),
+    film_decode.DAMAGED_DICOM: gettext_noop("The film could not be decoded: the DICOM file is damaged (%(error)s)."),
+    film_decode.NO_PIXEL_DATA: gettext_noop("This DICOM holds no image (it has no Pixel Data)."),
+    film_decode.NO_DECODER: gettext_noop(
+        "This DICOM's transfer syntax (%(syntax)s) is not supported: no decoder here reads it. "
+        "Export the film uncompressed, or as JPEG, JPEG-LS, JPEG 2000 or RLE."
+    ),
+    film_decode.DECODER_NOT_INSTALLED: gettext_noop(
+        "This DICOM's transfer syntax (%(syntax)s) is not supported: its decoder is not installed."
+    ),
+    film_decode.MULTI_FRAME_REASON: gettext_noop(
+        "This DICOM holds %(frames)s frames; a lateral film is a single image. Export the one lateral view."
+    ),
+    film_decode.COLOUR: gettext_noop(
+        "This DICOM is a colour image (%(photometric)s); a radiograph is greyscale (MONOCHROME1 or MONOCHROME2)."
+    ),
+    film_decode.COLOUR_UNNAMED: gettext_noop(
+        "This DICOM is a colour image (no photometric interpretation); "
+        "a radiograph is greyscale (MONOCHROME1 or MONOCHROME2)."
+    ),
+    film_decode.DECODER_ERROR: gettext_noop("The film could not be decoded: %(error)s"),
+    film_decode.RESCALE_NOT_NUMBERS: gettext_noop(
+        "The film's rescale slope or intercept is not a number: its values cannot be read."
+    ),
+    film_decode.RESCALED_OUT_OF_RANGE: gettext_noop(
+        "The film's values are out of range once its rescale slope and intercept are applied."
+    ),
+    film_decode.VALUES_OUT_OF_RANGE: gettext_noop("The film's values are out of range: it cannot be shown."),
+}
 
 
 class FilmRefused(Exception):
@@ -152,26 +192,35 @@ def check_file(source: Path, declared_name: str) -> str:
     without its preamble, or a name whose extension claims another type."""
     size_bytes = source.stat().st_size
     if size_bytes == 0:
-        raise FilmRefused("The file is empty (0 bytes): choose the film again.", EMPTY)
+        raise FilmRefused(_("The file is empty (0 bytes): choose the film again."), EMPTY)
     max_mb = settings.NASOVCF_FILM_MAX_MB
     if size_bytes > max_mb * 1_000_000:
-        raise FilmRefused(f"The file is {_megabytes(size_bytes)} MB; the largest film taken is {max_mb} MB.", TOO_LARGE)
+        raise FilmRefused(
+            _("The file is %(size)s MB; the largest film taken is %(limit)s MB.")
+            % {"size": _megabytes(size_bytes), "limit": max_mb},
+            TOO_LARGE,
+        )
     with source.open("rb") as file:
         head = file.read(DICOM_PREAMBLE_BYTES + 4)
     found = sniff(head)
     if found is None:
         if _looks_like_bare_dicom(head):
             raise FilmRefused(
-                'This looks like a DICOM file without the DICOM file preamble ("DICM" at byte 128, '
-                "DICOM PS3.10). Export the film from the PACS as a DICOM file (Part 10).",
+                _(
+                    'This looks like a DICOM file without the DICOM file preamble ("DICM" at byte 128, '
+                    "DICOM PS3.10). Export the film from the PACS as a DICOM file (Part 10)."
+                ),
                 NO_PREAMBLE,
             )
-        raise FilmRefused("This is not a DICOM, PNG or JPEG file.", NOT_AN_IMAGE)
+        raise FilmRefused(_("This is not a DICOM, PNG or JPEG file."), NOT_AN_IMAGE)
     claimed = EXTENSIONS.get(Path(declared_name).suffix.lower())
     if claimed is not None and claimed != found:
         raise FilmRefused(
-            f"The file's name ends in {Path(declared_name).suffix}, which says {FORMAT_WORDS[claimed]}, "
-            f"but its content is a {FORMAT_WORDS[found]} file. Check that this is the film you meant.",
+            _(
+                "The file's name ends in %(suffix)s, which says %(claimed)s, but its content is a %(found)s file. "
+                "Check that this is the film you meant."
+            )
+            % {"suffix": Path(declared_name).suffix, "claimed": FORMAT_WORDS[claimed], "found": FORMAT_WORDS[found]},
             NAME_CONTRADICTS_CONTENT,
         )
     return found
@@ -217,9 +266,30 @@ def _limit_memory(memory_mb: int):
 
 def _memory_refusal(memory_mb: int) -> FilmRefused:
     return FilmRefused(
-        f"The film could not be decoded: it needs more memory than the {memory_mb} MB allowed for decoding one film.",
+        _("The film could not be decoded: it needs more memory than the %(memory)s MB allowed for decoding one film.")
+        % {"memory": memory_mb},
         OUT_OF_MEMORY,
     )
+
+
+def _undecodable(status: int) -> FilmRefused:
+    return FilmRefused(
+        _("The film could not be decoded: the decoder stopped unexpectedly (exit status %(status)s).")
+        % {"status": status},
+        UNDECODABLE,
+    )
+
+
+def _decode_refusal(answer: dict[str, Any], status: int) -> FilmRefused:
+    """The child's refusal (a code, a reason and its values) in words, in the request's language."""
+    message = DECODE_REFUSALS.get(answer.get("reason"))
+    params = answer.get("params")
+    if message is None or not isinstance(params, dict):
+        return _undecodable(status)  # an answer this version of the child never gives
+    try:
+        return FilmRefused(_(message) % params, str(answer["code"]))
+    except (KeyError, TypeError, ValueError):
+        return _undecodable(status)
 
 
 def _run_decoder(source: Path, directory: Path, file_format: str) -> dict[str, Any]:
@@ -238,22 +308,22 @@ def _run_decoder(source: Path, directory: Path, file_format: str) -> dict[str, A
         )
     except subprocess.TimeoutExpired as error:
         raise FilmRefused(
-            f"Decoding the film took longer than {seconds} s, so it was stopped. "
-            "Export it uncompressed or at a smaller size and try again.",
+            _(
+                "Decoding the film took longer than %(seconds)s s, so it was stopped. "
+                "Export it uncompressed or at a smaller size and try again."
+            )
+            % {"seconds": seconds},
             TIMED_OUT,
         ) from error
     answer = _answer_of(finished.stdout)
     if answer is None:
         if finished.returncode < 0 or b"MemoryError" in finished.stderr:
             raise _memory_refusal(memory_mb)  # killed by a signal, or no memory left to answer
-        raise FilmRefused(
-            f"The film could not be decoded: the decoder stopped unexpectedly (exit status {finished.returncode}).",
-            UNDECODABLE,
-        )
+        raise _undecodable(finished.returncode)
     if not answer["ok"]:
         if answer["code"] == OUT_OF_MEMORY:
             raise _memory_refusal(memory_mb)
-        raise FilmRefused(answer["message"], answer["code"])
+        raise _decode_refusal(answer, finished.returncode)
     return answer["film"]
 
 
@@ -273,7 +343,7 @@ def _decoded_film(facts: dict[str, Any]) -> DecodedFilm:
     spacing = facts.get("pixel_spacing_mm")
     numbers = [float(facts[name]) for name in ("window_center", "window_width", "value_min", "value_max")]
     if not all(math.isfinite(number) for number in numbers):
-        raise FilmRefused("The film's values are out of range: it cannot be shown.", "values_not_numbers")
+        raise FilmRefused(_(DECODE_REFUSALS[film_decode.VALUES_OUT_OF_RANGE]), film_decode.NOT_NUMBERS)
     return DecodedFilm(
         file_format=facts["file_format"],
         width=int(facts["width"]),

@@ -1,7 +1,8 @@
 """The hospital's PACS over DICOMweb (DICOM PS3.18): find a patient's radiographs by MRN with
 QIDO-RS and fetch one as a DICOM file with WADO-RS (issue 15, "open the lateral view from the PACS").
 
-Every failure reaches the caller as a PacsError whose message a user can read; none carries the
+Every failure reaches the caller as a PacsError whose message a user can read (in the language of the
+request that asked); none carries the
 MRN, a patient's name or a request URL (a QIDO URL holds the MRN), and none is chained to the
 library's exception (whose text may hold that URL), so logging one never logs patient data.
 """
@@ -20,6 +21,8 @@ import pydicom
 import requests
 from dicomweb_client.api import DICOMwebClient
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from pydicom.datadict import tag_for_keyword
 
 logger = logging.getLogger("nasovcf.pacs")
@@ -48,6 +51,10 @@ _STUDY_FIELDS = (
 )
 _SERIES_FIELDS = ("SeriesInstanceUID", "Modality", "SeriesDescription", "BodyPartExamined", "ViewPosition")
 _INSTANCE_FIELDS = ("SOPInstanceUID", "InstanceNumber", "Rows", "Columns")
+
+# What the PACS should have sent and did not (msgids, said in the request's language).
+NOT_DICOM_JSON = gettext_noop("The PACS answered with something other than DICOM JSON.")
+NOT_A_DICOM_FILE = gettext_noop("The PACS answered with something other than a DICOM file.")
 
 
 class PacsError(Exception):
@@ -95,7 +102,7 @@ def find_studies(mrn: str) -> list[PacsStudy]:
     radiograph series is kept with none, so the reader sees it exists."""
     _check_mrn(mrn)
     client = _client(max_body_bytes=_film_max_bytes())
-    with _pacs_errors(body="DICOM JSON"):
+    with _pacs_errors(unexpected=NOT_DICOM_JSON):
         records = client.search_for_studies(
             fuzzymatching=False, search_filters={"PatientID": mrn}, fields=list(_STUDY_FIELDS)
         )
@@ -115,13 +122,13 @@ def fetch_instance(study_uid: str, series_uid: str, sop_uid: str) -> bytes:
         _check_uid(uid)
     max_bytes = _film_max_bytes()
     client = _client(max_body_bytes=max_bytes + MULTIPART_FRAMING_BYTES)
-    with _pacs_errors(body="a DICOM file"):
+    with _pacs_errors(unexpected=NOT_A_DICOM_FILE):
         # ("application/dicom", "*"): as stored, so a compressed film is not decompressed on the way.
         dataset = client.retrieve_instance(study_uid, series_uid, sop_uid, media_types=(("application/dicom", "*"),))
         data = _part10_bytes(dataset)
         sent_uid = str(dataset.SOPInstanceUID)
     if sent_uid != sop_uid:
-        raise PacsError("The PACS sent a different image from the one asked for.")
+        raise PacsError(_("The PACS sent a different image from the one asked for."))
     if len(data) > max_bytes:
         raise _too_large()
     return data
@@ -169,52 +176,57 @@ def _client(*, max_body_bytes: int) -> DICOMwebClient:
     request, and no retries (the library retries any error five times, backing off, which would
     keep the reader waiting minutes for an answer that will not come)."""
     if not configured():
-        raise PacsError("No PACS is configured (DICOMWEB_URL is not set).")
+        raise PacsError(_("No PACS is configured (DICOMWEB_URL is not set)."))
     session = _BoundedSession(max_body_bytes)
     if settings.DICOMWEB_USER:
         session.auth = (settings.DICOMWEB_USER, settings.DICOMWEB_PASSWORD)
     try:
         client = DICOMwebClient(settings.DICOMWEB_URL, session=session, timeout=settings.DICOMWEB_TIMEOUT_SECONDS)
     except ValueError:
-        raise PacsError("DICOMWEB_URL is not an http:// or https:// address of a DICOMweb service.") from None
+        raise PacsError(_("DICOMWEB_URL is not an http:// or https:// address of a DICOMweb service.")) from None
     client.set_http_retry_params(retry=False)
     return client
 
 
 @contextmanager
-def _pacs_errors(*, body: str) -> Iterator[None]:
-    """Turn whatever the exchange raised into a PacsError in words; `body` names what the PACS
-    should have sent. Nothing is chained: the library's messages hold request URLs (and MRNs)."""
+def _pacs_errors(*, unexpected: str) -> Iterator[None]:
+    """Turn whatever the exchange raised into a PacsError in words; `unexpected` (a msgid) says the
+    PACS sent something other than it should have. Nothing is chained: the library's messages hold
+    request URLs (and MRNs)."""
     try:
         yield
     except PacsError:
         raise
     except requests.Timeout:
-        raise PacsError(f"The PACS did not answer within {settings.DICOMWEB_TIMEOUT_SECONDS} s.") from None
+        raise PacsError(
+            _("The PACS did not answer within %(seconds)s s.") % {"seconds": settings.DICOMWEB_TIMEOUT_SECONDS}
+        ) from None
     except requests.ConnectionError:
-        raise PacsError(f"The PACS at {_where()} could not be reached.") from None
+        raise PacsError(_("The PACS at %(where)s could not be reached.") % {"where": _where()}) from None
     except requests.HTTPError as error:
         raise _http_error(error.response.status_code if error.response is not None else None) from None
     except requests.exceptions.InvalidJSONError:
-        raise PacsError(f"The PACS answered with something other than {body}.") from None
+        raise PacsError(_(unexpected)) from None
     except requests.RequestException as error:
         logger.warning("PACS request failed: %s", type(error).__name__)
-        raise PacsError(f"The request to the PACS at {_where()} failed.") from None
+        raise PacsError(_("The request to the PACS at %(where)s failed.") % {"where": _where()}) from None
     except Exception as error:  # the body is another system's input, parsed by libraries
         logger.warning("PACS answer not understood: %s", type(error).__name__)
-        raise PacsError(f"The PACS answered with something other than {body}.") from None
+        raise PacsError(_(unexpected)) from None
 
 
 def _http_error(status: int | None) -> PacsError:
     if status in (401, 403):
-        return PacsError(f"The PACS refused the app's credentials (HTTP {status}).")
+        return PacsError(_("The PACS refused the app's credentials (HTTP %(status)s).") % {"status": status})
     if status == 404:
-        return PacsError("The PACS does not have this image (HTTP 404).")
-    return PacsError(f"The PACS answered with an error (HTTP {status}).")
+        return PacsError(_("The PACS does not have this image (HTTP 404)."))
+    return PacsError(_("The PACS answered with an error (HTTP %(status)s).") % {"status": status})
 
 
 def _too_large() -> PacsError:
-    return PacsError(f"The image in the PACS is larger than the {settings.NASOVCF_FILM_MAX_MB} MB limit.")
+    return PacsError(
+        _("The image in the PACS is larger than the %(limit)s MB limit.") % {"limit": settings.NASOVCF_FILM_MAX_MB}
+    )
 
 
 def _where() -> str:
@@ -233,11 +245,11 @@ def _film_max_bytes() -> int:
 
 def _check_mrn(mrn: str) -> None:
     if not mrn or not mrn.strip(" "):
-        raise PacsError("Enter the patient's MRN to search the PACS.")
+        raise PacsError(_("Enter the patient's MRN to search the PACS."))
     if len(mrn) > MRN_MAX_LENGTH:
-        raise PacsError(f"An MRN longer than {MRN_MAX_LENGTH} characters cannot be in a PACS.")
+        raise PacsError(_("An MRN longer than %(length)s characters cannot be in a PACS.") % {"length": MRN_MAX_LENGTH})
     if _MRN_FORBIDDEN.search(mrn):
-        raise PacsError(r"An MRN with *, ?, \ or a control character cannot be searched in the PACS.")
+        raise PacsError(_(r"An MRN with *, ?, \ or a control character cannot be searched in the PACS."))
 
 
 def is_uid(value: object) -> bool:
@@ -247,7 +259,7 @@ def is_uid(value: object) -> bool:
 
 def _check_uid(value: str) -> None:
     if not is_uid(value):
-        raise PacsError("That is not a DICOM UID (digits and dots, at most 64 characters).")
+        raise PacsError(_("That is not a DICOM UID (digits and dots, at most 64 characters)."))
 
 
 # -- DICOM JSON (PS3.18 Annex F) ------------------------------------------------------------------
@@ -256,7 +268,7 @@ def _check_uid(value: str) -> None:
 def _records(payload: object) -> list[Mapping[str, Any]]:
     """The QIDO-RS answer's data sets: a JSON array of objects, or a PacsError."""
     if not isinstance(payload, list) or not all(isinstance(record, dict) for record in payload):
-        raise PacsError("The PACS answered with something other than DICOM JSON.")
+        raise PacsError(_(NOT_DICOM_JSON))
     return payload
 
 

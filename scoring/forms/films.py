@@ -9,17 +9,20 @@ from decimal import Decimal
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
-from .. import radiograph
+from .. import presenters, radiograph
 from ..models import Film, FilmReading
 from .fields import HEIGHT_FORM_FIELDS, visible_name
 
-REQUIRED = "This field is required."
+# The English messages (gettext msgids); measure_body_errors says them in the active language.
+REQUIRED = gettext_noop("This field is required.")
 MEASURE_FIELDS = {"points", "pixel_spacing_mm"}
-POINTS_SHAPE = "Must be an object with the cranial, fractured and caudal vertebrae."
-CORNERS_SHAPE = "Must be an object with the four corners: " + ", ".join(radiograph.CORNERS) + "."
-POINT_SHAPE = "Must be a pair [x, y] of JSON numbers, each 0 or more."
-SPACING_SHAPE = "Must be two positive JSON numbers of millimetres: [row spacing, column spacing]."
+POINTS_SHAPE = gettext_noop("Must be an object with the cranial, fractured and caudal vertebrae.")
+CORNERS_SHAPE = gettext_noop("Must be an object with the four corners: %(corners)s.")
+POINT_SHAPE = gettext_noop("Must be a pair [x, y] of JSON numbers, each 0 or more.")
+SPACING_SHAPE = gettext_noop("Must be two positive JSON numbers of millimetres: [row spacing, column spacing].")
 
 
 def _is_pair_of_numbers(value: object) -> bool:
@@ -34,31 +37,32 @@ def measure_body_errors(body: dict) -> dict[str, list[str]]:
     """What JSON itself can get wrong in twelve corners (and a spacing), each under its path: the
     check POST /api/measure/ and the measuring page's form share. Ranges and the plausibility of
     the outlines are `radiograph.measure`'s."""
-    errors = {key: ["Unknown field."] for key in body if key not in MEASURE_FIELDS}
+    errors = {key: [_("Unknown field.")] for key in body if key not in MEASURE_FIELDS}
     spacing = body.get("pixel_spacing_mm")
     if spacing is not None and not _is_pair_of_numbers(spacing):
-        errors["pixel_spacing_mm"] = [SPACING_SHAPE]
+        errors["pixel_spacing_mm"] = [_(SPACING_SHAPE)]
     points = body.get("points")
     if not isinstance(points, dict):
-        errors["points"] = [REQUIRED if points is None else POINTS_SHAPE]
+        errors["points"] = [_(REQUIRED) if points is None else _(POINTS_SHAPE)]
         return errors
     for name in points:
         if name not in radiograph.VERTEBRAE:
-            errors[f"points.{name}"] = ["Unknown vertebra."]
+            errors[f"points.{name}"] = [_("Unknown vertebra.")]
     for vertebra in radiograph.VERTEBRAE:
         corners = points.get(vertebra)
         if not isinstance(corners, dict):
-            errors[f"points.{vertebra}"] = [REQUIRED if corners is None else CORNERS_SHAPE]
+            corners_shape = _(CORNERS_SHAPE) % {"corners": ", ".join(radiograph.CORNERS)}  # JSON keys: as they are
+            errors[f"points.{vertebra}"] = [_(REQUIRED) if corners is None else corners_shape]
             continue
         for name in corners:
             if name not in radiograph.CORNERS:
-                errors[f"points.{vertebra}.{name}"] = ["Unknown corner."]
+                errors[f"points.{vertebra}.{name}"] = [_("Unknown corner.")]
         for corner in radiograph.CORNERS:
             point = corners.get(corner)
             if point is None:
-                errors[f"points.{vertebra}.{corner}"] = [REQUIRED]
+                errors[f"points.{vertebra}.{corner}"] = [_(REQUIRED)]
             elif not _is_pair_of_numbers(point):
-                errors[f"points.{vertebra}.{corner}"] = [POINT_SHAPE]
+                errors[f"points.{vertebra}.{corner}"] = [_(POINT_SHAPE)]
     return errors
 
 
@@ -71,10 +75,13 @@ class FilmUploadForm(forms.Form):
     The content decides what it is (scoring.films.ingest); here only its presence and size."""
 
     file = forms.FileField(
-        label="Lateral radiograph",
-        help_text="A DICOM file (.dcm), a PNG or a JPEG. A DICOM keeps its pixel spacing: heights in mm.",
+        label=gettext_lazy("Lateral radiograph"),
+        help_text=gettext_lazy("A DICOM file (.dcm), a PNG or a JPEG. A DICOM keeps its pixel spacing: heights in mm."),
         widget=forms.ClearableFileInput(attrs={"accept": ".dcm,.dicom,application/dicom,image/png,image/jpeg"}),
-        error_messages={"required": "Choose the film's file.", "empty": "The file is empty."},
+        error_messages={
+            "required": gettext_lazy("Choose the film's file."),
+            "empty": gettext_lazy("The file is empty."),
+        },
     )
 
     def clean_file(self):
@@ -82,7 +89,7 @@ class FilmUploadForm(forms.Form):
         limit_mb = settings.NASOVCF_FILM_MAX_MB
         if file.size > limit_mb * 1024 * 1024:
             raise ValidationError(
-                "The file is %(size)s MB; the largest film taken is %(limit)s MB.",
+                _("The file is %(size)s MB; the largest film taken is %(limit)s MB."),
                 code="too_large",
                 params={"size": f"{file.size / 1024 / 1024:.1f}", "limit": limit_mb},
             )
@@ -102,18 +109,18 @@ class ReadingForm(forms.Form):
     spacing and size: the computation the live values and POST /api/measure/ use."""
 
     reader_name = forms.CharField(
-        label="Reader (name)",
+        label=gettext_lazy("Reader (name)"),
         max_length=100,
         validators=[visible_name],
-        error_messages={"required": "Name the reader: the values are kept with who measured them."},
+        error_messages={"required": gettext_lazy("Name the reader: the values are kept with who measured them.")},
     )
     # Twelve pairs of numbers in JSON fit in well under 4,000 characters.
     points = forms.CharField(
         widget=forms.HiddenInput,
         max_length=4000,
         error_messages={
-            "required": "Place the twelve corners.",
-            "max_length": "The corners could not be read: place them again.",
+            "required": gettext_lazy("Place the twelve corners."),
+            "max_length": gettext_lazy("The corners could not be read: place them again."),
         },
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
@@ -124,7 +131,7 @@ class ReadingForm(forms.Form):
         self.measurement: radiograph.Measurement | None = None
 
     def clean_points(self) -> dict:
-        unreadable = ValidationError("The corners could not be read: place them again.", code="invalid")
+        unreadable = ValidationError(_("The corners could not be read: place them again."), code="invalid")
         try:
             points = json.loads(self.cleaned_data["points"], parse_float=Decimal, parse_constant=_not_a_json_constant)
         except (ValueError, RecursionError):
@@ -133,14 +140,20 @@ class ReadingForm(forms.Form):
             raise unreadable
         shape = measure_body_errors({"points": points})
         if shape:
-            raise ValidationError([f"{path}: {' '.join(messages)}" for path, messages in shape.items()], code="invalid")
+            raise ValidationError(
+                [
+                    _("%(path)s: %(problems)s") % {"path": path, "problems": " ".join(messages)}
+                    for path, messages in shape.items()
+                ],
+                code="invalid",
+            )
         try:
             self.measurement = radiograph.measure(
                 points, self.film.pixel_spacing_mm, (self.film.width, self.film.height)
             )
         except radiograph.ImplausibleMeasurement as refused:
             raise ValidationError(
-                [ValidationError(problem.message, code=problem.code) for problem in refused.problems]
+                [ValidationError(presenters.problem_text(problem), code=problem.code) for problem in refused.problems]
             ) from None
         return points
 

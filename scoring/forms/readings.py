@@ -7,6 +7,12 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from nasovcf_site.i18n import words
 
 from .. import measurements, presenters, rules
 from .fields import (
@@ -30,19 +36,19 @@ class VhlFields(forms.Form):
     vhl_required = True
 
     vhl_percent = TenthDecimalField(
-        label="Vertebral height loss (%)",
+        label=gettext_lazy("Vertebral height loss (%)"),
         unit=" %",
         required=False,
         min_value=measurements.VHL_MIN_PERCENT,
         max_value=measurements.VHL_MAX_PERCENT,
-        help_text="Enter the percentage, or the six heights below to compute it.",
+        help_text=gettext_lazy("Enter the percentage, or the six heights below to compute it."),
     )
-    fractured_anterior_mm = HeightField(label=HEIGHT_LABELS["fractured_anterior_mm"])
-    fractured_posterior_mm = HeightField(label=HEIGHT_LABELS["fractured_posterior_mm"])
-    cranial_anterior_mm = HeightField(label=HEIGHT_LABELS["cranial_anterior_mm"])
-    cranial_posterior_mm = HeightField(label=HEIGHT_LABELS["cranial_posterior_mm"])
-    caudal_anterior_mm = HeightField(label=HEIGHT_LABELS["caudal_anterior_mm"])
-    caudal_posterior_mm = HeightField(label=HEIGHT_LABELS["caudal_posterior_mm"])
+    fractured_anterior_mm = HeightField(label=gettext_lazy(HEIGHT_LABELS["fractured_anterior_mm"]))
+    fractured_posterior_mm = HeightField(label=gettext_lazy(HEIGHT_LABELS["fractured_posterior_mm"]))
+    cranial_anterior_mm = HeightField(label=gettext_lazy(HEIGHT_LABELS["cranial_anterior_mm"]))
+    cranial_posterior_mm = HeightField(label=gettext_lazy(HEIGHT_LABELS["cranial_posterior_mm"]))
+    caudal_anterior_mm = HeightField(label=gettext_lazy(HEIGHT_LABELS["caudal_anterior_mm"]))
+    caudal_posterior_mm = HeightField(label=gettext_lazy(HEIGHT_LABELS["caudal_posterior_mm"]))
 
     computed_vhl: Decimal | None = None
 
@@ -64,14 +70,14 @@ class VhlFields(forms.Form):
         if percent_given and heights_given:
             self.add_error(
                 percent_field,
-                ValidationError("Enter either the VHL percentage or the six heights, not both.", code=VHL_BOTH),
+                ValidationError(_("Enter either the VHL percentage or the six heights, not both."), code=VHL_BOTH),
             )
             return None
         if not percent_given and not heights_given:
             if required:
                 self.add_error(
                     percent_field,
-                    ValidationError("Enter the VHL percentage, or all six heights to compute it.", code=VHL_MISSING),
+                    ValidationError(_("Enter the VHL percentage, or all six heights to compute it."), code=VHL_MISSING),
                 )
             return None
         if not heights_given:
@@ -80,7 +86,7 @@ class VhlFields(forms.Form):
             if name not in heights_given:
                 self.add_error(
                     name,
-                    ValidationError("Enter this height too: the VHL needs all six.", code="required"),
+                    ValidationError(_("Enter this height too: the VHL needs all six."), code="required"),
                 )
         if any(name in self.errors for name in height_fields):
             return None
@@ -92,20 +98,35 @@ class VhlFields(forms.Form):
             self.add_error(
                 percent_field if prefix else None,  # the second reader's beside its own fields
                 ValidationError(
-                    "The VHL computed from %(whose)s six heights is %(vhl)s %%, outside −50 … 100 %%: "
-                    "check the heights for a measurement error.",
+                    _(
+                        "The VHL computed from the second reader's six heights is %(vhl)s %%, outside −50 … 100 %%: "
+                        "check the heights for a measurement error."
+                    )
+                    if prefix
+                    else _(
+                        "The VHL computed from the six heights is %(vhl)s %%, outside −50 … 100 %%: "
+                        "check the heights for a measurement error."
+                    ),
                     code=VHL_COMPUTED_OUT_OF_RANGE,
-                    params={"vhl": rules.format_signed(vhl), "whose": "the second reader's" if prefix else "the"},
+                    params={"vhl": rules.format_signed(vhl)},
                 ),
             )
             return None
         if vhl < 0:
-            whose = "the second reader's" if prefix else "the"
-            self.notices.append(
-                f"The VHL from {whose} six heights is {rules.format_signed(vhl)} %: the fractured vertebra "
-                "measures taller than its neighbours' mean. It is kept as measured and scores 0; check the "
-                "heights if that is not so."
+            notice = (
+                _(
+                    "The VHL from the second reader's six heights is %(vhl)s %%: the fractured vertebra "
+                    "measures taller than its neighbours' mean. It is kept as measured and scores 0; check the "
+                    "heights if that is not so."
+                )
+                if prefix
+                else _(
+                    "The VHL from the six heights is %(vhl)s %%: the fractured vertebra "
+                    "measures taller than its neighbours' mean. It is kept as measured and scores 0; check the "
+                    "heights if that is not so."
+                )
             )
+            self.notices.append(notice % {"vhl": rules.format_signed(vhl)})
         cleaned[percent_field] = vhl
         return vhl
 
@@ -139,27 +160,27 @@ class TwoReaderFields(VhlFields):
     the baseline assessment and the follow-up visit."""
 
     first_reader_name = forms.CharField(
-        label="First reader (name)", max_length=100, required=False, validators=[visible_name]
+        label=gettext_lazy("First reader (name)"), max_length=100, required=False, validators=[visible_name]
     )
     second_reader_name = forms.CharField(
-        label="Second reader (name)", max_length=100, required=False, validators=[visible_name]
+        label=gettext_lazy("Second reader (name)"), max_length=100, required=False, validators=[visible_name]
     )
     second_vhl_percent = TenthDecimalField(
-        label="Second reader: VHL (%)",
+        label=gettext_lazy("Second reader: VHL (%)"),
         unit=" %",
         required=False,
         min_value=measurements.VHL_MIN_PERCENT,
         max_value=measurements.VHL_MAX_PERCENT,
-        help_text="Or the second reader's six heights below.",
+        help_text=gettext_lazy("Or the second reader's six heights below."),
     )
-    second_fractured_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_anterior_mm"])
-    second_fractured_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["fractured_posterior_mm"])
-    second_cranial_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_anterior_mm"])
-    second_cranial_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["cranial_posterior_mm"])
-    second_caudal_anterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_anterior_mm"])
-    second_caudal_posterior_mm = HeightField(label="Second reader: " + HEIGHT_LABELS["caudal_posterior_mm"])
+    second_fractured_anterior_mm = HeightField(label=gettext_lazy("Second reader: a · fractured, anterior (mm)"))
+    second_fractured_posterior_mm = HeightField(label=gettext_lazy("Second reader: b · fractured, posterior (mm)"))
+    second_cranial_anterior_mm = HeightField(label=gettext_lazy("Second reader: c · vertebra above, anterior (mm)"))
+    second_cranial_posterior_mm = HeightField(label=gettext_lazy("Second reader: d · vertebra above, posterior (mm)"))
+    second_caudal_anterior_mm = HeightField(label=gettext_lazy("Second reader: e · vertebra below, anterior (mm)"))
+    second_caudal_posterior_mm = HeightField(label=gettext_lazy("Second reader: f · vertebra below, posterior (mm)"))
     second_kyphosis_angle_deg = TenthDecimalField(
-        label="Second reader: kyphosis angle (°)",
+        label=gettext_lazy("Second reader: kyphosis angle (°)"),
         unit="°",
         required=False,
         min_value=measurements.KYPHOSIS_MIN_DEG,
@@ -207,20 +228,23 @@ class TwoReaderFields(VhlFields):
             and (second_vhl is not None or second_kyphosis is not None)
             and not cleaned.get("second_reader_name")
         ):
-            self.add_error("second_reader_name", ValidationError("Name the second reader.", code="required"))
-        for first, second, field, what in (
-            (self.first_vhl, second_vhl, "second_vhl_percent", "VHL"),
-            (self.first_kyphosis, second_kyphosis, "second_kyphosis_angle_deg", "kyphosis angle"),
+            self.add_error("second_reader_name", ValidationError(_("Name the second reader."), code="required"))
+        for first, second, field, message in (
+            (
+                self.first_vhl,
+                second_vhl,
+                "second_vhl_percent",
+                _("Enter the first reader's VHL too: the film's value is the mean of the two readers."),
+            ),
+            (
+                self.first_kyphosis,
+                second_kyphosis,
+                "second_kyphosis_angle_deg",
+                _("Enter the first reader's kyphosis angle too: the film's value is the mean of the two readers."),
+            ),
         ):
             if second is not None and first is None and not self.has_error(field.removeprefix(SECOND_PREFIX)):
-                self.add_error(
-                    field,
-                    ValidationError(
-                        "Enter the first reader's %(what)s too: the film's value is the mean of the two readers.",
-                        code="second_without_first",
-                        params={"what": what},
-                    ),
-                )
+                self.add_error(field, ValidationError(message, code="second_without_first"))
         if self.first_vhl is not None and second_vhl is not None:
             cleaned["vhl_percent"] = measurements.mean_of_readers(self.first_vhl, second_vhl)
         if self.first_kyphosis is not None and second_kyphosis is not None:
@@ -252,97 +276,102 @@ class TwoReaderFields(VhlFields):
 ODI_SECTION_FIELDS = tuple(f"odi_section_{n}" for n in range(1, len(measurements.ODI_SECTIONS) + 1))
 
 # The six answers of each ODI section (version 2.1a), shortened, from 0 (no problem) to 5 (worst):
-# the clinician picks the patient's answer in words, not a bare number.
+# the clinician picks the patient's answer in words, not a bare number. The keys are the sections'
+# English names (measurements.ODI_SECTIONS, msgids); the answers are translated where they are shown.
 ODI_ANSWERS = {
     "Pain intensity": (
-        "no pain at the moment",
-        "very mild pain",
-        "moderate pain",
-        "fairly severe pain",
-        "very severe pain",
-        "the worst imaginable pain",
+        gettext_lazy("no pain at the moment"),
+        gettext_lazy("very mild pain"),
+        gettext_lazy("moderate pain"),
+        gettext_lazy("fairly severe pain"),
+        gettext_lazy("very severe pain"),
+        gettext_lazy("the worst imaginable pain"),
     ),
     "Personal care": (
-        "looks after self normally, no extra pain",
-        "normally, but very painful",
-        "painful: slow and careful",
-        "needs some help, manages most",
-        "needs help every day in most care",
-        "cannot dress, washes with difficulty, stays in bed",
+        gettext_lazy("looks after self normally, no extra pain"),
+        gettext_lazy("normally, but very painful"),
+        gettext_lazy("painful: slow and careful"),
+        gettext_lazy("needs some help, manages most"),
+        gettext_lazy("needs help every day in most care"),
+        gettext_lazy("cannot dress, washes with difficulty, stays in bed"),
     ),
     "Lifting": (
-        "heavy weights, no extra pain",
-        "heavy weights, with extra pain",
-        "not heavy weights off the floor; can if conveniently placed",
-        "light to medium weights if conveniently placed",
-        "only very light weights",
-        "cannot lift or carry anything",
+        gettext_lazy("heavy weights, no extra pain"),
+        gettext_lazy("heavy weights, with extra pain"),
+        gettext_lazy("not heavy weights off the floor; can if conveniently placed"),
+        gettext_lazy("light to medium weights if conveniently placed"),
+        gettext_lazy("only very light weights"),
+        gettext_lazy("cannot lift or carry anything"),
     ),
     "Walking": (
-        "pain does not limit walking",
-        "not more than 1 km",
-        "not more than 500 m",
-        "not more than 100 m",
-        "only with a stick or crutches",
-        "in bed most of the time",
+        gettext_lazy("pain does not limit walking"),
+        gettext_lazy("not more than 1 km"),
+        gettext_lazy("not more than 500 m"),
+        gettext_lazy("not more than 100 m"),
+        gettext_lazy("only with a stick or crutches"),
+        gettext_lazy("in bed most of the time"),
     ),
     "Sitting": (
-        "any chair, as long as liked",
-        "favourite chair only, as long as liked",
-        "not more than 1 hour",
-        "not more than 30 minutes",
-        "not more than 10 minutes",
-        "cannot sit at all",
+        gettext_lazy("any chair, as long as liked"),
+        gettext_lazy("favourite chair only, as long as liked"),
+        gettext_lazy("not more than 1 hour"),
+        gettext_lazy("not more than 30 minutes"),
+        gettext_lazy("not more than 10 minutes"),
+        gettext_lazy("cannot sit at all"),
     ),
     "Standing": (
-        "as long as liked, no extra pain",
-        "as long as liked, with extra pain",
-        "not more than 1 hour",
-        "not more than 30 minutes",
-        "not more than 10 minutes",
-        "cannot stand at all",
+        gettext_lazy("as long as liked, no extra pain"),
+        gettext_lazy("as long as liked, with extra pain"),
+        gettext_lazy("not more than 1 hour"),
+        gettext_lazy("not more than 30 minutes"),
+        gettext_lazy("not more than 10 minutes"),
+        gettext_lazy("cannot stand at all"),
     ),
     "Sleeping": (
-        "never disturbed by pain",
-        "occasionally disturbed by pain",
-        "less than 6 hours' sleep",
-        "less than 4 hours' sleep",
-        "less than 2 hours' sleep",
-        "pain prevents sleep altogether",
+        gettext_lazy("never disturbed by pain"),
+        gettext_lazy("occasionally disturbed by pain"),
+        gettext_lazy("less than 6 hours' sleep"),
+        gettext_lazy("less than 4 hours' sleep"),
+        gettext_lazy("less than 2 hours' sleep"),
+        gettext_lazy("pain prevents sleep altogether"),
     ),
     "Sex life": (
-        "normal, no extra pain",
-        "normal, some extra pain",
-        "nearly normal, very painful",
-        "severely restricted by pain",
-        "nearly absent because of pain",
-        "prevented by pain",
+        gettext_lazy("normal, no extra pain"),
+        gettext_lazy("normal, some extra pain"),
+        gettext_lazy("nearly normal, very painful"),
+        gettext_lazy("severely restricted by pain"),
+        gettext_lazy("nearly absent because of pain"),
+        gettext_lazy("prevented by pain"),
     ),
     "Social life": (
-        "normal, no extra pain",
-        "normal, but increases pain",
-        "only energetic interests limited",
-        "restricted: does not go out as often",
-        "restricted to home",
-        "no social life because of pain",
+        gettext_lazy("normal, no extra pain"),
+        gettext_lazy("normal, but increases pain"),
+        gettext_lazy("only energetic interests limited"),
+        gettext_lazy("restricted: does not go out as often"),
+        gettext_lazy("restricted to home"),
+        gettext_lazy("no social life because of pain"),
     ),
     "Travelling": (
-        "anywhere, no pain",
-        "anywhere, with extra pain",
-        "manages journeys over 2 hours",
-        "less than 1 hour",
-        "short necessary journeys under 30 minutes",
-        "only to receive treatment",
+        gettext_lazy("anywhere, no pain"),
+        gettext_lazy("anywhere, with extra pain"),
+        gettext_lazy("manages journeys over 2 hours"),
+        gettext_lazy("less than 1 hour"),
+        gettext_lazy("short necessary journeys under 30 minutes"),
+        gettext_lazy("only to receive treatment"),
     ),
 }
+
+
+# The section's name (a msgid of the pure core) in the language of the request that shows it.
+_words_lazy = lazy(words, str)
 
 
 def _odi_section_field(number: int) -> forms.TypedChoiceField:
     section = measurements.ODI_SECTIONS[number - 1]
     return forms.TypedChoiceField(
-        label=f"{number} · {section}",
-        choices=[("", "not answered")]
-        + [(str(score), f"{score} · {answer}") for score, answer in enumerate(ODI_ANSWERS[section])],
+        label=format_lazy("{} · {}", number, _words_lazy(section)),
+        choices=[("", gettext_lazy("not answered"))]
+        + [(str(score), format_lazy("{} · {}", score, answer)) for score, answer in enumerate(ODI_ANSWERS[section])],
         coerce=int,
         empty_value=None,
         required=False,
@@ -353,12 +382,12 @@ class OdiFields(forms.Form):
     """ODI typed as a percentage, or computed from the ten questionnaire sections (spec §2)."""
 
     odi_percent = TenthDecimalField(
-        label="ODI (%)",
+        label=gettext_lazy("ODI (%)"),
         unit=" %",
         required=False,
         min_value=measurements.ODI_MIN_PERCENT,
         max_value=measurements.ODI_MAX_PERCENT,
-        help_text="Oswestry Disability Index, 0–100 %: type it, or score the ten sections below.",
+        help_text=gettext_lazy("Oswestry Disability Index, 0–100 %: type it, or score the ten sections below."),
     )
     odi_section_1 = _odi_section_field(1)
     odi_section_2 = _odi_section_field(2)
@@ -387,7 +416,7 @@ class OdiFields(forms.Form):
         if cleaned.get("odi_percent") is not None:
             self.add_error(
                 "odi_percent",
-                ValidationError("Type the ODI or score the sections, not both: clear one of them.", code="odi_both"),
+                ValidationError(_("Type the ODI or score the sections, not both: clear one of them."), code="odi_both"),
             )
             return
         self.odi_sections = sections

@@ -19,9 +19,11 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from nasovcf_site.i18n import words
 from nasovcf_site.private_files import private_directory
 
 from .. import films, pacs, presenters, radiograph, services
@@ -120,7 +122,7 @@ def _take_film(request, patient, fracture, visit, source_path: Path, *, source: 
         films.remove(Path(settings.FILMS_DIR) / str(key))  # no file of a film the database does not hold
         raise
     logger.info("film added id=%s user=%s source=%s", film.pk, request.user.get_username(), source)
-    messages.success(request, f"{film.get_source_display()}: the film is ready to measure.")
+    messages.success(request, _("%(source)s: the film is ready to measure.") % {"source": film.get_source_display()})
     return redirect(film)
 
 
@@ -176,7 +178,7 @@ def _film_pacs(request, patient: Patient, fracture: Fracture | None):
     if request.method == "POST":
         pick = PacsPickForm(request.POST)
         if not pick.is_valid():
-            return HttpResponseBadRequest("That is not a film of the list.")
+            return HttpResponseBadRequest(_("That is not a film of the list."))
         chosen = pick.cleaned_data
         try:
             data = pacs.fetch_instance(chosen["study"], chosen["series"], chosen["instance"])
@@ -226,7 +228,7 @@ def film_confirm(request):
     what differed and who confirmed) or discard it."""
     pending = request.session.get(PENDING)
     if not pending or request.POST.get("key") != pending["key"]:
-        messages.error(request, "That film is no longer waiting: add it again.")
+        messages.error(request, _("That film is no longer waiting: add it again."))
         return redirect("scoring:patient_list")
     del request.session[PENDING]
     patient = get_object_or_404(Patient, pk=pending["patient"])
@@ -239,7 +241,7 @@ def film_confirm(request):
         return redirect(kept)
     if request.POST.get("keep") != "yes":
         films.remove(directory)
-        messages.info(request, "The film was discarded.")
+        messages.info(request, _("The film was discarded."))
         return redirect(_back(patient, fracture))
     try:
         with transaction.atomic():
@@ -262,7 +264,11 @@ def film_confirm(request):
         if kept is None:
             raise
         return redirect(kept)
-    messages.warning(request, f"Film kept although {pending['mismatch']}: its history records your confirmation.")
+    messages.warning(
+        request,
+        _("Film kept although %(mismatch)s: its history records your confirmation.")
+        % {"mismatch": words(pending["mismatch"])},
+    )
     return redirect(film)
 
 
@@ -282,6 +288,10 @@ def film_detail(request, pk: int):
             "film": film,
             "fracture": film.fracture,
             "patient": film.patient,
+            # What differed, said in the reader's language from what the film keeps of its file (the
+            # confirmed sentence is stored as the confirming user read it).
+            "mismatch": film.identity_mismatch_confirmed
+            and services.identity_mismatch_words(film.patient, film.file_patient_id, film.file_patient_name),
             "readings": [
                 presenters.film_reading_summary(readings.get(reader), reader) for reader in FilmReading.Reader
             ],
@@ -295,8 +305,15 @@ def film_detail(request, pk: int):
 
 
 def _corner_list() -> list[dict[str, str]]:
+    """The twelve corners in placing order, named in the active language (the viewer's list and
+    its refusals name a vertebra alone: `vertebra_label`)."""
     return [
-        {"vertebra": vertebra, "corner": corner, "label": presenters.corner_label(vertebra, corner)}
+        {
+            "vertebra": vertebra,
+            "corner": corner,
+            "label": words(presenters.corner_label(vertebra, corner)),
+            "vertebra_label": words(presenters.VERTEBRA_LABELS[vertebra]),
+        }
         for vertebra in radiograph.VERTEBRAE
         for corner in radiograph.OUTLINE
     ]
@@ -365,15 +382,16 @@ def film_measure(request, pk: int, reader: int):
         except services.SameReader as refused:
             form.add_error(None, str(refused))
         except StaleEdit:
-            form.add_error(None, "Not saved: this reading was changed by someone else since you opened it.")
+            form.add_error(None, _("Not saved: this reading was changed by someone else since you opened it."))
         except services.ArchivedRecord as refused:
             return archived_refusal(request, refused)
         else:
-            messages.success(
-                request,
-                f"{reading.get_reader_display()}'s reading kept. Check the values below and save the "
-                f"{'visit' if film.visit_id else 'assessment'}.",
+            kept = (
+                _("%(reader)s's reading kept. Check the values below and save the visit.")
+                if film.visit_id
+                else _("%(reader)s's reading kept. Check the values below and save the assessment.")
             )
+            messages.success(request, kept % {"reader": reading.get_reader_display()})
             return redirect(_record_edit_url(film, reading))
     points = own.points if own is not None else None
     if form.is_bound:
@@ -413,7 +431,7 @@ def film_compare(request, pk: int):
     film = _film(pk)
     readings = _readings(film)
     if len(readings) < 2:
-        messages.info(request, "Both readers must measure the film before their readings can be compared.")
+        messages.info(request, _("Both readers must measure the film before their readings can be compared."))
         return redirect(film)
     first, second = readings[FilmReading.Reader.FIRST], readings[FilmReading.Reader.SECOND]
     return render(
@@ -429,7 +447,8 @@ def film_compare(request, pk: int):
                 mode="compare",
                 readings=[
                     {
-                        "label": f"{reading.get_reader_display()} ({reading.reader_name})",
+                        "label": _("%(reader)s (%(name)s)")
+                        % {"reader": reading.get_reader_display(), "name": reading.reader_name},
                         "colour": READER_COLOURS[reading.reader],
                         "points": reading.points,
                     }
@@ -496,11 +515,11 @@ def film_remove(request, pk: int):
     film = _film(pk)
     form = ArchiveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Say why the film is removed.")
+        messages.error(request, _("Say why the film is removed."))
         return redirect(film)
     try:
         services.remove_film(film=film, user=request.user, reason=form.cleaned_data["reason"])
     except services.ArchivedRecord as refused:
         return archived_refusal(request, refused)
-    messages.success(request, "The film was removed from the record.")
+    messages.success(request, _("The film was removed from the record."))
     return redirect(film.visit.get_absolute_url() if film.visit_id else film.owner)

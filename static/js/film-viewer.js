@@ -11,6 +11,11 @@
   if (!configNode || !root) { return; }
   const config = JSON.parse(configNode.textContent);
   const measuring = config.mode === "measure";
+  // Django's JavaScript catalogue (base.html loads it first) gives the words in the page's language;
+  // without it, the English msgids themselves.
+  const gettext = window.gettext || ((message) => message);
+  const interpolate = window.interpolate
+    || ((format, values) => format.replace(/%\((\w+)\)s/g, (match, name) => String(values[name])));
 
   const SVG_NS = "http://www.w3.org/2000/svg";
   // Spec §9: a vertebra's outline runs anterior_superior → anterior_inferior → posterior_inferior →
@@ -195,7 +200,7 @@
   function showImage() {
     const url = imageUrl();
     if (image.getAttribute("href") === url) { return; }
-    if (imageStatus) { imageStatus.textContent = "Loading the film…"; }
+    if (imageStatus) { imageStatus.textContent = gettext("Loading the film…"); }
     image.setAttribute("href", url);
   }
 
@@ -247,7 +252,7 @@
     }
     image.addEventListener("load", () => { if (imageStatus) { imageStatus.textContent = ""; } });
     image.addEventListener("error", () => {
-      if (imageStatus) { imageStatus.textContent = "The film could not be shown. Reload the page to try again."; }
+      if (imageStatus) { imageStatus.textContent = gettext("The film could not be shown. Reload the page to try again."); }
     });
   }
 
@@ -273,7 +278,9 @@
 
   function describePoint(key) {
     const point = placed.get(key);
-    return point ? `placed at x ${point.x}, y ${point.y}` : "not placed";
+    return point
+      ? interpolate(gettext("placed at x %(x)s, y %(y)s"), { x: point.x, y: point.y }, true)
+      : gettext("not placed");
   }
 
   // Scrolls the corner list itself (never the page) so that this corner's button shows in it.
@@ -304,11 +311,17 @@
     keepInListView((explicitSelection && selectedKey) || (next && next.key) || selectedKey);
     if (nextNote) {
       if (next && !(explicitSelection && selectedKey)) {
-        nextNote.textContent = `Next: ${next.label}`;
+        nextNote.textContent = interpolate(gettext("Next: %(corner)s"), { corner: next.label }, true);
       } else if (explicitSelection && selectedKey) {
-        nextNote.textContent = `Selected: ${cornerByKey.get(selectedKey).label}. Click the film to place it there, or use the arrow keys.`;
+        nextNote.textContent = interpolate(
+          gettext("Selected: %(corner)s. Click the film to place it there, or use the arrow keys."),
+          { corner: cornerByKey.get(selectedKey).label },
+          true,
+        );
       } else {
-        nextNote.textContent = "All twelve corners are placed. Drag a point, or pick a corner below and use the arrow keys (Shift: 10 px).";
+        nextNote.textContent = gettext(
+          "All twelve corners are placed. Drag a point, or pick a corner below and use the arrow keys (Shift: 10 px).",
+        );
       }
     }
   }
@@ -549,10 +562,14 @@
     setUsable(false);
     window.clearTimeout(measureTimer);
     if (!complete()) {
-      clearResults(`Place all twelve corners to see the values (${placed.size} of ${corners.length} placed).`);
+      clearResults(interpolate(
+        gettext("Place all twelve corners to see the values (%(placed)s of %(total)s placed)."),
+        { placed: placed.size, total: corners.length },
+        true,
+      ));
       return;
     }
-    if (resultStatus) { resultStatus.textContent = "Updating the values…"; }
+    if (resultStatus) { resultStatus.textContent = gettext("Updating the values…"); }
     measureTimer = window.setTimeout(sendMeasure, MEASURE_DELAY_MS);
   }
 
@@ -600,15 +617,23 @@
     const heights = answer.heights || {};
     const unit = heights.unit === "mm" ? "mm" : "px";
     HEIGHT_WORDS.forEach(([name]) => setResult(name, `${fixed(heights[name], 2)} ${unit}`));
-    setResult("unit", unit === "mm" ? "Heights in millimetres (the film's pixel spacing)." : "Heights in pixels: the film has no pixel spacing.");
+    setResult("unit", unit === "mm"
+      ? gettext("Heights in millimetres (the film's pixel spacing).")
+      : gettext("Heights in pixels: the film has no pixel spacing."));
     setResult("vhl", `${fixed(answer.vhl_percent, 1)} %`);
     setResult("kyphosis", `${fixed(answer.kyphosis_angle_deg, 1)}°`);
     const genant = answer.genant || {};
-    setResult("genant", `Grade ${genant.grade}`);
-    setResult("genant-reductions",
-      `anterior height reduced ${fixed(genant.anterior_reduction_percent, 1)} %, posterior ${fixed(genant.posterior_reduction_percent, 1)} %`);
+    setResult("genant", interpolate(gettext("Grade %(grade)s"), { grade: genant.grade }, true));
+    setResult("genant-reductions", interpolate(
+      gettext("anterior height reduced %(anterior)s %, posterior %(posterior)s %"),
+      {
+        anterior: fixed(genant.anterior_reduction_percent, 1),
+        posterior: fixed(genant.posterior_reduction_percent, 1),
+      },
+      true,
+    ));
     if (results) { results.hidden = false; }
-    if (resultStatus) { resultStatus.textContent = "Computed from the twelve corners; not saved yet."; }
+    if (resultStatus) { resultStatus.textContent = gettext("Computed from the twelve corners; not saved yet."); }
     setUsable(true);
   }
 
@@ -620,9 +645,10 @@
     }
     if (parts[0] === "points" && parts.length === 2) {
       const item = corners.find((candidate) => candidate.vertebra === parts[1]);
-      return item ? item.label.split(" · ")[0] : parts[1];
+      if (!item) { return parts[1]; }
+      return item.vertebra_label || item.label.split(" · ")[0];
     }
-    return path === "pixel_spacing_mm" ? "Pixel spacing" : "Corners";
+    return path === "pixel_spacing_mm" ? gettext("Pixel spacing") : gettext("Corners");
   }
 
   // The corner a refusal names, or all four corners of the vertebra whose outline it names.
@@ -640,17 +666,23 @@
     const messages = [];
     if (status === 400 && answer && answer.errors) {
       Object.entries(answer.errors).forEach(([path, list]) => {
-        (Array.isArray(list) ? list : [list]).forEach((message) => messages.push(`${errorLabel(path)}: ${message}`));
+        (Array.isArray(list) ? list : [list]).forEach((message) => messages.push(
+          interpolate(gettext("%(where)s: %(problem)s"), { where: errorLabel(path), problem: message }, true),
+        ));
         markError(path);
       });
     } else if (status === 401 || status === 403) {
-      messages.push("You are signed out or may not measure: sign in again, then reload this page.");
+      messages.push(gettext("You are signed out or may not measure: sign in again, then reload this page."));
     } else if (status === 0) {
-      messages.push("The server could not be reached: the values are not up to date. Move a point to try again.");
+      messages.push(gettext("The server could not be reached: the values are not up to date. Move a point to try again."));
     } else {
-      messages.push(`The values could not be computed (the server answered ${status}). Move a point to try again.`);
+      messages.push(interpolate(
+        gettext("The values could not be computed (the server answered %(status)s). Move a point to try again."),
+        { status },
+        true,
+      ));
     }
-    if (resultStatus) { resultStatus.textContent = "These corners give no values:"; }
+    if (resultStatus) { resultStatus.textContent = gettext("These corners give no values:"); }
     messages.forEach((text) => {
       const item = document.createElement("li");
       item.textContent = text;
@@ -675,7 +707,7 @@
     const clear = root.querySelector("[data-clear]") || document.querySelector("[data-clear]");
     if (clear) {
       clear.addEventListener("click", () => {
-        if (!placed.size || !window.confirm("Remove all twelve points? Nothing saved is changed.")) { return; }
+        if (!placed.size || !window.confirm(gettext("Remove all twelve points? Nothing saved is changed."))) { return; }
         placed.clear();
         selectedKey = corners.length ? corners[0].key : null;
         explicitSelection = false;

@@ -3,6 +3,7 @@ the drawn picture, every refused file is refused in words and leaves nothing, th
 and the renders window and outline correctly."""
 
 import io
+import json
 import stat
 import sys
 from decimal import Decimal
@@ -23,7 +24,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from scoring import films
+from scoring import film_decode, films
 from scoring.films import FilmRefused, ingest, name_words_of_dicom, render_png, sniff, thumbnail_png
 from tests.films import (
     WORKED_EXAMPLE_CORNERS,
@@ -336,6 +337,32 @@ def test_a_film_needing_more_memory_than_the_limit_is_refused(place, settings):
         "The film could not be decoded: it needs more memory than the 220 MB allowed for decoding one film."
     )
     assert error.code == "out_of_memory"
+
+
+def test_the_decoding_child_answers_a_refusal_in_codes_and_values_never_in_words(place, capsys):
+    """The child knows no language: it sends the code, which sentence, and the sentence's values;
+    the parent (scoring.films) says it in the language of the request."""
+    source = place(dicom_film(frames=2))
+    place.film_directory.mkdir(parents=True)
+    film_decode.main([str(source), str(place.film_directory), "dicom", "60"])
+    answer = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert answer == {"ok": False, "code": "multi_frame", "reason": "multi_frame", "params": {"frames": 2}}
+    assert answer["reason"] in films.DECODE_REFUSALS
+
+
+def test_every_reason_the_child_can_give_has_its_sentence():
+    assert set(films.DECODE_REFUSALS) == set(film_decode.REASONS)
+
+
+def test_a_refusal_is_said_through_gettext_in_the_parent(place, monkeypatch):
+    monkeypatch.setattr(films, "_", lambda message: f"«{message}»")
+    error = refused(place, dicom_film(frames=2))
+    assert error.message == (
+        "«This DICOM holds %(frames)s frames; a lateral film is a single image. Export the one lateral view.»"
+    ).replace("%(frames)s", "2")
+    assert error.code == "multi_frame"
+    error = refused(place, b"")
+    assert error.message == "«The file is empty (0 bytes): choose the film again.»"
 
 
 # Sniffing and names.

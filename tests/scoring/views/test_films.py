@@ -239,6 +239,18 @@ def test_the_second_reader_measures_blind_then_the_readers_are_compared(client, 
     ]
 
 
+def test_the_viewer_names_each_corner_and_its_vertebra_for_its_messages(signed_in, film):
+    corners = signed_in.get(reverse("scoring:film_measure", args=[film.pk, 1])).context["viewer_config"]["corners"]
+    assert len(corners) == 12
+    assert corners[0] == {
+        "vertebra": "cranial",
+        "corner": "anterior_superior",
+        "label": "Cranial vertebra (above) · anterior superior corner",
+        "vertebra_label": "Cranial vertebra (above)",
+    }
+    assert all(isinstance(corner["label"], str) for corner in corners)  # words, not lazy strings
+
+
 def test_comparing_needs_both_readers(signed_in, film):
     answer = signed_in.get(reverse("scoring:film_compare", args=[film.pk]))
     assert answer.headers["Location"] == film.get_absolute_url()
