@@ -17,6 +17,11 @@ Each outcome has its own denominator (the rows where it is known); nothing compu
 below a stated minimum of events, and an interval that is not one (zero width, or reaching past
 the range of its estimate) is replaced by a note saying why. The paper's own figures are in
 scoring/paper.py.
+
+Words (issue 16): every note, label and name of a test is English, as a gettext msgid marked with
+`gettext_noop` or a `scoring.wording.Text` (a sentence with values), never a sentence built here
+in one language; the presentation translates it (`nasovcf_site.i18n.words`). The plots take a
+`translate` (a gettext) for their texts, and their font draws Chinese.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -32,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from scoring import paper, rules
+from scoring.wording import Text, gettext_noop, text
 
 from . import formatting
 
@@ -41,11 +48,14 @@ MAX_PATTERNS_PER_ROW = 0.5  # more covariate patterns per row than this: a logis
 MIN_EVENTS_FOR_AUC = 10  # fewer events, or fewer non-events: no AUC, interval or cut is reported
 MIN_EXPECTED_FOR_CHI2 = 5  # below this, Fisher's exact test instead of χ²
 Z_95 = paper.Z_95
-YOUDEN_TIE_RULE = (
+YOUDEN_TIE_RULE = gettext_noop(
     "When two cuts of the score give the same Youden index, the higher cut is taken (fewer patients called positive)."
 )
 
-OUTCOMES = {"non_union": "Non-union at 6 months", "progressive_kyphosis": "Progressive kyphosis (> 10°)"}
+OUTCOMES = {
+    "non_union": gettext_noop("Non-union at 6 months"),
+    "progressive_kyphosis": gettext_noop("Progressive kyphosis (> 10°)"),
+}
 
 
 @dataclass(frozen=True)
@@ -55,12 +65,12 @@ class Rate:
     rate: float | None  # None when n is 0 (note says why)
     ci_low: float | None
     ci_high: float | None
-    note: str = ""
+    note: str = ""  # a msgid (scoring.wording), "" when there is nothing to say
 
 
-def wilson(events: int, n: int, *, empty: str = "no patients") -> Rate:
+def wilson(events: int, n: int, *, empty: str = gettext_noop("no patients")) -> Rate:
     """A proportion with its Wilson 95 % interval (the pure core's, scoring/paper.py). With no
-    patient there is no proportion: None, and `empty` says why."""
+    patient there is no proportion: None, and `empty` (a msgid) says why."""
     if n == 0:
         return Rate(0, 0, None, None, None, empty)
     low, high = paper.wilson_interval(int(events), int(n))
@@ -69,10 +79,10 @@ def wilson(events: int, n: int, *, empty: str = "no patients") -> Rate:
 
 @dataclass(frozen=True)
 class GroupTest:
-    method: str  # "chi-squared" or "Fisher's exact"
+    method: str  # "chi-squared" or "Fisher's exact" (msgids), or "none"
     statistic: float | None
     p_value: float | None
-    note: str = ""
+    note: str | Text = ""  # a msgid or a Text (scoring.wording), "" when there is nothing to say
 
 
 def group_difference_test(table: np.ndarray) -> GroupTest:
@@ -81,12 +91,22 @@ def group_difference_test(table: np.ndarray) -> GroupTest:
     table = np.asarray(table, dtype=int)
     table = table[table.sum(axis=1) > 0]
     if table.shape[0] < 2 or (table.sum(axis=0) == 0).any():
-        return GroupTest("none", None, None, "needs two groups with patients and both outcomes present")
+        return GroupTest("none", None, None, gettext_noop("needs two groups with patients and both outcomes present"))
     expected = stats.contingency.expected_freq(table)
     if (expected < MIN_EXPECTED_FOR_CHI2).any():
-        return GroupTest("Fisher's exact", None, fisher_exact_r_by_2(table), "some expected counts are below 5")
+        return GroupTest(
+            gettext_noop("Fisher's exact"),
+            None,
+            fisher_exact_r_by_2(table),
+            gettext_noop("some expected counts are below 5"),
+        )
     chi2, p, dof, _ = stats.chi2_contingency(table, correction=False)
-    return GroupTest("chi-squared", float(chi2), float(p), f"{dof} degrees of freedom")
+    return GroupTest(
+        gettext_noop("chi-squared"),
+        float(chi2),
+        float(p),
+        text(gettext_noop("%(dof)s degrees of freedom"), dof=int(dof)),
+    )
 
 
 def fisher_exact_r_by_2(table: np.ndarray) -> float:
@@ -142,12 +162,12 @@ class Auc:
     ci_low: float | None = None
     ci_high: float | None = None
     se: float | None = None  # DeLong standard error of the AUC
-    note: str = ""
+    note: str | Text = ""  # a msgid or a Text (scoring.wording), "" when there is nothing to say
     youden_cut: float | None = None
     youden_index: float | None = None  # sensitivity + specificity − 1 at the cut
     sensitivity: float | None = None  # at the Youden cut, in-sample
     specificity: float | None = None
-    youden_note: str = ""
+    youden_note: str = ""  # a msgid
     fpr: list[float] = field(default_factory=list)  # ROC points, (0, 0) to (1, 1), for the plot
     tpr: list[float] = field(default_factory=list)
 
@@ -185,30 +205,37 @@ def delong_variance(scores: np.ndarray, outcome: np.ndarray) -> tuple[float, flo
     return float(auc), float(variance)
 
 
-def _too_few_events(events: int, non_events: int) -> str:
-    return (
-        f"too few events: {events} with the outcome and {non_events} without; "
-        f"at least {MIN_EVENTS_FOR_AUC} of each are needed"
+def _too_few_events(events: int, non_events: int) -> Text:
+    return text(
+        gettext_noop(
+            "too few events: %(events)s with the outcome and %(non_events)s without; "
+            "at least %(minimum)s of each are needed"
+        ),
+        events=events,
+        non_events=non_events,
+        minimum=MIN_EVENTS_FOR_AUC,
     )
 
 
 def _zero_variance_note(scores: np.ndarray, auc: float) -> str:
     if np.unique(scores).size == 1:
-        why = "every score is tied"
-    elif auc == 1.0:
-        why = "the score separates the outcomes perfectly"
-    elif auc == 0.0:
-        why = "the score separates the outcomes perfectly, in reverse"
-    else:
-        why = "every patient is placed alike"
-    return f"{why}, so the DeLong variance is 0"
+        return gettext_noop("every score is tied, so the DeLong variance is 0")
+    if auc == 1.0:
+        return gettext_noop("the score separates the outcomes perfectly, so the DeLong variance is 0")
+    if auc == 0.0:
+        return gettext_noop("the score separates the outcomes perfectly, in reverse, so the DeLong variance is 0")
+    return gettext_noop("every patient is placed alike, so the DeLong variance is 0")
 
 
-def _outside_note(low: float, high: float, bounds: tuple[float, float]) -> str:
-    return (
-        f"the normal (DeLong) interval, {formatting.ratio(low)} to {formatting.ratio(high)}, reaches past "
-        f"{bounds[0]:g} to {bounds[1]:g}, "
-        "so it is not shown"
+def _outside_note(low: float, high: float, bounds: tuple[float, float]) -> Text:
+    return text(
+        gettext_noop(
+            "the normal (DeLong) interval, %(low)s to %(high)s, reaches past %(lower)s to %(upper)s, so it is not shown"
+        ),
+        low=formatting.ratio(low),
+        high=formatting.ratio(high),
+        lower=f"{bounds[0]:g}",
+        upper=f"{bounds[1]:g}",
     )
 
 
@@ -275,7 +302,11 @@ def _youden(cuts: list[tuple[float, int, int]], events: int, non_events: int) ->
         if j > best_j:
             best, best_j = (cut, tp, fp), j
     if best is None:
-        return {"youden_note": "the Youden index is 0 or below at every cut (the score does not separate the outcomes)"}
+        return {
+            "youden_note": gettext_noop(
+                "the Youden index is 0 or below at every cut (the score does not separate the outcomes)"
+            )
+        }
     cut, tp, fp = best
     return {
         "youden_cut": cut,
@@ -289,15 +320,15 @@ def _youden(cuts: list[tuple[float, int, int]], events: int, non_events: int) ->
 
 # key → (label, threshold, inclusive): the paper's groups, "medium or high" is score ≥ 2, "high" > 4.
 FIXED_CUTS = {
-    "score_ge_2": ("score ≥ 2 (medium or high group)", 2, True),
-    "score_gt_4": ("score > 4 (high group)", 4, False),
+    "score_ge_2": (gettext_noop("score ≥ 2 (medium or high group)"), 2, True),
+    "score_gt_4": (gettext_noop("score > 4 (high group)"), 4, False),
 }
 
 
 @dataclass(frozen=True)
 class CutPerformance:
     key: str
-    label: str
+    label: str  # a msgid
     n: int
     events: int
     tp: int
@@ -330,10 +361,10 @@ def fixed_cuts(frame: pd.DataFrame, outcome: str) -> dict[str, CutPerformance]:
             fp=fp,
             fn=fn,
             tn=tn,
-            sensitivity=wilson(tp, tp + fn, empty="no patient with the outcome"),
-            specificity=wilson(tn, tn + fp, empty="no patient without the outcome"),
-            ppv=wilson(tp, tp + fp, empty="no patient is called positive at this cut"),
-            npv=wilson(tn, tn + fn, empty="no patient is called negative at this cut"),
+            sensitivity=wilson(tp, tp + fn, empty=gettext_noop("no patient with the outcome")),
+            specificity=wilson(tn, tn + fp, empty=gettext_noop("no patient without the outcome")),
+            ppv=wilson(tp, tp + fp, empty=gettext_noop("no patient is called positive at this cut")),
+            npv=wilson(tn, tn + fn, empty=gettext_noop("no patient is called negative at this cut")),
         )
     return results
 
@@ -357,7 +388,7 @@ class PairedAuc:
     p_value: float | None = None  # two-sided
     ci_low: float | None = None  # 95 % interval of the difference
     ci_high: float | None = None
-    note: str = ""
+    note: str | Text = ""  # a msgid or a Text (scoring.wording), "" when there is nothing to say
 
 
 def paired_delong(score_a, score_b, outcome) -> PairedAuc:
@@ -383,15 +414,19 @@ def paired_delong(score_a, score_b, outcome) -> PairedAuc:
     above_d, below_d = above_a - above_b, below_a - below_b
     if (above_d == above_d[0]).all() and (below_d == below_d[0]).all():
         alike = (above_d == 0).all() and (below_d == 0).all()
-        why = "the two scores place every patient alike, so " if alike else ""
-        return PairedAuc(**base, note=f"{why}the DeLong variance of the difference is 0")
+        note = (
+            gettext_noop("the two scores place every patient alike, so the DeLong variance of the difference is 0")
+            if alike
+            else gettext_noop("the DeLong variance of the difference is 0")
+        )
+        return PairedAuc(**base, note=note)
     s10 = np.cov(np.vstack([above_a, above_b]) / non_events, ddof=1)
     s01 = np.cov(np.vstack([below_a, below_b]) / events, ddof=1)
     covariance = s10 / events + s01 / non_events
     variance = float(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1])
     se = math.sqrt(max(variance, 0.0))
     if se == 0.0:
-        return PairedAuc(**base, note="the DeLong variance of the difference is 0")
+        return PairedAuc(**base, note=gettext_noop("the DeLong variance of the difference is 0"))
     difference = base["difference"]
     z = difference / se
     low, high = difference - Z_95 * se, difference + Z_95 * se
@@ -404,18 +439,18 @@ def paired_delong(score_a, score_b, outcome) -> PairedAuc:
 # -- logistic regression (Tables 1, 5, 6) ---------------------------------------------------------
 
 TERM_LABELS = {
-    "burst": "Burst fracture",
-    "vhl_15": "VHL ≥ 15 %",
-    "ka_15": "KA ≥ 15°",
-    "t2_diffuse_low": "Diffuse low T2 signal",
-    "bmd_2": "T-score −3.5 < T ≤ −2.5 (against T > −2.5)",
-    "bmd_4": "T-score ≤ −3.5 (against T > −2.5)",
-    "score": "NASOVCF score (per point)",
-    "age": "Age (per year)",
-    "female": "Female sex",
-    "vas_pre": "Pretreatment VAS (per point)",
-    "odi_pre": "Pretreatment ODI (per point)",
-    "bmi": "BMI (per kg/m²)",
+    "burst": gettext_noop("Burst fracture"),
+    "vhl_15": gettext_noop("VHL ≥ 15 %"),
+    "ka_15": gettext_noop("KA ≥ 15°"),
+    "t2_diffuse_low": gettext_noop("Diffuse low T2 signal"),
+    "bmd_2": gettext_noop("T-score −3.5 < T ≤ −2.5 (against T > −2.5)"),
+    "bmd_4": gettext_noop("T-score ≤ −3.5 (against T > −2.5)"),
+    "score": gettext_noop("NASOVCF score (per point)"),
+    "age": gettext_noop("Age (per year)"),
+    "female": gettext_noop("Female sex"),
+    "vas_pre": gettext_noop("Pretreatment VAS (per point)"),
+    "odi_pre": gettext_noop("Pretreatment ODI (per point)"),
+    "bmi": gettext_noop("BMI (per kg/m²)"),
 }
 # An item's indicator: (the frame's points column, the points that mean "present"); spec §1.
 ITEM_INDICATORS = {
@@ -446,7 +481,7 @@ PAPER_COVARIATES = {
 
 @dataclass(frozen=True)
 class OddsRatio:
-    term: str  # the label
+    term: str  # the label (a msgid)
     odds_ratio: float
     ci_low: float
     ci_high: float
@@ -461,7 +496,8 @@ class LogisticFit:
     events: int
     variables: int
     terms: list[OddsRatio]
-    note: str = ""  # why no fit is shown, when none is, or what was left out
+    # Why no fit is shown, when none is, or what was left out: a msgid or a Text (scoring.wording).
+    note: str | Text = ""
     predictors: list[str] = field(default_factory=list)  # the keys asked for
     auc: Auc | None = None  # the model's in-sample AUC (multivariable models)
 
@@ -515,7 +551,9 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str], *, m
     n, events = len(y), int(y.sum())
     asked = {"predictors": columns}
     if not n:
-        return LogisticFit(outcome, 0, 0, 0, [], "No fracture has the outcome and every predictor recorded.", **asked)
+        return LogisticFit(
+            outcome, 0, 0, 0, [], gettext_noop("No fracture has the outcome and every predictor recorded."), **asked
+        )
     limiting = min(events, n - events)
     patterns = covariate_patterns(table[:, 1:], y)
     # A predictor that does not vary (e.g. sex, when the filter keeps one sex) cannot be estimated.
@@ -524,29 +562,43 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str], *, m
     constant = [c for c, v in zip(columns, varies, strict=True) if not v]
     columns = [c for c, v in zip(columns, varies, strict=True) if v]
     values = patterns.values[:, varies]
-    dropped = f"Left out, as it does not vary here: {', '.join(predictors[c] for c in constant)}. " if constant else ""
+    dropped = [predictors[c] for c in constant]
     if not columns:
-        return LogisticFit(outcome, n, events, 0, [], dropped + "No predictor left to fit.", **asked)
+        return LogisticFit(
+            outcome, n, events, 0, [], _left_out(dropped, gettext_noop("No predictor left to fit.")), **asked
+        )
 
-    def refused(why: str) -> LogisticFit:
-        return LogisticFit(outcome, n, events, len(columns), [], dropped + why, **asked)
+    def refused(why: str | Text) -> LogisticFit:
+        return LogisticFit(outcome, n, events, len(columns), [], _left_out(dropped, why), **asked)
 
     if limiting < MIN_EVENTS_PER_VARIABLE * len(columns):
         return refused(
-            f"Too few events to fit: {limiting} in the rarer outcome for {len(columns)} variable(s); "
-            f"at least {MIN_EVENTS_PER_VARIABLE} per variable are needed."
+            text(
+                gettext_noop(
+                    "Too few events to fit: %(events)s in the rarer outcome for %(variables)s variable(s); "
+                    "at least %(minimum)s per variable are needed."
+                ),
+                events=limiting,
+                variables=len(columns),
+                minimum=MIN_EVENTS_PER_VARIABLE,
+            )
         )
     separated = [c for i, c in enumerate(columns) if c in BINARY_TERMS and _has_empty_cell(values[:, i], patterns)]
     if separated:
         return refused(
-            f"Not fitted: separation, {', '.join(predictors[c] for c in separated)} has an empty cell in its "
-            "2×2 table with the outcome (the odds ratio would be infinite or 0)."
+            text(
+                gettext_noop(
+                    "Not fitted: separation, %(terms)s has an empty cell in its 2×2 table with the outcome "
+                    "(the odds ratio would be infinite or 0)."
+                ),
+                terms=_names(predictors[c] for c in separated),
+            )
         )
     x = sm.add_constant(values, has_constant="add")  # one row per pattern
     estimates = _fit_patterns(x, patterns) if len(x) <= n * MAX_PATTERNS_PER_ROW else None
     if estimates is None:
         estimates = _fit_rows(x[patterns.rows], y)
-    if isinstance(estimates, str):
+    if isinstance(estimates, (str, Text)):
         return refused(estimates)
     params, conf, p_values = estimates
     terms = [
@@ -561,10 +613,29 @@ def logistic(frame: pd.DataFrame, outcome: str, predictors: dict[str, str], *, m
         for i, column in enumerate(columns)
     ]
     if not all(math.isfinite(value) for t in terms for value in (t.odds_ratio, t.ci_low, t.ci_high, t.p_value)):
-        return refused("The model could not be fitted (infinite estimates).")
+        return refused(gettext_noop("The model could not be fitted (infinite estimates)."))
     # Each row's fitted probability is its pattern's.
     auc = roc(_expit(x @ params)[patterns.rows], y) if model_auc else None
-    return LogisticFit(outcome, n, events, len(columns), terms, dropped, auc=auc, **asked)
+    return LogisticFit(outcome, n, events, len(columns), terms, _left_out(dropped, ""), auc=auc, **asked)
+
+
+def _names(labels) -> list[Text]:
+    """Terms' labels (msgids) as a list a Text names them by: each translated, joined with ", "."""
+    return [text(label) for label in labels]
+
+
+def _left_out(dropped: list[str], why: str | Text) -> str | Text:
+    """A fit's note: the predictors left out because they do not vary (their labels), then why
+    there is no fit (a msgid or a Text; "" when there is one)."""
+    if not dropped:
+        return why
+    if not why:
+        return text(gettext_noop("Left out, as it does not vary here: %(terms)s."), terms=_names(dropped))
+    return text(
+        gettext_noop("Left out, as it does not vary here: %(terms)s. %(why)s"),
+        terms=_names(dropped),
+        why=why if isinstance(why, Text) else text(why),
+    )
 
 
 class CovariatePatterns(NamedTuple):
@@ -648,7 +719,7 @@ def _fit_patterns(x: np.ndarray, patterns: CovariatePatterns) -> _Estimates | No
     return estimates
 
 
-def _fit_rows(x: np.ndarray, y: np.ndarray) -> _Estimates | str:
+def _fit_rows(x: np.ndarray, y: np.ndarray) -> _Estimates | str | Text:
     """statsmodels' Logit on the rows (`x` with the constant): the estimates, or why none is
     reported (separation, no convergence, an error)."""
     import statsmodels.api as sm
@@ -661,12 +732,12 @@ def _fit_rows(x: np.ndarray, y: np.ndarray) -> _Estimates | str:
         try:
             result = sm.Logit(y, x).fit(disp=0, maxiter=100)
         except (np.linalg.LinAlgError, ValueError) as error:
-            return f"The model could not be fitted ({error.__class__.__name__})."
+            return text(gettext_noop("The model could not be fitted (%(error)s)."), error=error.__class__.__name__)
     kinds = {warning.category for warning in caught}
     if PerfectSeparationWarning in kinds or (ConvergenceWarning in kinds and _separates(x @ result.params, y)):
-        return "Not fitted: separation, the predictors separate the outcomes perfectly."
+        return gettext_noop("Not fitted: separation, the predictors separate the outcomes perfectly.")
     if ConvergenceWarning in kinds:
-        return "Not fitted: the model did not converge."
+        return gettext_noop("Not fitted: the model did not converge.")
     return _Estimates(np.asarray(result.params), np.asarray(result.conf_int()), np.asarray(result.pvalues))
 
 
@@ -708,7 +779,7 @@ def univariable(frame: pd.DataFrame, outcome: str) -> dict[str, LogisticFit]:
                     int(known[outcome].sum()),
                     0,
                     [],
-                    "Not fitted: no fracture in the reference category (T-score above −2.5, 0 points).",
+                    gettext_noop("Not fitted: no fracture in the reference category (T-score above −2.5, 0 points)."),
                     predictors=list(keys),
                 )
                 continue
@@ -778,11 +849,22 @@ def analyse(cohort: pd.DataFrame) -> CohortAnalysis:
 # -- plots (matplotlib, drawn on the server as SVG) ------------------------------------------------
 
 
+def _identity(message: str) -> str:
+    return message
+
+
+# Each plot's font: DejaVu Sans (matplotlib's own) for Latin letters, falling back glyph by glyph
+# (matplotlib ≥ 3.6) to Noto Sans CJK SC (Debian's fonts-noto-cjk) for the Chinese labels.
+FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
 def pyplot():
-    """matplotlib's pyplot on the Agg backend (no display on a server): every plot of the report."""
+    """matplotlib's pyplot on the Agg backend (no display on a server), with a font that draws
+    Chinese too: every plot of the report."""
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["font.family"] = FONT_FAMILY
     import matplotlib.pyplot as plt
 
     return plt
@@ -797,7 +879,7 @@ def svg(figure) -> str:
     return buffer.getvalue()
 
 
-def _roc_axes(curves: dict[str, Auc], title: str) -> str | None:
+def _roc_axes(curves: dict[str, Auc], title: str, translate: Callable[[str], str]) -> str | None:
     """ROC curves (those with an AUC) with the chance line, each legend with its AUC: an SVG."""
     plt = pyplot()
 
@@ -805,33 +887,49 @@ def _roc_axes(curves: dict[str, Auc], title: str) -> str | None:
     if not drawn:
         return None
     figure, axes = plt.subplots(figsize=(4.6, 4.2))
-    axes.plot([0, 1], [0, 1], linestyle=":", color="#888888", label="chance")
+    axes.plot([0, 1], [0, 1], linestyle=":", color="#888888", label=translate(gettext_noop("chance")))
     for (outcome, auc), style in zip(drawn.items(), ("-", "--"), strict=False):
-        label = f"{OUTCOMES[outcome]}: AUC {formatting.ratio(auc.auc)} (n = {auc.n}, {auc.events} events)"
+        label = translate(gettext_noop("%(outcome)s: AUC %(auc)s (n = %(n)s, %(events)s events)")) % {
+            "outcome": translate(OUTCOMES[outcome]),
+            "auc": formatting.ratio(auc.auc),
+            "n": auc.n,
+            "events": auc.events,
+        }
         axes.plot(auc.fpr, auc.tpr, style, linewidth=2, label=label)
-    axes.set_xlabel("1 − specificity")
-    axes.set_ylabel("Sensitivity")
+    axes.set_xlabel(translate(gettext_noop("1 − specificity")))
+    axes.set_ylabel(translate(gettext_noop("Sensitivity")))
     axes.set_xlim(0, 1)
     axes.set_ylim(0, 1.02)
     axes.legend(
         loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize=7, frameon=False
     )  # below: the curves stay clear
-    axes.set_title(title, fontsize=10)
+    axes.set_title(translate(title), fontsize=10)
     return svg(figure)
 
 
-def roc_plot(aucs: dict[str, Auc]) -> str | None:
-    """Fig. 1: the score's ROC curve per outcome (outcomes with too few events are not drawn)."""
-    return _roc_axes(aucs, "ROC of the NASOVCF score")
+def roc_plot(aucs: dict[str, Auc], *, translate: Callable[[str], str] = _identity) -> str | None:
+    """Fig. 1: the score's ROC curve per outcome (outcomes with too few events are not drawn).
+    `translate` (a gettext) turns every text of the plot into the reader's language."""
+    return _roc_axes(aucs, gettext_noop("ROC of the NASOVCF score"), translate)
 
 
-def model_roc_plot(models: dict[str, LogisticFit]) -> str | None:
+def model_roc_plot(models: dict[str, LogisticFit], *, translate: Callable[[str], str] = _identity) -> str | None:
     """Fig. 4: the ROC curves of the paper's multivariable models, fitted here (in-sample)."""
-    return _roc_axes({outcome: fit.auc for outcome, fit in models.items()}, "ROC of the multivariable models")
+    return _roc_axes(
+        {outcome: fit.auc for outcome, fit in models.items()},
+        gettext_noop("ROC of the multivariable models"),
+        translate,
+    )
 
 
-def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str]) -> str | None:
-    """Observed rates by group with Wilson intervals, beside the paper's: an SVG document."""
+def rates_plot(
+    rates: dict[str, dict[str, Rate]],
+    *,
+    group_labels: dict[str, str],
+    translate: Callable[[str], str] = _identity,
+) -> str | None:
+    """Observed rates by group with Wilson intervals, beside the paper's: an SVG document.
+    `group_labels` are passed through `translate` too (msgids or already translated words)."""
     plt = pyplot()
 
     figure, panels = plt.subplots(1, 2, figsize=(7.2, 3.4), sharey=True)
@@ -844,14 +942,27 @@ def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str
             [max(0.0, r.ci_high - r.rate) * 100 if r.n else 0 for r in ours],
         ]
         published = [getattr(paper.DERIVATION_COHORT[rules.RiskGroup(g)], outcome).rate * 100 for g in GROUPS]
-        panel.bar(positions - 0.18, heights, width=0.36, yerr=errors, capsize=3, color="#0b4f6c", label="this clinic")
         panel.bar(
-            positions + 0.18, published, width=0.36, color="#c9a227", label=f"paper (n = {paper.PAPER_COHORT_SIZE})"
+            positions - 0.18,
+            heights,
+            width=0.36,
+            yerr=errors,
+            capsize=3,
+            color="#0b4f6c",
+            label=translate(gettext_noop("this clinic")),
         )
-        panel.set_xticks(positions, [group_labels[g] for g in GROUPS])
-        panel.set_title(OUTCOMES[outcome], fontsize=10)
+        panel.bar(
+            positions + 0.18,
+            published,
+            width=0.36,
+            color="#c9a227",
+            label=translate(gettext_noop("paper (n = %(n)s)")) % {"n": paper.PAPER_COHORT_SIZE},
+        )
+        panel.set_xticks(positions, [translate(str(group_labels[g])) for g in GROUPS])
+        panel.set_title(translate(OUTCOMES[outcome]), fontsize=10)
         panel.set_ylim(0, 100)
-    panels[0].set_ylabel("% of patients (95 % CI)")
+    # xgettext:no-python-format
+    panels[0].set_ylabel(translate(gettext_noop("% of patients (95 % CI)")))
     panels[0].legend(fontsize=8, loc="upper left")
     return svg(figure)
 
@@ -860,9 +971,9 @@ def rates_plot(rates: dict[str, dict[str, Rate]], *, group_labels: dict[str, str
 
 OF_ORDER = {"OF1": 1, "OF2": 2, "OF3": 3, "OF4": 4, "OF5": 5}
 CLASSIFIERS = {
-    "score": "NASOVCF score",
-    "genant_grade": "Genant grade (height-based approximation)",
-    "of_rank": "AO Spine-DGOU class (OF 1–5)",
+    "score": gettext_noop("NASOVCF score"),
+    "genant_grade": gettext_noop("Genant grade (height-based approximation)"),
+    "of_rank": gettext_noop("AO Spine-DGOU class (OF 1–5)"),
 }
 
 

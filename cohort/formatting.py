@@ -3,13 +3,18 @@
 Every figure is rounded half away from zero (Python's ROUND_HALF_UP, the spec's rounding
 direction) from the shortest decimal that names the float (its repr), so 8.25 prints 8.3 and
 2.45 prints 2.5: the tie rule never depends on how the float happens to be stored in binary.
-Pure Python: the page, the downloadable report and the tests use these and nothing else.
+Pure Python: the page, the downloadable report and the tests use these and nothing else. The few
+words (the rule, "to" in an interval) are English msgids (scoring.wording); the presenters pass
+`translate` to have them in the reader's language.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+
+from scoring.wording import gettext_noop, text
 
 MINUS = "−"  # the true minus sign, as the spec writes T-scores
 
@@ -21,12 +26,14 @@ PLACES = {
     "median": 3,  # medians and quartiles: 15.1 (11.85, 23), 11.125; trailing zeros dropped
     "net_benefit": 3,
 }
-RULE = (
+RULE = gettext_noop(
     "Figures are rounded half away from zero (8.25 → 8.3, 2.45 → 2.5), at the paper's precision: "
     "percentages to 0.1, odds ratios, AUCs, ICCs, κ and calibration to 0.001, P to 0.001 (smaller "
     "shown as < 0.001), medians and quartiles to at most 0.001 with trailing zeros dropped, as the "
     "paper prints them (15.1 (11.85, 23))."
 )
+# An interval with a negative bound: "−0.520 to 0.100" (a dash would read as a minus).
+NEGATIVE_INTERVAL = gettext_noop("%(low)s to %(high)s")
 
 
 def decimal(value: float, places: int) -> Decimal:
@@ -72,19 +79,34 @@ def p_value(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else number(value, PLACES["p"])
 
 
-def interval(low: float | None, high: float | None, places: int = PLACES["ratio"], *, trim: bool = False) -> str:
+def interval(
+    low: float | None,
+    high: float | None,
+    places: int = PLACES["ratio"],
+    *,
+    trim: bool = False,
+    translate: Callable[[str], str] | None = None,
+) -> str:
     """A 95 % interval: (1.458–2.013); "to" when a bound is negative, so a minus is never read as a dash."""
     if low is None or high is None:
         return ""
     first, second = number(low, places, trim=trim), number(high, places, trim=trim)
-    joiner = " to " if MINUS in first + second else "–"
-    return f"({first}{joiner}{second})"
+    if MINUS in first + second:
+        return f"({text(NEGATIVE_INTERVAL, low=first, high=second).render(translate)})"
+    return f"({first}–{second})"
 
 
 MAX_PLACES = 6
 
 
-def estimate(value: float | None, low: float | None, high: float | None, places: int = PLACES["ratio"]) -> str:
+def estimate(
+    value: float | None,
+    low: float | None,
+    high: float | None,
+    places: int = PLACES["ratio"],
+    *,
+    translate: Callable[[str], str] | None = None,
+) -> str:
     """A figure with its interval, or the figure alone when it has none: 1.713 (1.458–2.013). An
     interval whose bounds differ but would print alike gets more decimals (up to 6), so a true
     interval never reads as zero-width: 0.99998 (0.99996–0.99999), not 1.000 (1.000–1.000)."""
@@ -92,7 +114,7 @@ def estimate(value: float | None, low: float | None, high: float | None, places:
         while places < MAX_PLACES and number(low, places) == number(high, places):
             places += 1
     text = number(value, places)
-    bounds = interval(low, high, places)
+    bounds = interval(low, high, places, translate=translate)
     return f"{text} {bounds}" if bounds and text != "—" else text
 
 

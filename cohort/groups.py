@@ -5,13 +5,14 @@ rates compared pairwise with Fisher's exact test, and the baseline table by grou
 
 No Django here: every function takes the analysed frame (one row per fracture, cohort/data.py)
 and returns frozen dataclasses of plain values, at full precision (the presentation rounds).
-A statistic that cannot be computed is None with a `note` saying why, never NaN. The tests come
+A statistic that cannot be computed is None with a `note` saying why, never NaN; notes and labels
+are msgids or `scoring.wording.Text`s (issue 16), translated by the presentation. The tests come
 from scipy; nothing is drawn at random, so the same frame always gives the same numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 
@@ -19,19 +20,22 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from scoring.wording import Text, gettext_noop, text
+
 from .analysis import GROUPS, MIN_EXPECTED_FOR_CHI2, group_difference_test, pyplot, svg
 
 PAIRS = tuple(combinations(GROUPS, 2))  # (low, medium), (low, high), (medium, high): the paper's order
 MONTHS = (0, 1, 3, 6)
-CLINICAL_MEASURES = {"vas": "VAS pain (0–10)", "odi": "ODI (%)"}
+CLINICAL_MEASURES = {"vas": gettext_noop("VAS pain (0–10)"), "odi": gettext_noop("ODI (%)")}
 RADIOGRAPHIC_MEASURES = ("vhl_pre", "vhl_6m", "vhl_diff", "ka_pre", "ka_6m", "ka_diff")
 MAX_EXACT_MANN_WHITNEY = 8  # scipy's own rule: exact U distribution when a sample is this small and nothing ties
 
-KRUSKAL_WALLIS = "Kruskal–Wallis H"
-MANN_WHITNEY_EXACT = "Mann–Whitney U (exact)"
-MANN_WHITNEY_NORMAL = "Mann–Whitney U (normal approximation, tie- and continuity-corrected)"
-FISHER = "Fisher's exact"
-CHI2 = "chi-squared"
+# The tests' names (msgids, scoring.wording); "none" (no test made) is a code, never shown.
+KRUSKAL_WALLIS = gettext_noop("Kruskal–Wallis H")
+MANN_WHITNEY_EXACT = gettext_noop("Mann–Whitney U (exact)")
+MANN_WHITNEY_NORMAL = gettext_noop("Mann–Whitney U (normal approximation, tie- and continuity-corrected)")
+FISHER = gettext_noop("Fisher's exact")
+CHI2 = gettext_noop("chi-squared")
 
 
 # -- quartiles -------------------------------------------------------------------------------------
@@ -74,15 +78,15 @@ class MeanSd:
     n: int
     mean: float | None
     sd: float | None
-    note: str = ""
+    note: str = ""  # a msgid (scoring.wording)
 
 
 def mean_sd(values: Iterable) -> MeanSd:
     known = _known(values)
     if known.size == 0:
-        return MeanSd(0, None, None, "no value recorded")
+        return MeanSd(0, None, None, gettext_noop("no value recorded"))
     if known.size == 1:
-        return MeanSd(1, float(known[0]), None, "one value: no standard deviation")
+        return MeanSd(1, float(known[0]), None, gettext_noop("one value: no standard deviation"))
     return MeanSd(int(known.size), float(known.mean()), float(known.std(ddof=1)))
 
 
@@ -97,7 +101,7 @@ class AcrossGroups:
     statistic: float | None  # H, or χ²; None for Fisher's exact test
     df: int | None
     p_value: float | None
-    note: str = ""
+    note: str | Text = ""  # a msgid or a Text (scoring.wording), "" when there is nothing to say
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,7 @@ class Pairwise:
     statistic: float | None  # Mann–Whitney: U of `first`; Fisher: the sample odds ratio (first vs second)
     p_value: float | None
     p_adjusted: float | None
-    note: str = ""
+    note: str = ""  # a msgid (scoring.wording)
 
 
 def bonferroni(tests: list[Pairwise]) -> list[Pairwise]:
@@ -128,9 +132,9 @@ def kruskal_wallis(samples: dict[str, np.ndarray]) -> AcrossGroups:
     χ² distribution with groups − 1 degrees of freedom)."""
     present = [values for values in samples.values() if values.size]
     if len(present) < 2:
-        return AcrossGroups("none", None, None, None, "needs values in at least two groups")
+        return AcrossGroups("none", None, None, None, gettext_noop("needs values in at least two groups"))
     if np.unique(np.concatenate(present)).size < 2:
-        return AcrossGroups("none", None, None, None, "every value is the same: nothing to rank")
+        return AcrossGroups("none", None, None, None, gettext_noop("every value is the same: nothing to rank"))
     result = stats.kruskal(*present)
     return AcrossGroups(KRUSKAL_WALLIS, float(result.statistic), len(present) - 1, float(result.pvalue))
 
@@ -140,10 +144,12 @@ def mann_whitney(first: str, second: str, x: np.ndarray, y: np.ndarray) -> Pairw
     the exact distribution when a sample has at most 8 values and nothing ties, otherwise the
     normal approximation with the tie and continuity corrections. Both are deterministic."""
     if not x.size or not y.size:
-        return Pairwise(first, second, "none", None, None, None, "a group has no value")
+        return Pairwise(first, second, "none", None, None, None, gettext_noop("a group has no value"))
     pooled = np.concatenate([x, y])
     if np.unique(pooled).size < 2:
-        return Pairwise(first, second, "none", None, None, None, "every value is the same: nothing to rank")
+        return Pairwise(
+            first, second, "none", None, None, None, gettext_noop("every value is the same: nothing to rank")
+        )
     ties = np.unique(pooled).size < pooled.size
     exact = min(x.size, y.size) <= MAX_EXACT_MANN_WHITNEY and not ties
     result = stats.mannwhitneyu(x, y, alternative="two-sided", method="exact" if exact else "asymptotic")
@@ -233,18 +239,30 @@ def pairwise_rates(frame: pd.DataFrame, outcome: str) -> list[RatePair]:
         (a, n_a), (b, n_b) = counts[first], counts[second]
         if not n_a or not n_b:
             tests.append(
-                Pairwise(first, second, "none", None, None, None, "a group has no fracture with this outcome known")
+                Pairwise(
+                    first,
+                    second,
+                    "none",
+                    None,
+                    None,
+                    None,
+                    gettext_noop("a group has no fracture with this outcome known"),
+                )
             )
             continue
         if a + b in (0, n_a + n_b):
-            note = "no event in either group" if a + b == 0 else "every fracture of both groups had the event"
-            tests.append(Pairwise(first, second, "none", None, None, None, note + ": nothing to compare"))
+            note = (
+                gettext_noop("no event in either group: nothing to compare")
+                if a + b == 0
+                else gettext_noop("every fracture of both groups had the event: nothing to compare")
+            )
+            tests.append(Pairwise(first, second, "none", None, None, None, note))
             continue
         result = stats.fisher_exact([[a, n_a - a], [b, n_b - b]], alternative="two-sided")
         # With a zero cell the sample odds ratio is 0, infinite or 0/0: no estimate worth printing.
         finite = min(a, n_a - a, b, n_b - b) > 0
         odds_ratio = float(result.statistic) if finite else None
-        note = "" if finite else "no odds ratio: a zero cell makes it 0 or infinite"
+        note = "" if finite else gettext_noop("no odds ratio: a zero cell makes it 0 or infinite")
         tests.append(Pairwise(first, second, FISHER, odds_ratio, float(result.pvalue), None, note))
     tests = bonferroni(tests)
     return [
@@ -268,7 +286,7 @@ class Count:
 @dataclass(frozen=True)
 class Category:
     key: str
-    label: str
+    label: str  # a msgid (scoring.wording), or a level's name (T11 …) as it is
     counts: dict[str, Count]  # group → count
 
 
@@ -278,8 +296,8 @@ class BaselineRow:
     and group (categorical), and the test across the groups."""
 
     key: str
-    label: str
-    unit: str  # "years", "kg/m²", … for a continuous row; "n (%)" for a categorical one
+    label: str  # a msgid (scoring.wording)
+    unit: str  # "years" (a msgid), "kg/m²", … for a continuous row; "n (%)" for a categorical one
     kind: str  # "continuous" or "categorical"
     test: AcrossGroups
     quartiles: dict[str, Quartiles] = field(default_factory=dict)
@@ -291,20 +309,20 @@ class BaselineRow:
 
 
 CONTINUOUS_BASELINE = (
-    ("age", "Age", "years"),
+    ("age", gettext_noop("Age"), gettext_noop("years")),
     ("bmi", "BMI", "kg/m²"),
-    ("bmd_t_score", "BMD T-score", "SD"),
-    ("vas_pre", "Pretreatment VAS", "0–10"),
-    ("odi_pre", "Pretreatment ODI", "%"),
-    ("vhl_pre", "Pretreatment VHL", "%"),
-    ("ka_pre", "Pretreatment KA", "°"),
+    ("bmd_t_score", gettext_noop("BMD T-score"), "SD"),
+    ("vas_pre", gettext_noop("Pretreatment VAS"), "0–10"),
+    ("odi_pre", gettext_noop("Pretreatment ODI"), "%"),
+    ("vhl_pre", gettext_noop("Pretreatment VHL"), "%"),
+    ("ka_pre", gettext_noop("Pretreatment KA"), "°"),
 )
 LEVELS = ("T11", "T12", "L1", "L2")
 T2_SIGNALS = {
-    "diffuse_low": "Diffuse low T2 signal",
-    "confined_low": "Confined low T2 signal",
-    "diffuse_high": "Diffuse high T2 signal",
-    "confined_high": "Confined high T2 signal",
+    "diffuse_low": gettext_noop("Diffuse low T2 signal"),
+    "confined_low": gettext_noop("Confined low T2 signal"),
+    "diffuse_high": gettext_noop("Diffuse high T2 signal"),
+    "confined_high": gettext_noop("Confined high T2 signal"),
 }
 
 
@@ -329,21 +347,29 @@ def _categoricals(frame: pd.DataFrame) -> list[_Categorical]:
     fracture_type = frame["fracture_type"].where(frame["fracture_type"].isin(["compression", "burst"]))
     t2 = frame["t2_signal"].where(frame["t2_signal"].isin(list(T2_SIGNALS)))
     return [
-        _Categorical("female", "Female sex", binary("female"), {"yes": "Female"}, ("yes", "no")),
-        _Categorical("level", "Level", level, {**{v: v for v in LEVELS}, "other": "Other level"}, (*LEVELS, "other")),
+        _Categorical(
+            "female", gettext_noop("Female sex"), binary("female"), {"yes": gettext_noop("Female")}, ("yes", "no")
+        ),
+        _Categorical(
+            "level",
+            gettext_noop("Level"),
+            level,
+            {**{v: v for v in LEVELS}, "other": gettext_noop("Other level")},
+            (*LEVELS, "other"),
+        ),
         _Categorical(
             "fracture_type",
-            "Fracture type",
+            gettext_noop("Fracture type"),
             fracture_type,
-            {"compression": "Compression", "burst": "Burst"},
+            {"compression": gettext_noop("Compression"), "burst": gettext_noop("Burst")},
             ("compression", "burst"),
         ),
-        _Categorical("t2_signal", "T2 signal", t2, T2_SIGNALS, tuple(T2_SIGNALS)),
+        _Categorical("t2_signal", gettext_noop("T2 signal"), t2, T2_SIGNALS, tuple(T2_SIGNALS)),
         _Categorical(
             "low_energy_trauma",
-            "Low-energy trauma",
+            gettext_noop("Low-energy trauma"),
             binary("low_energy_trauma"),
-            {"yes": "Low-energy trauma"},
+            {"yes": gettext_noop("Low-energy trauma")},
             ("yes", "no"),
         ),
     ]
@@ -358,7 +384,9 @@ def categorical_test(table: np.ndarray) -> AcrossGroups:
     table = table[table.sum(axis=1) > 0]
     table = table[:, table.sum(axis=0) > 0] if table.size else table
     if table.shape[0] < 2 or table.ndim < 2 or table.shape[1] < 2:
-        return AcrossGroups("none", None, None, None, "needs two groups with fractures and two categories present")
+        return AcrossGroups(
+            "none", None, None, None, gettext_noop("needs two groups with fractures and two categories present")
+        )
     df = (table.shape[0] - 1) * (table.shape[1] - 1)
     if table.shape[1] == 2:
         test = group_difference_test(table)
@@ -368,7 +396,12 @@ def categorical_test(table: np.ndarray) -> AcrossGroups:
     chi2, p, dof, expected = stats.chi2_contingency(table, correction=False)
     small = int((expected < MIN_EXPECTED_FOR_CHI2).sum())
     note = (
-        f"{small} of {expected.size} expected counts are below {MIN_EXPECTED_FOR_CHI2}: the χ² P is approximate"
+        text(
+            gettext_noop("%(small)s of %(cells)s expected counts are below %(minimum)s: the χ² P is approximate"),
+            small=small,
+            cells=int(expected.size),
+            minimum=MIN_EXPECTED_FOR_CHI2,
+        )
         if small
         else ""
     )
@@ -421,10 +454,25 @@ GROUP_COLOURS = {"low": "#2a7f62", "medium": "#c9a227", "high": "#b23a48"}
 GROUP_STYLES = {"low": ("o", "-"), "medium": ("s", "--"), "high": ("^", "-.")}  # tell groups apart in grey print
 
 
-def course_plot(course: dict[str, dict[int, GroupComparison]]) -> str | None:
+CLINICAL_TITLES = {"vas": gettext_noop("VAS pain"), "odi": gettext_noop("ODI")}  # a panel's title
+GROUP_LINES = {
+    "low": gettext_noop("low score group"),
+    "medium": gettext_noop("medium score group"),
+    "high": gettext_noop("high score group"),
+}
+
+
+def _identity(message: str) -> str:
+    return message
+
+
+def course_plot(
+    course: dict[str, dict[int, GroupComparison]], *, translate: Callable[[str], str] = _identity
+) -> str | None:
     """VAS and ODI over the visits by group, as the paper's Fig. 3: median with its interquartile
     range as error bars, one line per group (offset a little sideways so the bars do not hide
-    each other). An SVG document, or None when no group has a value at any visit."""
+    each other). An SVG document, or None when no group has a value at any visit. `translate`
+    (a gettext) turns every text of the plot into the reader's language."""
     plt = pyplot()
 
     if not any(q.n for points in course.values() for c in points.values() for q in c.quartiles.values()):
@@ -452,13 +500,13 @@ def course_plot(course: dict[str, dict[int, GroupComparison]]) -> str | None:
                 capsize=3,
                 linewidth=1.6,
                 color=GROUP_COLOURS[group],
-                label=f"{group} score group",
+                label=translate(GROUP_LINES[group]),
             )
         panel.set_xticks(MONTHS, [str(month) for month in MONTHS])
-        panel.set_xlabel("Months after the start of treatment")
-        panel.set_ylabel(f"{label}, median (IQR)")
+        panel.set_xlabel(translate(gettext_noop("Months after the start of treatment")))
+        panel.set_ylabel(translate(gettext_noop("%(measure)s, median (IQR)")) % {"measure": translate(label)})
         panel.set_ylim(0, 10.5 if measure == "vas" else 100)
-        panel.set_title(label.split(" (")[0], fontsize=10)
+        panel.set_title(translate(CLINICAL_TITLES[measure]), fontsize=10)
     handles, labels = np.atleast_1d(panels)[0].get_legend_handles_labels()
     if not handles:  # only ODI recorded
         handles, labels = np.atleast_1d(panels)[-1].get_legend_handles_labels()

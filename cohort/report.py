@@ -7,6 +7,11 @@ result in the "cohort" cache under the data's version, so a page over 20,000 fra
 it once per change of the data, not once per view (bench/cohort.md). The page asks for each plot
 by its own URL (`plot()`, drawn once per key too); the download embeds them. The schema is
 documented in docs/report-json.md; `SCHEMA` names its version.
+
+Languages (issue 16): the cached report holds no words in a language. What the statistics say is
+kept as their English msgid or a `scoring.wording.Text`, and the presenters translate it per
+request; the JSON gives it in English (a data contract). A plot is drawn with words, so its cache
+key names the active language.
 """
 
 from __future__ import annotations
@@ -14,16 +19,19 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import inspect
 import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.cache import caches
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from nasovcf_site.i18n import words
 from nasovcf_site.version import VERSION
 from scoring import paper, rules
+from scoring.wording import Text
 
 SCHEMA = "nasovcf-validation-report/1"
 
@@ -41,14 +49,23 @@ def _plotters() -> dict:
 
     from . import analysis, groups, validation
 
+    labels = {group: words(label) for group, label in GROUP_LABELS.items()}
     return {
-        "rates": lambda f: analysis.rates_plot(f["rates"], group_labels=GROUP_LABELS),
-        "course": lambda f: groups.course_plot(f["course"]),
-        "roc": lambda f: analysis.roc_plot(f["aucs"]),
-        "model_roc": lambda f: analysis.model_roc_plot(f["models"]),
-        "calibration": lambda f: validation.calibration_plot(f["calibration"], group_labels=GROUP_LABELS),
-        "decision": lambda f: validation.decision_curve_plot(f["curves"]),
+        "rates": lambda f: _draw(analysis.rates_plot, f["rates"], group_labels=labels),
+        "course": lambda f: _draw(groups.course_plot, f["course"]),
+        "roc": lambda f: _draw(analysis.roc_plot, f["aucs"]),
+        "model_roc": lambda f: _draw(analysis.model_roc_plot, f["models"]),
+        "calibration": lambda f: _draw(validation.calibration_plot, f["calibration"], group_labels=labels),
+        "decision": lambda f: _draw(validation.decision_curve_plot, f["curves"]),
     }
+
+
+def _draw(plotter, figures, **options) -> str | None:
+    """A plot in the active language: its words go through `words` where the plot function takes
+    a `translate` (the statistics modules know no language)."""
+    if "translate" in inspect.signature(plotter).parameters:
+        options["translate"] = words
+    return plotter(figures, **options)
 
 
 PLOTS = ("rates", "course", "roc", "model_roc", "calibration", "decision")
@@ -71,7 +88,11 @@ def _drawable(figures: dict) -> tuple[str, ...]:
 
 
 def plain(value):
-    """Dataclasses, tuples, NumPy scalars and NaN made JSON: dicts, lists, numbers, None."""
+    """Dataclasses, tuples, NumPy scalars and NaN made JSON: dicts, lists, numbers, None. A Text
+    (words of the statistics) stays a Text, with plain values, for the presenters to translate;
+    `english()` makes it a string for the JSON."""
+    if isinstance(value, Text):
+        return Text(value.msgid, {str(name): plain(item) for name, item in value.params.items()})
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
     if isinstance(value, dict):
@@ -84,6 +105,17 @@ def plain(value):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    return value
+
+
+def english(value):
+    """The report with its words (Texts) in English: the JSON's strings do not depend on who asks."""
+    if isinstance(value, Text):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: english(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [english(item) for item in value]
     return value
 
 
@@ -101,6 +133,11 @@ def cache_key(cohort_filter, version: str) -> str:
     filters = json.dumps(filter_record(cohort_filter), sort_keys=True)
     digest = hashlib.sha256(f"{VERSION}|{SCHEMA}|{CODE}|{version}|{filters}".encode()).hexdigest()
     return f"cohort-report:{digest}"
+
+
+def plot_cache_key(cohort_filter, version: str, name: str) -> str:
+    """A plot's key: the report's, the plot's name and the language its words are drawn in."""
+    return f"{cache_key(cohort_filter, version)}:{name}:{translation.get_language() or 'default'}"
 
 
 def filter_record(cohort_filter) -> dict:
@@ -122,14 +159,14 @@ def get(cohort_filter, version: str | None = None) -> Report:
 
 
 def plot(cohort_filter, name: str) -> str | None:
-    """One plot of the report as an SVG document, drawn once per version of the data. The page asks
-    for each by its own URL, so its first computation does not wait for six drawings (about 2 s at
-    20,000 fractures); the downloadable report embeds them all."""
+    """One plot of the report as an SVG document, drawn once per version of the data and language.
+    The page asks for each by its own URL, so its first computation does not wait for six drawings
+    (about 2 s at 20,000 fractures); the downloadable report embeds them all."""
     from . import data
 
     cache = caches["cohort"]
     version = data.data_version()
-    key = f"{cache_key(cohort_filter, version)}:{name}"
+    key = plot_cache_key(cohort_filter, version, name)
     svg = cache.get(key)
     if svg is None:
         report = get(cohort_filter, version)

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from scoring import paper
@@ -100,7 +101,8 @@ def report_json(request):
     form, cohort_filter = _cohort_filter(request)
     if cohort_filter is None:
         return JsonResponse({"errors": {name: list(errors) for name, errors in form.errors.items()}}, status=400)
-    return JsonResponse(report.get(cohort_filter).numbers, json_dumps_params={"allow_nan": False})
+    numbers = report.english(report.get(cohort_filter).numbers)  # a data contract: in English whoever asks
+    return JsonResponse(numbers, json_dumps_params={"allow_nan": False})
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
@@ -110,13 +112,13 @@ def plot(request, name):
     from . import report
 
     if name not in report.PLOTS:
-        raise Http404("No such plot.")
+        raise Http404(_("No such plot."))
     _form, cohort_filter = _cohort_filter(request)
     if cohort_filter is None:
-        return HttpResponse("The filter is not valid.", status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(_("The filter is not valid."), status=400, content_type="text/plain; charset=utf-8")
     svg = report.plot(cohort_filter, name)
     if svg is None:
-        raise Http404("Nothing to draw for this plot: too few patients.")
+        raise Http404(_("Nothing to draw for this plot: too few patients."))
     return HttpResponse(svg, content_type="image/svg+xml")
 
 
@@ -128,7 +130,7 @@ def report_download(request):
     _form, cohort_filter = _cohort_filter(request)
     if cohort_filter is None:
         return HttpResponse(
-            "The filter is not valid: no report. Correct it on the cohort page.",
+            _("The filter is not valid: no report. Correct it on the cohort page."),
             status=400,
             content_type="text/plain; charset=utf-8",
         )
@@ -146,14 +148,14 @@ def export(request):
 
     identified = request.GET.get("identified") == "1"
     if identified and not request.user.has_perm("scoring.export_identified"):
-        raise PermissionDenied("Identified exports need the clinician role.")
+        raise PermissionDenied(_("Identified exports need the clinician role."))
     file_format = request.GET.get("format", "csv")
     if file_format not in ("csv", "xlsx"):
-        raise Http404("Unknown format.")
-    _, cohort_filter = _cohort_filter(request)
+        raise Http404(_("Unknown format."))
+    _form, cohort_filter = _cohort_filter(request)
     if cohort_filter is None:
         return HttpResponse(
-            "The filter is not valid: nothing exported. Correct it on the cohort page.",
+            _("The filter is not valid: nothing exported. Correct it on the cohort page."),
             status=400,
             content_type="text/plain; charset=utf-8",
         )
@@ -284,7 +286,7 @@ def import_confirm(request, pk):
     if services.confirm_import(upload=upload, user=request.user):
         logger.info("import confirmed id=%s user=%s", upload.pk, request.user.get_username())
     else:
-        messages.info(request, "This file is not waiting to be imported (already importing, imported or discarded).")
+        messages.info(request, _("This file is not waiting to be imported (already importing, imported or discarded)."))
     return redirect(upload)
 
 
@@ -306,7 +308,7 @@ def import_template(request, file_format):
     from . import exports
 
     if file_format not in ("csv", "xlsx"):
-        raise Http404("Unknown format.")
+        raise Http404(_("Unknown format."))
     if file_format == "csv":
         response = HttpResponse(exports.template_csv(), content_type="text/csv; charset=utf-8")
     else:

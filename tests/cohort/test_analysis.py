@@ -1,7 +1,9 @@
 """The cohort statistics against answers computed independently (no database)."""
 
+import dataclasses
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,21 @@ from scipy import stats
 from cohort import analysis
 from scoring import paper
 from scoring.presenters import GROUP_LABELS
+from scoring.wording import Text
+
+
+def in_english(value):
+    """A statistic's result as JSON's values, its words (scoring.wording.Text) in English, as the
+    report's JSON gives them: the statistics return no NaN for the JSON to choke on."""
+    if isinstance(value, Text):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: in_english(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {key: in_english(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [in_english(item) for item in value]
+    return value
 
 
 @pytest.mark.parametrize(
@@ -106,7 +123,7 @@ def test_too_few_events_per_variable_gives_a_plain_message_not_a_number():
     frame = pd.DataFrame({"x": range(40), "y": [1] * 9 + [0] * 31})
     fit = analysis.logistic(frame, "y", {"x": "score"})
     assert not fit.fitted
-    assert "Too few events to fit: 9" in fit.note
+    assert "Too few events to fit: 9" in str(fit.note)
 
 
 def test_perfect_separation_is_reported_not_fitted():
@@ -177,7 +194,7 @@ def test_a_constant_predictor_is_left_out_and_said_so():
     frame["y"] = rng.random(400) < 0.1 + frame["score"] / 12
     fit = analysis.logistic(frame, "y", {"score": "score", "female": "female sex", "odi_pre": "ODI"})
     assert [t.term for t in fit.terms] == ["score", "ODI"]
-    assert "Left out, as it does not vary here: female sex" in fit.note
+    assert str(fit.note) == "Left out, as it does not vary here: female sex."
 
 
 @pytest.mark.parametrize(("events", "fitted"), [(29, False), (30, True)])
@@ -188,3 +205,37 @@ def test_events_per_variable_boundary_with_three_predictors(events, fitted):
     frame["y"] = [1] * events + [0] * (n - events)
     fit = analysis.logistic(frame, "y", {"a": "a", "b": "b", "c": "c"})
     assert fit.fitted is fitted
+
+
+# -- words (issue 16) ------------------------------------------------------------------------------
+
+CHINESE = {
+    "this clinic": "本中心",
+    "Non-union at 6 months": "6 个月骨不连",
+    "% of patients (95 % CI)": "患者比例（%，95% 置信区间）",
+    "Low risk": "低危",
+}
+
+
+def test_a_plot_drawn_in_chinese_has_every_glyph():
+    # matplotlib warns "Glyph … missing from font(s) DejaVu Sans" and draws a box when no font of
+    # the family has the character: the family falls back to Noto Sans CJK SC (fonts-noto-cjk).
+    rates = {
+        outcome: {group: analysis.wilson(events, 10) for group, events in zip(analysis.GROUPS, (1, 3, 6), strict=True)}
+        for outcome in analysis.OUTCOMES
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg = analysis.rates_plot(rates, group_labels=GROUP_LABELS, translate=lambda s: CHINESE.get(s, s))
+    for chinese in CHINESE.values():
+        assert chinese in svg  # matplotlib writes each text as a comment beside its outline
+    assert "this clinic" not in svg
+
+
+def test_the_statistics_words_are_msgids_and_texts_in_english():
+    fit = analysis.logistic(pd.DataFrame({"x": range(40), "y": [1] * 9 + [0] * 31}), "y", {"x": "score"})
+    assert isinstance(fit.note, Text) and "%(events)s" in fit.note.msgid  # the catalogue's sentence
+    assert fit.note.render(lambda message: message.replace("Too few events to fit", "事件过少")).startswith(
+        "事件过少: 9"
+    )
+    assert analysis.TERM_LABELS["burst"] == "Burst fracture"  # a plain label is its own msgid

@@ -85,3 +85,25 @@ def test_demo_data_keeps_history_so_seeding_changes_the_data_version(user):
     before = data.data_version()
     call_command("seed_demo", patients=3, seed=9)
     assert data.data_version() != before
+
+
+def test_a_plots_cache_key_names_the_language_its_words_are_drawn_in():
+    from django.utils import translation
+
+    with translation.override("en-gb"):
+        english = report.plot_cache_key(data.CohortFilter(), "v1", "roc")
+    with translation.override("zh-hans"):
+        chinese = report.plot_cache_key(data.CohortFilter(), "v1", "roc")
+    assert english != chinese
+    assert english.startswith(report.cache_key(data.CohortFilter(), "v1"))  # the report itself holds no words
+
+
+def test_the_reports_words_stay_words_in_the_cache_and_english_in_the_json():
+    import pickle
+
+    from scoring.wording import gettext_noop, text
+
+    note = report.plain({"note": text(gettext_noop("Too few events to fit: %(n)s events"), n=np.int64(3))})
+    restored = pickle.loads(pickle.dumps(note))  # the file cache pickles it
+    assert restored["note"].params == {"n": 3}
+    assert report.english(restored) == {"note": "Too few events to fit: 3 events"}

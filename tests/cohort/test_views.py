@@ -272,3 +272,57 @@ def test_a_plot_with_nothing_to_draw_is_not_asked_for(signed_in, user):
     assert re.findall(r'src="/cohort/plot/(\w+)\.svg"', page) == ["rates"]
     assert signed_in.get("/cohort/plot/rates.svg").status_code == 200
     assert signed_in.get("/cohort/plot/roc.svg").status_code == 404
+
+
+@pytest.fixture
+def back_to_english():
+    """A request in Chinese leaves its language active in this thread: the tests after it must not
+    read Chinese."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+def test_a_report_cached_in_one_language_is_not_served_in_the_other(signed_in, demo, back_to_english):
+    """The cached report holds no words; its sections are written per request and each plot is
+    cached per language (issue 16), so English after Chinese (and back) reads in its own language."""
+    from django.utils import translation
+
+    from cohort import report
+
+    with translation.override("zh-hans"):
+        chinese_heading = translation.gettext("Who is counted")
+    english = text(signed_in.get("/cohort/", HTTP_ACCEPT_LANGUAGE="en"))
+    chinese = text(signed_in.get("/cohort/", HTTP_ACCEPT_LANGUAGE="zh-Hans"))
+    english_again = text(signed_in.get("/cohort/", HTTP_ACCEPT_LANGUAGE="en"))
+    assert "Who is counted" in english and "Who is counted" in english_again
+    assert chinese_heading in chinese
+    if chinese_heading != "Who is counted":  # the catalogue has it
+        assert "Who is counted" not in chinese
+
+    drawn = []
+    original = report._plotters
+
+    def plotters():
+        return {
+            name: (lambda figures, name=name: drawn.append(name) or translation.get_language()) for name in original()
+        }
+
+    report._plotters = plotters
+    try:
+        assert signed_in.get("/cohort/plot/rates.svg", HTTP_ACCEPT_LANGUAGE="en").content == b"en-gb"
+        assert signed_in.get("/cohort/plot/rates.svg", HTTP_ACCEPT_LANGUAGE="zh-Hans").content == b"zh-hans"
+        assert signed_in.get("/cohort/plot/rates.svg", HTTP_ACCEPT_LANGUAGE="en").content == b"en-gb"
+        assert signed_in.get("/cohort/plot/rates.svg", HTTP_ACCEPT_LANGUAGE="zh-Hans").content == b"zh-hans"
+        assert drawn == ["rates", "rates"]  # once in each language, then from the cache
+    finally:
+        report._plotters = original
+
+
+def test_the_json_report_is_in_english_whoever_asks(signed_in, demo, back_to_english):
+    """A data contract: its keys and its words do not change with the reader's language."""
+    english = signed_in.get("/cohort/report.json", HTTP_ACCEPT_LANGUAGE="en").json()
+    chinese = signed_in.get("/cohort/report.json", HTTP_ACCEPT_LANGUAGE="zh-Hans").json()
+    english["meta"].pop("generated_at"), chinese["meta"].pop("generated_at")
+    assert english == chinese
