@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 
 from scoring import measurements, rules
 from scoring.models import SCHEDULED_KINDS, Fracture, Patient, Treatment, Visit
+from scoring.wording import Text, gettext_noop
 
 COLUMNS = {
     "id": "id",
@@ -175,37 +176,65 @@ OTHER_FRACTURES = "has_other_fractures"
 OUTCOMES = ("non_union", "progressive_kyphosis")  # analysis.OUTCOMES' keys
 
 # Why a fracture is not counted: the first that applies, in this order.
+# The labels are English msgids (gettext_noop): the export writes them as they are (a data
+# contract), the pages translate them (nasovcf_site.i18n.words).
 EXCLUSIONS = [
-    ("archived", "archived"),
-    ("not_conservative", "not conservative care"),
-    ("changed", "treatment changed"),
-    ("no_outcome", "no 6-month outcome yet"),
-    ("ineligible", "outside the paper's eligibility criteria"),
+    ("archived", gettext_noop("archived")),
+    ("not_conservative", gettext_noop("not conservative care")),
+    ("changed", gettext_noop("treatment changed")),
+    ("no_outcome", gettext_noop("no 6-month outcome yet")),
+    ("ineligible", gettext_noop("outside the paper's eligibility criteria")),
 ]
 # Why one outcome of a counted fracture is not known: it leaves that outcome's analysis only.
 MISSING = [
-    ("not_assessed", "not assessed yet"),
-    ("changed", "treatment changed before it"),
+    ("not_assessed", gettext_noop("not assessed yet")),
+    ("changed", gettext_noop("treatment changed before it")),
 ]
+
 
 # The paper's inclusion criteria (spec §4) the eligibility filter checks, with the pure core's
 # thresholds. A fracture can fail several.
+class Criterion(Text):
+    """A criterion's words with the pure core's thresholds: a scoring.wording.Text (the pages
+    translate it), equal to its English (what the code and its tests compare)."""
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == other if isinstance(other, str) else super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+
 ELIGIBILITY = [
-    ("age", f"age ≥ {rules.MINIMUM_VALIDATED_AGE_YEARS}"),
-    ("level", f"level {rules.VALIDATED_LEVELS[0]}–{rules.VALIDATED_LEVELS[-1]}"),
-    ("low_energy", "low-energy trauma"),
-    ("bmd", f"BMD T-score ≤ {rules.format_signed(rules.T_SCORE_OSTEOPENIA_UPPER)}"),
-    ("single_level", "a single-level fracture (no other fracture of the patient recorded)"),
+    ("age", Criterion(gettext_noop("age ≥ %(age)s"), {"age": rules.MINIMUM_VALIDATED_AGE_YEARS})),
+    (
+        "level",
+        Criterion(
+            gettext_noop("level %(first)s–%(last)s"),
+            {"first": rules.VALIDATED_LEVELS[0], "last": rules.VALIDATED_LEVELS[-1]},
+        ),
+    ),
+    ("low_energy", gettext_noop("low-energy trauma")),
+    (
+        "bmd",
+        Criterion(
+            gettext_noop("BMD T-score ≤ %(t_score)s"), {"t_score": rules.format_signed(rules.T_SCORE_OSTEOPENIA_UPPER)}
+        ),
+    ),
+    ("single_level", gettext_noop("a single-level fracture (no other fracture of the patient recorded)")),
 ]
 # The other two inclusion criteria are the counting rule itself: every counted fracture meets them.
-COUNTED_CRITERIA = ("conservative treatment", "follow-up to 6 months (a 6-month outcome known)")
+COUNTED_CRITERIA = (
+    gettext_noop("conservative treatment"),
+    gettext_noop("follow-up to 6 months (a 6-month outcome known)"),
+)
 # The exclusion criteria (spec §4) the app does not record: to be checked by hand.
 NOT_RECORDED_CRITERIA = (
-    "secondary osteoporosis (endocrine disease, corticosteroid use)",
-    "spinal infection",
-    "pathological fracture (primary or metastatic tumour)",
-    "severe cardiopulmonary dysfunction",
-    "life expectancy under 1 year",
+    gettext_noop("secondary osteoporosis (endocrine disease, corticosteroid use)"),
+    gettext_noop("spinal infection"),
+    gettext_noop("pathological fracture (primary or metastatic tumour)"),
+    gettext_noop("severe cardiopulmonary dysfunction"),
+    gettext_noop("life expectancy under 1 year"),
 )
 
 

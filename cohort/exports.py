@@ -12,11 +12,13 @@ from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from scoring import measurements
 from scoring.models import SCHEDULED_KINDS, Fracture, Patient, Treatment, Visit, visit_by_kind
 
 from . import data
+from .tables import Message, words
 
 COMPONENTS = ["fracture_type", "vertebral_height_loss", "kyphosis_angle", "t2_signal", "bmd"]
 VISIT_FIELDS = {
@@ -32,7 +34,7 @@ VISIT_FIELDS = {
     "anterior_height_change": "anterior_height_change",
 }
 EVIDENCE = ("vacuum_cleft_mri", "vacuum_cleft_ct", "anterior_height_change")
-VISITS = (("1m", "1-month"), ("3m", "3-month"), ("6m", "6-month"))
+VISITS = (("1m", gettext_noop("1-month")), ("3m", gettext_noop("3-month")), ("6m", gettext_noop("6-month")))
 # Each reader of a film: export column part → model field (the fracture's and the visit's alike).
 READER_FIELDS = {
     "first_reader_name": "first_reader_name",
@@ -51,38 +53,76 @@ BASELINE_READERS = {
     "second_reader_vhl": "second_vhl",
     "second_reader_ka": "second_ka",
 }
-GENANT_LABEL = "Genant grade (height-based approximation)"
+# Words of the dictionary: kept as their parts (tables.Message, each an English str), put into the
+# language of the request that downloads the dictionary (`dictionary()`).
+GENANT_LABEL = Message(gettext_noop("Genant grade (height-based approximation)"))
 # Why reader names are in the identified export only (the data dictionary says so).
-READER_NAME_NOTE = (
-    "staff, not patient data, yet left out of the de-identified export: the analyses need each "
-    "reader's values (in both exports), not their names, which would name the clinic and its staff"
+READER_NAME_NOTE = Message(
+    gettext_noop(
+        "staff, not patient data, yet left out of the de-identified export: the analyses need each "
+        "reader's values (in both exports), not their names, which would name the clinic and its staff"
+    )
 )
+# Each reader's words, whole sentences per reader (the first, the second).
+READER_WORDS = {
+    "first": {
+        "name": gettext_noop("First reader of the %(film)s film, by name (%(note)s)"),
+        "vhl": gettext_noop("First reader's own vertebral height loss, %(film)s film (one reading)"),
+        "ka": gettext_noop("First reader's own kyphosis angle, %(film)s film (one reading)"),
+        "height": gettext_noop("First reader's height %(height)s, pretreatment film (spec §2)"),
+        "empty": gettext_noop("empty if not recorded per reader"),
+    },
+    "second": {
+        "name": gettext_noop("Second reader of the %(film)s film, by name (%(note)s)"),
+        "vhl": gettext_noop("Second reader's own vertebral height loss, %(film)s film (one reading)"),
+        "ka": gettext_noop("Second reader's own kyphosis angle, %(film)s film (one reading)"),
+        "height": gettext_noop("Second reader's height %(height)s, pretreatment film (spec §2)"),
+        "empty": gettext_noop("empty without a second reader"),
+    },
+}
 
 
-def _reader_rows(film: str, prefix: str, suffix: str) -> list[tuple[str, str, str, str, bool]]:
+def _said(msgid: str, **params) -> Message:
+    """Dictionary words (a gettext_noop message id and its values), translated when downloaded."""
+    return Message(msgid, params)
+
+
+def _listed(parts: list) -> Message | str:
+    """Values as one list, "a, b, c" (each part translated when shown)."""
+    if not parts:
+        return ""
+    listed = _said(parts[0])
+    for part in parts[1:]:
+        listed = _said(gettext_noop("%(first)s, %(then)s"), first=listed, then=_said(part))
+    return listed
+
+
+def _reader_rows(film: Message, prefix: str, suffix: str) -> list[tuple[str, str, str, str, bool]]:
     """The dictionary rows of a film's two readers: names (identified only), their own VHL and KA."""
     rows = []
-    for ordinal, empty in (("first", "empty if not recorded per reader"), ("second", "empty without a second reader")):
+    for ordinal in ("first", "second"):
+        said = READER_WORDS[ordinal]
+        empty = _said(said["empty"])
         rows += [
             (
                 f"{prefix}{ordinal}_reader_name",
-                f"{ordinal.capitalize()} reader of the {film} film, by name ({READER_NAME_NOTE})",
+                _said(said["name"], film=film, note=READER_NAME_NOTE),
                 "",
-                f"text, {empty}",
+                _said(gettext_noop("text, %(empty)s"), empty=empty),
                 True,
             ),
             (
                 f"{prefix}{ordinal}_reader_vhl{suffix}_percent",
-                f"{ordinal.capitalize()} reader's own vertebral height loss, {film} film (one reading)",
+                _said(said["vhl"], film=film),
                 "%",
-                f"−50 to 100, to 0.1; {empty}",
+                _said(gettext_noop("−50 to 100, to 0.1; %(empty)s"), empty=empty),
                 False,
             ),
             (
                 f"{prefix}{ordinal}_reader_ka{suffix}_deg",
-                f"{ordinal.capitalize()} reader's own kyphosis angle, {film} film (one reading)",
+                _said(said["ka"], film=film),
                 "°",
-                f"−45 to 90, to 0.1; {empty}",
+                _said(gettext_noop("−45 to 90, to 0.1; %(empty)s"), empty=empty),
                 False,
             ),
         ]
@@ -91,14 +131,17 @@ def _reader_rows(film: str, prefix: str, suffix: str) -> list[tuple[str, str, st
 
 # The six heights of a film (spec §2 a–f), as the dictionary describes them.
 HEIGHT_MEANINGS = {
-    "fractured_anterior": "a, the fractured vertebra's anterior height",
-    "fractured_posterior": "b, the fractured vertebra's posterior height",
-    "cranial_anterior": "c, the vertebra above: anterior height",
-    "cranial_posterior": "d, the vertebra above: posterior height",
-    "caudal_anterior": "e, the vertebra below: anterior height",
-    "caudal_posterior": "f, the vertebra below: posterior height",
+    "fractured_anterior": _said(gettext_noop("a, the fractured vertebra's anterior height")),
+    "fractured_posterior": _said(gettext_noop("b, the fractured vertebra's posterior height")),
+    "cranial_anterior": _said(gettext_noop("c, the vertebra above: anterior height")),
+    "cranial_posterior": _said(gettext_noop("d, the vertebra above: posterior height")),
+    "caudal_anterior": _said(gettext_noop("e, the vertebra below: anterior height")),
+    "caudal_posterior": _said(gettext_noop("f, the vertebra below: posterior height")),
 }
-HEIGHTS_ALLOWED = "over 0 to 100, to 0.01; empty when the VHL was typed"
+HEIGHTS_ALLOWED = {
+    "first": _said(gettext_noop("over 0 to 100, to 0.01; empty when the VHL was typed")),
+    "second": _said(gettext_noop("over 0 to 100, to 0.01; empty when the VHL was typed or without a second reader")),
+}
 
 
 def _height_rows() -> list[tuple[str, str, str, str, bool]]:
@@ -106,144 +149,267 @@ def _height_rows() -> list[tuple[str, str, str, str, bool]]:
     return [
         (
             f"{ordinal}_reader_{name}_pre_mm",
-            f"{ordinal.capitalize()} reader's height {HEIGHT_MEANINGS[name]}, pretreatment film (spec §2)",
+            _said(READER_WORDS[ordinal]["height"], height=HEIGHT_MEANINGS[name]),
             "mm",
-            HEIGHTS_ALLOWED + empty,
+            HEIGHTS_ALLOWED[ordinal],
             False,
         )
-        for ordinal, empty in (("first", ""), ("second", " or without a second reader"))
+        for ordinal in ("first", "second")
         for name in measurements.HEIGHT_FIELDS
     ]
 
 
-SCORED_MEAN = "one reader's value, or the mean of two readers kept as it is, not rounded (14.95)"
-SCORED_ALLOWED = "to 0.1, or to 0.05 for a mean of two readers"
+SCORED_MEAN = _said(gettext_noop("one reader's value, or the mean of two readers kept as it is, not rounded (14.95)"))
+SCORED_ALLOWED = _said(gettext_noop("to 0.1, or to 0.05 for a mean of two readers"))
 
-NO_SUCH_VISIT = "1 yes, 0 no; empty if there is no such visit"
+NO_SUCH_VISIT = _said(gettext_noop("1 yes, 0 no; empty if there is no such visit"))
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+# Units and values in words (the symbols, codes and formats stay as they are).
+DATE = _said(gettext_noop("date"))
+DAYS = _said(gettext_noop("days"))
+POINTS = _said(gettext_noop("points"))
+TEXT = _said(gettext_noop("text"))
+YES_NO = _said(gettext_noop("1 yes, 0 no"))
+PRETREATMENT = _said(gettext_noop("pretreatment"))
+COMPONENT_WORDS = {
+    "fracture_type": _said(gettext_noop("fracture type")),
+    "vertebral_height_loss": _said(gettext_noop("vertebral height loss")),
+    "kyphosis_angle": _said(gettext_noop("kyphosis angle")),
+    "t2_signal": _said(gettext_noop("t2 signal")),
+    "bmd": _said(gettext_noop("bmd")),
+}
+OUTCOME_WORDS = {
+    "non_union": _said(gettext_noop("non-union")),
+    "progressive_kyphosis": _said(gettext_noop("progressive kyphosis")),
+}
+
+
+def _range(low: int, high: int) -> Message:
+    """Values from `low` to `high`, "empty if not recorded"."""
+    return _said(gettext_noop("%(low)s to %(high)s, empty if not recorded"), low=low, high=high)
+
 
 # (column, meaning, unit, allowed values, identified only)
 DICTIONARY = [
-    ("patient", "Patient: the MRN (identified) or a stable keyed pseudonym P-… (de-identified)", "", "text", False),
-    ("name", "Patient's name", "", "text", True),
-    ("date_of_birth", "Date of birth", "date", "YYYY-MM-DD", True),
-    ("sex", "Sex", "", "F, M", False),
+    (
+        "patient",
+        _said(gettext_noop("Patient: the MRN (identified) or a stable keyed pseudonym P-… (de-identified)")),
+        "",
+        TEXT,
+        False,
+    ),
+    ("name", _said(gettext_noop("Patient's name")), "", TEXT, True),
+    ("date_of_birth", _said(gettext_noop("Date of birth")), DATE, "YYYY-MM-DD", True),
+    ("sex", _said(gettext_noop("Sex")), "", "F, M", False),
     (
         "age_years",
-        "Age at the assessment, completed years (de-identified: 90+ for 90 and over)",
-        "years",
-        "0–130; de-identified 0–89 or 90+",
+        _said(gettext_noop("Age at the assessment, completed years (de-identified: 90+ for 90 and over)")),
+        _said(gettext_noop("years")),
+        _said(gettext_noop("0–130; de-identified 0–89 or 90+")),
         False,
     ),
-    ("fracture_id", "The fracture's number in this app (links back to the record)", "", "integer", True),
-    ("assessment_date", "Pretreatment assessment (day 0)", "date", "YYYY-MM-DD", True),
-    ("injury_date", "Date of the injury", "date", "YYYY-MM-DD, empty if unknown", True),
+    (
+        "fracture_id",
+        _said(gettext_noop("The fracture's number in this app (links back to the record)")),
+        "",
+        _said(gettext_noop("integer")),
+        True,
+    ),
+    ("assessment_date", _said(gettext_noop("Pretreatment assessment (day 0)")), DATE, "YYYY-MM-DD", True),
+    (
+        "injury_date",
+        _said(gettext_noop("Date of the injury")),
+        DATE,
+        _said(gettext_noop("YYYY-MM-DD, empty if unknown")),
+        True,
+    ),
     (
         "injury_day",
-        "Injury, in days from the assessment (negative: before)",
-        "days",
-        "integer, empty if unknown",
+        _said(gettext_noop("Injury, in days from the assessment (negative: before)")),
+        DAYS,
+        _said(gettext_noop("integer, empty if unknown")),
         False,
     ),
-    ("level", "Fractured vertebra", "", "T1–T12, L1–L5", False),
-    ("low_energy_trauma", "Low-energy trauma", "", "1 yes, 0 no", False),
-    ("fracture_type", "Fracture type", "", "compression, burst", False),
+    ("level", _said(gettext_noop("Fractured vertebra")), "", "T1–T12, L1–L5", False),
+    ("low_energy_trauma", _said(gettext_noop("Low-energy trauma")), "", YES_NO, False),
+    ("fracture_type", _said(gettext_noop("Fracture type")), "", "compression, burst", False),
     (
         "vhl_pre_percent",
-        f"Vertebral height loss, pretreatment, as scored (spec §2): {SCORED_MEAN}",
+        _said(gettext_noop("Vertebral height loss, pretreatment, as scored (spec §2): %(scored)s"), scored=SCORED_MEAN),
         "%",
-        f"−50 to 100, {SCORED_ALLOWED}",
+        _said(gettext_noop("−50 to 100, %(precision)s"), precision=SCORED_ALLOWED),
         False,
     ),
     (
         "ka_pre_deg",
-        f"Local kyphosis angle, pretreatment, as scored: {SCORED_MEAN}",
+        _said(gettext_noop("Local kyphosis angle, pretreatment, as scored: %(scored)s"), scored=SCORED_MEAN),
         "°",
-        f"−45 to 90, {SCORED_ALLOWED}",
+        _said(gettext_noop("−45 to 90, %(precision)s"), precision=SCORED_ALLOWED),
         False,
     ),
-    *_reader_rows("pretreatment", "", "_pre"),
+    *_reader_rows(PRETREATMENT, "", "_pre"),
     *_height_rows(),
     (
         "genant_grade",
-        f"{GENANT_LABEL}, from the first reader's six heights (spec §8)",
+        _said(gettext_noop("%(genant)s, from the first reader's six heights (spec §8)"), genant=GENANT_LABEL),
         "",
-        "0, 1, 2, 3; empty without the six heights",
+        _said(gettext_noop("0, 1, 2, 3; empty without the six heights")),
         False,
     ),
     (
         "genant_reduction_percent",
-        f"{GENANT_LABEL}: the larger of the anterior and posterior height reductions it grades",
+        _said(
+            gettext_noop("%(genant)s: the larger of the anterior and posterior height reductions it grades"),
+            genant=GENANT_LABEL,
+        ),
         "%",
-        "to 0.1 (negative: taller than its neighbours); empty without the six heights",
+        _said(gettext_noop("to 0.1 (negative: taller than its neighbours); empty without the six heights")),
         False,
     ),
     (
         "of_class",
-        "AO Spine-DGOU osteoporotic fracture class (Schnake et al. 2018, spec §8), recorded by the clinician",
+        _said(
+            gettext_noop(
+                "AO Spine-DGOU osteoporotic fracture class (Schnake et al. 2018, spec §8), recorded by the clinician"
+            )
+        ),
         "",
-        "OF1, OF2, OF3, OF4, OF5; empty if not recorded",
+        _said(gettext_noop("OF1, OF2, OF3, OF4, OF5; empty if not recorded")),
         False,
     ),
-    ("t2_signal", "MRI T2 signal pattern", "", "diffuse_low, confined_low, diffuse_high, confined_high", False),
-    ("bmd_t_score", "BMD T-score (DXA, L1–L4 without the fractured vertebra)", "SD", "−7.0 to 4.0", False),
-    ("vas_pre", "VAS pain, pretreatment", "0–10", "0 to 10, empty if not recorded", False),
-    ("odi_pre_percent", "Oswestry Disability Index, pretreatment", "%", "0 to 100, empty if not recorded", False),
-    ("height_cm", "Height", "cm", "100 to 230, empty if not recorded", False),
-    ("weight_kg", "Weight", "kg", "20 to 250, empty if not recorded", False),
+    (
+        "t2_signal",
+        _said(gettext_noop("MRI T2 signal pattern")),
+        "",
+        "diffuse_low, confined_low, diffuse_high, confined_high",
+        False,
+    ),
+    (
+        "bmd_t_score",
+        _said(gettext_noop("BMD T-score (DXA, L1–L4 without the fractured vertebra)")),
+        "SD",
+        "−7.0 to 4.0",
+        False,
+    ),
+    ("vas_pre", _said(gettext_noop("VAS pain, pretreatment")), "0–10", _range(0, 10), False),
+    ("odi_pre_percent", _said(gettext_noop("Oswestry Disability Index, pretreatment")), "%", _range(0, 100), False),
+    ("height_cm", _said(gettext_noop("Height")), "cm", _range(100, 230), False),
+    ("weight_kg", _said(gettext_noop("Weight")), "kg", _range(20, 250), False),
     *[
-        (f"points_{name}", f"NASOVCF points for {name.replace('_', ' ')}", "points", "0, 2 (bmd: 0, 2, 4)", False)
+        (
+            f"points_{name}",
+            _said(gettext_noop("NASOVCF points for %(component)s"), component=COMPONENT_WORDS[name]),
+            POINTS,
+            "0, 2 (bmd: 0, 2, 4)",
+            False,
+        )
         for name in COMPONENTS
     ],
-    ("nasovcf_total", "NASOVCF total score", "points", "0, 2, 4, 6, 8, 10, 12", False),
-    ("nasovcf_group", "Risk group", "", "low (0), medium (2–4), high (6–12)", False),
-    ("rules_version", "Version of the scoring rules used", "", "NASOVCF-2025", False),
+    ("nasovcf_total", _said(gettext_noop("NASOVCF total score")), POINTS, "0, 2, 4, 6, 8, 10, 12", False),
+    ("nasovcf_group", _said(gettext_noop("Risk group")), "", "low (0), medium (2–4), high (6–12)", False),
+    ("rules_version", _said(gettext_noop("Version of the scoring rules used")), "", "NASOVCF-2025", False),
     (
         "treatment",
-        "Treatment chosen at the assessment",
+        _said(gettext_noop("Treatment chosen at the assessment")),
         "",
         "conservative, vertebroplasty, kyphoplasty, open_surgery, other",
         False,
     ),
     (
         "treatment_start_date",
-        "Start of treatment",
-        "date",
-        "YYYY-MM-DD; empty on import: the assessment date",
+        _said(gettext_noop("Start of treatment")),
+        DATE,
+        _said(gettext_noop("YYYY-MM-DD; empty on import: the assessment date")),
         True,
     ),
-    ("treatment_start_day", "Start of treatment, in days from the assessment", "days", "integer ≥ 0", False),
-    ("treatment_changed_to", "Treatment conservative care was abandoned for", "", "as treatment, empty if none", False),
-    ("treatment_changed_on", "Date of that change", "date", "YYYY-MM-DD, empty if none", True),
-    ("treatment_change_reason", "Why conservative care was abandoned, as recorded", "", "text, empty if none", True),
-    ("treatment_change_day", "That change, in days from the assessment", "days", "integer, empty if none", False),
+    (
+        "treatment_start_day",
+        _said(gettext_noop("Start of treatment, in days from the assessment")),
+        DAYS,
+        _said(gettext_noop("integer ≥ 0")),
+        False,
+    ),
+    (
+        "treatment_changed_to",
+        _said(gettext_noop("Treatment conservative care was abandoned for")),
+        "",
+        _said(gettext_noop("as treatment, empty if none")),
+        False,
+    ),
+    (
+        "treatment_changed_on",
+        _said(gettext_noop("Date of that change")),
+        DATE,
+        _said(gettext_noop("YYYY-MM-DD, empty if none")),
+        True,
+    ),
+    (
+        "treatment_change_reason",
+        _said(gettext_noop("Why conservative care was abandoned, as recorded")),
+        "",
+        _said(gettext_noop("text, empty if none")),
+        True,
+    ),
+    (
+        "treatment_change_day",
+        _said(gettext_noop("That change, in days from the assessment")),
+        DAYS,
+        _said(gettext_noop("integer, empty if none")),
+        False,
+    ),
     *[
-        (f"visit_{kind}_{item}", f"{label} visit: {meaning}", unit, allowed, identified_only)
+        (
+            f"visit_{kind}_{item}",
+            _said(gettext_noop("%(visit)s visit: %(meaning)s"), visit=_said(label), meaning=meaning),
+            unit,
+            allowed,
+            identified_only,
+        )
         for kind, label in VISITS
         for item, meaning, unit, allowed, identified_only in (
             (
                 "date",
-                "date",
-                "date",
-                "YYYY-MM-DD, empty if not recorded (the import reads a visit only when its date is filled)",
+                DATE,
+                DATE,
+                _said(
+                    gettext_noop(
+                        "YYYY-MM-DD, empty if not recorded (the import reads a visit only when its date is filled)"
+                    )
+                ),
                 True,
             ),
-            ("day", "days from the assessment", "days", "integer, empty if not recorded", False),
-            ("vas", "VAS pain", "0–10", "0 to 10, empty if not recorded", False),
-            ("odi_percent", "ODI", "%", "0 to 100, empty if not recorded", False),
-            ("ka_deg", f"kyphosis angle: {SCORED_MEAN}", "°", f"−45 to 90, {SCORED_ALLOWED}; empty if no film", False),
             (
-                "vhl_percent",
-                f"vertebral height loss: {SCORED_MEAN}",
-                "%",
-                f"−50 to 100, {SCORED_ALLOWED}; empty if no film",
+                "day",
+                _said(gettext_noop("days from the assessment")),
+                DAYS,
+                _said(gettext_noop("integer, empty if not recorded")),
                 False,
             ),
-            ("union", "bone union", "", "united, non_union, not_assessed, empty", False),
+            ("vas", _said(gettext_noop("VAS pain")), "0–10", _range(0, 10), False),
+            ("odi_percent", _said(gettext_noop("ODI")), "%", _range(0, 100), False),
+            (
+                "ka_deg",
+                _said(gettext_noop("kyphosis angle: %(scored)s"), scored=SCORED_MEAN),
+                "°",
+                _said(gettext_noop("−45 to 90, %(precision)s; empty if no film"), precision=SCORED_ALLOWED),
+                False,
+            ),
+            (
+                "vhl_percent",
+                _said(gettext_noop("vertebral height loss: %(scored)s"), scored=SCORED_MEAN),
+                "%",
+                _said(gettext_noop("−50 to 100, %(precision)s; empty if no film"), precision=SCORED_ALLOWED),
+                False,
+            ),
+            ("union", _said(gettext_noop("bone union")), "", "united, non_union, not_assessed, empty", False),
             *(
                 (
                     evidence,
-                    f"non-union evidence: {Visit._meta.get_field(evidence).verbose_name}",
+                    _said(
+                        gettext_noop("non-union evidence: %(evidence)s"),
+                        evidence=Message.of(Visit._meta.get_field(evidence).verbose_name),
+                    ),
                     "",
                     NO_SUCH_VISIT,
                     False,
@@ -252,39 +418,81 @@ DICTIONARY = [
             ),
         )
     ],
-    *[row for kind, label in VISITS for row in _reader_rows(label, f"visit_{kind}_", "")],
-    ("unscheduled_visits", "Number of unscheduled visits (not in the columns above)", "", "integer ≥ 0", False),
-    ("ka_difference_6m_deg", "KA at 6 months − KA pretreatment (spec §3)", "°", "empty if no film at 6 months", False),
-    ("vhl_difference_6m_percent", "VHL at 6 months − VHL pretreatment", "%", "empty if no film at 6 months", False),
-    ("progressive_kyphosis", "KA difference at 6 months > 10°", "", "1 yes, 0 no, empty if not known", False),
-    ("non_union", "Bone non-union at 6 months or later", "", "1 yes, 0 no, empty if not assessed", False),
+    *[row for kind, label in VISITS for row in _reader_rows(_said(label), f"visit_{kind}_", "")],
+    (
+        "unscheduled_visits",
+        _said(gettext_noop("Number of unscheduled visits (not in the columns above)")),
+        "",
+        _said(gettext_noop("integer ≥ 0")),
+        False,
+    ),
+    (
+        "ka_difference_6m_deg",
+        _said(gettext_noop("KA at 6 months − KA pretreatment (spec §3)")),
+        "°",
+        _said(gettext_noop("empty if no film at 6 months")),
+        False,
+    ),
+    (
+        "vhl_difference_6m_percent",
+        _said(gettext_noop("VHL at 6 months − VHL pretreatment")),
+        "%",
+        _said(gettext_noop("empty if no film at 6 months")),
+        False,
+    ),
+    (
+        "progressive_kyphosis",
+        _said(gettext_noop("KA difference at 6 months > 10°")),
+        "",
+        _said(gettext_noop("1 yes, 0 no, empty if not known")),
+        False,
+    ),
+    (
+        "non_union",
+        _said(gettext_noop("Bone non-union at 6 months or later")),
+        "",
+        _said(gettext_noop("1 yes, 0 no, empty if not assessed")),
+        False,
+    ),
     (
         "included_in_cohort",
-        "Counted in the cohort analyses: conservative care and at least one 6-month outcome known under it "
-        "(seen before any treatment change); with the export's eligibility filter, also inside the paper's "
-        "criteria (spec §4). Each outcome then has its own denominator: see the two columns at the end",
+        _said(
+            gettext_noop(
+                "Counted in the cohort analyses: conservative care and at least one 6-month outcome known under it "
+                "(seen before any treatment change); with the export's eligibility filter, also inside the paper's "
+                "criteria (spec §4). Each outcome then has its own denominator: see the two columns at the end"
+            )
+        ),
         "",
         "1, 0",
         False,
     ),
     (
         "exclusion_reason",
-        "Why not counted (the first that applies, in this order)",
+        _said(gettext_noop("Why not counted (the first that applies, in this order)")),
         "",
-        "empty when included; " + ", ".join(label for key, label in data.EXCLUSIONS if key != "archived"),
+        _said(
+            gettext_noop("empty when included; %(reasons)s"),
+            reasons=_listed([label for key, label in data.EXCLUSIONS if key != "archived"]),
+        ),
         False,
     ),
     *[
         (
             f"{outcome}_in_analysis",
-            f"Counted in the {label} analysis: included, and the outcome known for conservative care (an "
-            "outcome not assessed yet, or first seen on or after the treatment change, leaves that outcome's "
-            "analysis only)",
+            _said(
+                gettext_noop(
+                    "Counted in the %(outcome)s analysis: included, and the outcome known for conservative care (an "
+                    "outcome not assessed yet, or first seen on or after the treatment change, leaves that outcome's "
+                    "analysis only)"
+                ),
+                outcome=OUTCOME_WORDS[outcome],
+            ),
             "",
             "1, 0",
             False,
         )
-        for outcome, label in (("non_union", "non-union"), ("progressive_kyphosis", "progressive kyphosis"))
+        for outcome in ("non_union", "progressive_kyphosis")
     ],
 ]
 
@@ -300,15 +508,25 @@ def _visit_columns(*items: str) -> list[str]:
 
 # What the import (cohort/importing.py) does with each column: the words the dictionary shows.
 IMPORT_ROLE_WORDS = {
-    "required": "required",
-    "optional": "optional",
-    "film": "required unless the readers' own columns give it (then it is their mean, computed and compared)",
-    "film_optional": "optional; with the readers' own columns filled, it is their mean (computed and compared)",
-    "checked": (
-        "computed by the app: not read; where filled, compared with the app's value "
-        "(the preview lists every difference)"
+    "required": _said(gettext_noop("required")),
+    "optional": _said(gettext_noop("optional")),
+    "film": _said(
+        gettext_noop("required unless the readers' own columns give it (then it is their mean, computed and compared)")
     ),
-    "ignored": "computed by the app: not read",
+    "film_optional": _said(
+        gettext_noop("optional; with the readers' own columns filled, it is their mean (computed and compared)")
+    ),
+    "checked": _said(
+        gettext_noop(
+            "computed by the app: not read; where filled, compared with the app's value "
+            "(the preview lists every difference)"
+        )
+    ),
+    "ignored": _said(gettext_noop("computed by the app: not read")),
+}
+WHERE_WORDS = {
+    True: _said(gettext_noop("identified export only")),
+    False: _said(gettext_noop("both exports")),
 }
 # Each column of the identified export under its one role (tests check: every column, once).
 IMPORT_ROLE_COLUMNS = {
@@ -538,17 +756,18 @@ def _defuse_formulas(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def dictionary(identified: bool = True) -> pd.DataFrame:
-    """What each column means. The identified dictionary also says what the import does with
+    """What each column means, in the active language (the request's: the column names, codes
+    and formats stay as they are). The identified dictionary also says what the import does with
     each column: the import takes the identified export back, never the de-identified one (it
     has no MRN nor dates)."""
     rows = [
         {
             "column": column,
-            "meaning": meaning,
-            "unit": unit,
-            "allowed values": allowed,
-            "in": "identified export only" if identified_only else "both exports",
-            **({"on import": IMPORT_ROLE_WORDS[IMPORT_ROLES[column]]} if identified else {}),
+            "meaning": words(meaning),
+            "unit": words(unit),
+            "allowed values": words(allowed),
+            "in": words(WHERE_WORDS[identified_only]),
+            **({"on import": words(IMPORT_ROLE_WORDS[IMPORT_ROLES[column]])} if identified else {}),
         }
         for column, meaning, unit, allowed, identified_only in DICTIONARY
         if identified or not identified_only

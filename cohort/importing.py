@@ -37,7 +37,8 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import connections, router, transaction
 from django.db.models import Field
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext, pgettext_lazy
 from simple_history.models import HistoricalRecords
 from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
 
@@ -67,7 +68,7 @@ from scoring.models import (
 )
 
 from . import exports
-from .tables import Table
+from .tables import Message, Table, words
 
 CHUNK_ROWS = 500  # rows checked (and written) together: one transaction each, and the progress step
 MAX_LISTED = 1000  # problems and differences kept for the page (the count is always exact)
@@ -168,13 +169,24 @@ def visit_film(kind: str) -> Film:
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
+    """What is wrong in a cell (or a row). Its message is a tables.Message (as a str, the English):
+    the preview shows it in the reader's language, from the parts kept with the import."""
+
     row: int  # as the spreadsheet numbers it (1 is the header)
     column: str  # "" for the row as a whole
     message: str
 
+    def as_message(self) -> Message:
+        if self.column:
+            return Message(
+                gettext_noop("row %(row)s, %(column)s: %(message)s"),
+                {"row": self.row, "column": self.column, "message": self.message},
+            )
+        return Message(gettext_noop("row %(row)s: %(message)s"), {"row": self.row, "message": self.message})
+
     def __str__(self) -> str:
-        where = f"row {self.row}, {self.column}" if self.column else f"row {self.row}"
-        return f"{where}: {self.message}"
+        """In the active language (English: "row 17, bmd_t_score: “-8.2”: Must be at least -7.0.")."""
+        return words(self.as_message())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,20 +196,59 @@ class Difference:
     row: int
     column: str
     in_file: str
-    in_app: str
-    reason: str = ""
+    in_app: str  # the app's value, or a Message ("empty")
+    reason: str = ""  # a Message, or ""
+
+    def as_message(self) -> Message:
+        values = {"row": self.row, "column": self.column, "in_file": self.in_file, "in_app": self.in_app}
+        if self.reason:
+            return Message(
+                gettext_noop(
+                    "row %(row)s, %(column)s: the file says %(in_file)s, the app gives %(in_app)s: %(reason)s"
+                ),
+                {**values, "reason": self.reason},
+            )
+        return Message(
+            gettext_noop("row %(row)s, %(column)s: the file says %(in_file)s, the app gives %(in_app)s"), values
+        )
 
     def __str__(self) -> str:
-        text = f"row {self.row}, {self.column}: the file says {self.in_file}, the app gives {self.in_app}"
-        return f"{text}: {self.reason}" if self.reason else text
+        """In the active language."""
+        return words(self.as_message())
 
 
 RECORDS = ("patients", "fractures", "visits")
 ACTIONS = ("create", "update", "unchanged")
+RECORD_LABELS = {
+    "patients": gettext_lazy("patients"),
+    "fractures": gettext_lazy("fractures"),
+    "visits": gettext_lazy("visits"),
+}
+
+
+def _data(value):
+    """A Message as its parts (JSON), anything else as it is."""
+    return value.as_data() if isinstance(value, Message) else value
+
+
+def joined(parts: list) -> Message | str:
+    """Messages as one, "a; b; c" (each part translated when shown)."""
+    if not parts:
+        return ""
+    message = parts[0]
+    for part in parts[1:]:
+        message = Message(gettext_noop("%(first)s; %(then)s"), {"first": message, "then": part})
+    return message
 
 
 @dataclasses.dataclass
 class Report:
+    """An import's preview (or what it wrote), kept as JSON with the import (as_dict): its
+    problems, differences and notes as their parts (tables.Message), so the page says them in
+    the language of whoever reads it. `message` is why the work stopped, kept the same way (the
+    import's own `message` column holds its English); a report holding only that was never
+    `checked`."""
+
     rows: int = 0
     counts: dict[str, Counter] = dataclasses.field(default_factory=lambda: {name: Counter() for name in RECORDS})
     problems: list[Problem] = dataclasses.field(default_factory=list)
@@ -208,6 +259,8 @@ class Report:
     # What the check found to update, each as "record:pk:version": the import writes only these
     # updates, at these versions (a record edited since the preview is refused, not overwritten).
     plan: list[str] = dataclasses.field(default_factory=list)
+    message: str = ""  # why the work stopped (a Message), "" if it did not
+    checked: bool = True  # False: nothing but `message` (the file could not be checked)
 
     @property
     def ok(self) -> bool:
@@ -226,30 +279,55 @@ class Report:
     def count(self, record: str, action: str) -> int:
         return self.counts[record][action]
 
+    @property
+    def count_rows(self) -> list[tuple[str, str, Counter]]:
+        """(record, its name in the active language, its counts), for the preview's table."""
+        return [(name, RECORD_LABELS[name], self.counts[name]) for name in RECORDS]
+
+    @property
+    def notes_words(self) -> list[str]:
+        return [words(note) for note in self.notes]
+
+    @property
+    def message_words(self) -> str:
+        return words(self.message)
+
     def as_dict(self) -> dict:
-        """For keeping with the import (JSON)."""
-        return {
+        """For keeping with the import (JSON): every message as its parts."""
+        data = {
             "rows": self.rows,
             "counts": {name: dict(counter) for name, counter in self.counts.items()},
-            "problems": [dataclasses.astuple(problem) for problem in self.problems],
+            "problems": [[problem.row, problem.column, _data(problem.message)] for problem in self.problems],
             "problem_count": self.problem_count,
-            "differences": [dataclasses.astuple(difference) for difference in self.differences],
+            "differences": [
+                [item.row, item.column, item.in_file, _data(item.in_app), _data(item.reason)]
+                for item in self.differences
+            ],
             "difference_count": self.difference_count,
-            "notes": self.notes,
+            "notes": [_data(note) for note in self.notes],
         }
+        if self.message:
+            data["message"] = _data(self.message)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Report:
-        report = cls(
-            rows=data["rows"],
-            counts={name: Counter(data["counts"].get(name, {})) for name in RECORDS},
-            problems=[Problem(*item) for item in data["problems"]],
-            problem_count=data["problem_count"],
-            differences=[Difference(*item) for item in data["differences"]],
-            difference_count=data["difference_count"],
-            notes=data["notes"],
+        """as_dict's output back (a message kept as text before issue 16 stays that text)."""
+        read = Message.from_data
+        return cls(
+            rows=data.get("rows", 0),
+            counts={name: Counter(data.get("counts", {}).get(name, {})) for name in RECORDS},
+            problems=[Problem(row, column, read(message)) for row, column, message in data.get("problems", [])],
+            problem_count=data.get("problem_count", 0),
+            differences=[
+                Difference(row, column, in_file, read(in_app), read(reason))
+                for row, column, in_file, in_app, reason in data.get("differences", [])
+            ],
+            difference_count=data.get("difference_count", 0),
+            notes=[read(note) for note in data.get("notes", [])],
+            message=read(data.get("message", "")),
+            checked="rows" in data,
         )
-        return report
 
     def merge(self, other: Report) -> None:
         for name in RECORDS:
@@ -263,24 +341,46 @@ class Report:
         self.plan += other.plan
 
 
+RECORD_COUNTS = {
+    "patients": gettext_noop("patients: %(counts)s"),
+    "fractures": gettext_noop("fractures: %(counts)s"),
+    "visits": gettext_noop("visits: %(counts)s"),
+}
+RECORD_NONE = {
+    "patients": gettext_noop("patients: none"),
+    "fractures": gettext_noop("fractures: none"),
+    "visits": gettext_noop("visits: none"),
+}
+
+
 def summary(report: Report, done: bool = False) -> str:
-    """An import's counts in words: "3 rows. patients: 3 to create; …" ("created" once done)."""
-    verbs = (
-        {"create": "created", "update": "updated", "unchanged": "unchanged"}
-        if done
-        else {"create": "to create", "update": "to update", "unchanged": "unchanged"}
-    )
+    """An import's counts in words, in the active language: "3 rows. patients: 3 to create; …"
+    ("created" once done)."""
+    verbs = {
+        "create": gettext("%(n)s created") if done else gettext("%(n)s to create"),
+        "update": gettext("%(n)s updated") if done else gettext("%(n)s to update"),
+        "unchanged": gettext("%(n)s unchanged"),
+    }
     parts = []
     for record in RECORDS:
         counts = report.counts[record]
-        words = [f"{counts[action]:,} {verbs[action]}" for action in ACTIONS if counts[action]]
-        parts.append(f"{record}: {', '.join(words) if words else 'none'}")
-    text = f"{report.rows:,} rows. " + "; ".join(parts) + "."
+        said = [verbs[action] % {"n": f"{counts[action]:,}"} for action in ACTIONS if counts[action]]
+        if said:
+            parts.append(gettext(RECORD_COUNTS[record]) % {"counts": pgettext("between items", ", ").join(said)})
+        else:
+            parts.append(gettext(RECORD_NONE[record]))
+    sentences = [
+        gettext("%(rows)s rows.") % {"rows": f"{report.rows:,}"},
+        gettext("%(records)s.") % {"records": pgettext("between clauses", "; ").join(parts)},
+    ]
     if report.problem_count:
-        text += f" {report.problem_count:,} problem(s)."
+        sentences.append(gettext("%(n)s problem(s).") % {"n": f"{report.problem_count:,}"})
     if report.difference_count:
-        text += f" {report.difference_count:,} value(s) where the file's computed columns differ from the app's."
-    return text
+        sentences.append(
+            gettext("%(n)s value(s) where the file's computed columns differ from the app's.")
+            % {"n": f"{report.difference_count:,}"}
+        )
+    return " ".join(sentences)
 
 
 # -- the columns -------------------------------------------------------------------------------------
@@ -297,8 +397,12 @@ def check_columns(table: Table) -> list[Problem]:
             Problem(
                 header,
                 "",
-                "This looks like the de-identified export: it has no MRNs, dates of birth or dates, so its "
-                "rows cannot become patients. Import the identified export (or the template) instead.",
+                Message(
+                    gettext_noop(
+                        "This looks like the de-identified export: it has no MRNs, dates of birth or dates, so its "
+                        "rows cannot become patients. Import the identified export (or the template) instead."
+                    )
+                ),
             )
         ]
     for name in table.columns:
@@ -307,12 +411,16 @@ def check_columns(table: Table) -> list[Problem]:
                 Problem(
                     header,
                     name,
-                    "not a column of the import table (the data dictionary lists them): rename or remove it.",
+                    Message(
+                        gettext_noop(
+                            "not a column of the import table (the data dictionary lists them): rename or remove it."
+                        )
+                    ),
                 )
             )
     for name, role in exports.IMPORT_ROLES.items():
         if role in ("required",) and name not in columns:
-            problems.append(Problem(header, name, "this required column is missing."))
+            problems.append(Problem(header, name, Message(gettext_noop("this required column is missing."))))
     for film in (BASELINE_FILM,):
         if (
             film.vhl not in columns
@@ -320,10 +428,20 @@ def check_columns(table: Table) -> list[Problem]:
             and not (set(film.reader_heights["first"].values()) <= columns)
         ):
             problems.append(
-                Problem(header, film.vhl, "this column is missing (or the first reader's VHL or six heights instead).")
+                Problem(
+                    header,
+                    film.vhl,
+                    Message(gettext_noop("this column is missing (or the first reader's VHL or six heights instead).")),
+                )
             )
         if film.ka not in columns and film.reader_ka["first"] not in columns:
-            problems.append(Problem(header, film.ka, "this column is missing (or the first reader's angle instead)."))
+            problems.append(
+                Problem(
+                    header,
+                    film.ka,
+                    Message(gettext_noop("this column is missing (or the first reader's angle instead).")),
+                )
+            )
     return problems
 
 
@@ -350,7 +468,13 @@ class Row:
                 value = self.cells[column]
                 if name in DATE_FIELDS and value and not ISO_DATE.fullmatch(value):
                     # The forms also take DD/MM/YYYY (en-gb): a file's 03/04/2024 may be either.
-                    self.problems.append(Problem(self.number, column, f"“{value}”: Enter the date as YYYY-MM-DD."))
+                    self.problems.append(
+                        Problem(
+                            self.number,
+                            column,
+                            Message(gettext_noop("“%(value)s”: Enter the date as YYYY-MM-DD."), {"value": value}),
+                        )
+                    )
                     continue
                 data[name] = value
 
@@ -360,7 +484,13 @@ class Row:
             return
         value = FLAGS.get(self.cells[column].strip().lower())
         if value is None:
-            self.problems.append(Problem(self.number, column, f"“{self.cells[column]}” is not 1 (yes) or 0 (no)."))
+            self.problems.append(
+                Problem(
+                    self.number,
+                    column,
+                    Message(gettext_noop("“%(value)s” is not 1 (yes) or 0 (no)."), {"value": self.cells[column]}),
+                )
+            )
             self.used[form][name] = column  # the form's own error on the field is then this one's
             return
         data[name] = yes if value == "true" else no
@@ -407,10 +537,23 @@ class Row:
             if column and column in told:
                 continue
             value = self.get(column) if column else ""
-            for error in errors:
-                for message in error.messages:
-                    text = f"“{value}”: {message}" if value else message
-                    self.problems.append(Problem(self.number, column, text))
+            for message in error_messages(errors):
+                if value:
+                    message = Message(gettext_noop("“%(value)s”: %(message)s"), {"value": value, "message": message})
+                self.problems.append(Problem(self.number, column, message))
+
+
+def error_messages(errors) -> list[Message]:
+    """A form field's ValidationErrors as Messages: their message ids and values, translated when
+    the page shows them (not in the background work's language)."""
+    messages = []
+    for error in errors:
+        for single in error.error_list:
+            if hasattr(single, "message"):
+                messages.append(Message.of(single.message, single.params))
+            else:  # (a ValidationError made from a dict has no one message)
+                messages += [Message(str(text)) for text in single.messages]
+    return messages
 
 
 @dataclasses.dataclass
@@ -448,7 +591,12 @@ def build_row(row: Row, checkers: Checkers) -> tuple[Built | None, set[str]]:
             Problem(
                 row.number,
                 "patient",
-                f"{row.get('patient')} is the template's example: replace the row with one of your patients, or delete it.",
+                Message(
+                    gettext_noop(
+                        "%(mrn)s is the template's example: replace the row with one of your patients, or delete it."
+                    ),
+                    {"mrn": row.get("patient")},
+                ),
             )
         )
     form = checkers.patient.check(data["patient"])
@@ -499,7 +647,12 @@ def build_row(row: Row, checkers: Checkers) -> tuple[Built | None, set[str]]:
                     Problem(
                         row.number,
                         f"visit_{kind}_date",
-                        f"the {VisitKind(kind).label} visit has findings but no date: give its date, or clear its columns.",
+                        Message(
+                            gettext_noop(
+                                "the %(visit)s visit has findings but no date: give its date, or clear its columns."
+                            ),
+                            {"visit": Message.of(VisitKind(kind).label)},
+                        ),
                     )
                 )
             continue
@@ -519,7 +672,9 @@ def build_row(row: Row, checkers: Checkers) -> tuple[Built | None, set[str]]:
         if fracture is not None and fracture.treatment != Treatment.CONSERVATIVE:
             row.problems.append(
                 Problem(
-                    row.number, "treatment_changed_to", "a treatment change is recorded for conservative care only."
+                    row.number,
+                    "treatment_changed_to",
+                    Message(gettext_noop("a treatment change is recorded for conservative care only.")),
                 )
             )
         elif fracture is not None:
@@ -542,11 +697,11 @@ def build_row(row: Row, checkers: Checkers) -> tuple[Built | None, set[str]]:
 # -- the file's computed columns against the app's ----------------------------------------------------
 
 COMPONENT_WORDS = {
-    "fracture_type": ("fracture type", ""),
-    "vertebral_height_loss": ("VHL", " %"),
-    "kyphosis_angle": ("kyphosis angle", "°"),
-    "t2_signal": ("T2 signal", ""),
-    "bmd": ("T-score", ""),
+    "fracture_type": (gettext_noop("fracture type"), ""),
+    "vertebral_height_loss": (gettext_noop("VHL"), " %"),
+    "kyphosis_angle": (gettext_noop("kyphosis angle"), "°"),
+    "t2_signal": (gettext_noop("T2 signal"), ""),
+    "bmd": (gettext_noop("T-score"), ""),
 }
 
 
@@ -591,13 +746,24 @@ def _same(in_file: str, in_app: object) -> bool:
         return in_file.strip().lower() == str(in_app).lower()
 
 
-def _score_reason(fracture: Fracture) -> str:
+def _score_reason(fracture: Fracture) -> Message | str:
+    """Each component's value and points: "T-score -3.6 scores 4; …" (the values as the file has them)."""
     parts = []
     for name, component in fracture.score_components.items():
         label, unit = COMPONENT_WORDS.get(name, (name.replace("_", " "), ""))
         value = component["value"]
-        parts.append(f"{label} {value}{unit if value not in (None, '') and unit else ''} scores {component['points']}")
-    return "; ".join(parts)
+        parts.append(
+            Message(
+                gettext_noop("%(label)s %(value)s%(unit)s scores %(points)s"),
+                {
+                    "label": Message(label),
+                    "value": value,
+                    "unit": unit if value not in (None, "") and unit else "",
+                    "points": component["points"],
+                },
+            )
+        )
+    return joined(parts)
 
 
 CHECKED_COLUMNS = frozenset(name for name, role in exports.IMPORT_ROLES.items() if role == "checked")
@@ -621,8 +787,9 @@ def compare(row: Row, built: Built, computed: set[str], unscheduled: int) -> lis
         if column.startswith("points_") or column in ("nasovcf_total", "nasovcf_group"):
             reason = _score_reason(built.fracture)
         elif column == "unscheduled_visits":
-            reason = "unscheduled visits are not in the table, so they are not imported"
-        differences.append(Difference(row.number, column, in_file, "empty" if in_app is None else str(in_app), reason))
+            reason = Message(gettext_noop("unscheduled visits are not in the table, so they are not imported"))
+        shown = Message.of(pgettext_lazy("no value", "empty")) if in_app is None else str(in_app)
+        differences.append(Difference(row.number, column, in_file, shown, reason))
     return differences
 
 
@@ -739,11 +906,22 @@ def load_index(table: Table) -> Index:
 # -- checking the table --------------------------------------------------------------------------------
 
 
+TWICE = {
+    "date_of_birth": gettext_noop("MRN %(mrn)s has two dates of birth: “%(first)s” (row %(row)s) and “%(value)s”."),
+    "sex": gettext_noop("MRN %(mrn)s has two sexes: “%(first)s” (row %(row)s) and “%(value)s”."),
+    "name": gettext_noop("MRN %(mrn)s has two names: “%(first)s” (row %(row)s) and “%(value)s”."),
+}
+
+
 def whole_file_problems(table: Table) -> list[Problem]:
     """What no single row shows: a fracture twice, a patient with two dates of birth (or sexes,
     or names), a formula."""
     problems = [
-        Problem(table.number(index), table.columns[column], "a formula, not a value: paste the values only.")
+        Problem(
+            table.number(index),
+            table.columns[column],
+            Message(gettext_noop("a formula, not a value: paste the values only.")),
+        )
         for index, column in sorted(table.formulas)
     ]
     position = {name: at for at, name in enumerate(table.columns)}
@@ -763,7 +941,12 @@ def whole_file_problems(table: Table) -> list[Problem]:
                 Problem(
                     number,
                     "",
-                    f"the same patient, level and assessment date as row {seen_fractures[key]}: one row per fracture.",
+                    Message(
+                        gettext_noop(
+                            "the same patient, level and assessment date as row %(row)s: one row per fracture."
+                        ),
+                        {"row": seen_fractures[key]},
+                    ),
                 )
             )
         else:
@@ -774,12 +957,14 @@ def whole_file_problems(table: Table) -> list[Problem]:
                 continue
             value = row[position[column]].strip()
             if column in first and first[column][0].upper() != value.upper():
-                what = {"date_of_birth": "two dates of birth", "sex": "two sexes", "name": "two names"}[column]
                 problems.append(
                     Problem(
                         number,
                         column,
-                        f"MRN {mrn} has {what}: “{first[column][0]}” (row {first[column][1]}) and “{value}”.",
+                        Message(
+                            TWICE[column],
+                            {"mrn": mrn, "first": first[column][0], "row": first[column][1], "value": value},
+                        ),
                     )
                 )
             first.setdefault(column, (value, number))
@@ -833,7 +1018,14 @@ def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan
     if patient is not None:
         if patient.archived:
             report.add_problem(
-                Problem(number, "patient", f"patient {built.patient.mrn} is archived: restore them in the app first.")
+                Problem(
+                    number,
+                    "patient",
+                    Message(
+                        gettext_noop("patient %(mrn)s is archived: restore them in the app first."),
+                        {"mrn": built.patient.mrn},
+                    ),
+                )
             )
             return None
         fracture = index.fractures.get((patient.pk, built.fracture.level, built.fracture.assessment_date))
@@ -842,7 +1034,9 @@ def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan
                 Problem(
                     number,
                     "assessment_date",
-                    "this assessment is archived: restore it in the app first, or leave the row out.",
+                    Message(
+                        gettext_noop("this assessment is archived: restore it in the app first, or leave the row out.")
+                    ),
                 )
             )
             return None
@@ -857,8 +1051,12 @@ def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan
             Problem(
                 number,
                 "treatment_changed_to",
-                "the app records a treatment change for this fracture and the file has none: an import does not "
-                "remove a treatment change. Fill in the change as the app has it (its export shows it).",
+                Message(
+                    gettext_noop(
+                        "the app records a treatment change for this fracture and the file has none: an import does "
+                        "not remove a treatment change. Fill in the change as the app has it (its export shows it)."
+                    )
+                ),
             )
         )
         return None
@@ -951,6 +1149,20 @@ def _checked_chunks(
         _SHARED.clear()
 
 
+def in_the_site_language(function):
+    """Run in settings.LANGUAGE_CODE whoever asks: the forms read a file's values the same way
+    for every reader (a locale's input formats), and their messages are kept as message ids
+    (tables.Message), worded only when a page shows them."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return function(*args, **kwargs)
+
+    return run
+
+
+@in_the_site_language
 def check(table: Table, progress: Callable[[int, int], None] | None = None, keep: Path | None = None) -> Report:
     """The preview: what the import of `table` would do, and every problem. Writes nothing to the
     database. With `keep` (an empty directory), the records the check built are kept there, so
@@ -962,7 +1174,9 @@ def check(table: Table, progress: Callable[[int, int], None] | None = None, keep
     if not report.ok:
         return report
     if not table.rows:
-        report.add_problem(Problem(table.header_number + 1, "", "the table has a header but no rows."))
+        report.add_problem(
+            Problem(table.header_number + 1, "", Message(gettext_noop("the table has a header but no rows.")))
+        )
         return report
     for problem in whole_file_problems(table):
         report.add_problem(problem)
@@ -1254,8 +1468,12 @@ class _Writer:
     def refuse_unexpected(self, entry: str) -> None:
         if self.expected is not None and entry not in self.expected:
             raise ImportRefused(
-                "A record the file changes was changed in the app after the preview: nothing more was written. "
-                "Check the file again to see the change, then import it."
+                Message(
+                    gettext_noop(
+                        "A record the file changes was changed in the app after the preview: nothing more was "
+                        "written. Check the file again to see the change, then import it."
+                    )
+                )
             )
 
     def chunk(self, plans: list[Plan]) -> None:
@@ -1403,12 +1621,23 @@ class _Writer:
             self._refuse_form(form, row)
 
     def _refuse_form(self, form, row: int) -> None:
-        messages = "; ".join(
-            f"{field}: {message}" if field != NON_FIELD_ERRORS else message
-            for field, errors in form.errors.items()
-            for message in errors
+        messages = joined(
+            [
+                Message(gettext_noop("%(field)s: %(message)s"), {"field": field, "message": message})
+                if field != NON_FIELD_ERRORS
+                else message
+                for field, errors in form.errors.as_data().items()
+                for message in error_messages(errors)
+            ]
         )
-        raise ImportRefused(f"Row {row} could not be saved: {messages}. Nothing from this row's chunk was written.")
+        raise ImportRefused(
+            Message(
+                gettext_noop(
+                    "Row %(row)s could not be saved: %(messages)s. Nothing from this row's chunk was written."
+                ),
+                {"row": row, "messages": messages},
+            )
+        )
 
 
 class _QueryData(dict):
@@ -1418,6 +1647,7 @@ class _QueryData(dict):
         return [self[key]] if key in self else []
 
 
+@in_the_site_language
 def run(
     table: Table,
     *,
@@ -1437,12 +1667,21 @@ def run(
     if expected_plan is None:
         report = check(table)
         if not report.ok:
-            raise ImportRefused(f"The file has {report.problem_count} problem(s): nothing was written.")
+            raise ImportRefused(
+                Message(
+                    gettext_noop("The file has %(n)s problem(s): nothing was written."), {"n": report.problem_count}
+                )
+            )
         expected_plan = report.plan
     else:
         problems = check_columns(table) + whole_file_problems(table)
         if problems:
-            raise ImportRefused(f"The file has problems ({problems[0]}): nothing was written.")
+            raise ImportRefused(
+                Message(
+                    gettext_noop("The file has problems (%(problem)s): nothing was written."),
+                    {"problem": problems[0].as_message()},
+                )
+            )
     from scoring.presenters import person
 
     writer = _Writer(user, f"Imported from {source} by {person(user)}", set(expected_plan))
@@ -1458,15 +1697,25 @@ def run(
         for (start, stop), (chunk_report, plans) in zip(chunks, results, strict=True):
             if not chunk_report.ok:
                 raise ImportRefused(
-                    f"{chunk_report.problems[0]}: the import stopped there; rows before row {table.number(start)} were written "
-                    "(importing the file again leaves them as they are)."
+                    Message(
+                        gettext_noop(
+                            "%(problem)s: the import stopped there; rows before row %(row)s were written "
+                            "(importing the file again leaves them as they are)."
+                        ),
+                        {"problem": chunk_report.problems[0].as_message(), "row": table.number(start)},
+                    )
                 )
             try:
                 writer.chunk(plans)
             except StaleEdit:
                 raise ImportRefused(
-                    f"A record of rows {table.number(start)}–{table.number(stop - 1)} was changed in the app during the "
-                    f"import: rows before row {table.number(start)} were written. Check the file again, then import it."
+                    Message(
+                        gettext_noop(
+                            "A record of rows %(first)s–%(last)s was changed in the app during the import: rows "
+                            "before row %(first)s were written. Check the file again, then import it."
+                        ),
+                        {"first": table.number(start), "last": table.number(stop - 1)},
+                    )
                 ) from None
             if progress:
                 progress(stop, len(table.rows))

@@ -25,6 +25,9 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext, gettext_noop, override, pgettext
+
 MAX_ROWS = 200_000  # four times the largest cohort the import is measured with (bench)
 MAX_COLUMNS = 300
 MAX_CELL_CHARACTERS = 2_000
@@ -37,6 +40,95 @@ BLANK_BYTES = b"\xef\xbb\xbf\xff\xfe \t\r\n"  # what an empty text file may stil
 # A workbook saved with a password is an encrypted package in an OLE file, like an .xls: this
 # stream's name (UTF-16) tells the two apart.
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+class Message(str):
+    """Words for the person who sent the file, kept as their parts so they can be shown in the
+    reader's language (issue 16): an English message id (marked with gettext_noop or taken from a
+    form's gettext_lazy message), its context, and its `%(name)s` values. As a str it is the
+    English sentence (what logs, the command line and the stored text say); `words()` is the
+    sentence in the active language. A value that is a Message is translated too; any other value
+    (a cell, a column name, a number) is shown as it is. Picklable (the check runs in worker
+    processes) and kept as JSON (`as_data`, `from_data`) with an import's preview."""
+
+    msgid: str
+    params: dict
+    context: str
+
+    def __new__(cls, msgid: str, params: dict | None = None, context: str = "") -> Message:
+        params = dict(params or {})
+        english = (
+            msgid % {name: str(value) if isinstance(value, Message) else value for name, value in params.items()}
+            if params
+            else msgid
+        )
+        message = super().__new__(cls, english)
+        message.msgid, message.params, message.context = msgid, params, context
+        return message
+
+    def __reduce__(self):
+        return (Message, (self.msgid, self.params, self.context))
+
+    def words(self) -> str:
+        """The message in the active language."""
+        msgid = pgettext(self.context, self.msgid) if self.context else gettext(self.msgid)
+        if not self.params:
+            return msgid
+        return msgid % {
+            name: words(value) if isinstance(value, Message) else value for name, value in self.params.items()
+        }
+
+    def as_data(self) -> dict:
+        """For JSON: values that JSON does not take (a Decimal, a date) as the text they show as."""
+        params = {
+            name: value.as_data() if isinstance(value, Message) else value if _json_plain(value) else str(value)
+            for name, value in self.params.items()
+        }
+        return {"msgid": self.msgid, "params": params, "context": self.context}
+
+    @classmethod
+    def from_data(cls, data) -> str:
+        """`as_data`'s output back as a Message; a plain string (kept before issue 16) as it is."""
+        if not isinstance(data, dict):
+            return data
+        params = {
+            name: cls.from_data(value) if isinstance(value, dict) else value for name, value in data["params"].items()
+        }
+        return cls(data["msgid"], params, data.get("context", ""))
+
+    @classmethod
+    def of(cls, message, params: dict | None = None) -> Message:
+        """A form's error (a ValidationError's message and params) as a Message: a lazy message
+        keeps its message id (and context), so it is translated when shown, not when checked."""
+        msgid, context = _msgid(message)
+        values = {}
+        for name, value in (params or {}).items():
+            values[name] = cls.of(value) if isinstance(value, Promise) else value
+        return cls(msgid, values, context)
+
+
+def _json_plain(value) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _msgid(message) -> tuple[str, str]:
+    """The message id and context of a gettext_lazy/pgettext_lazy message; else its English."""
+    if isinstance(message, Promise):
+        reduced = message.__reduce__()[1]
+        function, args = reduced[0], reduced[1]
+        if function is gettext and len(args) == 1:
+            return str(args[0]), ""
+        if function is pgettext and len(args) == 2:
+            return str(args[1]), str(args[0])
+    with override("en"):
+        return str(message), ""
+
+
+def words(value) -> str:
+    """A Message in the active language; any other value as str() (a plain string as it is)."""
+    if isinstance(value, Message):
+        return value.words()
+    return "" if value is None else str(value)
 
 
 class TableError(Exception):
@@ -65,25 +157,39 @@ def read(path: Path) -> Table:
     with open(path, "rb") as handle:
         start = handle.read(512)
     if not start.strip(BLANK_BYTES) and len(start) < 512:
-        raise TableError("The file is empty.")  # (a longer run of blank lines: _read_csv says so)
+        raise TableError(
+            Message(gettext_noop("The file is empty."))
+        )  # (a longer run of blank lines: _read_csv says so)
     if start.startswith(b"PK\x03\x04"):
         return _read_xlsx(path)
     if start.startswith(b"\xd0\xcf\x11\xe0"):
         if ENCRYPTED_PACKAGE in path.read_bytes():
             raise TableError(
-                "The workbook is protected by a password, so it cannot be read: save a copy without the "
-                "password (File › Info › Protect Workbook › Encrypt with Password, emptied) and upload that."
+                Message(
+                    gettext_noop(
+                        "The workbook is protected by a password, so it cannot be read: save a copy without the "
+                        "password (File › Info › Protect Workbook › Encrypt with Password, emptied) and upload that."
+                    )
+                )
             )
         raise TableError(
-            "This is an Excel 97-2003 workbook (.xls), which the import does not read: save it as "
-            "an Excel workbook (.xlsx) or as CSV and upload that."
+            Message(
+                gettext_noop(
+                    "This is an Excel 97-2003 workbook (.xls), which the import does not read: save it as "
+                    "an Excel workbook (.xlsx) or as CSV and upload that."
+                )
+            )
         )
     if start.startswith(b"%PDF"):
-        raise TableError("This is a PDF, not a table: upload the CSV or XLSX file.")
+        raise TableError(Message(gettext_noop("This is a PDF, not a table: upload the CSV or XLSX file.")))
     if start.lstrip(BLANK_BYTES).startswith(b"<"):
         raise TableError(
-            "This is a web page or an XML file, not a table (some systems export those under an .xls "
-            "name): open it in Excel, save it as an Excel workbook (.xlsx) or CSV, and upload that."
+            Message(
+                gettext_noop(
+                    "This is a web page or an XML file, not a table (some systems export those under an .xls "
+                    "name): open it in Excel, save it as an Excel workbook (.xlsx) or CSV, and upload that."
+                )
+            )
         )
     return _read_csv(path)
 
@@ -91,7 +197,7 @@ def read(path: Path) -> Table:
 # -- CSV -------------------------------------------------------------------------------------------
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
+def _decode(raw: bytes) -> tuple[str, str | Message]:
     """The text and a note on its encoding ("" for UTF-8)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16"), ""
@@ -103,16 +209,18 @@ def _decode(raw: bytes) -> tuple[str, str]:
         text = raw.decode("cp1252")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
-    return text, (
-        "The file is not UTF-8: it was read as Windows-1252 (Latin-1), the encoding Excel uses on "
-        "Windows. Check that names with accents read right below; if not, save the file as "
-        "“CSV UTF-8” and upload it again."
+    return text, Message(
+        gettext_noop(
+            "The file is not UTF-8: it was read as Windows-1252 (Latin-1), the encoding Excel uses on "
+            "Windows. Check that names with accents read right below; if not, save the file as "
+            "“CSV UTF-8” and upload it again."
+        )
     )
 
 
 def _read_csv(path: Path) -> Table:
     raw = path.read_bytes()
-    binary = TableError("This is not a CSV or XLSX file: it holds binary data, not text.")
+    binary = TableError(Message(gettext_noop("This is not a CSV or XLSX file: it holds binary data, not text.")))
     if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise binary
     text, note = _decode(raw)
@@ -137,10 +245,13 @@ def _read_csv(path: Path) -> Table:
             _append(table, cells, number)
     except csv.Error as error:
         raise TableError(
-            f"Line {reader.line_num} of the file cannot be read as CSV ({error}): check its quotes."
+            Message(
+                gettext_noop("Line %(line)s of the file cannot be read as CSV (%(error)s): check its quotes."),
+                {"line": reader.line_num, "error": str(error)},
+            )
         ) from None
     if not table.columns:
-        raise TableError("The file is empty.")
+        raise TableError(Message(gettext_noop("The file is empty.")))
     return table
 
 
@@ -154,17 +265,23 @@ def _read_xlsx(path: Path) -> Table:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
         raise TableError(
-            "The file looks like an XLSX workbook but is damaged: save it again and upload that."
+            Message(gettext_noop("The file looks like an XLSX workbook but is damaged: save it again and upload that."))
         ) from None
     if "xl/workbook.xml" not in names:
         if "content.xml" in names and "mimetype" in names:
             raise TableError(
-                "This is an OpenDocument spreadsheet (.ods), which the import does not read: save it as an "
-                "Excel workbook (.xlsx) or as CSV and upload that."
+                Message(
+                    gettext_noop(
+                        "This is an OpenDocument spreadsheet (.ods), which the import does not read: save it as an "
+                        "Excel workbook (.xlsx) or as CSV and upload that."
+                    )
+                )
             )
-        raise TableError("This is a ZIP archive, not an XLSX workbook: upload the CSV or XLSX file itself.")
+        raise TableError(
+            Message(gettext_noop("This is a ZIP archive, not an XLSX workbook: upload the CSV or XLSX file itself."))
+        )
     if unpacked > MAX_UNPACKED_BYTES:
-        raise TableError("The workbook unpacks to more than 600 MB: it is not a cohort table.")
+        raise TableError(Message(gettext_noop("The workbook unpacks to more than 600 MB: it is not a cohort table.")))
     from openpyxl import load_workbook
 
     table = Table([], [], "XLSX")
@@ -175,7 +292,10 @@ def _read_xlsx(path: Path) -> Table:
             workbook = load_workbook(handle, read_only=True, data_only=False)
         except Exception as error:  # openpyxl raises many kinds on a broken workbook
             raise TableError(
-                f"The workbook cannot be read ({type(error).__name__}): save it again and upload that."
+                Message(
+                    gettext_noop("The workbook cannot be read (%(error)s): save it again and upload that."),
+                    {"error": type(error).__name__},
+                )
             ) from None
         try:
             _read_sheet(workbook, table)
@@ -183,12 +303,15 @@ def _read_xlsx(path: Path) -> Table:
             raise
         except Exception as error:  # a damaged sheet: XML, ZIP or zlib errors, as openpyxl meets them
             raise TableError(
-                f"The workbook cannot be read ({type(error).__name__}): save it again and upload that."
+                Message(
+                    gettext_noop("The workbook cannot be read (%(error)s): save it again and upload that."),
+                    {"error": type(error).__name__},
+                )
             ) from None
         finally:
             workbook.close()
     if not table.columns:
-        raise TableError("The workbook's first sheet is empty.")
+        raise TableError(Message(gettext_noop("The workbook's first sheet is empty.")))
     return table
 
 
@@ -229,14 +352,29 @@ def _header(cells: list[str], number: int) -> list[str]:
         names.pop()  # empty columns at the right
     if len(names) > MAX_COLUMNS:
         raise TableError(
-            f"The header (row {number}) has {len(names)} columns; a cohort table has far fewer: is it the header?"
+            Message(
+                gettext_noop(
+                    "The header (row %(row)s) has %(columns)s columns; a cohort table has far fewer: is it the header?"
+                ),
+                {"row": number, "columns": len(names)},
+            )
         )
     seen: set[str] = set()
     for at, name in enumerate(names, start=1):
         if not name:
-            raise TableError(f"Column {at} of the header (row {number}) has no name.")
+            raise TableError(
+                Message(
+                    gettext_noop("Column %(column)s of the header (row %(row)s) has no name."),
+                    {"column": at, "row": number},
+                )
+            )
         if name in seen:
-            raise TableError(f"The header (row {number}) names the column “{name}” twice.")
+            raise TableError(
+                Message(
+                    gettext_noop("The header (row %(row)s) names the column “%(name)s” twice."),
+                    {"row": number, "name": name},
+                )
+            )
         seen.add(name)
     return names
 
@@ -249,20 +387,34 @@ def _append(table: Table, cells: list[str], number: int) -> None:
     rows, width = table.rows, len(table.columns)
     if len(rows) >= MAX_ROWS:
         raise TableError(
-            f"The table has more than {MAX_ROWS:,} rows. Split it into several files and import them one "
-            "after the other (rows already imported are recognised and left as they are)."
+            Message(
+                gettext_noop(
+                    "The table has more than %(rows)s rows. Split it into several files and import them one "
+                    "after the other (rows already imported are recognised and left as they are)."
+                ),
+                {"rows": f"{MAX_ROWS:,}"},
+            )
         )
     for at, cell in enumerate(cells[width:], start=width + 1):
         if cell:
             raise TableError(
-                f"Row {number} has a value in column {at}, which has no name in the header (“{cell[:40]}”): "
-                "name the column, or clear it."
+                Message(
+                    gettext_noop(
+                        "Row %(row)s has a value in column %(column)s, which has no name in the header (“%(value)s”): "
+                        "name the column, or clear it."
+                    ),
+                    {"row": number, "column": at, "value": cell[:40]},
+                )
             )
     for column, cell in zip(table.columns, cells, strict=False):
         if len(cell) > MAX_CELL_CHARACTERS:
             raise TableError(
-                f"Row {number}, {column}: the cell holds {len(cell):,} characters; a cell takes at most "
-                f"{MAX_CELL_CHARACTERS:,}."
+                Message(
+                    gettext_noop(
+                        "Row %(row)s, %(column)s: the cell holds %(length)s characters; a cell takes at most %(limit)s."
+                    ),
+                    {"row": number, "column": column, "length": f"{len(cell):,}", "limit": f"{MAX_CELL_CHARACTERS:,}"},
+                )
             )
     if table.numbers or number != len(rows) + 2:
         if not table.numbers:  # the first row whose number is not its place + 2: list them all from here

@@ -11,10 +11,12 @@ import shutil
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from django_tasks import task
 
 from . import importing, tables
 from .models import CohortImport
+from .tables import Message
 
 logger = logging.getLogger("nasovcf.import")
 Status = CohortImport.Status
@@ -31,12 +33,15 @@ def _read(upload: CohortImport) -> tables.Table:
     """The stored file, as uploaded (its digest checked): TableError if it cannot be read."""
     data = upload.path.read_bytes()
     if hashlib.sha256(data).hexdigest() != upload.sha256:
-        raise tables.TableError("The stored file is not the one uploaded: upload it again.")
+        raise tables.TableError(Message(gettext_noop("The stored file is not the one uploaded: upload it again.")))
     return tables.read(upload.path)
 
 
 def _stop(upload: CohortImport, status: str, message: str) -> None:
-    CohortImport.objects.filter(pk=upload.pk).update(status=status, message=message)
+    """Stop with `message`: its English in the import's `message`, its parts (a tables.Message) with
+    the report, for the page to say it in the reader's language (importing.Report.message)."""
+    report = {**upload.report, "message": message.as_data() if isinstance(message, Message) else message}
+    CohortImport.objects.filter(pk=upload.pk).update(status=status, message=str(message), report=report)
 
 
 def kept_check(upload: CohortImport) -> Path:
@@ -65,18 +70,26 @@ def check_import(import_id: str) -> None:
         CohortImport.objects.filter(pk=upload.pk).update(total_rows=len(table.rows))
         report = importing.check(table, progress=_progress(upload), keep=_new_kept_check(upload))
     except tables.TableError as error:
-        _stop(upload, Status.REFUSED, str(error))
+        _stop(upload, Status.REFUSED, error.args[0])
         return
     except Exception as error:
         forget_kept_check(upload)
         # Never the file's content in the log: its type and the import's id only.
         logger.exception("import check failed id=%s error=%s", upload.pk, type(error).__name__)
-        _stop(upload, Status.FAILED, "The check stopped on an unexpected error: nothing was written.")
+        _stop(
+            upload,
+            Status.FAILED,
+            Message(gettext_noop("The check stopped on an unexpected error: nothing was written.")),
+        )
         return
     except BaseException:
         # The worker was stopped (Ctrl-C, a shutdown): say so on the page, then let it stop.
         forget_kept_check(upload)
-        _stop(upload, Status.FAILED, "The check was cut short (the background worker stopped): upload the file again.")
+        _stop(
+            upload,
+            Status.FAILED,
+            Message(gettext_noop("The check was cut short (the background worker stopped): upload the file again.")),
+        )
         raise
     if not report.ok:
         forget_kept_check(upload)
@@ -109,7 +122,7 @@ def run_import(import_id: str, user_id: int) -> None:
         )
     except (tables.TableError, importing.ImportRefused) as error:
         forget_kept_check(upload)
-        _stop(upload, Status.FAILED, str(error))
+        _stop(upload, Status.FAILED, error.args[0])
         return
     except Exception as error:
         forget_kept_check(upload)
@@ -117,8 +130,12 @@ def run_import(import_id: str, user_id: int) -> None:
         _stop(
             upload,
             Status.FAILED,
-            "The import stopped on an unexpected error. What was written before it stays; importing the "
-            "file again leaves those rows as they are and writes the rest.",
+            Message(
+                gettext_noop(
+                    "The import stopped on an unexpected error. What was written before it stays; importing the "
+                    "file again leaves those rows as they are and writes the rest."
+                )
+            ),
         )
         return
     except BaseException:
@@ -126,8 +143,12 @@ def run_import(import_id: str, user_id: int) -> None:
         _stop(
             upload,
             Status.FAILED,
-            "The import was cut short (the background worker stopped). What was written before it stays; "
-            "importing the file again leaves those rows as they are and writes the rest.",
+            Message(
+                gettext_noop(
+                    "The import was cut short (the background worker stopped). What was written before it stays; "
+                    "importing the file again leaves those rows as they are and writes the rest."
+                )
+            ),
         )
         raise
     upload.path.unlink(missing_ok=True)  # the records hold it now: no second copy of patient data

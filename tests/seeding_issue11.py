@@ -294,31 +294,56 @@ def _films(clinician, fracture: Fracture, visits: dict[str, Visit]) -> dict[str,
 def _imports(clinician) -> dict:
     """Imports waiting to be confirmed, refused and under way, with long file names and messages:
     what the import's pages show at their widest."""
-    from cohort import importing
+    from cohort import importing, tables
     from cohort.models import CohortImport
+    from cohort.tables import Message
+    from scoring.forms.fields import MIN_VALUE_MESSAGE
+    from scoring.wording import gettext_noop
 
     checked = importing.Report(rows=1200)
     checked.counts["patients"].update(create=1150, unchanged=50)
     checked.counts["fractures"].update(create=1180, update=20)
     checked.counts["visits"].update(create=3400, update=12, unchanged=100)
-    checked.notes.append("The file is not UTF-8: it was read as Windows-1252 (Latin-1), the encoding Excel uses.")
-    for row in range(2, 40):
-        checked.add_difference(
-            importing.Difference(
-                row,
-                "nasovcf_total",
-                "8",
-                "10",
-                "fracture type compression scores 0; VHL 17.8 % scores 2; "
-                "kyphosis angle 19.6° scores 2; T2 signal diffuse_low scores 2; T-score -3.6 scores 4",
+    # The messages as the checker makes them: their parts, shown in the reader's language (issue 16).
+    encoding_note = tables._decode(b"Mu\xf1oz")[1]
+    checked.notes.append(encoding_note)
+    scores = [
+        ("fracture_type", "compression", "", 0),
+        ("vertebral_height_loss", "17.8", " %", 2),
+        ("kyphosis_angle", "19.6", "°", 2),
+    ]
+    scores += [("t2_signal", "diffuse_low", "", 2), ("bmd", "-3.6", "", 4)]
+    reason = importing.joined(
+        [
+            Message(
+                gettext_noop("%(label)s %(value)s%(unit)s scores %(points)s"),
+                {"label": Message(importing.COMPONENT_WORDS[name][0]), "value": value, "unit": unit, "points": points},
             )
-        )
+            for name, value, unit, points in scores
+        ]
+    )
+    for row in range(2, 40):
+        checked.add_difference(importing.Difference(row, "nasovcf_total", "8", "10", reason))
     refused = importing.Report(rows=40)
     refused.counts["patients"].update(create=38)
+    below = Message(MIN_VALUE_MESSAGE, {"limit_value": "-7.0", "unit": ""})
     for row in range(2, 30):
-        refused.add_problem(importing.Problem(row, "bmd_t_score", "“-8.2”: Must be at least -7.0."))
+        refused.add_problem(
+            importing.Problem(
+                row,
+                "bmd_t_score",
+                Message(gettext_noop("“%(value)s”: %(message)s"), {"value": "-8.2", "message": below}),
+            )
+        )
     refused.add_problem(
-        importing.Problem(31, "", "the same patient, level and assessment date as row 4: one row per fracture.")
+        importing.Problem(
+            31,
+            "",
+            Message(
+                gettext_noop("the same patient, level and assessment date as row %(row)s: one row per fracture."),
+                {"row": 4},
+            ),
+        )
     )
     name = "cohort-2016-2021-spine-centre-shaoxing-retrospective-conservative-care-final-v3.xlsx"
     common = {"created_by": clinician, "filename": name, "size_bytes": 1_234_567, "sha256": "0" * 64}

@@ -8,14 +8,25 @@
   var bar = box.querySelector("progress");
   var text = box.querySelector("[data-progress-text]");
   var url = box.getAttribute("data-progress-url");
+  // Django's JavaScript catalogue (djangojs) gives these; English as it is without it.
+  var gettext = window.gettext || function (message) { return message; };
+  var interpolate =
+    window.interpolate ||
+    function (format, values) {
+      return format.replace(/%\((\w+)\)s/g, function (whole, name) { return String(values[name]); });
+    };
 
   function show(state) {
     bar.value = state.percent;
     bar.textContent = state.percent + " %";
     // Until the file is read its number of rows is not known: "0 of 0 rows" would say nothing.
     text.textContent = state.total
-      ? state.done.toLocaleString("en-US") + " of " + state.total.toLocaleString("en-US") + " rows"
-      : "reading the file";
+      ? interpolate(
+          gettext("%(done)s of %(total)s rows"),
+          { done: state.done.toLocaleString("en-US"), total: state.total.toLocaleString("en-US") },
+          true
+        )
+      : gettext("reading the file");
   }
 
   function poll() {

@@ -403,6 +403,18 @@ def test_a_file_that_is_not_a_table_is_refused_on_the_page_with_why(
     assert empty_database() == (0, 0, 0)
 
 
+def test_why_a_file_is_refused_is_kept_as_parts_and_worded_when_the_page_is_shown(
+    clinician, monkeypatch, django_capture_on_commit_callbacks
+):
+    content, message = NOT_A_TABLE["PDF"]
+    upload(clinician, content, "cohort.csv", django_capture_on_commit_callbacks)
+    upload_row = CohortImport.objects.get()
+    assert upload_row.report["message"]["msgid"].startswith(message)  # the message id, not its words
+    monkeypatch.setattr(tables, "gettext", lambda text: f"«{text}»")  # a stand-in language
+    page = html.unescape(clinician.get(upload_row.get_absolute_url()).content.decode())
+    assert f"«{upload_row.message}»" in page
+
+
 def test_an_empty_upload_is_refused_by_the_form_and_kept_nowhere(
     clinician, settings, django_capture_on_commit_callbacks
 ):

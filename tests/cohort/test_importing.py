@@ -4,10 +4,12 @@ save path, the file's computed columns against the app's, and the parallel check
 import csv
 import datetime
 import io
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from cohort import data, exports, importing, tables
 from scoring.models import ExpectedVisit, Fracture, Patient, PatientNameWord, Visit
@@ -277,3 +279,48 @@ def test_a_row_with_a_bad_patient_still_has_its_other_problems_listed(cohort, tm
         "row 2, sex: “Q”: Select a valid choice. Q is not one of the available choices.",
         "row 2, visit_1m_vas: “11”: Must be at most 10.",
     ]
+
+
+# -- in the reader's language (issue 16) ---------------------------------------------------------------
+
+
+def test_the_preview_keeps_its_problems_as_parts_and_says_them_in_the_readers_language(cohort, tmp_path):
+    rows = export_rows()
+    empty_the_database()
+    row = next(row for row in rows if row["visit_1m_date"])
+    row["sex"] = "Q"
+    with translation.override("zh-hans"):  # checked during a Chinese page's request...
+        report = importing.check(write_csv(tmp_path / "cohort.csv", [row]))
+    kept = importing.Report.from_dict(json.loads(json.dumps(report.as_dict())))  # ...kept as JSON
+    english = "row 2, sex: “Q”: Select a valid choice. Q is not one of the available choices."
+    assert [str(problem) for problem in kept.problems] == [english]  # read in English
+    assert kept.problems[0].message.msgid == "“%(value)s”: %(message)s"
+    with translation.override("zh-hans"):
+        [shown] = [str(problem) for problem in kept.problems]
+        choice = translation.gettext("Select a valid choice. %(value)s is not one of the available choices.")
+    assert choice % {"value": "Q"} in shown and shown != english  # Django's own Chinese for its message
+
+
+def test_a_message_kept_as_text_before_issue_16_is_shown_as_it_is():
+    kept = importing.Report.from_dict(
+        {
+            "rows": 1,
+            "counts": {},
+            "problems": [[2, "sex", "“Q”: not a sex."]],
+            "problem_count": 1,
+            "differences": [[2, "nasovcf_total", "8", "10", "T-score -3.6 scores 4"]],
+            "difference_count": 1,
+            "notes": [],
+        }
+    )
+    assert [str(problem) for problem in kept.problems] == ["row 2, sex: “Q”: not a sex."]
+    assert str(kept.differences[0]) == "row 2, nasovcf_total: the file says 8, the app gives 10: T-score -3.6 scores 4"
+
+
+def test_the_data_dictionary_is_worded_when_it_is_asked_for(monkeypatch):
+    monkeypatch.setattr(tables, "gettext", lambda message: f"«{message}»")  # a stand-in language
+    described = exports.dictionary().set_index("column")
+    assert described.loc["sex", "meaning"] == "«Sex»"
+    assert described.loc["vas_pre", "allowed values"] == "«0 to 10, empty if not recorded»"
+    assert described.loc["patient", "on import"] == "«required»"
+    assert "sex" in described.index  # the column names are a data contract: never translated
