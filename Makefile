@@ -59,8 +59,10 @@ clean:
 
 # The benchmark: pages at 1,000, 10,000 and 50,000 demo patients (bench/report.md), the import
 # of 50,000 fractures with three visits each (bench/import.md), and a 3000 x 3000 16-bit film's
-# upload and opening for measuring (bench/films.md).
+# upload and opening for measuring (bench/films.md), and every page in English and in Chinese
+# (bench/languages.md).
 bench: install
 	$(PY) manage.py bench
 	$(PY) manage.py bench_import
 	$(PY) manage.py bench_films
+	$(PY) manage.py bench_languages

@@ -39,6 +39,13 @@ def supported(language: object) -> str | None:
     return language if isinstance(language, str) and language in codes else None
 
 
+def language_switch(request) -> dict:
+    """The navigation bar's switch: each other language, named in itself ("English", "简体中文")
+    as settings.LANGUAGES writes it, never translated into the page's language."""
+    current = translation.get_language()
+    return {"other_languages": [(code, name) for code, name in settings.LANGUAGES if code != current]}
+
+
 class UserLanguageMiddleware:
     """Below AuthenticationMiddleware: a signed-in user who chose a language sees it on every page,
     whatever the browser asks or the cookie says (a shared ward computer, a new tablet). Without a

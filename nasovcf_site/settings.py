@@ -137,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "scoring.context_processors.worklist",
+                "nasovcf_site.i18n.language_switch",
             ],
         },
     },

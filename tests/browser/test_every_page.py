@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test.utils import override_settings
 
@@ -35,6 +36,9 @@ from tests.seeding_issue11 import LONG_MRN, PASSWORD, Seeded, seed
 
 WIDTHS = (375, 768, 1280)
 HEIGHT = 900
+# Every page in English at each width, and in Chinese at the tablet's (issue 16: no page scrolls
+# sideways in Chinese at 768 px, axe stays clean).
+LOOKS = [(width, "en-gb") for width in WIDTHS] + [(768, "zh-hans")]
 
 # (page, role, its URL from the seeded records). The clinician sees every page; the viewer the
 # read-only pages, which show them without the edit buttons.
@@ -246,14 +250,15 @@ def morning(django_db_setup, django_db_blocker, live_server, films_dir):
 
 @pytest.fixture(scope="module")
 def tabs(browser, morning):
-    """A signed-in page for each (role, width), made when first asked for: one context each."""
+    """A signed-in page for each (role, width, language), made when first asked for: one context
+    each. The role signs in in English; the language cookie then sets the pages' language."""
     _, server = morning
     made: dict[tuple, object] = {}
     contexts = []
 
-    def tab(role: str | None, width: int):
-        if (role, width) in made:
-            return made[role, width]
+    def tab(role: str | None, width: int, language: str = "en-gb"):
+        if (role, width, language) in made:
+            return made[role, width, language]
         context = browser.new_context(base_url=server.url, viewport={"width": width, "height": HEIGHT})
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
@@ -265,7 +270,8 @@ def tabs(browser, morning):
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Sign in").click()
             page.wait_for_url("**/patients/")
-        made[role, width] = page
+        context.add_cookies([{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": language, "url": server.url}])
+        made[role, width, language] = page
         return page
 
     yield tab
@@ -316,24 +322,25 @@ def use_pacs(request, settings, seeded: Seeded, how: str) -> None:
         pacs.store(dicom_film(patient_id=LONG_MRN, patient_name="Cruz^Maria", study_uid="1.2.826.0.1.3680043.8.498.1"))
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("width", "language"), LOOKS)
 @pytest.mark.parametrize("name", list(PAGES))
-def test_no_page_scrolls_sideways_or_fails_axe(tabs, morning, request, settings, name, width):
+def test_no_page_scrolls_sideways_or_fails_axe(tabs, morning, request, settings, name, width, language):
     seeded: Seeded = morning[0]
     role, url = PAGES[name]
     if name in PACS:
         use_pacs(request, settings, seeded, PACS[name])
-    page = tabs(role, width)
+    page = tabs(role, width, language)
     response = page.goto(url(seeded))
     assert response is not None and response.status == 200, (
         f"{name} at {width} px: {url(seeded)} answered {response and response.status}"
     )
+    assert page.locator("html").get_attribute("lang") == language, f"{name} at {width} px: not in {language}"
     page.wait_for_function(FILM_LOADED)
     if name in READY:
         page.locator(READY[name]).wait_for()
-    screenshot(page, name, width)
+    screenshot(page, name if language == "en-gb" else f"{name} {language}", width)
     problems = problems_of(page, width)
-    assert not problems, f"{name} at {width} px ({url(seeded)}):\n" + "\n".join(problems)
+    assert not problems, f"{name} at {width} px in {language} ({url(seeded)}):\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
