@@ -412,6 +412,14 @@ def _field_order(model) -> list:
     return sorted(model._meta.concrete_fields, key=lambda field: order.get(field.name, len(order)))
 
 
+def _comparable(name: str, value):
+    """What a change is judged on: a population warning by its code and sentence, not the `params`
+    an assessment saved since issue 16 also keeps (an older row saved again is no change to show)."""
+    if name == "population_warnings" and isinstance(value, list):
+        return [(w.get("code"), w.get("message")) if isinstance(w, dict) else w for w in value]
+    return value
+
+
 def changes(model, new, old) -> list[str]:
     """Each change between two historical records of one row, in words: 'BMD T-score −2.4 → −2.6',
     'Total score 4 → 6 (computed)'. Only the model's current fields are compared, so a column
@@ -422,7 +430,8 @@ def changes(model, new, old) -> list[str]:
     moved = {
         field.name: (getattr(old, field.attname, None), getattr(new, field.attname, None))
         for field in fields
-        if getattr(old, field.attname, None) != getattr(new, field.attname, None)
+        if _comparable(field.name, getattr(old, field.attname, None))
+        != _comparable(field.name, getattr(new, field.attname, None))
     }
     lines = []
     for field in fields:

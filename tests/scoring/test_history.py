@@ -225,3 +225,19 @@ def test_changes_since_names_the_user_by_full_name(patient, make_user):
     text, who, when = history.changes_since(patient, 1)
     assert (text, who) == ("Name Test Patient → Renamed", "Anna Smith")
     assert when <= timezone.now()
+
+
+def test_a_warning_kept_before_its_values_were_is_no_change_when_saved_again(case_two):
+    """Issue 16 keeps each population warning's values (`params`) beside its code and English
+    sentence; an older row saved again gains them, which is no change a person would see."""
+    case_two.level = "L4"  # outside T11–L2: a warning
+    case_two.rescore()
+    case_two.save()
+    save(case_two)  # saved again, as a row kept before issue 16 would be
+    record, previous = case_two.history.order_by("-history_date", "-history_id")[:2]
+    warning = record.population_warnings[0]
+    assert warning["code"] == "level_outside_validated" and warning["params"] == {"level": "L4"}
+    previous.population_warnings = [{"code": warning["code"], "message": warning["message"]}]
+    assert history.changes(Fracture, record, previous) == []
+    previous.population_warnings = []
+    assert history.changes(Fracture, record, previous) != []  # a warning that came is still said
