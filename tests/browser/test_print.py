@@ -172,3 +172,27 @@ def test_a_longer_report_names_the_patient_at_the_top_of_every_page(signed_in_pa
     for number, text in enumerate(texts, start=1):
         # The running head opens every page.
         assert squeezed(text).startswith(squeezed("PRN001 · Maria Elisabeth Example-Whitfield · T11")), number
+
+
+def test_the_report_prints_in_chinese_on_one_a4_page_with_chinese_text(signed_in_page, django_user_model, live_server):
+    """Issue 16: a clinician in Shaoxing prints a Chinese report. The PDF's text holds the Chinese
+    (glyphs drawn from a CJK font: a box has no text to extract), and the report still fits a page."""
+    from django.conf import settings
+    from django.utils import translation
+
+    def zh(message: str) -> str:
+        with translation.override("zh-hans"):
+            return translation.gettext(message)
+
+    fracture = reported_fracture(django_user_model.objects.get())
+    signed_in_page.context.add_cookies(
+        [{"name": settings.LANGUAGE_COOKIE_NAME, "value": "zh-hans", "url": live_server.url}]
+    )
+    pdf = printed(signed_in_page, fracture)
+    assert page_count(pdf) == 1
+    (text,) = pdf_page_texts(pdf)
+    text = squeezed(text)
+    for words in ["PRN001", "Maria Elisabeth Example-Whitfield", zh("Non-union"), zh("Unscheduled")]:
+        assert squeezed(words) in text, words
+    assert re.search(r"[\u4e00-\u9fff]{4}", text), "no Chinese text in the PDF"
+    assert "Non-union" not in text
