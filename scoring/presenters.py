@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_
 
 from nasovcf_site.i18n import words
 
-from . import charts, followup, measurements, outcomes, paper, rules
+from . import charts, followup, measurements, outcomes, paper, radiograph, rules
 from .wording import Text
 
 COMPONENT_LABELS = {
@@ -977,11 +977,10 @@ VERTEBRA_LABELS = {
     "fractured": gettext_lazy("Fractured vertebra"),
     "caudal": gettext_lazy("Caudal vertebra (below)"),
 }
+# The corners in the order they are placed, in the radiograph's own words (one msgid each).
 CORNER_LABELS = {
-    "anterior_superior": gettext_lazy("anterior superior corner"),
-    "anterior_inferior": gettext_lazy("anterior inferior corner"),
-    "posterior_inferior": gettext_lazy("posterior inferior corner"),
-    "posterior_superior": gettext_lazy("posterior superior corner"),
+    name: gettext_lazy(radiograph.CORNER_WORDS[name])
+    for name in ("anterior_superior", "anterior_inferior", "posterior_inferior", "posterior_superior")
 }
 # Spec §2's letters, in the order the pages list the six heights.
 HEIGHT_LETTERS = {

@@ -14,11 +14,22 @@ def pdf_page_texts(pdf: bytes) -> list[str]:
     """The text of each page of a PDF as Chromium (Skia) writes it: Type0 fonts with ToUnicode
     maps, text shown by Tj and TJ with hex strings. Enough to find words on a page."""
     objects = {int(number): body for number, body in re.findall(rb"(\d+) 0 obj(.*?)endobj", pdf, re.S)}
+    starts = {int(found.group(1)): found.end() for found in re.finditer(rb"(\d+) 0 obj", pdf)}
 
     def stream(number: int) -> bytes:
-        body = objects[number]
-        data = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S).group(1)
-        return zlib.decompress(data) if b"/FlateDecode" in body else data
+        """The object's stream, `/Length` bytes of it: an embedded font's compressed bytes may hold
+        "endobj" or "endstream" themselves (a CJK font does), so the text around is no guide."""
+        start = starts[number]
+        keyword = pdf.index(b"stream", start)
+        header = pdf[start:keyword]
+        length = re.search(rb"/Length\s+(\d+)(\s+0\s+R)?", header)
+        size = int(length.group(1))
+        if length.group(2):  # an indirect length: the number in that object
+            size = int(re.search(rb"\d+", objects[size]).group())
+        begin = keyword + len(b"stream")
+        begin += 2 if pdf[begin : begin + 2] == b"\r\n" else 1
+        data = pdf[begin : begin + size]
+        return zlib.decompress(data) if b"/FlateDecode" in header else data
 
     def unicode_map(font: int) -> dict[int, str]:
         found = re.search(rb"/ToUnicode (\d+) 0 R", objects[font])
