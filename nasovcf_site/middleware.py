@@ -13,7 +13,7 @@ from django.dispatch import Signal
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 API_PATH_PREFIX = "/api/"
@@ -89,10 +89,13 @@ class ClientAddressMiddleware:
 
     @staticmethod
     def refusal(request):
-        if request.path.startswith(API_PATH_PREFIX):
-            message = gettext("Refused: the server could not tell which address this request came from.")
-            return JsonResponse({"errors": {"__all__": [message]}}, status=400)
-        return render(request, "registration/address_refused.html", status=400)
+        # Above LocaleMiddleware: in the language the request asks for (its cookie, else its
+        # Accept-Language), not in whatever language this thread's previous request left active.
+        with translation.override(translation.get_language_from_request(request)):
+            if request.path.startswith(API_PATH_PREFIX):
+                message = gettext("Refused: the server could not tell which address this request came from.")
+                return JsonResponse({"errors": {"__all__": [message]}}, status=400)
+            return render(request, "registration/address_refused.html", status=400)
 
 
 class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):

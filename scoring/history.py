@@ -340,6 +340,7 @@ def _archive_line(new) -> str:
 # English as stored: said again in the reader's language from their parts. Any other reason (one
 # a person typed, or a sentence stored whole) is shown as it was stored.
 _ARCHIVED_BECAUSE = re.compile(r"Archived: (?P<reason>.+)", re.DOTALL)
+BEFORE_THE_AUDIT_TRAIL = "baseline: saved before the audit trail began"
 _IMPORTED = re.compile(r"Imported from (?P<source>.+) by (?P<person>.+)", re.DOTALL)
 
 
@@ -349,6 +350,8 @@ def reason_words(reason: str) -> str:
         return gettext("Archived")
     if reason == "Restored":
         return gettext("Restored")
+    if reason == BEFORE_THE_AUDIT_TRAIL:  # migration 0005's first version of every older record
+        return gettext("baseline: saved before the audit trail began")
     if found := _ARCHIVED_BECAUSE.fullmatch(reason):
         return gettext("Archived: %(reason)s") % {"reason": found["reason"]}
     if found := _IMPORTED.fullmatch(reason):
@@ -356,7 +359,53 @@ def reason_words(reason: str) -> str:
             "source": found["source"],
             "person": found["person"],
         }
+    if found := _COURSE_CHANGE.fullmatch(reason):
+        return _course_change_words(found["changes"]) or reason
     return reason
+
+
+# services.confirm_course_change's reason (presenters.course_change_text, stored in English).
+_COURSE_CHANGE = re.compile(r"This changes the fracture's course: (?P<changes>.+)\.", re.DOTALL)
+_ANSWER = r"(?:not known yet|yes|no)(?: \([^()]*\))?"
+_COURSE_PART = re.compile(rf"(?P<outcome>.+?) (?P<before>{_ANSWER}) → (?P<after>{_ANSWER})")
+_OUTCOME_ANSWER = re.compile(r"(?P<answer>not known yet|yes|no)(?: \((?P<difference>[^()]*)\))?")
+_ANSWERS = {"not known yet": gettext_lazy("not known yet"), "yes": gettext_lazy("yes"), "no": gettext_lazy("no")}
+
+
+def _course_change_words(changes: str) -> str | None:
+    """The course change's stored English said again in the active language; None if it is not
+    one presenters.course_change_text wrote (then it is shown as stored)."""
+    from django.utils import translation
+
+    from .services import STORED_LANGUAGE
+
+    with translation.override(STORED_LANGUAGE):
+        outcomes = {str(label): label for label in presenters.COURSE_OUTCOME_LABELS.values()}
+
+    def answer(stored: str) -> str | None:
+        found = _OUTCOME_ANSWER.fullmatch(stored)
+        if found is None:
+            return None
+        said = str(_ANSWERS[found["answer"]])
+        if found["difference"] is None:
+            return said
+        return gettext("%(answer)s (%(difference)s)") % {"answer": said, "difference": found["difference"]}
+
+    parts = []
+    for stored in changes.split("; "):
+        found = _COURSE_PART.fullmatch(stored)
+        if found is None or found["outcome"] not in outcomes:
+            return None
+        before, after = answer(found["before"]), answer(found["after"])
+        if before is None or after is None:
+            return None
+        parts.append(
+            gettext("%(outcome)s %(before)s → %(after)s")
+            % {"outcome": outcomes[found["outcome"]], "before": before, "after": after}
+        )
+    return gettext("This changes the fracture's course: %(changes)s.") % {
+        "changes": pgettext("list separator", "; ").join(parts)
+    }
 
 
 def _component_lines(before, after) -> list[str]:

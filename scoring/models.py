@@ -613,7 +613,12 @@ class Visit(Tracked, SixHeights, TwoReaders):
         indexes = [models.Index(fields=["fracture", "kind"], name="visit_fracture_kind")]
 
     def __str__(self) -> str:
-        return f"{self.fracture} · {self.get_kind_display()} visit {self.visit_date:%Y-%m-%d}"
+        # In the page's language (the visit's history page, the archive's title), its date ISO.
+        return gettext("%(fracture)s · %(kind)s visit %(date)s") % {
+            "fracture": self.fracture,
+            "kind": self.get_kind_display(),
+            "date": f"{self.visit_date:%Y-%m-%d}",
+        }
 
     def get_absolute_url(self) -> str:
         """A visit is read on its fracture's page (editing it is a change, for who may change)."""

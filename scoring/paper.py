@@ -155,14 +155,18 @@ class LogisticModel:
 # spec §5, multivariate logistic regression, keyed by outcome.
 LOGISTIC_MODELS = {
     "non_union": LogisticModel(
-        (OddsRatio(gettext_noop("NASOVCF score"), "point", Estimate(1.713, 1.458, 2.013), p_value="< 0.001"),),
+        (
+            OddsRatio(
+                gettext_noop("NASOVCF score"), gettext_noop("point"), Estimate(1.713, 1.458, 2.013), p_value="< 0.001"
+            ),
+        ),
         auc=Estimate(0.895, 0.841, 0.949),
     ),
     "progressive_kyphosis": LogisticModel(
         (
-            OddsRatio(gettext_noop("NASOVCF score"), "point", Estimate(1.373, 1.203, 1.568)),
+            OddsRatio(gettext_noop("NASOVCF score"), gettext_noop("point"), Estimate(1.373, 1.203, 1.568)),
             OddsRatio(gettext_noop("female sex"), "", Estimate(4.326, 1.324, 14.138)),
-            OddsRatio(gettext_noop("pretreatment ODI"), "point", Estimate(1.096, 1.023, 1.174)),
+            OddsRatio(gettext_noop("pretreatment ODI"), gettext_noop("point"), Estimate(1.096, 1.023, 1.174)),
         ),
         auc=Estimate(0.835, 0.768, 0.903),
     ),

@@ -482,10 +482,27 @@ class FractureSummary:
     next_visit: str
 
 
+# The treatments as a sentence names them ("changed to kyphoplasty"): in English the choices'
+# labels in lower case; in Chinese the labels as they are (lower-casing would spoil "PKP").
+TREATMENT_IN_SENTENCE = {
+    "conservative": pgettext_lazy("treatment, in a sentence", "conservative"),
+    "vertebroplasty": pgettext_lazy("treatment, in a sentence", "vertebroplasty"),
+    "kyphoplasty": pgettext_lazy("treatment, in a sentence", "kyphoplasty"),
+    "open_surgery": pgettext_lazy("treatment, in a sentence", "open surgery"),
+    "other": pgettext_lazy("treatment, in a sentence", "other"),
+}
+
+
+def treatment_in_sentence(code: str) -> str:
+    """A treatment's name inside a sentence, in the user's language; "" for none (an unknown
+    code, written behind the app's back, as it is)."""
+    return str(TREATMENT_IN_SENTENCE.get(code, code)) if code else ""
+
+
 def fracture_course(fracture) -> tuple[str, str]:
     """Under conservative care, treatment changed, or not conservative from the start (spec §3)."""
     if fracture.treatment_changed_to:
-        changed_to = str(fracture.get_treatment_changed_to_display()).lower()
+        changed_to = treatment_in_sentence(fracture.treatment_changed_to)
         return "changed", _("Treatment changed to %(treatment)s on %(date)s") % {
             "treatment": changed_to,
             "date": short_date(fracture.treatment_changed_on),
@@ -495,7 +512,7 @@ def fracture_course(fracture) -> tuple[str, str]:
             "date": short_date(fracture.treatment_start_date)
         }
     return "not_conservative", _("Not conservative: %(treatment)s from %(date)s") % {
-        "treatment": str(fracture.get_treatment_display()).lower(),
+        "treatment": treatment_in_sentence(fracture.treatment),
         "date": short_date(fracture.treatment_start_date),
     }
 
@@ -772,7 +789,7 @@ def schedule_note(fracture) -> str:
         "No follow-up schedule applies: the treatment chosen at the assessment, %(treatment)s, is not "
         "conservative care, and the 1-, 3- and 6-month visits and the worklist follow conservative care "
         "only. Record its visits as unscheduled."
-    ) % {"treatment": str(fracture.get_treatment_display()).lower()}
+    ) % {"treatment": treatment_in_sentence(fracture.treatment)}
 
 
 # What changed from one rules version to the next, for a page showing a score saved under an older one.

@@ -315,3 +315,18 @@ def test_the_glossarys_clinical_terms_are_translated_one_way_everywhere():
             if msgid and term.search(msgid) and chinese not in msgstr:
                 other_ways.append(f"{english} → {chinese}: {msgid!r} is {msgstr!r}")
     assert not other_ways, "\n".join(other_ways)
+
+
+@pytest.mark.django_db
+def test_a_visit_is_named_in_the_pages_language(case_two):
+    """A visit's name (its history page's title and breadcrumb) had "visit" in English on a Chinese
+    page: it is the deleted visit's wording, in the active language; the English is unchanged."""
+    import datetime
+
+    from scoring.models import Visit
+
+    visit = Visit(fracture=case_two, kind="6m", visit_date=datetime.date(2025, 9, 10))
+    with translation.override("en-gb"):
+        assert str(visit) == f"{case_two} · 6 months visit 2025-09-10"
+    with translation.override("zh-hans"):
+        assert "visit" not in str(visit) and str(visit).endswith("随访 2025-09-10")

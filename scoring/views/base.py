@@ -8,26 +8,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 
 from .. import services
 from ..forms.films import reading_values
 from ..models import FilmReading
-
-# The treatments as a sentence names them ("changed to kyphoplasty"): in English the choices'
-# labels in lower case; in Chinese the labels as they are (lower-casing would spoil "PKP").
-TREATMENT_IN_SENTENCE = {
-    "conservative": pgettext_lazy("treatment, in a sentence", "conservative"),
-    "vertebroplasty": pgettext_lazy("treatment, in a sentence", "vertebroplasty"),
-    "kyphoplasty": pgettext_lazy("treatment, in a sentence", "kyphoplasty"),
-    "open_surgery": pgettext_lazy("treatment, in a sentence", "open surgery"),
-    "other": pgettext_lazy("treatment, in a sentence", "other"),
-}
-
-
-def treatment_in_sentence(code: str) -> str:
-    """A treatment's name inside a sentence, in the user's language; "" for none."""
-    return str(TREATMENT_IN_SENTENCE[code]) if code else ""
+from ..presenters import treatment_in_sentence  # noqa: F401 (the views import it from here)
 
 
 def requires(*permissions: str):

@@ -491,7 +491,7 @@ def film_image(request, pk: int):
     center = _number(request.GET.get("center"), film.window_center)
     width = _number(request.GET.get("width"), film.window_width)
     if center is None or width is None or width <= 0:
-        return HttpResponseBadRequest("center and width must be numbers, width above 0.")
+        return HttpResponseBadRequest(_("center and width must be numbers, width above 0."))
     center, width = _window(film, center, width)
     return _image(films.render_png(film.directory, center=center, width=width))
 

@@ -5,11 +5,27 @@ from __future__ import annotations
 from django.conf import settings
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from .. import presenters, selectors
 from ..models import visit_schedule
 from .base import requires
+
+# The table's caption names its order for a screen reader: "Visits due, sorted by due" (in English
+# the ?sort= key as it is, "-" for the reverse order); in Chinese the column's name, not the key.
+SORT_WORDS = {
+    "due": pgettext_lazy("worklist sorted by", "due"),
+    "-due": pgettext_lazy("worklist sorted by", "-due"),
+    "mrn": pgettext_lazy("worklist sorted by", "mrn"),
+    "-mrn": pgettext_lazy("worklist sorted by", "-mrn"),
+    "visit": pgettext_lazy("worklist sorted by", "visit"),
+    "-visit": pgettext_lazy("worklist sorted by", "-visit"),
+    "status": pgettext_lazy("worklist sorted by", "status"),
+    "-status": pgettext_lazy("worklist sorted by", "-status"),
+    "group": pgettext_lazy("worklist sorted by", "group"),
+    "-group": pgettext_lazy("worklist sorted by", "-group"),
+}
 
 
 @requires("scoring.view_fracture", "scoring.view_visit")
@@ -36,6 +52,7 @@ def worklist(request):
             "page": page,
             "query": query.urlencode(),
             "sort": sort,
+            "sort_words": SORT_WORDS.get(sort, sort),
             "status_filter": status,
             "statuses": [(value, label, worklist.counts[value]) for value, label in presenters.STATUS_LABELS.items()],
             "today": worklist.today,

@@ -110,3 +110,15 @@ def test_an_icc_outside_its_range_or_with_an_interval_past_it_is_not_printed_as_
     )
     assert vhl_cell({"icc": 0.859, "ci_low": -1.341, "ci_high": 0.996}).startswith("0.859 (no interval: ")
     assert vhl_cell({"icc": 0.9, "ci_low": 0.8, "ci_high": 0.95}) == "0.900 (0.800–0.950)"
+
+
+def test_the_papers_odds_ratios_name_their_unit_in_the_readers_language():
+    """ "OR 1.713 per point": the unit is marked for the catalogue, so a Chinese page does not
+    read "每增加 1 point"; the English is unchanged."""
+    from django.utils import translation
+
+    with translation.override("en-gb"):
+        assert "NASOVCF score OR 1.713 per point (1.458–2.013)" in presenters.paper_model("non_union")
+    with translation.override("zh-hans"):
+        line = presenters.paper_model("non_union")
+        assert "point" not in line and "1 分" in line

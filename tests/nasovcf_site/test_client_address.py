@@ -140,6 +140,26 @@ def test_an_unusable_address_is_refused_everywhere_but_the_health_check(client, 
     assert client.get("/healthz", **forwarded).status_code == 200  # monitors may call gunicorn directly
 
 
+def test_a_refused_address_is_told_in_its_own_language_not_the_threads_last_one(client, settings):
+    """ClientAddressMiddleware answers above LocaleMiddleware: a Chinese request served before on
+    the same thread must not leave its language to an English visitor's refusal (issue 16)."""
+    from django.utils import translation
+
+    settings.NASOVCF_TRUSTED_PROXIES = 2
+    forwarded = {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}  # one proxy where two are configured
+    translation.activate("zh-hans")  # what the thread's previous (Chinese) request left active
+    try:
+        english = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en", **forwarded)
+        assert english.status_code == 400 and "your address could not be determined" in english.content.decode()
+        api = client.post("/api/score/", "{}", content_type="application/json", HTTP_ACCEPT_LANGUAGE="en", **forwarded)
+        assert "could not tell which address" in api.json()["errors"]["__all__"][0]
+        translation.activate("en-gb")
+        chinese = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9", **forwarded)
+        assert chinese.status_code == 400 and 'lang="zh-hans"' in chinese.content.decode()
+    finally:
+        translation.deactivate()
+
+
 # -- the setting, from the environment ------------------------------------------------------------
 
 PROBE = "import django; django.setup(); from django.conf import settings; print(settings.NASOVCF_TRUSTED_PROXIES)"

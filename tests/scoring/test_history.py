@@ -241,3 +241,49 @@ def test_a_warning_kept_before_its_values_were_is_no_change_when_saved_again(cas
     assert history.changes(Fracture, record, previous) == []
     previous.population_warnings = []
     assert history.changes(Fracture, record, previous) != []  # a warning that came is still said
+
+
+def test_a_course_change_kept_as_the_reason_is_said_in_the_readers_language():
+    """The reason services stores when a saved visit turns the fracture's course around is English
+    (STORED_LANGUAGE); a Chinese history page says it in Chinese, and an unknown one as stored."""
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from scoring import outcomes, presenters
+
+    changes = [
+        SimpleNamespace(
+            outcome=outcomes.CourseOutcome.PROGRESSIVE_KYPHOSIS,
+            before=True,
+            after=False,
+            difference_before_deg=D("12.0"),
+            difference_after_deg=D("-8.5"),
+        ),
+        SimpleNamespace(
+            outcome=outcomes.CourseOutcome.NON_UNION,
+            before=None,
+            after=True,
+            difference_before_deg=None,
+            difference_after_deg=None,
+        ),
+    ]
+    with translation.override(services.STORED_LANGUAGE):
+        stored = presenters.course_change_text(changes)
+        assert history.reason_words(stored) == stored
+    with translation.override("zh-hans"):
+        assert history.reason_words(stored) == presenters.course_change_text(changes)
+        assert "进行性后凸畸形" in history.reason_words(stored)
+        typed = "This changes the fracture's course: as the surgeon decided."
+        assert history.reason_words(typed) == typed
+
+
+def test_the_first_version_kept_by_the_audit_trails_migration_is_said_in_the_readers_language():
+    """Migration 0005 gave every record older than the audit trail a first version with an English
+    reason; a Chinese history page says it in Chinese."""
+    from django.utils import translation
+
+    with translation.override("en-gb"):
+        assert history.reason_words(history.BEFORE_THE_AUDIT_TRAIL) == history.BEFORE_THE_AUDIT_TRAIL
+    with translation.override("zh-hans"):
+        assert history.reason_words(history.BEFORE_THE_AUDIT_TRAIL) == "基线：启用修改记录之前已保存的版本"

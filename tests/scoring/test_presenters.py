@@ -204,3 +204,24 @@ def test_a_radiograph_problem_is_said_in_words():
     texts = [presenters.problem_text(problem) for problem in refused.value.problems]
     assert texts[0] == "The cranial vertebra's anterior superior corner must be a pair [x, y] of finite numbers."
     assert texts[-1] == ("The pixel spacing must be two positive numbers of millimetres (row, column), at most 100.")
+
+
+@pytest.mark.django_db
+def test_a_treatment_in_a_course_sentence_keeps_its_abbreviations_in_chinese(case_two):
+    """The course and the schedule's note named the treatment lower-cased: harmless in English,
+    but in Chinese it spoilt 椎体后凸成形术（PKP） into "（pkp）". The in-sentence names are used."""
+    from django.utils import translation
+
+    case_two.treatment_changed_to = "kyphoplasty"
+    case_two.treatment_changed_on = datetime.date(2025, 4, 1)
+    with translation.override("en-gb"):
+        assert presenters.fracture_course(case_two)[1] == "Treatment changed to kyphoplasty on 2025-04-01"
+    with translation.override("zh-hans"):
+        assert "（PKP）" in presenters.fracture_course(case_two)[1]
+    case_two.treatment_changed_to = ""
+    case_two.treatment = "vertebroplasty"
+    with translation.override("en-gb"):
+        assert presenters.fracture_course(case_two)[1].startswith("Not conservative: vertebroplasty from ")
+    with translation.override("zh-hans"):
+        assert "（PVP）" in presenters.fracture_course(case_two)[1]
+        assert "（PVP）" in presenters.schedule_note(case_two)

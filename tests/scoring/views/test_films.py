@@ -580,3 +580,12 @@ def test_prune_films_deletes_only_old_directories_no_film_holds(signed_in, fract
     call_command("prune_films", "--min-age-hours", "1", stdout=io.StringIO())
     assert not waiting.exists() and not stale.exists()
     assert film.directory.exists()  # a film's own files stay, however old
+
+
+def test_a_window_that_is_not_numbers_is_refused_in_the_readers_language(signed_in, film):
+    url = reverse("scoring:film_image", args=[film.pk]) + "?center=x&width=-1"
+    english = signed_in.get(url)
+    assert english.status_code == 400 and english.content.decode() == "center and width must be numbers, width above 0."
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = signed_in.get(url)
+    assert chinese.status_code == 400 and "窗宽" in chinese.content.decode()

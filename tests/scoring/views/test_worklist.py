@@ -246,3 +246,19 @@ def test_expected_visits_follow_the_treatment_start_the_visits_and_the_archive(s
     assert rows_of() == []
     signed_in.post(f"/assessments/{fracture.pk}/archive/", {"restore": "1"})
     assert len(rows_of()) == 3 and rows_of()[0][2] == fracture.visits.get().pk
+
+
+def test_the_tables_caption_names_its_order_in_the_readers_language(signed_in, make_patient, make_fracture):
+    """The caption a screen reader says: the ?sort= key in English, as before; in Chinese the
+    column's name, not an English key read out in a Chinese sentence."""
+    from django.conf import settings
+
+    started(make_patient, make_fracture, "DUE", 30)
+
+    assert "Visits due, sorted by -mrn" in signed_in.get("/worklist/?sort=-mrn").content.decode()
+    assert "Visits due, sorted by due" in signed_in.get("/worklist/").content.decode()
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    page = signed_in.get("/worklist/?sort=-mrn").content.decode()
+    assert (
+        "待随访列表，按 患者（降序） 排序" in page and "mrn" not in page.split("<caption", 1)[1].split("</caption>")[0]
+    )
