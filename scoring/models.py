@@ -106,13 +106,25 @@ mrn_validator = RegexValidator(
 class Tracked(models.Model):
     """When a row was made and changed, and by whom; a version number for optimistic locking."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
     # Bumped by every save through the app's forms; a save based on an older version is refused
     # (see scoring.locking), so nobody overwrites a change they have not seen.
-    version = models.PositiveIntegerField(default=1, editable=False)
+    version = models.PositiveIntegerField(verbose_name=_("version"), default=1, editable=False)
 
     class Meta:
         abstract = True
@@ -121,9 +133,15 @@ class Tracked(models.Model):
 class Archivable(models.Model):
     """Nothing is deleted from the app: a record is archived, hidden from lists, kept in full."""
 
-    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(verbose_name=_("archived at"), null=True, blank=True, editable=False)
     archived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True, editable=False
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("archived by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
     )
     archive_reason = models.CharField(_("reason for archiving"), max_length=500, blank=True, editable=False)
 
@@ -164,12 +182,24 @@ class MeasureField(models.DecimalField):
 class SixHeights(models.Model):
     """The six vertebral heights of a lateral film, in mm (spec §2: a … f); empty when VHL was typed."""
 
-    fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    fractured_anterior_mm = models.DecimalField(
+        verbose_name=_("fractured anterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    fractured_posterior_mm = models.DecimalField(
+        verbose_name=_("fractured posterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    cranial_anterior_mm = models.DecimalField(
+        verbose_name=_("cranial anterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    cranial_posterior_mm = models.DecimalField(
+        verbose_name=_("cranial posterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    caudal_anterior_mm = models.DecimalField(
+        verbose_name=_("caudal anterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    caudal_posterior_mm = models.DecimalField(
+        verbose_name=_("caudal posterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         abstract = True
@@ -286,14 +316,16 @@ class Patient(Tracked, Archivable):
         validators=[mrn_validator],
         help_text=_("Medical record number, unique in the clinic. Stored in capitals."),
     )
-    name = models.CharField(max_length=200, blank=True)
-    sex = models.CharField(max_length=1, choices=Sex.choices)
-    date_of_birth = models.DateField()
+    name = models.CharField(verbose_name=_("name"), max_length=200, blank=True)
+    sex = models.CharField(verbose_name=_("sex"), max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField(verbose_name=_("date of birth"))
 
     objects = PatientQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
         ordering = ["mrn"]
         indexes = [
             # The patient list: the active patients in MRN order, and their count (read from this
@@ -323,10 +355,12 @@ class PatientNameWord(models.Model):
     """Each word of a patient's name (name_words), for the list's search by name: kept in step
     with the name by Patient.save()."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="name_words")
-    word = models.CharField(max_length=200, db_index=True)
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.CASCADE, related_name="name_words")
+    word = models.CharField(verbose_name=_("word"), max_length=200, db_index=True)
 
     class Meta:
+        verbose_name = _("patient name word")
+        verbose_name_plural = _("patient name words")
         constraints = [models.UniqueConstraint(fields=["patient", "word"], name="patient_name_word_unique")]
 
     def __str__(self) -> str:
@@ -343,18 +377,40 @@ class TwoReaders(models.Model):
     reading is to 0.1, so the mean falls on 0.05 steps), or the first reader's alone."""
 
     first_reader_name = models.CharField(_("first reader"), max_length=100, blank=True)
-    first_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    first_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
+    first_vhl_percent = models.DecimalField(
+        verbose_name=_("first vhl percent"), max_digits=4, decimal_places=1, null=True, editable=False
+    )
+    first_kyphosis_angle_deg = models.DecimalField(
+        verbose_name=_("first kyphosis angle deg"), max_digits=4, decimal_places=1, null=True, editable=False
+    )
     second_reader_name = models.CharField(_("second reader"), max_length=100, blank=True)
-    second_vhl_entered_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
-    second_fractured_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    second_fractured_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    second_cranial_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    second_cranial_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    second_caudal_anterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    second_caudal_posterior_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
-    second_vhl_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    second_kyphosis_angle_deg = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    second_vhl_entered_percent = models.DecimalField(
+        verbose_name=_("second vhl entered percent"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    second_fractured_anterior_mm = models.DecimalField(
+        verbose_name=_("second fractured anterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    second_fractured_posterior_mm = models.DecimalField(
+        verbose_name=_("second fractured posterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    second_cranial_anterior_mm = models.DecimalField(
+        verbose_name=_("second cranial anterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    second_cranial_posterior_mm = models.DecimalField(
+        verbose_name=_("second cranial posterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    second_caudal_anterior_mm = models.DecimalField(
+        verbose_name=_("second caudal anterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    second_caudal_posterior_mm = models.DecimalField(
+        verbose_name=_("second caudal posterior mm"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    second_vhl_percent = models.DecimalField(
+        verbose_name=_("second vhl percent"), max_digits=4, decimal_places=1, null=True, editable=False
+    )
+    second_kyphosis_angle_deg = models.DecimalField(
+        verbose_name=_("second kyphosis angle deg"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
 
     class Meta:
         abstract = True
@@ -379,14 +435,14 @@ class TwoReaders(models.Model):
 class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
     """One fracture episode and its baseline (pretreatment) NASOVCF assessment."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="fractures")
-    assessment_date = models.DateField()
-    level = models.CharField(max_length=3, choices=SPINE_LEVEL_CHOICES)
-    injury_date = models.DateField(null=True, blank=True)
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="fractures")
+    assessment_date = models.DateField(verbose_name=_("assessment date"))
+    level = models.CharField(verbose_name=_("level"), max_length=3, choices=SPINE_LEVEL_CHOICES)
+    injury_date = models.DateField(verbose_name=_("injury date"), null=True, blank=True)
     low_energy_trauma = models.BooleanField(
         _("low-energy trauma"), help_text=_("A fall from standing height or less, or no trauma.")
     )
-    fracture_type = models.CharField(max_length=16, choices=FractureType.choices)
+    fracture_type = models.CharField(verbose_name=_("fracture type"), max_length=16, choices=FractureType.choices)
 
     # VHL: entered as a percentage, or computed from the six heights (spec §2); never both.
     vhl_entered_percent = models.DecimalField(
@@ -395,7 +451,7 @@ class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
     # Scored: the one reader's value to 0.1, or the mean of two readers on 0.05 steps, not rounded.
     vhl_percent = MeasureField(_("VHL (%)"), editable=False)
 
-    kyphosis_angle_deg = MeasureField("kyphosis angle (°)")
+    kyphosis_angle_deg = MeasureField(_("kyphosis angle (°)"))
     t2_signal = models.CharField(_("T2 signal"), max_length=16, choices=T2Signal.choices)
     bmd_t_score = models.DecimalField(_("BMD T-score"), max_digits=3, decimal_places=1)
 
@@ -404,38 +460,56 @@ class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
     odi_sections = models.JSONField(_("ODI sections"), null=True, blank=True, editable=False)
     height_cm = models.DecimalField(_("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True)
     weight_kg = models.DecimalField(_("weight (kg)"), max_digits=4, decimal_places=1, null=True, blank=True)
-    treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    treatment = models.CharField(verbose_name=_("treatment"), max_length=16, choices=Treatment.choices)
     of_class = models.CharField(_("AO Spine-DGOU class"), max_length=3, choices=OFClass.choices, blank=True)
 
     # Genant's grade approximated from the six heights (spec §8); empty without heights.
-    genant_reduction_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, editable=False)
-    genant_grade = models.PositiveSmallIntegerField(null=True, editable=False)
-    treatment_start_date = models.DateField(help_text=_("The follow-up visits are due 1, 3 and 6 months after it."))
+    genant_reduction_percent = models.DecimalField(
+        verbose_name=_("genant reduction percent"), max_digits=4, decimal_places=1, null=True, editable=False
+    )
+    genant_grade = models.PositiveSmallIntegerField(verbose_name=_("genant grade"), null=True, editable=False)
+    treatment_start_date = models.DateField(
+        verbose_name=_("treatment start date"), help_text=_("The follow-up visits are due 1, 3 and 6 months after it.")
+    )
     # When conservative care is abandoned (spec §3): later outcomes are no longer its outcomes.
-    treatment_changed_to = models.CharField(max_length=16, choices=Treatment.choices, blank=True, editable=False)
-    treatment_changed_on = models.DateField(null=True, blank=True, editable=False)
-    treatment_change_reason = models.CharField(max_length=500, blank=True, editable=False)
+    treatment_changed_to = models.CharField(
+        verbose_name=_("treatment changed to"), max_length=16, choices=Treatment.choices, blank=True, editable=False
+    )
+    treatment_changed_on = models.DateField(
+        verbose_name=_("treatment changed on"), null=True, blank=True, editable=False
+    )
+    treatment_change_reason = models.CharField(
+        verbose_name=_("treatment change reason"), max_length=500, blank=True, editable=False
+    )
 
     # What was computed from the inputs, kept so a saved assessment reads the same if rules change.
-    age_at_assessment = models.PositiveSmallIntegerField(editable=False)
-    total_score = models.PositiveSmallIntegerField(editable=False)
-    risk_group = models.CharField(max_length=6, choices=RiskGroup.choices, editable=False)
-    score_components = models.JSONField(encoder=DjangoJSONEncoder, editable=False)
-    population_warnings = models.JSONField(encoder=DjangoJSONEncoder, default=list, editable=False)
-    rules_version = models.CharField(max_length=32, editable=False)
+    age_at_assessment = models.PositiveSmallIntegerField(verbose_name=_("age at assessment"), editable=False)
+    total_score = models.PositiveSmallIntegerField(verbose_name=_("total score"), editable=False)
+    risk_group = models.CharField(verbose_name=_("risk group"), max_length=6, choices=RiskGroup.choices, editable=False)
+    score_components = models.JSONField(verbose_name=_("score components"), encoder=DjangoJSONEncoder, editable=False)
+    population_warnings = models.JSONField(
+        verbose_name=_("population warnings"), encoder=DjangoJSONEncoder, default=list, editable=False
+    )
+    rules_version = models.CharField(verbose_name=_("rules version"), max_length=32, editable=False)
 
     # The course so far, computed from the visits (outcomes.fracture_outcome); None: not known yet.
-    progressive_kyphosis = models.BooleanField(null=True, editable=False)
-    progressive_kyphosis_on = models.DateField(null=True, editable=False)
-    non_union = models.BooleanField(null=True, editable=False)
-    non_union_on = models.DateField(null=True, editable=False)
-    kyphosis_difference_six_months_deg = MeasureField(null=True, editable=False)
-    vhl_difference_six_months_percent = MeasureField(null=True, editable=False)
+    progressive_kyphosis = models.BooleanField(verbose_name=_("progressive kyphosis"), null=True, editable=False)
+    progressive_kyphosis_on = models.DateField(verbose_name=_("progressive kyphosis on"), null=True, editable=False)
+    non_union = models.BooleanField(verbose_name=_("non union"), null=True, editable=False)
+    non_union_on = models.DateField(verbose_name=_("non union on"), null=True, editable=False)
+    kyphosis_difference_six_months_deg = MeasureField(
+        verbose_name=_("kyphosis difference six months deg"), null=True, editable=False
+    )
+    vhl_difference_six_months_percent = MeasureField(
+        verbose_name=_("vhl difference six months percent"), null=True, editable=False
+    )
 
     objects = FractureQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
+        verbose_name = _("fracture")
+        verbose_name_plural = _("fractures")
         ordering = ["-assessment_date", "-pk"]
         permissions = [("export_identified", "Can export identified patient data")]
         indexes = [
@@ -571,9 +645,9 @@ class Fracture(Tracked, Archivable, SixHeights, TwoReaders):
 class Visit(Tracked, SixHeights, TwoReaders):
     """One follow-up visit of a fracture: pain, disability, films where taken, union at 6 months."""
 
-    fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, related_name="visits")
+    fracture = models.ForeignKey(Fracture, verbose_name=_("fracture"), on_delete=models.PROTECT, related_name="visits")
     kind = models.CharField(_("visit"), max_length=12, choices=VisitKind.choices)
-    visit_date = models.DateField()
+    visit_date = models.DateField(verbose_name=_("visit date"))
     vas_pain = models.DecimalField(_("VAS pain"), max_digits=3, decimal_places=1, null=True, blank=True)
     odi_percent = models.DecimalField(_("ODI (%)"), max_digits=4, decimal_places=1, null=True, blank=True)
     odi_sections = models.JSONField(_("ODI sections"), null=True, blank=True, editable=False)
@@ -585,22 +659,24 @@ class Visit(Tracked, SixHeights, TwoReaders):
     )
     vhl_percent = MeasureField(_("VHL (%)"), null=True, editable=False)
 
-    bone_union = models.CharField(max_length=12, choices=BoneUnion.choices, blank=True)
+    bone_union = models.CharField(verbose_name=_("bone union"), max_length=12, choices=BoneUnion.choices, blank=True)
     vacuum_cleft_mri = models.BooleanField(_("intravertebral vacuum cleft on MRI"), default=False)
     vacuum_cleft_ct = models.BooleanField(_("intravertebral vacuum cleft on CT"), default=False)
     anterior_height_change = models.BooleanField(
         _("anterior height changes between standing and supine films"), default=False
     )
-    notes = models.CharField(max_length=500, blank=True)
+    notes = models.CharField(verbose_name=_("notes"), max_length=500, blank=True)
 
     # Computed against the pretreatment assessment (spec §3).
-    kyphosis_difference_deg = MeasureField(null=True, editable=False)
-    vhl_difference_percent = MeasureField(null=True, editable=False)
-    progressive_kyphosis = models.BooleanField(null=True, editable=False)
+    kyphosis_difference_deg = MeasureField(verbose_name=_("kyphosis difference deg"), null=True, editable=False)
+    vhl_difference_percent = MeasureField(verbose_name=_("vhl difference percent"), null=True, editable=False)
+    progressive_kyphosis = models.BooleanField(verbose_name=_("progressive kyphosis"), null=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
         ordering = ["visit_date", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -742,18 +818,34 @@ class ExpectedVisit(models.Model):
     step by services.refresh_course, recomputed by `manage.py refresh_expected_visits` when the
     window settings change; the worklist is a query on them."""
 
-    fracture = models.ForeignKey(Fracture, on_delete=models.CASCADE, related_name="expected_visits")
-    kind = models.CharField(max_length=12, choices=[(kind.value, kind.label) for kind in SCHEDULED_KINDS])
-    due_date = models.DateField()
-    window_opens = models.DateField()
-    window_closes = models.DateField()
-    listed_until = models.DateField(help_text=_("The last day the worklist lists it if it is not recorded."))
+    fracture = models.ForeignKey(
+        Fracture, verbose_name=_("fracture"), on_delete=models.CASCADE, related_name="expected_visits"
+    )
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=12, choices=[(kind.value, kind.label) for kind in SCHEDULED_KINDS]
+    )
+    due_date = models.DateField(verbose_name=_("due date"))
+    window_opens = models.DateField(verbose_name=_("window opens"))
+    window_closes = models.DateField(verbose_name=_("window closes"))
+    listed_until = models.DateField(
+        verbose_name=_("listed until"), help_text=_("The last day the worklist lists it if it is not recorded.")
+    )
     # The visit that fulfilled it; indexed by expected_visit_open, whose first column it is.
-    visit = models.ForeignKey(Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False)
+    visit = models.ForeignKey(
+        Visit,
+        verbose_name=_("visit"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     objects = ExpectedVisitQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("expected visit")
+        verbose_name_plural = _("expected visits")
         ordering = ["due_date", "pk"]
         constraints = [models.UniqueConstraint(fields=["fracture", "kind"], name="one_expected_visit_of_each_kind")]
         indexes = [
@@ -779,13 +871,19 @@ class Submission(models.Model):
     double-click, a resent request) finds it and goes where the first went, saving nothing
     (services.claim_submission)."""
 
-    token = models.UUIDField(unique=True)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    result_url = models.CharField(max_length=2200, blank=True)
+    token = models.UUIDField(verbose_name=_("token"), unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    result_url = models.CharField(verbose_name=_("result url"), max_length=2200, blank=True)
     # What was sent (a hash): the same form sent again with other values (restored by the browser's
     # Back button and changed) is refused with a message, not silently dropped.
-    data_digest = models.CharField(max_length=64, blank=True)
+    data_digest = models.CharField(verbose_name=_("data digest"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
 
     def __str__(self) -> str:
         return str(self.token)
@@ -808,39 +906,51 @@ class Film(Tracked, Archivable):
     decoded pixels live under settings.FILMS_DIR/<storage_key>/ (0700, files 0600: patient data),
     served only through the signed-in film views (scoring.films)."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="films")
-    fracture = models.ForeignKey(Fracture, on_delete=models.PROTECT, null=True, blank=True, related_name="films")
-    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, null=True, blank=True, related_name="films")
-    storage_key = models.UUIDField(unique=True, editable=False)
-    source = models.CharField(max_length=8, choices=FilmSource.choices)
+    patient = models.ForeignKey(Patient, verbose_name=_("patient"), on_delete=models.PROTECT, related_name="films")
+    fracture = models.ForeignKey(
+        Fracture, verbose_name=_("fracture"), on_delete=models.PROTECT, null=True, blank=True, related_name="films"
+    )
+    visit = models.ForeignKey(
+        Visit, verbose_name=_("visit"), on_delete=models.PROTECT, null=True, blank=True, related_name="films"
+    )
+    storage_key = models.UUIDField(verbose_name=_("storage key"), unique=True, editable=False)
+    source = models.CharField(verbose_name=_("source"), max_length=8, choices=FilmSource.choices)
     original_name = models.CharField(_("file name"), max_length=255, blank=True)
-    file_format = models.CharField(max_length=8)  # "dicom", "png", "jpeg" (films.sniff)
-    size_bytes = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    file_format = models.CharField(verbose_name=_("file format"), max_length=8)  # "dicom", "png", "jpeg" (films.sniff)
+    size_bytes = models.PositiveBigIntegerField(verbose_name=_("size bytes"))
+    sha256 = models.CharField(verbose_name=_("sha256"), max_length=64)
+    width = models.PositiveIntegerField(verbose_name=_("width"))
+    height = models.PositiveIntegerField(verbose_name=_("height"))
     # Spec §9: PixelSpacing (0028,0030), else ImagerPixelSpacing (0018,1164); empty: heights in px.
-    pixel_spacing_row_mm = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
-    pixel_spacing_column_mm = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
-    spacing_tag = models.CharField(max_length=24, blank=True)
-    window_center = models.FloatField()
-    window_width = models.FloatField()
-    value_min = models.FloatField()
-    value_max = models.FloatField()
-    transfer_syntax = models.CharField(max_length=100, blank=True)
-    study_instance_uid = models.CharField("Study Instance UID", max_length=64, blank=True)
-    series_instance_uid = models.CharField("Series Instance UID", max_length=64, blank=True)
-    sop_instance_uid = models.CharField("SOP Instance UID", max_length=64, blank=True)
+    pixel_spacing_row_mm = models.DecimalField(
+        verbose_name=_("pixel spacing row mm"), max_digits=12, decimal_places=8, null=True, blank=True
+    )
+    pixel_spacing_column_mm = models.DecimalField(
+        verbose_name=_("pixel spacing column mm"), max_digits=12, decimal_places=8, null=True, blank=True
+    )
+    spacing_tag = models.CharField(verbose_name=_("spacing tag"), max_length=24, blank=True)
+    window_center = models.FloatField(verbose_name=_("window center"))
+    window_width = models.FloatField(verbose_name=_("window width"))
+    value_min = models.FloatField(verbose_name=_("value min"))
+    value_max = models.FloatField(verbose_name=_("value max"))
+    transfer_syntax = models.CharField(verbose_name=_("transfer syntax"), max_length=100, blank=True)
+    study_instance_uid = models.CharField(_("Study Instance UID"), max_length=64, blank=True)
+    series_instance_uid = models.CharField(_("Series Instance UID"), max_length=64, blank=True)
+    sop_instance_uid = models.CharField(_("SOP Instance UID"), max_length=64, blank=True)
     # As the DICOM names its patient; compared with the record's MRN and name at upload.
     file_patient_id = models.CharField(_("PatientID in the file"), max_length=64, blank=True)
     file_patient_name = models.CharField(_("PatientName in the file"), max_length=200, blank=True)
     # What differed from the record, which the user confirmed to keep the film anyway ("" if nothing).
-    identity_mismatch_confirmed = models.CharField(max_length=500, blank=True, editable=False)
+    identity_mismatch_confirmed = models.CharField(
+        verbose_name=_("identity mismatch confirmed"), max_length=500, blank=True, editable=False
+    )
 
     objects = FilmQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
+        verbose_name = _("film")
+        verbose_name_plural = _("films")
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["fracture", "visit"], name="film_fracture_visit")]
 
@@ -889,26 +999,34 @@ class FilmReading(Tracked):
         FIRST = 1, _("First reader")
         SECOND = 2, _("Second reader")
 
-    film = models.ForeignKey(Film, on_delete=models.PROTECT, related_name="readings")
-    reader = models.PositiveSmallIntegerField(choices=Reader.choices)
-    reader_name = models.CharField(max_length=100)
-    points = models.JSONField(help_text=_("Spec §9: vertebra → corner → [x, y] in the film's pixels."))
-    unit = models.CharField(max_length=2)  # "mm" with a pixel spacing, else "px"
-    fractured_anterior = models.DecimalField(max_digits=12, decimal_places=2)
-    fractured_posterior = models.DecimalField(max_digits=12, decimal_places=2)
-    cranial_anterior = models.DecimalField(max_digits=12, decimal_places=2)
-    cranial_posterior = models.DecimalField(max_digits=12, decimal_places=2)
-    caudal_anterior = models.DecimalField(max_digits=12, decimal_places=2)
-    caudal_posterior = models.DecimalField(max_digits=12, decimal_places=2)
+    film = models.ForeignKey(Film, verbose_name=_("film"), on_delete=models.PROTECT, related_name="readings")
+    reader = models.PositiveSmallIntegerField(verbose_name=_("reader"), choices=Reader.choices)
+    reader_name = models.CharField(verbose_name=_("reader name"), max_length=100)
+    points = models.JSONField(
+        verbose_name=_("points"), help_text=_("Spec §9: vertebra → corner → [x, y] in the film's pixels.")
+    )
+    unit = models.CharField(verbose_name=_("unit"), max_length=2)  # "mm" with a pixel spacing, else "px"
+    fractured_anterior = models.DecimalField(verbose_name=_("fractured anterior"), max_digits=12, decimal_places=2)
+    fractured_posterior = models.DecimalField(verbose_name=_("fractured posterior"), max_digits=12, decimal_places=2)
+    cranial_anterior = models.DecimalField(verbose_name=_("cranial anterior"), max_digits=12, decimal_places=2)
+    cranial_posterior = models.DecimalField(verbose_name=_("cranial posterior"), max_digits=12, decimal_places=2)
+    caudal_anterior = models.DecimalField(verbose_name=_("caudal anterior"), max_digits=12, decimal_places=2)
+    caudal_posterior = models.DecimalField(verbose_name=_("caudal posterior"), max_digits=12, decimal_places=2)
     vhl_percent = models.DecimalField(_("VHL (%)"), max_digits=8, decimal_places=1)
     kyphosis_angle_deg = models.DecimalField(_("kyphosis angle (°)"), max_digits=5, decimal_places=1)
-    genant_grade = models.PositiveSmallIntegerField()
-    anterior_reduction_percent = models.DecimalField(max_digits=8, decimal_places=1)
-    posterior_reduction_percent = models.DecimalField(max_digits=8, decimal_places=1)
+    genant_grade = models.PositiveSmallIntegerField(verbose_name=_("genant grade"))
+    anterior_reduction_percent = models.DecimalField(
+        verbose_name=_("anterior reduction percent"), max_digits=8, decimal_places=1
+    )
+    posterior_reduction_percent = models.DecimalField(
+        verbose_name=_("posterior reduction percent"), max_digits=8, decimal_places=1
+    )
 
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
+        verbose_name = _("film reading")
+        verbose_name_plural = _("film readings")
         ordering = ["film", "reader"]
         constraints = [models.UniqueConstraint(fields=["film", "reader"], name="one_reading_per_reader")]
 
@@ -924,8 +1042,14 @@ class UserLanguage(models.Model):
     """The language a user chose with the navigation bar's switch (issue 16): English or 简体中文,
     theirs at every sign-in on any computer. A user who never chose sees their browser's language."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    language = models.CharField(verbose_name=_("language"), max_length=10, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("user language")
+        verbose_name_plural = _("user languages")
 
     def __str__(self) -> str:
         return f"{self.user} → {self.language}"

@@ -191,3 +191,30 @@ def test_the_downloads_a_person_reads_are_in_chinese_with_the_columns_as_they_ar
     if left:
         found["import template (XLSX)"] = left
     assert not found, "English left in Chinese downloads:\n" + "\n".join(f"- {n}: {s[:8]}" for n, s in found.items())
+
+
+def test_the_admins_pages_for_the_clinics_records_are_in_chinese(django_user_model):
+    """The admin's lists, change forms and index in Chinese: our models' and fields' labels come from
+    the catalogue (Django's own admin words from Django's)."""
+    sentences = english_sentences()
+    seeded = seed()
+    admin = django_user_model.objects.create_superuser("admin.zh", password="x-long-enough-password-42")
+    client = chinese_client(admin)
+    fracture = seeded.disagreement
+    found = {}
+    for url in [
+        "/admin/",
+        "/admin/scoring/patient/",
+        "/admin/scoring/fracture/",
+        f"/admin/scoring/fracture/{fracture.pk}/change/",
+        "/admin/scoring/visit/",
+        f"/admin/scoring/visit/{seeded.visits['3m'].pk}/change/",
+        "/admin/cohort/exportlog/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, f"{url}: {response.status_code}"
+        text = read_text(response.content.decode())
+        left = sorted(sentence for sentence in sentences if sentence in text)
+        if left:
+            found[url] = left
+    assert not found, "English left in the admin in Chinese:\n" + "\n".join(f"- {u}: {s[:8]}" for u, s in found.items())
