@@ -265,7 +265,13 @@ class PatientQuerySet(models.QuerySet):
 
 
 def visit_schedule() -> tuple[followup.ScheduledVisit, ...]:
-    return followup.schedule(settings.NASOVCF_VISIT_WINDOW_DAYS)
+    return _schedule(tuple(sorted(settings.NASOVCF_VISIT_WINDOW_DAYS.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _schedule(windows: tuple[tuple[str, int], ...]) -> tuple[followup.ScheduledVisit, ...]:
+    """Made once per setting (an import asks for it several times a row; its visits are frozen)."""
+    return followup.schedule(dict(windows))
 
 
 def visit_by_kind(kind: str) -> followup.ScheduledVisit:

@@ -16,8 +16,13 @@ Two things differ, both because the import itself decides them:
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.signals import post_init, pre_init
 
 from .assessment import AssessmentForm
 from .fields import HEIGHT_FORM_FIELDS
@@ -87,13 +92,103 @@ def _remembered(clean):
     return remembered
 
 
+class _ModelChecks:
+    """A record's own checks as the form runs them (Model.full_clean), for a checker's records:
+    each field's clean() answers a value it has seen from memory, as the form's fields do, and
+    the database's unique constraints are not looked up (the import matches records on their
+    keys: _Matched). Set on the record for its check only (see RowChecker.check)."""
+
+    def __init__(self, model):
+        self.fields = [field for field in model._meta.fields if not field.generated]
+        self.answers: dict[tuple, tuple] = {}
+
+    def clean_fields(self, record, exclude=None):
+        """Model.clean_fields, remembering each field's answer to a value."""
+        exclude = exclude or set()
+        errors = {}
+        for field in self.fields:
+            if field.name in exclude:
+                continue
+            raw = getattr(record, field.attname)
+            if (field.blank and raw in field.empty_values) or isinstance(raw, DatabaseDefault):
+                continue
+            try:
+                setattr(record, field.attname, self._clean(field, raw, record))
+            except ValidationError as error:
+                errors[field.name] = error.error_list
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean(self, field, raw, record):
+        # A Decimal by its digits too (1.0 and 1.00 are equal, and kept as given).
+        key = (field.attname, type(raw), str(raw) if isinstance(raw, Decimal) else raw)
+        try:
+            answer = self.answers.get(key)
+        except TypeError:  # an unhashable value (a list, a dict): checked each time
+            return field.clean(raw, record)
+        if answer is None:
+            try:
+                answer = (field.clean(raw, record), None)
+            except ValidationError as error:
+                answer = (None, error.with_traceback(None))  # (not the frames: they hold the record)
+            if len(self.answers) < 20_000:
+                self.answers[key] = answer
+        cleaned, error = answer
+        if error is not None:
+            raise ValidationError(error.error_list)
+        return cleaned
+
+    def put_on(self, record) -> None:
+        vars(record).update(
+            clean_fields=functools.partial(self.clean_fields, record),
+            validate_constraints=lambda exclude=None: None,
+        )
+
+    @staticmethod
+    def take_off(record) -> None:
+        for name in ("clean_fields", "validate_constraints"):
+            vars(record).pop(name, None)
+
+
+class _BlankRecords:
+    """New records of `model` as `model()` makes them (each field's default, a new state), at a
+    fraction of the cost: the defaults are read once, and a default that is a function (a list,
+    a dict, a time) is called anew for each record. `model()` itself wherever something listens to
+    a record being made (pre_init, post_init) or the model has its own __init__."""
+
+    def __init__(self, model):
+        self.model = model
+        self.plain = model.__init__ is Model.__init__ and not (
+            pre_init.has_listeners(model) or post_init.has_listeners(model)
+        )
+        prototype = model()
+        self.values = {name: value for name, value in vars(prototype).items() if name != "_state"}
+        self.mutable = [
+            (field.attname, field.get_default)
+            for field in model._meta.concrete_fields
+            if field.attname in self.values and field.has_default() and callable(field.default)
+        ]
+
+    def __call__(self):
+        if not self.plain:
+            return self.model()
+        record = self.model.__new__(self.model)
+        values = vars(record)
+        values.update(self.values)
+        values["_state"] = ModelState()
+        for name, default in self.mutable:
+            values[name] = default()
+        return record
+
+
 class RowChecker:
     """Checks row after row with one form of `form_class`: what `form_class(data, **kwargs)` then
     `is_valid()` would say, at a third of the cost. Django deep-copies every field (with its
     widget, choices and validators) each time a form is made, which is half the cost of checking
-    a row; an import checks up to 200,000 records (bench/import.md), so the form is made once and
-    each row starts from the state it had when new, and each field remembers its answer to a value
-    it has seen (a property test holds the two ways to the same results).
+    a row; an import checks up to 200,000 records (bench/import.md), so the form is made once (its
+    BoundFields too) and each row starts from the state it had when new, and each field, of the
+    form and of its record, remembers its answer to a value it has seen (property tests hold the
+    two ways to the same results).
 
     The form returned is the checker's own: read what you need from it before the next row."""
 
@@ -101,15 +196,28 @@ class RowChecker:
         self.form = form_class(data={}, **kwargs)
         for field in self.form.fields.values():
             field.clean = _remembered(field.clean)
+        # A BoundField reads the row's data when asked and keeps nothing of a row (its initial is
+        # the form's, the same for every row): made once, not per field per row.
+        self._bound_fields = {name: self.form[name] for name in self.form.fields}
         self._new = dict(self.form.__dict__)
+        if hasattr(self.form, "_meta"):
+            self._model_checks = _ModelChecks(self.form._meta.model)
+            self._blank = _BlankRecords(self.form._meta.model)
 
     def check(self, data: dict, instance=None, **kwargs):
         form = self.form
         form.__dict__.clear()
         form.__dict__.update(self._new)
         # What the form's __init__ made that a row's check changes: new for each row.
-        form.__dict__.update(data=data, _bound_fields_cache={}, notices=[], **kwargs)
-        if hasattr(form, "_meta"):  # a ModelForm builds its instance as it validates
-            form.instance = instance if instance is not None else form._meta.model()
-        form.full_clean()
+        form.__dict__.update(data=data, _bound_fields_cache=self._bound_fields, notices=[], **kwargs)
+        if not hasattr(form, "_meta"):
+            form.full_clean()
+            return form
+        # A ModelForm builds its instance as it validates, and runs the record's own checks.
+        form.instance = instance if instance is not None else self._blank()
+        self._model_checks.put_on(form.instance)
+        try:
+            form.full_clean()
+        finally:
+            self._model_checks.take_off(form.instance)
         return form

@@ -234,17 +234,19 @@ class TwoReaderFields(VhlFields):
                 self.first_vhl,
                 second_vhl,
                 "second_vhl_percent",
-                _("Enter the first reader's VHL too: the film's value is the mean of the two readers."),
+                gettext_lazy("Enter the first reader's VHL too: the film's value is the mean of the two readers."),
             ),
             (
                 self.first_kyphosis,
                 second_kyphosis,
                 "second_kyphosis_angle_deg",
-                _("Enter the first reader's kyphosis angle too: the film's value is the mean of the two readers."),
+                gettext_lazy(
+                    "Enter the first reader's kyphosis angle too: the film's value is the mean of the two readers."
+                ),
             ),
         ):
             if second is not None and first is None and not self.has_error(field.removeprefix(SECOND_PREFIX)):
-                self.add_error(field, ValidationError(message, code="second_without_first"))
+                self.add_error(field, ValidationError(str(message), code="second_without_first"))
         if self.first_vhl is not None and second_vhl is not None:
             cleaned["vhl_percent"] = measurements.mean_of_readers(self.first_vhl, second_vhl)
         if self.first_kyphosis is not None and second_kyphosis is not None:

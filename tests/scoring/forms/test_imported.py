@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from scoring.forms import AssessmentForm, VisitForm
 from scoring.forms.imported import ImportedAssessmentForm, ImportedVisitForm, RowChecker
-from scoring.models import Fracture, Patient
+from scoring.models import Fracture, Patient, Visit
 from tests.conftest import SECOND_CASE
 
 PATIENT = Patient(mrn="P1", sex="F", date_of_birth=datetime.date(1948, 5, 1))
@@ -117,3 +117,66 @@ def test_checking_new_records_reads_nothing_from_the_database():
         visit = VISIT_CHECKER.check({"kind": "1m", "visit_date": "2025-04-09", "vas_pain": "4"}, fracture=fracture)
         assert visit.is_valid(), visit.errors
     assert len(queries) == 0
+
+
+def test_a_row_checker_keeps_a_numbers_digits_as_given():
+    """The record's own checks remember a value's answer by its text: 2.50 after 2.5 stays 2.50."""
+    first = ASSESSMENT_CHECKER.check({**SECOND_CASE, "bmd_t_score": "-2.5"}, patient=PATIENT)
+    assert str(first.save().bmd_t_score) == "-2.5"
+    second = ASSESSMENT_CHECKER.check({**SECOND_CASE, "bmd_t_score": "-2.50"}, patient=PATIENT)
+    assert str(second.save().bmd_t_score) == str(
+        ImportedAssessmentForm({**SECOND_CASE, "bmd_t_score": "-2.50"}, patient=PATIENT).save().bmd_t_score
+    )
+
+
+def test_a_row_checkers_record_keeps_nothing_of_the_check():
+    """The record a checker builds is kept (pickled) for the import to write: no check is left on it."""
+    import pickle
+
+    form = VISIT_CHECKER.check({"kind": "1m", "visit_date": "2025-02-05", "vas_pain": "4"}, fracture=FRACTURE)
+    assert form.is_valid(), form.errors
+    visit = form.save()
+    assert not {"clean_fields", "validate_constraints"} & set(vars(visit))
+    assert pickle.loads(pickle.dumps(visit)).vas_pain == 4
+
+
+def test_a_row_checker_reports_a_records_own_error_again_for_the_same_value():
+    """A remembered error is raised again, each time, for the value that had it."""
+    data = {**SECOND_CASE, "first_reader_name": "x" * 300}
+    for _ in range(2):
+        assert outcome(ASSESSMENT_CHECKER.check(data, patient=PATIENT)) == outcome(
+            ImportedAssessmentForm(data, patient=PATIENT)
+        )
+
+
+@pytest.mark.parametrize("model", [Patient, Fracture, Visit])
+def test_a_row_checkers_blank_record_is_what_the_model_makes(model):
+    from scoring.forms.imported import _BlankRecords
+
+    blank = _BlankRecords(model)
+    made, new = blank(), model()
+    assert blank.plain  # no listener, no __init__ of its own: the fast way is the one tested
+    assert {k: v for k, v in vars(made).items() if k != "_state"} == {
+        k: v for k, v in vars(new).items() if k != "_state"
+    }
+    assert made._state.adding and made._state.db is None
+    for name, _ in blank.mutable:  # a list or dict default is each record's own
+        assert getattr(made, name) is not getattr(blank(), name)
+
+
+def test_a_blank_record_is_made_by_the_model_when_something_listens(monkeypatch):
+    from django.db.models.signals import post_init
+
+    from scoring.forms.imported import _BlankRecords
+
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(listener, sender=Visit)
+    try:
+        made = _BlankRecords(Visit)()
+    finally:
+        post_init.disconnect(listener, sender=Visit)
+    assert seen[-1] is made
