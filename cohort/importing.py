@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import datetime
 import functools
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -35,8 +36,8 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db import connections, router, transaction
-from django.db.models import Field
+from django.db import NotSupportedError, connections, router, transaction
+from django.db.models import DateField, DateTimeField, Field
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext, pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -120,8 +121,9 @@ ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 EXAMPLE_MRNS = frozenset(case["patient"]["mrn"] for case in exports.EXAMPLE_CASES)
 
 
+@functools.cache  # (asked for several times a row: made once, read only)
 def visit_columns(kind: str) -> dict[str, str]:
-    """A scheduled visit's own columns → the visit form's fields (its film's in `film_columns`)."""
+    """A scheduled visit's own columns → the visit form's fields (its film's in `visit_film`)."""
     return {
         f"visit_{kind}_date": "visit_date",
         f"visit_{kind}_vas": "vas_pain",
@@ -154,6 +156,7 @@ BASELINE_FILM = Film(
 )
 
 
+@functools.cache
 def visit_film(kind: str) -> Film:
     return Film(
         vhl=f"visit_{kind}_vhl_percent",
@@ -825,6 +828,7 @@ FRACTURE_FIELDS = {
 }
 
 
+@functools.cache
 def visit_fields(kind: str) -> dict[str, tuple[str, ...]]:
     return {
         **{field: (column,) for column, field in visit_columns(kind).items()},
@@ -1112,6 +1116,9 @@ def _kept(plans: list[Plan], bounds: tuple[int, int], records: bool, keep: Path 
     """A chunk's plans as its caller wants them: with their records, or (a preview counts them)
     without, the records first kept in `keep` for the import to write (Checked)."""
     if keep is not None:
+        for plan in plans:
+            if plan.patient[0] != "update" and plan.fracture[0] == "create":
+                plan.built.data = {}  # the forms' data are for a page form's update: none here
         Checked(keep).put(bounds, plans)
     if not records:
         plans = [dataclasses.replace(plan, built=None) for plan in plans]
@@ -1149,6 +1156,23 @@ def _checked_chunks(
         _SHARED.clear()
 
 
+def with_fewer_collections(function):
+    """Run with the cyclic garbage collector passing less often: a check or an import makes
+    millions of small objects and frees few, and the collector's passes over them (every 700 new
+    objects by default) cost some 6 % of a check. Restored after (the process goes on serving)."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        before = gc.get_threshold()
+        gc.set_threshold(100_000, *before[1:])
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.set_threshold(*before)
+
+    return run
+
+
 def in_the_site_language(function):
     """Run in settings.LANGUAGE_CODE whoever asks: the forms read a file's values the same way
     for every reader (a locale's input formats), and their messages are kept as message ids
@@ -1162,6 +1186,7 @@ def in_the_site_language(function):
     return run
 
 
+@with_fewer_collections
 @in_the_site_language
 def check(table: Table, progress: Callable[[int, int], None] | None = None, keep: Path | None = None) -> Report:
     """The preview: what the import of `table` would do, and every problem. Writes nothing to the
@@ -1342,9 +1367,9 @@ def _confirmed_save(save: Callable[[dict], object], data: dict) -> object:
         return save(data)
 
 
-# Values whose database form depends on the value alone: kept per field (Decimal by its digits
-# and exponent, so 1.0 and 1.00 are two values), the rest converted each time.
-_PLAIN_TYPES = frozenset({type(None), bool, int, str, Decimal, datetime.date})
+# Values whose database form depends on the value alone: kept per field (a Decimal by its text,
+# so 1.0 and 1.00 are two values), the rest converted each time.
+_PLAIN_TYPES = frozenset({type(None), bool, int, str, Decimal, datetime.date, datetime.datetime})
 _DB_VALUES: dict[tuple, Callable] = {}
 
 
@@ -1361,7 +1386,7 @@ def _db_value(field, connection) -> Callable:
         kind = type(value)
         if kind not in _PLAIN_TYPES:
             return convert(value, connection)
-        at = (kind, value.as_tuple()) if kind is Decimal else (kind, value)
+        at = (kind, str(value)) if kind is Decimal else (kind, value)
         try:
             return answers[at]
         except KeyError:
@@ -1374,40 +1399,39 @@ def _db_value(field, connection) -> Callable:
     return db_value
 
 
-def _insert(model, objs: list, *, related: bool = True) -> None:
+def _stamped(field) -> bool:
+    """A field Django stamps with the time as a new record is saved (auto_now, auto_now_add)."""
+    return isinstance(field, DateTimeField) and (field.auto_now or field.auto_now_add)
+
+
+def _as_set(field) -> bool:
+    """A date or time field that saves its attribute as set, or is stamped with `now` (_insert)."""
+    return isinstance(field, DateField) and (_stamped(field) or not (field.auto_now or field.auto_now_add))
+
+
+def _insert(model, objs: list, now: datetime.datetime) -> list[list]:
     """Insert new records as `QuerySet.bulk_create` does for these models (no parent model, an
-    automatic key): the same columns, each value through its field's pre_save and
-    get_db_prep_save as Django's SQL compiler calls them, the keys read back (RETURNING) onto the
-    objects; without the compiler's cost per value (a third of an import's time: bench/import.md).
-    `related`: the objects are model instances whose related objects give their keys (Django's
-    own check that those are saved); else plain records of the columns' values (history rows)."""
+    automatic key): the same columns, each value through its field's get_db_prep_save as Django's
+    SQL compiler calls it, the keys read back (RETURNING) onto the objects; without the compiler's
+    cost per value (a third of an import's time: bench/import.md). The time a save stamps
+    (auto_now, auto_now_add) is `now`: one time for the records one transaction writes. Returns
+    each record's values as written, in `_columns(model)`'s order (its history repeats them).
+    The records they refer to are written first (the writer's order; the database's foreign keys
+    refuse a record whose parent is not)."""
     if not objs:
-        return
+        return []
     connection = connections[router.db_for_write(model)]
-    if not connection.features.can_return_rows_from_bulk_insert:  # (not SQLite ≥ 3.35 or PostgreSQL)
-        model._default_manager.bulk_create(objs)
-        return
-    opts = model._meta
-    pk = opts.pk
-    fields = [field for field in opts.concrete_fields if field is not pk and not field.generated]
-    if related:
-        for obj in objs:
-            obj._prepare_related_fields_for_save(operation_name="bulk_create")
-    # A field whose pre_save is Field's reads the attribute (from the object's __dict__: the
-    # objects are new and whole); one that sets it (auto_now_add, auto_now) runs its own.
-    plain = [field for field in fields if type(field).pre_save is Field.pre_save]
-    own = [field for field in fields if type(field).pre_save is not Field.pre_save]
-    fields = plain + own
-    plain_values = [(field.attname, _db_value(field, connection)) for field in plain]
-    own_values = [(field, _db_value(field, connection)) for field in own]
-    rows = []
-    for obj in objs:
-        values = vars(obj)
-        row = [convert(values[name]) for name, convert in plain_values]
-        row += [convert(field.pre_save(obj, True)) for field, convert in own_values]
-        rows.append(row)
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise NotSupportedError("The import needs INSERT … RETURNING: SQLite 3.35 or later, or PostgreSQL.")
+    fields = _columns(model)
+    for field in fields:
+        if _stamped(field):
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    rows = _values(fields, [vars(obj) for obj in objs], connection)
+    pk = model._meta.pk
     quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     returning = f" RETURNING {quote(pk.column)}"
     batch = max(connection.ops.bulk_batch_size(fields, objs), 1)
@@ -1417,45 +1441,86 @@ def _insert(model, objs: list, *, related: bool = True) -> None:
             cursor.execute(head + ", ".join([one] * len(part)) + returning, [value for row in part for value in row])
             for obj, (key,) in zip(objs[start : start + batch], cursor.fetchall(), strict=True):
                 setattr(obj, pk.attname, key)
-                if related:
-                    obj._state.adding = False
-                    obj._state.db = connection.alias
+                obj._state.adding = False
+                obj._state.db = connection.alias
+    return rows
 
 
-def _insert_with_history(model, objs: list, user, reason: str) -> None:
+def _columns(model) -> list:
+    """The columns a new record's INSERT names: all but its automatic key (and generated ones)."""
+    pk = model._meta.pk
+    fields = [field for field in model._meta.concrete_fields if field is not pk and not field.generated]
+    # Field's pre_save reads the attribute, as a date's does unless Django stamps it (_insert
+    # stamps a time itself); no other kind (a file's, a date stamped with the day) is imported.
+    unknown = [field for field in fields if not (type(field).pre_save is Field.pre_save or _as_set(field))]
+    if unknown:
+        raise TypeError(f"{model.__name__}.{unknown[0].name}: the import's insert does not know this field's save.")
+    return fields
+
+
+def _values(fields: list, records: list[dict], connection) -> list[list]:
+    """Each record's values (attname → value) as its fields write them to the database."""
+    converters = [(field.attname, _db_value(field, connection)) for field in fields]
+    return [[convert(values[name]) for name, convert in converters] for values in records]
+
+
+def _insert_rows(model, rows: list[list], connection) -> None:
+    """Rows of values already as the database takes them, in `_columns(model)`'s order; no keys
+    read back (one statement, executed for each row)."""
+    if not rows:
+        return
+    fields = _columns(model)
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})",
+            rows,
+        )
+
+
+def _insert_plain(model, objs: list) -> None:
+    """New records whose keys nobody reads back (name words, expected visits)."""
+    if not objs:
+        return
+    connection = connections[router.db_for_write(model)]
+    _insert_rows(model, _values(_columns(model), [vars(obj) for obj in objs], connection), connection)
+
+
+def _insert_with_history(model, objs: list, user, reason: str, now: datetime.datetime | None = None) -> None:
     """simple_history's bulk_create_with_history, through `_insert`: the records, then a history
-    row for each ("+", at its own time, by `user`, with its change reason or `reason`), each
-    tracked field's value as the record has it: what HistoryManager.bulk_history_create writes."""
-    _insert(model, objs)
+    row for each ("+", at `now`, by `user`, with its change reason or `reason`), each tracked
+    field's value as the record was written: what HistoryManager.bulk_history_create writes."""
+    now = now or timezone.now()
+    rows = _insert(model, objs, now)
     history = get_history_manager_for_model(model).model
-    tracked = [field.attname for field in history.tracked_fields]
-    columns = {field.attname for field in history._meta.concrete_fields if field is not history._meta.pk}
-    expected = {*tracked, "history_date", "history_user_id", "history_change_reason", "history_type"}
-    if columns != expected or hasattr(history, "history_relation"):  # a history model this does not know
-        history.objects.bulk_create(
+    connection = connections[router.db_for_write(history)]
+    written = {field.attname: at for at, field in enumerate(_columns(model))}
+    pk = model._meta.pk.attname
+    extras = {"history_date", "history_user_id", "history_change_reason", "history_type"}
+    tracked = {field.attname for field in history.tracked_fields}
+    if not tracked <= set(written) | {pk} or {f.attname for f in _columns(history)} != tracked | extras:
+        raise TypeError(f"{history.__name__}: a history model the import's insert does not know.")
+    history_fields = _columns(history)
+    convert = {field.attname: _db_value(field, connection) for field in history_fields}
+    history_rows = []
+    for obj, row in zip(objs, rows, strict=True):
+        given = {
+            pk: getattr(obj, pk),
+            "history_date": now,
+            "history_user_id": user.pk if user is not None else None,
+            "history_change_reason": get_change_reason_from_object(obj) or reason,
+            "history_type": "+",
+        }
+        history_rows.append(
             [
-                history(
-                    history_date=timezone.now(),
-                    history_user=user,
-                    history_change_reason=get_change_reason_from_object(obj) or reason,
-                    history_type="+",
-                    **{name: getattr(obj, name) for name in tracked},
-                )
-                for obj in objs
+                row[written[field.attname]]
+                if field.attname in written
+                else convert[field.attname](given[field.attname])
+                for field in history_fields
             ]
         )
-        return
-    rows = [
-        SimpleNamespace(
-            history_date=timezone.now(),
-            history_user_id=user.pk if user is not None else None,
-            history_change_reason=get_change_reason_from_object(obj) or reason,
-            history_type="+",
-            **{name: getattr(obj, name) for name in tracked},
-        )
-        for obj in objs
-    ]
-    _insert(history, rows, related=False)
+    _insert_rows(history, history_rows, connection)
 
 
 class _Writer:
@@ -1464,6 +1529,7 @@ class _Writer:
         self.patients: dict[str, Patient] = {}  # MRN → the patient as saved by this import
         self.written = Report()
         self.patients_seen: set[str] = set()
+        self.now = timezone.now()
 
     def refuse_unexpected(self, entry: str) -> None:
         if self.expected is not None and entry not in self.expected:
@@ -1477,6 +1543,7 @@ class _Writer:
             )
 
     def chunk(self, plans: list[Plan]) -> None:
+        self.now = timezone.now()  # the time of the chunk's new records and their history
         with transaction.atomic():
             self._patients(plans)
             self._new_fractures([plan for plan in plans if plan.fracture[0] == "create"])
@@ -1503,8 +1570,8 @@ class _Writer:
                 built.pk = stored.pk  # as stored: the file says the same of them
                 self.patients[built.mrn] = built
         if new:
-            _insert_with_history(Patient, new, self.user, self.reason)
-            _insert(PatientNameWord, [word for patient in new for word in PatientNameWord.rows_for(patient)])
+            _insert_with_history(Patient, new, self.user, self.reason, self.now)
+            _insert_plain(PatientNameWord, [word for patient in new for word in PatientNameWord.rows_for(patient)])
 
     def _update_patient(self, plan: Plan, stored: Stored) -> Patient:
         patient = Patient.objects.get(pk=stored.pk)
@@ -1526,18 +1593,18 @@ class _Writer:
             fracture.patient = self.patients[plan.built.patient.mrn]
             fracture.created_by = fracture.updated_by = self.user
             fractures.append(fracture)
-        _insert_with_history(Fracture, fractures, self.user, self.reason)
+        _insert_with_history(Fracture, fractures, self.user, self.reason, self.now)
         for plan in plans:
             for visit in plan.built.visits:
                 visit.fracture = plan.built.fracture
                 visit.created_by = visit.updated_by = self.user
                 visits.append(visit)
         if visits:
-            _insert_with_history(Visit, visits, self.user, self.reason)
+            _insert_with_history(Visit, visits, self.user, self.reason, self.now)
         expected = [
             row for plan in plans for row in services.expected_visits_of(plan.built.fracture, plan.built.visits)
         ]
-        _insert(ExpectedVisit, expected)
+        _insert_plain(ExpectedVisit, expected)
 
     def _known_fracture(self, plan: Plan) -> None:
         action, stored = plan.fracture
@@ -1647,6 +1714,7 @@ class _QueryData(dict):
         return [self[key]] if key in self else []
 
 
+@with_fewer_collections
 @in_the_site_language
 def run(
     table: Table,

@@ -406,23 +406,33 @@ def _append(table: Table, cells: list[str], number: int) -> None:
                     {"row": number, "column": at, "value": cell[:40]},
                 )
             )
-    for column, cell in zip(table.columns, cells, strict=False):
-        if len(cell) > MAX_CELL_CHARACTERS:
-            raise TableError(
-                Message(
-                    gettext_noop(
-                        "Row %(row)s, %(column)s: the cell holds %(length)s characters; a cell takes at most %(limit)s."
-                    ),
-                    {"row": number, "column": column, "length": f"{len(cell):,}", "limit": f"{MAX_CELL_CHARACTERS:,}"},
+    if max(map(len, cells), default=0) > MAX_CELL_CHARACTERS:
+        for column, cell in zip(table.columns, cells, strict=False):
+            if len(cell) > MAX_CELL_CHARACTERS:
+                raise TableError(
+                    Message(
+                        gettext_noop(
+                            "Row %(row)s, %(column)s: the cell holds %(length)s characters; a cell takes at most %(limit)s."
+                        ),
+                        {
+                            "row": number,
+                            "column": column,
+                            "length": f"{len(cell):,}",
+                            "limit": f"{MAX_CELL_CHARACTERS:,}",
+                        },
+                    )
                 )
-            )
     if table.numbers or number != len(rows) + 2:
         if not table.numbers:  # the first row whose number is not its place + 2: list them all from here
             table.numbers.extend(range(2, len(rows) + 2))
         table.numbers.append(number)
     cells = (cells + [""] * width)[:width]
-    table.formulas.update((len(rows), at) for at, cell in enumerate(cells) if cell.startswith(FORMULA_START))
-    rows.append(tuple(sys.intern(_undefused(cell)) for cell in cells))
+    starts = "".join(cell[:1] for cell in cells)  # (a large table: one pass for the rare cases below)
+    if FORMULA_START in starts:
+        table.formulas.update((len(rows), at) for at, cell in enumerate(cells) if cell.startswith(FORMULA_START))
+    if "'" in starts:
+        cells = [_undefused(cell) for cell in cells]
+    rows.append(tuple(map(sys.intern, cells)))
 
 
 def _undefused(cell: str) -> str:

@@ -138,3 +138,73 @@ def test_the_imports_insert_writes_what_bulk_create_with_history_writes(cohort):
     assert _columns(ours_history, clock) == _columns(theirs_history, clock)
     assert ours_history.history_type == "+"
     assert ours.created_at is not None and ours_history.created_at == ours.created_at
+
+
+def test_a_chunks_records_and_their_history_carry_the_chunks_one_time(cohort, tmp_path):
+    rows = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", rows)
+
+    importing.run(table, user=cohort, source="cohort.csv")
+
+    visit = Visit.objects.select_related("fracture__patient").first()
+    fracture = visit.fracture
+    times = {
+        fracture.created_at,
+        fracture.updated_at,
+        fracture.patient.created_at,
+        visit.created_at,
+        fracture.history.get().history_date,
+        visit.history.get().history_date,
+        fracture.patient.history.get().history_date,
+    }
+    assert len(times) == 1  # one transaction wrote them (CHUNK_ROWS rows): one time
+
+
+def test_a_kept_check_holds_only_what_the_writer_reads(cohort, tmp_path):
+    """A new fracture's forms' data (kept for a page form's update) are not kept for the writer."""
+    rows = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", rows)
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    assert importing.check(table, keep=keep).ok
+
+    plans = importing.Checked(keep).get(importing._chunks(len(table.rows))[0])
+
+    assert plans and all(plan.fracture[0] == "create" and plan.built.data == {} for plan in plans)
+    assert all("clean_fields" not in vars(plan.built.fracture) for plan in plans)
+
+
+def test_a_check_and_an_import_run_with_fewer_collections_and_restore_the_collector(cohort, tmp_path):
+    import gc
+
+    rows = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", rows)
+    before = gc.get_threshold()
+    during = []
+
+    importing.check(table, progress=lambda done, total: during.append(gc.get_threshold()[0]))
+    importing.run(
+        table, user=cohort, source="cohort.csv", progress=lambda done, total: during.append(gc.get_threshold()[0])
+    )
+
+    assert during and set(during) == {100_000}
+    assert gc.get_threshold() == before
+
+
+def test_without_insert_returning_the_import_refuses_and_writes_nothing(cohort, tmp_path, monkeypatch):
+    """SQLite before 3.35 has no INSERT … RETURNING: the import says so, rather than writing
+    history rows without their record's key."""
+    from django.db import NotSupportedError, connection
+
+    rows = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", rows)
+    monkeypatch.setattr(type(connection.features), "can_return_rows_from_bulk_insert", False)
+
+    with pytest.raises(NotSupportedError, match="RETURNING"):
+        importing.run(table, user=cohort, source="cohort.csv")
+
+    assert not Patient.objects.exists() and not Fracture.objects.exists()
