@@ -18,11 +18,13 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Model
+from django.db.models import AutoField, FileField, Model
 from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.signals import post_init, pre_init
+from django.forms.models import InlineForeignKeyField
 
 from .assessment import AssessmentForm
 from .fields import HEIGHT_FORM_FIELDS
@@ -93,18 +95,15 @@ def _remembered(clean):
 
 
 class _ModelChecks:
-    """A record's own checks as the form runs them (Model.full_clean), for a checker's records:
-    each field's clean() answers a value it has seen from memory, as the form's fields do, and
-    the database's unique constraints are not looked up (the import matches records on their
-    keys: _Matched). Set on the record for its check only (see RowChecker.check)."""
+    """Model.clean_fields for a checker's records: each field's clean() answers a value it has seen
+    from memory, as the form's fields do."""
 
     def __init__(self, model):
         self.fields = [field for field in model._meta.fields if not field.generated]
         self.answers: dict[tuple, tuple] = {}
 
-    def clean_fields(self, record, exclude=None):
+    def clean_fields(self, record, exclude: set[str]) -> None:
         """Model.clean_fields, remembering each field's answer to a value."""
-        exclude = exclude or set()
         errors = {}
         for field in self.fields:
             if field.name in exclude:
@@ -137,17 +136,6 @@ class _ModelChecks:
         if error is not None:
             raise ValidationError(error.error_list)
         return cleaned
-
-    def put_on(self, record) -> None:
-        vars(record).update(
-            clean_fields=functools.partial(self.clean_fields, record),
-            validate_constraints=lambda exclude=None: None,
-        )
-
-    @staticmethod
-    def take_off(record) -> None:
-        for name in ("clean_fields", "validate_constraints"):
-            vars(record).pop(name, None)
 
 
 class _BlankRecords:
@@ -183,41 +171,131 @@ class _BlankRecords:
 
 class RowChecker:
     """Checks row after row with one form of `form_class`: what `form_class(data, **kwargs)` then
-    `is_valid()` would say, at a third of the cost. Django deep-copies every field (with its
+    `is_valid()` would say, at a fraction of the cost. Django deep-copies every field (with its
     widget, choices and validators) each time a form is made, which is half the cost of checking
-    a row; an import checks up to 200,000 records (bench/import.md), so the form is made once (its
-    BoundFields too) and each row starts from the state it had when new, and each field, of the
-    form and of its record, remembers its answer to a value it has seen (property tests hold the
-    two ways to the same results).
+    a row; an import checks up to 200,000 records (bench/import.md), so the form is made once and
+    each row starts from the state it had when new. Each field, of the form and of its record,
+    remembers its answer to a value it has seen. And the steps of Django's validation that depend
+    on the form alone (which field is read how, which model field a form field fills, which are
+    left out of the record's checks) are worked out once, here, not for each field of each row:
+    `_clean_fields` and `_post_clean` below are Django 5.2's (BaseForm, BaseModelForm and
+    construct_instance) with those steps done ahead. Property tests hold the two ways to the same
+    results.
 
     The form returned is the checker's own: read what you need from it before the next row."""
 
     def __init__(self, form_class, **kwargs):
-        self.form = form_class(data={}, **kwargs)
-        for field in self.form.fields.values():
+        self.form = form = form_class(data={}, **kwargs)
+        for field in form.fields.values():
             field.clean = _remembered(field.clean)
-        # A BoundField reads the row's data when asked and keeps nothing of a row (its initial is
-        # the form's, the same for every row): made once, not per field per row.
-        self._bound_fields = {name: self.form[name] for name in self.form.fields}
-        self._new = dict(self.form.__dict__)
-        if hasattr(self.form, "_meta"):
-            self._model_checks = _ModelChecks(self.form._meta.model)
-            self._blank = _BlankRecords(self.form._meta.model)
+        plain = form.prefix is None and not any(
+            field.disabled
+            or isinstance(field, (forms.FileField, InlineForeignKeyField))
+            or type(field)._clean_bound_field is not forms.Field._clean_bound_field
+            for field in form.fields.values()
+        )
+        if not plain:
+            raise TypeError(f"{form_class.__name__}: RowChecker checks forms without prefix, disabled or file fields.")
+        # Each field: its name, how its widget reads the data, its clean(), the form's clean_<name>().
+        self._reads = [
+            (name, field.widget.value_from_datadict, field.clean, getattr(form, f"clean_{name}", None))
+            for name, field in form.fields.items()
+        ]
+        own_steps = {"_clean_fields": self._clean_fields}
+        if hasattr(form, "_meta"):
+            self._model_steps(form)
+            self._model_checks = _ModelChecks(form._meta.model)
+            self._blank = _BlankRecords(form._meta.model)
+            own_steps["_post_clean"] = self._post_clean
+        self._new = {**form.__dict__, **own_steps}
+
+    def _model_steps(self, form) -> None:
+        """What BaseModelForm._get_validation_exclusions and construct_instance decide from the form
+        alone, decided once."""
+        opts = form._meta
+        self._excluded: set[str] = set()  # always left out of the record's own checks
+        self._maybe_excluded = []  # left out when the form refused them, or when empty and optional
+        self._filled = []  # the model fields the form's cleaned data fill
+        for f in opts.model._meta.fields:
+            name = f.name
+            if isinstance(f, FileField):
+                raise TypeError(f"{type(form).__name__}: RowChecker checks models without file fields.")
+            if (
+                name not in form.fields
+                or (opts.fields and name not in opts.fields)
+                or (opts.exclude and name in opts.exclude)
+            ):
+                self._excluded.add(name)
+            else:
+                form_field = form.fields[name]
+                optional = not f.blank and not form_field.required
+                self._maybe_excluded.append((name, optional, form_field.empty_values))
+            if not f.editable or isinstance(f, AutoField):
+                continue
+            if (opts.fields is not None and name not in opts.fields) or (opts.exclude and name in opts.exclude):
+                continue
+            # A field with a default keeps it when the data leave its widget out and it is empty.
+            kept_default = None
+            if f.has_default() and name in form.fields:
+                kept_default = (form.fields[name].widget.value_omitted_from_data, form.fields[name].empty_values)
+            self._filled.append((f, name, kept_default))
+
+    def _clean_fields(self) -> None:
+        """BaseForm._clean_fields, with each field's reading worked out once."""
+        form = self.form
+        cleaned, data, files = form.cleaned_data, form.data, form.files
+        for name, read, clean, own_clean in self._reads:
+            try:
+                cleaned[name] = clean(read(data, files, name))
+                if own_clean is not None:
+                    cleaned[name] = own_clean()
+            except ValidationError as error:
+                form.add_error(name, error)
+
+    def _post_clean(self) -> None:
+        """BaseModelForm._post_clean: build the record from the cleaned data (construct_instance),
+        then run its own checks (Model.full_clean without the database's unique checks and
+        constraints: the import matches records on their keys, see _Matched)."""
+        form = self.form
+        cleaned, errors = form.cleaned_data, form._errors
+        exclude = set(self._excluded)
+        for name, optional, empty_values in self._maybe_excluded:
+            if name in errors or (optional and cleaned.get(name) in empty_values):
+                exclude.add(name)
+        record = form.instance
+        try:
+            for f, name, kept_default in self._filled:
+                if name not in cleaned:
+                    continue
+                if kept_default is not None:
+                    omitted, empty_values = kept_default
+                    if omitted(form.data, form.files, name) and cleaned.get(name) in empty_values:
+                        continue
+                f.save_form_data(record, cleaned[name])
+        except ValidationError as error:
+            form._update_errors(error)
+        found: dict = {}
+        try:
+            self._model_checks.clean_fields(record, exclude)
+        except ValidationError as error:
+            found = error.update_error_dict(found)
+        try:
+            record.clean()
+        except ValidationError as error:
+            found = error.update_error_dict(found)
+        if found:
+            form._update_errors(ValidationError(found))
+        if form._validate_unique:
+            form.validate_unique()
 
     def check(self, data: dict, instance=None, **kwargs):
         form = self.form
         form.__dict__.clear()
         form.__dict__.update(self._new)
         # What the form's __init__ made that a row's check changes: new for each row.
-        form.__dict__.update(data=data, _bound_fields_cache=self._bound_fields, notices=[], **kwargs)
-        if not hasattr(form, "_meta"):
-            form.full_clean()
-            return form
-        # A ModelForm builds its instance as it validates, and runs the record's own checks.
-        form.instance = instance if instance is not None else self._blank()
-        self._model_checks.put_on(form.instance)
-        try:
-            form.full_clean()
-        finally:
-            self._model_checks.take_off(form.instance)
+        form.__dict__.update(data=data, notices=[], **kwargs)
+        if hasattr(form, "_meta"):
+            # A ModelForm builds its instance as it validates.
+            form.instance = instance if instance is not None else self._blank()
+        form.full_clean()
         return form
