@@ -24,6 +24,7 @@ import functools
 import gc
 import hashlib
 import multiprocessing
+import operator
 import os
 import pickle
 import re
@@ -1367,8 +1368,8 @@ def _confirmed_save(save: Callable[[dict], object], data: dict) -> object:
         return save(data)
 
 
-# Values whose database form depends on the value alone: kept per field (a Decimal by its text,
-# so 1.0 and 1.00 are two values), the rest converted each time.
+# Values whose database form depends on the value alone: kept per field and type (a Decimal by its
+# text, so 1.0 and 1.00 are two values), the rest converted each time.
 _PLAIN_TYPES = frozenset({type(None), bool, int, str, Decimal, datetime.date, datetime.datetime})
 _DB_VALUES: dict[tuple, Callable] = {}
 
@@ -1379,14 +1380,17 @@ def _db_value(field, connection) -> Callable:
     key = (field, connection)  # a thread's own connection (its wrapper object)
     if key in _DB_VALUES:
         return _DB_VALUES[key]
-    answers: dict = {}
+    by_type: dict[type, dict] = {}  # one dict a type: True and 1 are equal keys, not one value
     convert = field.get_db_prep_save
 
     def db_value(value):
         kind = type(value)
-        if kind not in _PLAIN_TYPES:
-            return convert(value, connection)
-        at = (kind, str(value)) if kind is Decimal else (kind, value)
+        answers = by_type.get(kind)
+        if answers is None:
+            if kind not in _PLAIN_TYPES:
+                return convert(value, connection)
+            answers = by_type[kind] = {}
+        at = str(value) if kind is Decimal else value
         try:
             return answers[at]
         except KeyError:
@@ -1503,23 +1507,19 @@ def _insert_with_history(model, objs: list, user, reason: str, now: datetime.dat
         raise TypeError(f"{history.__name__}: a history model the import's insert does not know.")
     history_fields = _columns(history)
     convert = {field.attname: _db_value(field, connection) for field in history_fields}
-    history_rows = []
-    for obj, row in zip(objs, rows, strict=True):
-        given = {
-            pk: getattr(obj, pk),
-            "history_date": now,
-            "history_user_id": user.pk if user is not None else None,
-            "history_change_reason": get_change_reason_from_object(obj) or reason,
-            "history_type": "+",
-        }
-        history_rows.append(
-            [
-                row[written[field.attname]]
-                if field.attname in written
-                else convert[field.attname](given[field.attname])
-                for field in history_fields
-            ]
-        )
+    # A history row is its record's row as written, then its key and the history's own four values,
+    # picked in the history's column order.
+    added = (pk, "history_date", "history_user_id", "history_change_reason", "history_type")
+    at = {**written, **{name: len(written) + i for i, name in enumerate(added)}}
+    pick = operator.itemgetter(*(at[field.attname] for field in history_fields))
+    date = convert["history_date"](now)
+    user_id = convert["history_user_id"](user.pk if user is not None else None)
+    created = convert["history_type"]("+")
+    key, why = convert[pk], convert["history_change_reason"]
+    history_rows = [
+        pick([*row, key(getattr(obj, pk)), date, user_id, why(get_change_reason_from_object(obj) or reason), created])
+        for obj, row in zip(objs, rows, strict=True)
+    ]
     _insert_rows(history, history_rows, connection)
 
 
