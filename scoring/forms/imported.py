@@ -83,10 +83,9 @@ def _remembered(clean):
 
     def remembered(value):
         try:
-            hash(value)
-        except TypeError:
+            cleaned, error = answer(value)
+        except TypeError:  # an unhashable value (a list): checked each time
             return clean(value)
-        cleaned, error = answer(value)
         if error is not None:
             raise error.with_traceback(None)  # a fresh traceback each time, not a growing one
         return cleaned
