@@ -42,7 +42,7 @@ from django.db.models import DateField, DateTimeField, Field
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext, pgettext_lazy
 from simple_history.models import HistoricalRecords
-from simple_history.utils import get_change_reason_from_object, get_history_manager_for_model
+from simple_history.utils import get_history_manager_for_model
 
 import scoring
 from nasovcf_site.private_files import PRIVATE_FILE_MODE
@@ -1013,6 +1013,7 @@ class Plan:
     patient: tuple[str, Stored | None]
     fracture: tuple[str, Stored | None]
     visits: list[tuple[str, Stored | None]]
+    new: NewRows | None = None  # a new fracture's rows, made where it was checked (_kept) or by the writer
 
 
 def match(built: Built, index: Index, columns: set[str], report: Report) -> Plan | None:
@@ -1118,11 +1119,14 @@ def _kept(plans: list[Plan], bounds: tuple[int, int], records: bool, keep: Path 
     without, the records first kept in `keep` for the import to write (Checked)."""
     if keep is not None:
         for plan in plans:
-            if plan.patient[0] != "update" and plan.fracture[0] == "create":
-                plan.built.data = {}  # the forms' data are for a page form's update: none here
+            if plan.fracture[0] == "create":
+                # Converted here, in the check's worker process, not by the writer, which runs alone.
+                plan.new = new_rows(plan.built, plan.patient[0] == "create")
+                if plan.patient[0] != "update":
+                    plan.built = None  # the rows are all the writer reads (a patient's update reads the forms' data)
         Checked(keep).put(bounds, plans)
     if not records:
-        plans = [dataclasses.replace(plan, built=None) for plan in plans]
+        plans = [dataclasses.replace(plan, built=None, new=None) for plan in plans]
     return plans
 
 
@@ -1413,48 +1417,11 @@ def _as_set(field) -> bool:
     return isinstance(field, DateField) and (_stamped(field) or not (field.auto_now or field.auto_now_add))
 
 
-def _insert(model, objs: list, now: datetime.datetime) -> list[list]:
-    """Insert new records as `QuerySet.bulk_create` does for these models (no parent model, an
-    automatic key): the same columns, each value through its field's get_db_prep_save as Django's
-    SQL compiler calls it, the keys read back (RETURNING) onto the objects; without the compiler's
-    cost per value (a third of an import's time: bench/import.md). The time a save stamps
-    (auto_now, auto_now_add) is `now`: one time for the records one transaction writes. Returns
-    each record's values as written, in `_columns(model)`'s order (its history repeats them).
-    The records they refer to are written first (the writer's order; the database's foreign keys
-    refuse a record whose parent is not)."""
-    if not objs:
-        return []
-    connection = connections[router.db_for_write(model)]
-    if not connection.features.can_return_rows_from_bulk_insert:
-        raise NotSupportedError("The import needs INSERT … RETURNING: SQLite 3.35 or later, or PostgreSQL.")
-    fields = _columns(model)
-    for field in fields:
-        if _stamped(field):
-            for obj in objs:
-                setattr(obj, field.attname, now)
-    rows = _values(fields, [vars(obj) for obj in objs], connection)
-    pk = model._meta.pk
-    quote = connection.ops.quote_name
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
-    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    returning = f" RETURNING {quote(pk.column)}"
-    batch = max(connection.ops.bulk_batch_size(fields, objs), 1)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            part = rows[start : start + batch]
-            cursor.execute(head + ", ".join([one] * len(part)) + returning, [value for row in part for value in row])
-            for obj, (key,) in zip(objs[start : start + batch], cursor.fetchall(), strict=True):
-                setattr(obj, pk.attname, key)
-                obj._state.adding = False
-                obj._state.db = connection.alias
-    return rows
-
-
 def _columns(model) -> list:
     """The columns a new record's INSERT names: all but its automatic key (and generated ones)."""
     pk = model._meta.pk
     fields = [field for field in model._meta.concrete_fields if field is not pk and not field.generated]
-    # Field's pre_save reads the attribute, as a date's does unless Django stamps it (_insert
+    # Field's pre_save reads the attribute, as a date's does unless Django stamps it (_Table.written
     # stamps a time itself); no other kind (a file's, a date stamped with the day) is imported.
     unknown = [field for field in fields if not (type(field).pre_save is Field.pre_save or _as_set(field))]
     if unknown:
@@ -1462,71 +1429,160 @@ def _columns(model) -> list:
     return fields
 
 
-def _values(fields: list, records: list[dict], connection) -> list[list]:
-    """Each record's values (attname → value) as its fields write them to the database."""
-    converters = [(field.attname, _db_value(field, connection)) for field in fields]
-    return [[convert(values[name]) for name, convert in converters] for values in records]
+class _Table:
+    """A model's new records as rows of database values: the columns its INSERT names (_columns),
+    each value through its field's get_db_prep_save as Django's SQL compiler calls it (as
+    QuerySet.bulk_create writes these models: no parent model, an automatic key). The check's
+    worker processes make the rows (NewRows); the writer fills in what only it knows (the keys of
+    the records a row refers to, who wrote it and when) and executes."""
+
+    def __init__(self, model, connection):
+        self.model, self.connection = model, connection
+        self.fields = _columns(model)
+        self.at = {field.attname: at for at, field in enumerate(self.fields)}
+        self.convert = {field.attname: _db_value(field, connection) for field in self.fields}
+
+    def rows(self, records: list) -> list[list]:
+        converters = [(field.attname, self.convert[field.attname]) for field in self.fields]
+        return [[convert(values[name]) for name, convert in converters] for values in map(vars, records)]
+
+    def written(self, rows: list[list], user, now: datetime.datetime) -> None:
+        """Who wrote the rows (created_by, updated_by, where the model has them) and when: each time
+        a save stamps (auto_now, auto_now_add) is `now`, one time for the rows a transaction writes."""
+        given = [
+            (self.at[name], self.convert[name](user.pk if user is not None else None))
+            for name in ("created_by_id", "updated_by_id")
+            if name in self.at
+        ]
+        given += [
+            (self.at[field.attname], self.convert[field.attname](now)) for field in self.fields if _stamped(field)
+        ]
+        for row in rows:
+            for at, value in given:
+                row[at] = value
+
+    def link(self, rows: list[list], name: str, keys: list) -> None:
+        """Each row's `name` column (a foreign key) set to its key."""
+        at, convert = self.at[name], self.convert[name]
+        for row, key in zip(rows, keys, strict=True):
+            row[at] = convert(key)
 
 
-def _insert_rows(model, rows: list[list], connection) -> None:
-    """Rows of values already as the database takes them, in `_columns(model)`'s order; no keys
-    read back (one statement, executed for each row)."""
+_TABLES: dict[tuple, _Table] = {}
+
+
+def _table(model) -> _Table:
+    connection = connections[router.db_for_write(model)]
+    key = (model, connection)  # a thread's own connection (its wrapper object)
+    if key not in _TABLES:
+        _TABLES[key] = _Table(model, connection)
+    return _TABLES[key]
+
+
+def _insert(table: _Table, rows: list[list]) -> list:
+    """Insert the rows, reading their new keys back (RETURNING), in order: one statement for as many
+    rows as the database takes at once. The rows they refer to are written first (the writer's
+    order; the database's foreign keys refuse a row whose parent is not)."""
+    if not rows:
+        return []
+    connection = table.connection
+    if not connection.features.can_return_rows_from_bulk_insert:
+        raise NotSupportedError("The import needs INSERT … RETURNING: SQLite 3.35 or later, or PostgreSQL.")
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in table.fields)
+    head = f"INSERT INTO {quote(table.model._meta.db_table)} ({columns}) VALUES "
+    one = "(" + ", ".join(["%s"] * len(table.fields)) + ")"
+    returning = f" RETURNING {quote(table.model._meta.pk.column)}"
+    batch = max(connection.ops.bulk_batch_size(table.fields, rows), 1)
+    keys = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            part = rows[start : start + batch]
+            cursor.execute(head + ", ".join([one] * len(part)) + returning, [value for row in part for value in row])
+            keys.extend(key for (key,) in cursor.fetchall())
+    return keys
+
+
+def _insert_rows(table: _Table, rows: list[list]) -> None:
+    """Rows whose keys nobody reads back (history, name words, expected visits): one statement,
+    executed for each row."""
     if not rows:
         return
-    fields = _columns(model)
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    quote = table.connection.ops.quote_name
+    with table.connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})",
+            f"INSERT INTO {quote(table.model._meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in table.fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(table.fields))})",
             rows,
         )
 
 
-def _insert_plain(model, objs: list) -> None:
-    """New records whose keys nobody reads back (name words, expected visits)."""
-    if not objs:
-        return
-    connection = connections[router.db_for_write(model)]
-    _insert_rows(model, _values(_columns(model), [vars(obj) for obj in objs], connection), connection)
-
-
-def _insert_with_history(model, objs: list, user, reason: str, now: datetime.datetime | None = None) -> None:
-    """simple_history's bulk_create_with_history, through `_insert`: the records, then a history
-    row for each ("+", at `now`, by `user`, with its change reason or `reason`), each tracked
-    field's value as the record was written: what HistoryManager.bulk_history_create writes."""
-    now = now or timezone.now()
-    rows = _insert(model, objs, now)
-    history = get_history_manager_for_model(model).model
-    connection = connections[router.db_for_write(history)]
-    written = {field.attname: at for at, field in enumerate(_columns(model))}
+def _insert_with_history(table: _Table, rows: list[list], user, reason: str, now: datetime.datetime) -> list:
+    """simple_history's bulk_create_with_history, through `_insert`: the rows, then a history row
+    for each ("+", at `now`, by `user`, with `reason`), each tracked field's value as the record
+    was written: what HistoryManager.bulk_history_create writes. Returns the records' keys."""
+    keys = _insert(table, rows)
+    model = table.model
+    history = _table(get_history_manager_for_model(model).model)
     pk = model._meta.pk.attname
-    extras = {"history_date", "history_user_id", "history_change_reason", "history_type"}
-    tracked = {field.attname for field in history.tracked_fields}
-    if not tracked <= set(written) | {pk} or {f.attname for f in _columns(history)} != tracked | extras:
-        raise TypeError(f"{history.__name__}: a history model the import's insert does not know.")
-    history_fields = _columns(history)
-    convert = {field.attname: _db_value(field, connection) for field in history_fields}
+    added = (pk, "history_date", "history_user_id", "history_change_reason", "history_type")
+    tracked = {field.attname for field in history.model.tracked_fields}
+    if not tracked <= set(table.at) | {pk} or set(history.at) != tracked | set(added[1:]):
+        raise TypeError(f"{history.model.__name__}: a history model the import's insert does not know.")
     # A history row is its record's row as written, then its key and the history's own four values,
     # picked in the history's column order.
-    added = (pk, "history_date", "history_user_id", "history_change_reason", "history_type")
-    at = {**written, **{name: len(written) + i for i, name in enumerate(added)}}
-    pick = operator.itemgetter(*(at[field.attname] for field in history_fields))
-    date = convert["history_date"](now)
-    user_id = convert["history_user_id"](user.pk if user is not None else None)
-    created = convert["history_type"]("+")
-    key, why = convert[pk], convert["history_change_reason"]
-    history_rows = [
-        pick([*row, key(getattr(obj, pk)), date, user_id, why(get_change_reason_from_object(obj) or reason), created])
-        for obj, row in zip(objs, rows, strict=True)
+    at = {**table.at, **{name: len(table.fields) + i for i, name in enumerate(added)}}
+    pick = operator.itemgetter(*(at[field.attname] for field in history.fields))
+    convert = history.convert
+    given = [
+        convert["history_date"](now),
+        convert["history_user_id"](user.pk if user is not None else None),
+        convert["history_change_reason"](reason),
+        convert["history_type"]("+"),
     ]
-    _insert_rows(history, history_rows, connection)
+    key = convert[pk]
+    _insert_rows(history, [pick([*row, key(record), *given]) for row, record in zip(rows, keys, strict=True)])
+    return keys
+
+
+@dataclasses.dataclass
+class NewRows:
+    """A row's new records as the database takes them (_Table.rows), made where the row was checked
+    (in a worker process: see _kept), so that the writer has only to fill in keys, who and when."""
+
+    patient: list | None  # None: the patient is stored
+    words: list[list]  # the patient's name words
+    fracture: list
+    visits: list[list]
+    expected: list[tuple[list, int | None]]  # each expected visit, with the index of the visit it links
+
+
+def new_rows(built: Built, new_patient: bool) -> NewRows:
+    """The rows of a new fracture (with its visits and expected visits), and of its patient if new:
+    the records the forms built, as a save writes them (services.expected_visits_of, the patient's
+    name words)."""
+    expected = services.expected_visits_of(built.fracture, built.visits)
+    index = {id(visit): at for at, visit in enumerate(built.visits)}
+    return NewRows(
+        patient=_table(Patient).rows([built.patient])[0] if new_patient else None,
+        words=_table(PatientNameWord).rows(PatientNameWord.rows_for(built.patient)) if new_patient else [],
+        fracture=_table(Fracture).rows([built.fracture])[0],
+        visits=_table(Visit).rows(built.visits),
+        expected=list(
+            zip(
+                _table(ExpectedVisit).rows(expected),
+                [index[id(row.visit)] if row.visit is not None else None for row in expected],
+                strict=True,
+            )
+        ),
+    )
 
 
 class _Writer:
     def __init__(self, user, reason: str, expected_plan: set[str] | None):
         self.user, self.reason, self.expected = user, reason, expected_plan
-        self.patients: dict[str, Patient] = {}  # MRN → the patient as saved by this import
+        self.patients: dict[str, int | None] = {}  # MRN → the key of the patient as this import left them
         self.written = Report()
         self.patients_seen: set[str] = set()
         self.now = timezone.now()
@@ -1544,6 +1600,9 @@ class _Writer:
 
     def chunk(self, plans: list[Plan]) -> None:
         self.now = timezone.now()  # the time of the chunk's new records and their history
+        for plan in plans:
+            if plan.fracture[0] == "create" and plan.new is None:  # checked here, not kept: see _kept
+                plan.new = new_rows(plan.built, plan.patient[0] == "create")
         with transaction.atomic():
             self._patients(plans)
             self._new_fractures([plan for plan in plans if plan.fracture[0] == "create"])
@@ -1556,22 +1615,30 @@ class _Writer:
     def _patients(self, plans: list[Plan]) -> None:
         new = []
         for plan in plans:
-            built, (action, stored) = plan.built.patient, plan.patient
-            if built.mrn in self.patients:
+            action, stored = plan.patient
+            if plan.mrn in self.patients:
                 continue
             if action == "create":
-                built.created_by = built.updated_by = self.user
-                self.patients[built.mrn] = built
-                new.append(built)
+                self.patients[plan.mrn] = None  # its key once written, below
+                new.append(plan)
             elif action == "update":
                 self.refuse_unexpected(f"patient:{stored.pk}:{stored.version}")
-                self.patients[built.mrn] = self._update_patient(plan, stored)
+                self.patients[plan.mrn] = self._update_patient(plan, stored).pk
             else:
-                built.pk = stored.pk  # as stored: the file says the same of them
-                self.patients[built.mrn] = built
-        if new:
-            _insert_with_history(Patient, new, self.user, self.reason, self.now)
-            _insert_plain(PatientNameWord, [word for patient in new for word in PatientNameWord.rows_for(patient)])
+                self.patients[plan.mrn] = stored.pk  # as stored: the file says the same of them
+        if not new:
+            return
+        patients, words = _table(Patient), _table(PatientNameWord)
+        rows = [plan.new.patient for plan in new]
+        patients.written(rows, self.user, self.now)
+        keys = _insert_with_history(patients, rows, self.user, self.reason, self.now)
+        word_rows, owners = [], []
+        for plan, key in zip(new, keys, strict=True):
+            self.patients[plan.mrn] = key
+            word_rows += plan.new.words
+            owners += [key] * len(plan.new.words)
+        words.link(word_rows, "patient_id", owners)
+        _insert_rows(words, word_rows)
 
     def _update_patient(self, plan: Plan, stored: Stored) -> Patient:
         patient = Patient.objects.get(pk=stored.pk)
@@ -1587,24 +1654,28 @@ class _Writer:
     def _new_fractures(self, plans: list[Plan]) -> None:
         if not plans:
             return
-        fractures, visits = [], []
-        for plan in plans:
-            fracture = plan.built.fracture
-            fracture.patient = self.patients[plan.built.patient.mrn]
-            fracture.created_by = fracture.updated_by = self.user
-            fractures.append(fracture)
-        _insert_with_history(Fracture, fractures, self.user, self.reason, self.now)
-        for plan in plans:
-            for visit in plan.built.visits:
-                visit.fracture = plan.built.fracture
-                visit.created_by = visit.updated_by = self.user
-                visits.append(visit)
-        if visits:
-            _insert_with_history(Visit, visits, self.user, self.reason, self.now)
-        expected = [
-            row for plan in plans for row in services.expected_visits_of(plan.built.fracture, plan.built.visits)
-        ]
-        _insert_plain(ExpectedVisit, expected)
+        fractures, visits, expected = _table(Fracture), _table(Visit), _table(ExpectedVisit)
+        rows = [plan.new.fracture for plan in plans]
+        fractures.written(rows, self.user, self.now)
+        fractures.link(rows, "patient_id", [self.patients[plan.mrn] for plan in plans])
+        keys = _insert_with_history(fractures, rows, self.user, self.reason, self.now)
+        visit_rows, owners = [], []
+        for plan, key in zip(plans, keys, strict=True):
+            visit_rows += plan.new.visits
+            owners += [key] * len(plan.new.visits)
+        visits.written(visit_rows, self.user, self.now)
+        visits.link(visit_rows, "fracture_id", owners)
+        visit_keys = iter(_insert_with_history(visits, visit_rows, self.user, self.reason, self.now))
+        expected_rows, owners, linked = [], [], []
+        for plan, key in zip(plans, keys, strict=True):
+            own_visits = [next(visit_keys) for _ in plan.new.visits]
+            for row, visit in plan.new.expected:
+                expected_rows.append(row)
+                owners.append(key)
+                linked.append(own_visits[visit] if visit is not None else None)
+        expected.link(expected_rows, "fracture_id", owners)
+        expected.link(expected_rows, "visit_id", linked)
+        _insert_rows(expected, expected_rows)
 
     def _known_fracture(self, plan: Plan) -> None:
         action, stored = plan.fracture

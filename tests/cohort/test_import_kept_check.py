@@ -6,6 +6,8 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Model
+from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from cohort import importing
@@ -126,12 +128,15 @@ def test_the_imports_insert_writes_what_bulk_create_with_history_writes(cohort):
         return type(record)(**{**values, "created_by_id": cohort.pk, "updated_by_id": cohort.pk, **changes})
 
     ours, theirs = copy(visit, kind="unscheduled"), copy(visit, kind="unscheduled")
-    importing._insert_with_history(Visit, [ours], cohort, "Imported from x.csv by Wei Lin")
+    visits = importing._table(Visit)
+    rows = visits.rows([ours])
+    visits.written(rows, cohort, timezone.now())
+    [key] = importing._insert_with_history(visits, rows, cohort, "Imported from x.csv by Wei Lin", timezone.now())
     bulk_create_with_history(
         [theirs], Visit, default_user=cohort, default_change_reason="Imported from x.csv by Wei Lin"
     )
 
-    ours, theirs = Visit.objects.get(pk=ours.pk), Visit.objects.get(pk=theirs.pk)
+    ours, theirs = Visit.objects.get(pk=key), Visit.objects.get(pk=theirs.pk)
     assert _columns(ours, clock) == _columns(theirs, clock)
     assert ours.fracture_id == fracture.pk
     ours_history, theirs_history = ours.history.get(), theirs.history.get()
@@ -162,7 +167,8 @@ def test_a_chunks_records_and_their_history_carry_the_chunks_one_time(cohort, tm
 
 
 def test_a_kept_check_holds_only_what_the_writer_reads(cohort, tmp_path):
-    """A new fracture's forms' data (kept for a page form's update) are not kept for the writer."""
+    """A new fracture is kept as its rows, converted for the database where it was checked: not
+    its records, nor its forms' data (kept for a page form's update)."""
     rows = export_rows()
     empty_the_database()
     table = write_csv(tmp_path / "cohort.csv", rows)
@@ -172,8 +178,48 @@ def test_a_kept_check_holds_only_what_the_writer_reads(cohort, tmp_path):
 
     plans = importing.Checked(keep).get(importing._chunks(len(table.rows))[0])
 
-    assert plans and all(plan.fracture[0] == "create" and plan.built.data == {} for plan in plans)
-    assert all("clean_fields" not in vars(plan.built.fracture) for plan in plans)
+    assert plans and all(plan.fracture[0] == "create" and plan.built is None for plan in plans)
+    for plan in plans:
+        new = plan.new
+        records = [new.patient, new.fracture, *new.visits, *new.words, *(row for row, _ in new.expected)]
+        assert not any(isinstance(value, Model) for record in records for value in record)  # values, no records
+        assert len(new.fracture) == len(importing._columns(Fracture))
+    level = importing._table(Fracture).at["level"]
+    assert {(plan.mrn, plan.new.fracture[level]) for plan in plans} <= {(row["patient"], row["level"]) for row in rows}
+
+
+def test_the_writer_makes_the_rows_of_records_checked_in_its_own_process(cohort, tmp_path):
+    """Without a kept check (the writer checks the file itself), it makes the same rows: the round
+    trip gives the same records either way."""
+    rows = export_rows()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", rows)
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    assert importing.check(table, keep=keep).ok
+    kept = [plan.new for bounds in importing._chunks(len(table.rows)) for plan in importing.Checked(keep).get(bounds)]
+    made = []
+    writer_chunk = importing._Writer.chunk
+
+    def chunk(self, plans):
+        writer_chunk(self, plans)
+        made.extend(plan.new for plan in plans)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(importing._Writer, "chunk", chunk)
+        importing.run(table, user=cohort, source="cohort.csv")
+
+    def unlinked(new):  # before the writer fills in keys, who and when
+        fracture = importing._table(Fracture)
+        blank = {
+            fracture.at[name] for name in ("patient_id", "created_by_id", "updated_by_id", "created_at", "updated_at")
+        }
+        # (PostgreSQL's JSON values are wrappers that do not compare: their objects do)
+        values = [getattr(value, "obj", value) for at, value in enumerate(new.fracture) if at not in blank]
+        return values, len(new.visits), len(new.expected)
+
+    assert [unlinked(new) for new in made] == [unlinked(new) for new in kept]
+    assert keyed(export_rows()).keys() == keyed(rows).keys()
 
 
 def test_a_check_and_an_import_run_with_fewer_collections_and_restore_the_collector(cohort, tmp_path):
