@@ -442,9 +442,10 @@ class Command(BaseCommand):
             f"{created.get(('fractures', 'created'), 0):,} fractures and {created.get(('visits', 'created'), 0):,} "
             "visits; the re-import found every fracture and visit unchanged.",
             f"- The import's time: its check {dry.seconds:.1f} s (run 1); the writing {imported.seconds - dry.seconds:.1f} s "
-            "(run 2 − run 1): the records the check built are kept (one file a chunk, in a private temporary "
-            "directory) and written as they are, not checked a second time, while the file and the stored records "
-            f"it names are the ones checked (importing.Checked). The re-import's check reads the stored records "
+            "(run 2 − run 1, with the check's worker processes turning the new records into rows of database "
+            "values): those rows are kept (one file a chunk, in a private temporary directory) and written as they "
+            "are, not checked a second time, while the file and the stored records it names are the ones checked "
+            f"(importing.Checked). The re-import's check reads the stored records "
             f"too: {again.seconds:.1f} s.",
             f"- CPU: the user and system time of the run's processes (the check's workers included); load "
             f"average: the machine's, over the minute before the run ended. With {os.cpu_count()} cores, a load "
