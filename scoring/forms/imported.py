@@ -24,7 +24,7 @@ from django.db.models import AutoField, FileField, Model
 from django.db.models.base import ModelState
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.signals import post_init, pre_init
-from django.forms.models import InlineForeignKeyField
+from django.forms.models import BaseModelForm, InlineForeignKeyField
 
 from .assessment import AssessmentForm
 from .fields import HEIGHT_FORM_FIELDS
@@ -168,6 +168,25 @@ class _BlankRecords:
         return record
 
 
+# The steps RowChecker does its own way (for a ModelForm, the last three and its model's).
+_FORM_STEPS = {"_clean_fields": forms.BaseForm, "_widget_data_value": forms.BaseForm}
+_MODEL_FORM_STEPS = {"_post_clean": BaseModelForm, "_get_validation_exclusions": BaseModelForm}
+_MODEL_STEPS = ("full_clean", "clean_fields", "validate_constraints")
+
+
+def _replaced_steps(form) -> list[str]:
+    """The steps of Django's validation that `form` or its model do their own way, which RowChecker
+    would not run (it does those steps itself): none for the import's forms."""
+    steps = dict(_FORM_STEPS)
+    if hasattr(form, "_meta"):
+        steps.update(_MODEL_FORM_STEPS)
+    own = [name for name, base in steps.items() if getattr(type(form), name) is not getattr(base, name)]
+    if hasattr(form, "_meta"):
+        model = form._meta.model
+        own += [f"{model.__name__}.{name}" for name in _MODEL_STEPS if getattr(model, name) is not getattr(Model, name)]
+    return own
+
+
 class RowChecker:
     """Checks row after row with one form of `form_class`: what `form_class(data, **kwargs)` then
     `is_valid()` would say, at a fraction of the cost. Django deep-copies every field (with its
@@ -195,6 +214,9 @@ class RowChecker:
         )
         if not plain:
             raise TypeError(f"{form_class.__name__}: RowChecker checks forms without prefix, disabled or file fields.")
+        replaced = _replaced_steps(form)
+        if replaced:
+            raise TypeError(f"{form_class.__name__}: RowChecker would not run its own {replaced[0]}.")
         # Each field: its name, how its widget reads the data, its clean(), the form's clean_<name>().
         self._reads = [
             (name, field.widget.value_from_datadict, field.clean, getattr(form, f"clean_{name}", None))
@@ -242,12 +264,11 @@ class RowChecker:
     def _clean_fields(self) -> None:
         """BaseForm._clean_fields, with each field's reading worked out once."""
         form = self.form
-        cleaned, data, files = form.cleaned_data, form.data, form.files
         for name, read, clean, own_clean in self._reads:
-            try:
-                cleaned[name] = clean(read(data, files, name))
+            try:  # (the form's data and cleaned data read for each field, as Django does)
+                form.cleaned_data[name] = clean(read(form.data, form.files, name))
                 if own_clean is not None:
-                    cleaned[name] = own_clean()
+                    form.cleaned_data[name] = own_clean()
             except ValidationError as error:
                 form.add_error(name, error)
 

@@ -13,7 +13,7 @@ from simple_history.utils import bulk_create_with_history
 from cohort import importing
 from scoring.models import Fracture, Patient, Visit
 
-from .test_importing import empty_the_database, export_rows, keyed, write_csv
+from .test_importing import empty_the_database, export_rows, keyed, linked_records, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -188,38 +188,73 @@ def test_a_kept_check_holds_only_what_the_writer_reads(cohort, tmp_path):
     assert {(plan.mrn, plan.new.fracture[level]) for plan in plans} <= {(row["patient"], row["level"]) for row in rows}
 
 
-def test_the_writer_makes_the_rows_of_records_checked_in_its_own_process(cohort, tmp_path):
-    """Without a kept check (the writer checks the file itself), it makes the same rows: the round
-    trip gives the same records either way."""
+def _unfilled(new) -> list:
+    """A fracture's rows as the check made them (before the writer fills in keys, who and when);
+    PostgreSQL's JSON values are wrappers that do not compare, their objects do."""
+    rows = [new.patient, *new.words, new.fracture, *new.visits, *(row for row, _ in new.expected)]
+    return [[getattr(value, "obj", value) for value in row] for row in rows if row is not None] + [
+        [linked for _, linked in new.expected]
+    ]
+
+
+def test_the_writer_makes_the_rows_a_kept_check_holds_when_it_checks_the_file_itself(cohort, tmp_path):
     rows = export_rows()
     empty_the_database()
     table = write_csv(tmp_path / "cohort.csv", rows)
     keep = tmp_path / "kept"
     keep.mkdir()
     assert importing.check(table, keep=keep).ok
-    kept = [plan.new for bounds in importing._chunks(len(table.rows)) for plan in importing.Checked(keep).get(bounds)]
+    kept = [
+        _unfilled(plan.new)
+        for bounds in importing._chunks(len(table.rows))
+        for plan in importing.Checked(keep).get(bounds)
+    ]
     made = []
-    writer_chunk = importing._Writer.chunk
+    new_rows = importing.new_rows
 
-    def chunk(self, plans):
-        writer_chunk(self, plans)
-        made.extend(plan.new for plan in plans)
+    def recorded(built, new_patient):
+        new = new_rows(built, new_patient)
+        made.append(_unfilled(new))
+        return new
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(importing._Writer, "chunk", chunk)
-        importing.run(table, user=cohort, source="cohort.csv")
+        patch.setattr(importing, "new_rows", recorded)
+        importing.run(table, user=cohort, source="cohort.csv")  # no kept check: it checks the file
 
-    def unlinked(new):  # before the writer fills in keys, who and when
-        fracture = importing._table(Fracture)
-        blank = {
-            fracture.at[name] for name in ("patient_id", "created_by_id", "updated_by_id", "created_at", "updated_at")
+    assert made == kept and len(made) == len(rows)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_kept_by_worker_processes_writes_what_a_save_writes(make_user, tmp_path, settings, monkeypatch):
+    """The check's worker processes (forked) keep the rows; the import writes them, each linked to
+    its patient, fracture and visit, with its history."""
+    user = make_user("dr.lin", first_name="Wei", last_name="Lin")
+    call_command("seed_demo", patients=12, seed=3, stdout=io.StringIO())
+    before, saved = export_rows(), linked_records()
+    empty_the_database()
+    table = write_csv(tmp_path / "cohort.csv", before)
+    settings.NASOVCF_IMPORT_PARALLEL_ROWS = 1
+    settings.NASOVCF_IMPORT_PROCESSES = 2
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 5)  # several chunks for the processes to share
+    keep = tmp_path / "kept"
+    keep.mkdir()
+    report = importing.check(table, keep=keep)
+    assert report.ok
+    seen = _checks(monkeypatch)
+
+    importing.run(table, user=user, source="cohort.csv", expected_plan=report.plan, checked=keep)
+
+    assert seen == []  # written from the kept check
+    after = keyed(export_rows())
+    assert after.keys() == keyed(before).keys()
+    for key, row in keyed(before).items():
+        assert {k: v for k, v in after[key].items() if k != "fracture_id"} == {
+            k: v for k, v in row.items() if k != "fracture_id"
         }
-        # (PostgreSQL's JSON values are wrappers that do not compare: their objects do)
-        values = [getattr(value, "obj", value) for at, value in enumerate(new.fracture) if at not in blank]
-        return values, len(new.visits), len(new.expected)
-
-    assert [unlinked(new) for new in made] == [unlinked(new) for new in kept]
-    assert keyed(export_rows()).keys() == keyed(rows).keys()
+    assert linked_records() == saved
+    visit = Visit.objects.select_related("fracture__patient").first()
+    assert visit.history.get().history_change_reason == "Imported from cohort.csv by Wei Lin"
+    assert visit.fracture.patient.history.get().history_user == user
 
 
 def test_a_check_and_an_import_run_with_fewer_collections_and_restore_the_collector(cohort, tmp_path):

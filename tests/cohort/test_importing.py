@@ -173,15 +173,25 @@ def test_a_patient_on_several_rows_is_one_patient(cohort, tmp_path):
     assert Fracture.objects.filter(patient__mrn=rows[0]["patient"]).count() == 2
 
 
-def test_expected_visits_of_imported_fractures_are_kept_as_a_save_keeps_them(cohort, tmp_path):
+def linked_records() -> tuple[list, list]:
+    """Each expected visit with the visit it links (its fracture's, of its kind), and each patient's
+    name words: the rows the import writes beside the records, keyed by what the file says."""
+    expected = ExpectedVisit.objects.values_list(
+        "fracture__patient__mrn", "fracture__level", "kind", "due_date", "visit__kind", "visit__visit_date"
+    )
+    for visit in ExpectedVisit.objects.exclude(visit=None).select_related("visit"):
+        assert (visit.visit.fracture_id, visit.visit.kind) == (visit.fracture_id, visit.kind)
+    return sorted(expected), sorted(PatientNameWord.objects.values_list("patient__mrn", "word"))
+
+
+def test_expected_visits_and_name_words_of_imported_records_are_kept_as_a_save_keeps_them(cohort, tmp_path):
     rows = export_rows()
-    expected = sorted(ExpectedVisit.objects.values_list("fracture__patient__mrn", "kind", "due_date", "visit_id"))
+    saved = linked_records()
+    assert saved[0] and saved[1] and any(row[4] for row in saved[0])
     empty_the_database()
     table = write_csv(tmp_path / "cohort.csv", rows)
     importing.run(table, user=cohort, source="cohort.csv")
-    again = sorted(ExpectedVisit.objects.values_list("fracture__patient__mrn", "kind", "due_date", "visit_id"))
-    assert [row[:3] for row in again] == [row[:3] for row in expected]
-    assert [row[3] is None for row in again] == [row[3] is None for row in expected]
+    assert linked_records() == saved
 
 
 @pytest.mark.django_db(transaction=True)
