@@ -38,13 +38,19 @@ def _checks(monkeypatch) -> list:
     return seen
 
 
-def test_a_kept_check_is_written_without_checking_again_and_gives_the_same_records(cohort, tmp_path, monkeypatch):
-    before = export_rows()
+def _kept_check(tmp_path, rows: list[dict]):
+    """The rows as a file, checked against an empty database with the check kept: the table, the
+    report and where the check is kept."""
     empty_the_database()
-    table = write_csv(tmp_path / "cohort.csv", before)
+    table = write_csv(tmp_path / "cohort.csv", rows)
     keep = tmp_path / "kept"
     keep.mkdir()
-    report = importing.check(table, keep=keep)
+    return table, importing.check(table, keep=keep), keep
+
+
+def test_a_kept_check_is_written_without_checking_again_and_gives_the_same_records(cohort, tmp_path, monkeypatch):
+    before = export_rows()
+    table, report, keep = _kept_check(tmp_path, before)
     assert report.ok
     seen = _checks(monkeypatch)
 
@@ -65,11 +71,7 @@ def test_a_kept_check_is_written_without_checking_again_and_gives_the_same_recor
 
 def test_a_kept_check_is_not_used_once_the_database_changed(cohort, tmp_path, monkeypatch):
     rows = export_rows()
-    empty_the_database()
-    table = write_csv(tmp_path / "cohort.csv", rows)
-    keep = tmp_path / "kept"
-    keep.mkdir()
-    report = importing.check(table, keep=keep)
+    table, report, keep = _kept_check(tmp_path, rows)
     # Someone records the first row's patient in the app between the preview and the import.
     first = rows[0]
     Patient.objects.create(
@@ -170,11 +172,8 @@ def test_a_kept_check_holds_only_what_the_writer_reads(cohort, tmp_path):
     """A new fracture is kept as its rows, converted for the database where it was checked: not
     its records, nor its forms' data (kept for a page form's update)."""
     rows = export_rows()
-    empty_the_database()
-    table = write_csv(tmp_path / "cohort.csv", rows)
-    keep = tmp_path / "kept"
-    keep.mkdir()
-    assert importing.check(table, keep=keep).ok
+    table, report, keep = _kept_check(tmp_path, rows)
+    assert report.ok
 
     plans = importing.Checked(keep).get(importing._chunks(len(table.rows))[0])
 
@@ -199,11 +198,8 @@ def _unfilled(new) -> list:
 
 def test_the_writer_makes_the_rows_a_kept_check_holds_when_it_checks_the_file_itself(cohort, tmp_path):
     rows = export_rows()
-    empty_the_database()
-    table = write_csv(tmp_path / "cohort.csv", rows)
-    keep = tmp_path / "kept"
-    keep.mkdir()
-    assert importing.check(table, keep=keep).ok
+    table, report, keep = _kept_check(tmp_path, rows)
+    assert report.ok
     kept = [
         _unfilled(plan.new)
         for bounds in importing._chunks(len(table.rows))
@@ -231,14 +227,10 @@ def test_a_check_kept_by_worker_processes_writes_what_a_save_writes(make_user, t
     user = make_user("dr.lin", first_name="Wei", last_name="Lin")
     call_command("seed_demo", patients=12, seed=3, stdout=io.StringIO())
     before, saved = export_rows(), linked_records()
-    empty_the_database()
-    table = write_csv(tmp_path / "cohort.csv", before)
     settings.NASOVCF_IMPORT_PARALLEL_ROWS = 1
     settings.NASOVCF_IMPORT_PROCESSES = 2
     monkeypatch.setattr(importing, "CHUNK_ROWS", 5)  # several chunks for the processes to share
-    keep = tmp_path / "kept"
-    keep.mkdir()
-    report = importing.check(table, keep=keep)
+    table, report, keep = _kept_check(tmp_path, before)
     assert report.ok
     seen = _checks(monkeypatch)
 
