@@ -1413,7 +1413,7 @@ def _stamped(field) -> bool:
 
 
 def _as_set(field) -> bool:
-    """A date or time field that saves its attribute as set, or is stamped with `now` (_insert)."""
+    """A date or time field that saves its attribute as set, or is stamped with `now` (_Table.written)."""
     return isinstance(field, DateField) and (_stamped(field) or not (field.auto_now or field.auto_now_add))
 
 

@@ -228,6 +228,8 @@ class RowChecker:
             self._model_checks = _ModelChecks(form._meta.model)
             self._blank = _BlankRecords(form._meta.model)
             own_steps["_post_clean"] = self._post_clean
+        # The new form's state, with these steps; its BoundField cache is kept from row to row (a
+        # BoundField reads the row's data when asked and keeps nothing of a row).
         self._new = {**form.__dict__, **own_steps}
 
     def _model_steps(self, form) -> None:
